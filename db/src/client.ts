@@ -1,0 +1,88 @@
+import { fileURLToPath } from "node:url";
+import { PGlite } from "@electric-sql/pglite";
+import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
+import { drizzle as drizzlePglite } from "drizzle-orm/pglite";
+import { migrate as migratePglite } from "drizzle-orm/pglite/migrator";
+import { drizzle as drizzlePostgres } from "drizzle-orm/postgres-js";
+import { migrate as migratePostgres } from "drizzle-orm/postgres-js/migrator";
+import postgres from "postgres";
+import * as schema from "./schema/index";
+
+export type Schema = typeof schema;
+
+/**
+ * A drizzle database on either driver. Transactions are the same type, so
+ * services accept `Db` for "a database or a transaction".
+ */
+export type Db = PgDatabase<PgQueryResultHKT, Schema>;
+
+export interface Database {
+  db: Db;
+  /** "postgres" for a server, "pglite" for the embedded database of local mode. */
+  kind: "postgres" | "pglite";
+  /** Applies the committed drizzle-kit migrations. Safe to call on every start. */
+  migrate(): Promise<void>;
+  /** Cheap round trip for readiness checks. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface CreateDbOptions {
+  /** Pool size for postgres.js (ignored for PGlite). */
+  max?: number;
+}
+
+export const migrationsFolder = fileURLToPath(new URL("../migrations", import.meta.url));
+
+/**
+ * Opens the database named by `url`:
+ * - `postgres://…` / `postgresql://…` — a PostgreSQL server through postgres.js;
+ * - `pglite://<dir>` — embedded PGlite keeping its files in `<dir>`;
+ * - `pglite://memory` — embedded PGlite in memory (lost on exit).
+ *
+ * @example
+ * const database = createDb("pglite://.data/pglite");
+ * await database.migrate();
+ * const rows = await database.db.select().from(users);
+ */
+export function createDb(url: string, options: CreateDbOptions = {}): Database {
+  if (url.startsWith("pglite://")) {
+    const location = url.slice("pglite://".length);
+    const client = location === "memory" || location === "" ? new PGlite() : new PGlite(location);
+    const db = drizzlePglite({ client, schema, casing: "snake_case" }) as unknown as Db;
+    return {
+      db,
+      kind: "pglite",
+      migrate: () => migratePglite(drizzlePglite({ client }), { migrationsFolder }),
+      ping: async () => {
+        await client.query("select 1");
+      },
+      close: () => client.close(),
+    };
+  }
+  if (url.startsWith("postgres://") || url.startsWith("postgresql://")) {
+    const client = postgres(url, {
+      max: options.max ?? 10,
+      onnotice: () => {},
+      connection: { application_name: "minispod" },
+    });
+    const db = drizzlePostgres({ client, schema, casing: "snake_case" }) as unknown as Db;
+    return {
+      db,
+      kind: "postgres",
+      migrate: () => migratePostgres(drizzlePostgres({ client }), { migrationsFolder }),
+      ping: async () => {
+        await client`select 1`;
+      },
+      close: () => client.end({ timeout: 5 }),
+    };
+  }
+  throw new Error(
+    `Unsupported database URL scheme in "${redactUrl(url)}": use postgres://, postgresql:// or pglite://`,
+  );
+}
+
+/** Hides the password of a connection URL so it can be logged. */
+export function redactUrl(url: string): string {
+  return url.replace(/(\/\/[^:/@]+:)[^@]*@/, "$1***@");
+}

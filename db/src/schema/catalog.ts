@@ -1,0 +1,54 @@
+import { sql } from "drizzle-orm";
+import {
+  boolean,
+  char,
+  check,
+  index,
+  integer,
+  jsonb,
+  pgEnum,
+  pgTable,
+  text,
+  uniqueIndex,
+} from "drizzle-orm/pg-core";
+import { createdAt, id, ts, updatedAt } from "./_common";
+
+export const billingPeriod = pgEnum("billing_period", ["MONTHLY"]);
+export type BillingPeriod = (typeof billingPeriod.enumValues)[number];
+
+export const serviceCatalog = pgTable(
+  "service_catalog",
+  {
+    id: id(),
+    slug: text("slug").notNull(),
+    name: text("name").notNull(),
+    description: text("description").notNull().default(""),
+    image: text("image").notNull(),
+    imageTag: text("image_tag").notNull(),
+    port: integer("port").notNull(),
+    defaultEnv: jsonb("default_env").$type<Record<string, string>>().notNull().default({}),
+    /** Kubernetes quantities, e.g. "500m", "512Mi", "5Gi". */
+    cpu: text("cpu").notNull(),
+    memory: text("memory").notNull(),
+    storage: text("storage"),
+    /** Mount path of the persistent volume inside the container, when storage is set. */
+    storageMountPath: text("storage_mount_path"),
+    priceMinor: integer("price_minor").notNull(),
+    currency: char("currency", { length: 3 }).notNull(),
+    period: billingPeriod("period").notNull().default("MONTHLY"),
+    active: boolean("active").notNull().default(true),
+    /** When false a customer may hold only one live subscription to this service. */
+    allowMultiple: boolean("allow_multiple").notNull().default(false),
+    /** The app may run as a Knative Service that scales to zero. */
+    scaleToZero: boolean("scale_to_zero").notNull().default(false),
+    retiredAt: ts("retired_at"),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    uniqueIndex("service_catalog_slug_uq").on(t.slug),
+    index("service_catalog_active_idx").on(t.active, t.createdAt),
+    check("service_catalog_price_nonneg", sql`${t.priceMinor} >= 0`),
+    check("service_catalog_port_range", sql`${t.port} between 1 and 65535`),
+  ],
+);

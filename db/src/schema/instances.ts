@@ -1,0 +1,55 @@
+import { index, pgEnum, pgTable, text, uniqueIndex, uuid } from "drizzle-orm/pg-core";
+import { createdAt, id, updatedAt } from "./_common";
+import { subscriptions } from "./subscriptions";
+
+export const instanceStatus = pgEnum("instance_status", [
+  "PENDING",
+  "PROVISIONING",
+  "RUNNING",
+  "FAILED",
+  "SUSPENDED",
+  "DELETING",
+  "DELETED",
+]);
+export type InstanceStatus = (typeof instanceStatus.enumValues)[number];
+
+/** One per subscription: where and how the customer's app runs. */
+export const serviceInstances = pgTable(
+  "service_instances",
+  {
+    id: id(),
+    subscriptionId: uuid("subscription_id")
+      .notNull()
+      .references(() => subscriptions.id, { onDelete: "cascade" }),
+    namespace: text("namespace").notNull(),
+    /** Deterministic base name of every cluster object of this instance. */
+    objectName: text("object_name").notNull(),
+    host: text("host").notNull(),
+    url: text("url").notNull(),
+    status: instanceStatus("status").notNull().default("PENDING"),
+    /** Last problem in plain words ("image could not be pulled"), null when healthy. */
+    lastError: text("last_error"),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    uniqueIndex("service_instances_subscription_uq").on(t.subscriptionId),
+    uniqueIndex("service_instances_host_uq").on(t.host),
+    index("service_instances_status_idx").on(t.status),
+  ],
+);
+
+/** Status timeline of an instance: one row per transition, newest last. */
+export const instanceStatusEvents = pgTable(
+  "instance_status_events",
+  {
+    id: id(),
+    instanceId: uuid("instance_id")
+      .notNull()
+      .references(() => serviceInstances.id, { onDelete: "cascade" }),
+    status: instanceStatus("status").notNull(),
+    message: text("message"),
+    createdAt: createdAt(),
+  },
+  (t) => [index("instance_status_events_instance_idx").on(t.instanceId, t.createdAt)],
+);

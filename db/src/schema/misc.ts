@@ -1,0 +1,71 @@
+import { index, integer, jsonb, pgEnum, pgTable, text, uniqueIndex, uuid } from "drizzle-orm/pg-core";
+import { createdAt, id, ts } from "./_common";
+import { users } from "./users";
+
+export const idempotencyStatus = pgEnum("idempotency_status", ["IN_PROGRESS", "COMPLETED"]);
+
+/**
+ * `Idempotency-Key` records. The row is claimed (IN_PROGRESS) before the work
+ * starts, so a racing duplicate sees it and never runs the work twice.
+ */
+export const idempotencyKeys = pgTable(
+  "idempotency_keys",
+  {
+    id: id(),
+    userId: uuid("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    scope: text("scope").notNull(),
+    key: text("key").notNull(),
+    requestHash: text("request_hash").notNull(),
+    status: idempotencyStatus("status").notNull().default("IN_PROGRESS"),
+    responseStatus: integer("response_status"),
+    responseBody: jsonb("response_body"),
+    createdAt: createdAt(),
+    completedAt: ts("completed_at"),
+  },
+  (t) => [uniqueIndex("idempotency_keys_uq").on(t.userId, t.scope, t.key)],
+);
+
+/** Who did what to which resource. */
+export const auditLog = pgTable(
+  "audit_log",
+  {
+    id: id(),
+    actorId: uuid("actor_id").references(() => users.id, { onDelete: "set null" }),
+    actorRole: text("actor_role"),
+    action: text("action").notNull(),
+    resourceType: text("resource_type").notNull(),
+    resourceId: text("resource_id"),
+    metadata: jsonb("metadata").$type<Record<string, unknown>>().notNull().default({}),
+    ip: text("ip"),
+    requestId: text("request_id"),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    index("audit_log_actor_idx").on(t.actorId, t.createdAt),
+    index("audit_log_resource_idx").on(t.resourceType, t.resourceId, t.createdAt),
+  ],
+);
+
+/** Every email the notifier sent (or failed to send); one per event and template. */
+export const emailMessages = pgTable(
+  "email_messages",
+  {
+    id: id(),
+    userId: uuid("user_id").references(() => users.id, { onDelete: "set null" }),
+    eventId: text("event_id").notNull(),
+    template: text("template").notNull(),
+    to: text("to").notNull(),
+    subject: text("subject").notNull(),
+    status: text("status").notNull(),
+    providerMessageId: text("provider_message_id"),
+    error: text("error"),
+    createdAt: createdAt(),
+    sentAt: ts("sent_at"),
+  },
+  (t) => [
+    uniqueIndex("email_messages_event_template_uq").on(t.eventId, t.template),
+    index("email_messages_user_idx").on(t.userId, t.createdAt),
+  ],
+);

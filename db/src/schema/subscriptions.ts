@@ -1,0 +1,66 @@
+import { sql } from "drizzle-orm";
+import {
+  boolean,
+  index,
+  integer,
+  pgEnum,
+  pgTable,
+  text,
+  uniqueIndex,
+  uuid,
+} from "drizzle-orm/pg-core";
+import { createdAt, id, ts, updatedAt } from "./_common";
+import { serviceCatalog } from "./catalog";
+import { users } from "./users";
+
+/**
+ * ACTIVE: paid and running. PAST_DUE: renewal failed, in the grace period, still running.
+ * EXPIRED: period over, instance suspended (data kept for the retention window).
+ * CANCELLED: ended by the customer or an admin, instance deleted.
+ */
+export const subscriptionStatus = pgEnum("subscription_status", [
+  "ACTIVE",
+  "PAST_DUE",
+  "EXPIRED",
+  "CANCELLED",
+]);
+export type SubscriptionStatus = (typeof subscriptionStatus.enumValues)[number];
+
+export const subscriptions = pgTable(
+  "subscriptions",
+  {
+    id: id(),
+    userId: uuid("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "restrict" }),
+    serviceId: uuid("service_id")
+      .notNull()
+      .references(() => serviceCatalog.id, { onDelete: "restrict" }),
+    status: subscriptionStatus("status").notNull(),
+    currentPeriodStart: ts("current_period_start").notNull(),
+    /** expiresAt of the seed note. */
+    currentPeriodEnd: ts("current_period_end").notNull(),
+    autoRenew: boolean("auto_renew").notNull().default(true),
+    /**
+     * Copied from the catalog's `allowMultiple` (negated) at creation, so the
+     * database itself enforces one live subscription per customer and service.
+     */
+    exclusive: boolean("exclusive").notNull().default(true),
+    renewalAttempts: integer("renewal_attempts").notNull().default(0),
+    nextRenewalAttemptAt: ts("next_renewal_attempt_at"),
+    graceEndsAt: ts("grace_ends_at"),
+    cancelledAt: ts("cancelled_at"),
+    cancelReason: text("cancel_reason"),
+    expiredAt: ts("expired_at"),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    index("subscriptions_user_idx").on(t.userId, t.createdAt, t.id),
+    index("subscriptions_status_period_end_idx").on(t.status, t.currentPeriodEnd),
+    index("subscriptions_created_idx").on(t.createdAt, t.id),
+    uniqueIndex("subscriptions_one_live_per_service_uq")
+      .on(t.userId, t.serviceId)
+      .where(sql`${t.exclusive} and ${t.status} in ('ACTIVE', 'PAST_DUE')`),
+  ],
+);

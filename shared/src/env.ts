@@ -1,0 +1,155 @@
+import * as v from "valibot";
+
+/** Raised when the environment does not match a function's schema; names every bad variable. */
+export class EnvError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid environment:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+    this.name = "EnvError";
+  }
+}
+
+type AnyObjectSchema = v.ObjectSchema<v.ObjectEntries, v.ErrorMessage<v.ObjectIssue> | undefined>;
+
+/**
+ * Parses `source` (normally `process.env`, passed in by `main.ts`) against a
+ * valibot object schema. Empty strings count as unset, so `FOO=` falls back
+ * to the default.
+ *
+ * @example
+ * const env = parseEnv(v.object({ PORT: port(8080) }), process.env);
+ */
+export function parseEnv<TSchema extends AnyObjectSchema>(
+  schema: TSchema,
+  source: Record<string, string | undefined>,
+): v.InferOutput<TSchema> {
+  const cleaned: Record<string, string> = {};
+  for (const key of Object.keys(schema.entries)) {
+    const value = source[key];
+    if (value !== undefined && value !== "") cleaned[key] = value;
+  }
+  const result = v.safeParse(schema, cleaned);
+  if (result.success) return result.output;
+  const problems = result.issues.map((issue) => {
+    const name = issue.path?.map((p) => String(p.key)).join(".") ?? "(environment)";
+    // Never echo the value: it may be a secret.
+    return `${name}: ${issue.message}`;
+  });
+  throw new EnvError(problems);
+}
+
+/** `parseEnv`, but prints the problems and exits — for `main.ts`. */
+export function loadEnvOrExit<TSchema extends AnyObjectSchema>(
+  schema: TSchema,
+  source: Record<string, string | undefined>,
+): v.InferOutput<TSchema> {
+  try {
+    return parseEnv(schema, source);
+  } catch (error) {
+    if (error instanceof EnvError) {
+      console.error(error.message);
+      process.exit(1);
+    }
+    throw error;
+  }
+}
+
+const UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400 };
+
+/** "90s", "15m", "24h", "7d" or a bare number of seconds -> seconds. */
+export function parseDuration(text: string): number {
+  const match = /^(\d+)\s*([smhd]?)$/.exec(text.trim());
+  if (!match) throw new Error(`not a duration: ${text}`);
+  return Number(match[1]) * (UNITS[match[2] || "s"] ?? 1);
+}
+
+/** Env schema pieces shared by functions. */
+export const envField = {
+  port: (fallback: number) =>
+    v.optional(
+      v.pipe(
+        v.string(),
+        v.transform(Number),
+        v.integer("must be an integer"),
+        v.minValue(1, "must be a port between 1 and 65535"),
+        v.maxValue(65535, "must be a port between 1 and 65535"),
+      ),
+      String(fallback),
+    ),
+  int: (fallback: number, min = 0, max = Number.MAX_SAFE_INTEGER) =>
+    v.optional(
+      v.pipe(
+        v.string(),
+        v.transform(Number),
+        v.integer("must be an integer"),
+        v.minValue(min, `must be at least ${min}`),
+        v.maxValue(max, `must be at most ${max}`),
+      ),
+      String(fallback),
+    ),
+  bool: (fallback: boolean) =>
+    v.optional(
+      v.pipe(
+        v.picklist(["true", "false", "1", "0", "yes", "no"], "must be true or false"),
+        v.transform((s) => s === "true" || s === "1" || s === "yes"),
+      ),
+      fallback ? "true" : "false",
+    ),
+  duration: (fallback: string) =>
+    v.optional(
+      v.pipe(
+        v.string(),
+        v.regex(/^\d+\s*[smhd]?$/, 'must be a duration like "15m", "24h" or "7d"'),
+        v.transform(parseDuration),
+      ),
+      fallback,
+    ),
+  url: () => v.pipe(v.string(), v.url("must be a URL")),
+  databaseUrl: () =>
+    v.pipe(
+      v.string(),
+      v.regex(/^(postgres(ql)?|pglite):\/\//, "must start with postgres://, postgresql:// or pglite://"),
+    ),
+  redisUrl: () => v.pipe(v.string(), v.regex(/^rediss?:\/\//, "must start with redis:// or rediss://")),
+  list: () =>
+    v.pipe(
+      v.string(),
+      v.transform((s) =>
+        s
+          .split(",")
+          .map((x) => x.trim())
+          .filter(Boolean),
+      ),
+    ),
+  logLevel: () =>
+    v.optional(v.picklist(["fatal", "error", "warn", "info", "debug", "trace", "silent"]), "info"),
+  nodeEnv: () => v.optional(v.picklist(["development", "test", "production"]), "development"),
+};
+
+/**
+ * Variables every function reads. Spread into a function's own schema:
+ * `v.object({ ...baseEnvEntries, MY_VAR: v.string() })`.
+ */
+export const baseEnvEntries = {
+  NODE_ENV: envField.nodeEnv(),
+  LOG_LEVEL: envField.logLevel(),
+  PORT: envField.port(8080),
+  DATABASE_URL: envField.databaseUrl(),
+  DATABASE_POOL_MAX: envField.int(10, 1, 100),
+  REDIS_URL: v.optional(envField.redisUrl()),
+  /** Injected by a Knative SinkBinding; wins over BROKER_URL. */
+  K_SINK: v.optional(envField.url()),
+  BROKER_URL: v.optional(envField.url()),
+  METRICS_ENABLED: envField.bool(true),
+  /** Verifying key for access tokens (SPKI PEM). Either this or JWT_JWKS_URL. */
+  JWT_PUBLIC_KEY: v.optional(v.string()),
+  JWT_JWKS_URL: v.optional(envField.url()),
+  JWT_ISSUER: v.optional(v.string(), "minispod"),
+  JWT_AUDIENCE: v.optional(v.string(), "minispod-api"),
+  CORS_ORIGINS: v.optional(envField.list(), ""),
+  BODY_LIMIT_BYTES: envField.int(1024 * 1024, 1024, 50 * 1024 * 1024),
+  /** Public base URL of the API/web app, used in links sent to customers. */
+  APP_URL: v.optional(envField.url(), "http://localhost:3000"),
+};
+
+export const baseEnvSchema = v.object(baseEnvEntries);
+export type BaseEnv = v.InferOutput<typeof baseEnvSchema>;

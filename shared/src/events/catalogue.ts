@@ -1,0 +1,115 @@
+import * as v from "valibot";
+
+/** Every CloudEvent type is `dev.minispod.<entity>.<verb>`. */
+export const EVENT_PREFIX = "dev.minispod.";
+
+const id = v.string();
+const isoDate = v.pipe(v.string(), v.isoTimestamp());
+const money = { amountMinor: v.pipe(v.number(), v.integer()), currency: v.pipe(v.string(), v.length(3)) };
+
+// Every customer-facing event carries `userId` (the owner), so the notifier and
+// the webhook dispatcher can route any type, including ones added later.
+const owned = { userId: id };
+
+const userToken = v.looseObject({
+  ...owned,
+  email: v.string(),
+  name: v.string(),
+  token: v.string(),
+  expiresAt: isoDate,
+});
+
+const subscription = v.looseObject({
+  ...owned,
+  subscriptionId: id,
+  serviceId: id,
+  serviceSlug: v.string(),
+  serviceName: v.string(),
+  status: v.string(),
+  currentPeriodStart: isoDate,
+  currentPeriodEnd: isoDate,
+  autoRenew: v.boolean(),
+});
+
+const instance = v.looseObject({
+  ...owned,
+  instanceId: id,
+  subscriptionId: id,
+  status: v.string(),
+  url: v.optional(v.string()),
+  message: v.optional(v.nullable(v.string())),
+});
+
+const payment = v.looseObject({
+  ...owned,
+  paymentId: id,
+  invoiceId: id,
+  subscriptionId: v.optional(id),
+  ...money,
+  failureCode: v.optional(v.nullable(v.string())),
+  failureMessage: v.optional(v.nullable(v.string())),
+});
+
+/**
+ * The closed catalogue of event types and the schema of each one's `data`.
+ * Publishing validates against it, so a malformed event never leaves.
+ */
+export const eventCatalogue = {
+  "user.registered": v.looseObject({
+    ...owned,
+    email: v.string(),
+    name: v.string(),
+    verificationToken: v.string(),
+    verificationExpiresAt: isoDate,
+  }),
+  "user.email_verification_requested": userToken,
+  "user.password_reset_requested": userToken,
+  "user.password_changed": v.looseObject({ ...owned, email: v.string() }),
+  "user.email_verified": v.looseObject({ ...owned, email: v.string() }),
+  "subscription.activated": subscription,
+  "subscription.renewed": subscription,
+  "subscription.cancelled": subscription,
+  "subscription.expired": subscription,
+  "subscription.expiring_soon": v.looseObject({ ...subscription.entries, daysLeft: v.number() }),
+  "subscription.past_due": subscription,
+  "subscription.auto_renew_changed": subscription,
+  "payment.succeeded": payment,
+  "payment.failed": payment,
+  "invoice.paid": v.looseObject({
+    ...owned,
+    invoiceId: id,
+    number: v.string(),
+    subscriptionId: id,
+    ...money,
+    periodStart: isoDate,
+    periodEnd: isoDate,
+  }),
+  "instance.provisioning": instance,
+  "instance.running": instance,
+  "instance.failed": instance,
+  "instance.suspended": instance,
+  "instance.resumed": instance,
+  "instance.deleted": instance,
+  "webhook.endpoint_disabled": v.looseObject({
+    ...owned,
+    endpointId: id,
+    url: v.string(),
+    reason: v.string(),
+  }),
+} as const;
+
+export type EventType = keyof typeof eventCatalogue;
+export type EventData<T extends EventType> = v.InferOutput<(typeof eventCatalogue)[T]>;
+
+export const fullType = (type: EventType) => `${EVENT_PREFIX}${type}`;
+
+export function shortType(cloudEventType: string): EventType | undefined {
+  if (!cloudEventType.startsWith(EVENT_PREFIX)) return undefined;
+  const short = cloudEventType.slice(EVENT_PREFIX.length);
+  return short in eventCatalogue ? (short as EventType) : undefined;
+}
+
+/** Event types a customer may receive on a webhook (no secrets inside, unlike user.*). */
+export const customerFacingTypes = (Object.keys(eventCatalogue) as EventType[]).filter(
+  (t) => !t.startsWith("user.") && !t.startsWith("webhook."),
+);

@@ -1,0 +1,4 @@
+export * from "./catalogue";
+export * from "./consumer";
+export * from "./outbox";
+export * from "./publisher";

@@ -1,0 +1,130 @@
+import { type Db, outboxEvents } from "@minispod/db";
+import { and, asc, eq, inArray, isNull, lte, sql } from "drizzle-orm";
+import * as v from "valibot";
+import type { Logger } from "../logger";
+import { type EventData, type EventType, eventCatalogue, fullType } from "./catalogue";
+import type { CloudEventMessage, EventPublisher } from "./publisher";
+
+export interface NewEvent<T extends EventType> {
+  type: T;
+  /** The emitting function. */
+  source: string;
+  /** The entity id. */
+  subject: string;
+  data: EventData<T>;
+}
+
+/**
+ * Writes an event to the outbox inside the caller's transaction, so the event
+ * exists if and only if the state change commits. Returns the CloudEvent id.
+ *
+ * @example
+ * await db.transaction(async (tx) => {
+ *   const [user] = await tx.insert(users).values(row).returning();
+ *   await enqueueEvent(tx, { type: "user.registered", source: "auth", subject: user.id, data });
+ * });
+ */
+export async function enqueueEvent<T extends EventType>(tx: Db, event: NewEvent<T>): Promise<string> {
+  const data = v.parse(eventCatalogue[event.type], event.data);
+  const [row] = await tx
+    .insert(outboxEvents)
+    .values({ type: fullType(event.type), source: event.source, subject: event.subject, data })
+    .returning({ id: outboxEvents.id });
+  return row!.id;
+}
+
+export interface RelayOptions {
+  db: Db;
+  publisher: EventPublisher;
+  logger: Logger;
+  /** Most rows sent in one call. */
+  batchSize?: number;
+  /** Only these ids (right after a commit); otherwise every due row. */
+  ids?: string[];
+  now?: () => Date;
+}
+
+export interface RelayResult {
+  published: number;
+  failed: number;
+}
+
+/** How long a claimed row stays invisible to other relays while it is being sent. */
+const LEASE_SECONDS = 30;
+
+function backoffSeconds(attempts: number): number {
+  return Math.min(3600, 2 ** Math.min(attempts, 12));
+}
+
+/**
+ * Sends unpublished outbox rows to the broker, oldest first. Rows are leased
+ * (claimed with SKIP LOCKED and pushed into the future) so concurrent relays
+ * never send the same row at the same time; a failed send backs off.
+ */
+export async function relayOutbox(options: RelayOptions): Promise<RelayResult> {
+  const { db, publisher, logger } = options;
+  const now = options.now?.() ?? new Date();
+  const batch = options.batchSize ?? 100;
+  const due = and(
+    isNull(outboxEvents.publishedAt),
+    lte(outboxEvents.nextAttemptAt, now),
+    options.ids ? inArray(outboxEvents.id, options.ids) : undefined,
+  );
+  const claimed = await db.transaction(async (tx) => {
+    const rows = await tx
+      .select()
+      .from(outboxEvents)
+      .where(due)
+      .orderBy(asc(outboxEvents.createdAt))
+      .limit(batch)
+      .for("update", { skipLocked: true });
+    if (rows.length === 0) return rows;
+    await tx
+      .update(outboxEvents)
+      .set({
+        attempts: sql`${outboxEvents.attempts} + 1`,
+        nextAttemptAt: new Date(now.getTime() + LEASE_SECONDS * 1000),
+      })
+      .where(
+        inArray(
+          outboxEvents.id,
+          rows.map((r) => r.id),
+        ),
+      );
+    return rows;
+  });
+
+  let published = 0;
+  let failed = 0;
+  for (const row of claimed) {
+    const message: CloudEventMessage = {
+      id: row.id,
+      type: row.type,
+      source: row.source,
+      subject: row.subject ?? undefined,
+      time: row.time.toISOString(),
+      data: row.data,
+    };
+    try {
+      await publisher.publish(message);
+      await db
+        .update(outboxEvents)
+        .set({ publishedAt: new Date(), lastError: null })
+        .where(eq(outboxEvents.id, row.id));
+      published++;
+    } catch (error) {
+      failed++;
+      const attempts = row.attempts + 1;
+      const detail = error instanceof Error ? error.message : String(error);
+      logger.warn({ eventId: row.id, type: row.type, attempts, err: detail }, "event publish failed");
+      await db
+        .update(outboxEvents)
+        .set({
+          lastError: detail.slice(0, 500),
+          nextAttemptAt: new Date(Date.now() + backoffSeconds(attempts) * 1000),
+        })
+        .where(eq(outboxEvents.id, row.id));
+    }
+  }
+  return { published, failed };
+}

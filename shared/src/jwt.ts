@@ -1,0 +1,160 @@
+import { randomUUID } from "node:crypto";
+import * as jose from "jose";
+import type { UserRole } from "@minispod/db";
+
+/** The one algorithm access tokens use. Verification accepts nothing else. */
+export const ACCESS_TOKEN_ALG = "EdDSA";
+
+export interface AuthClaims {
+  userId: string;
+  role: UserRole;
+  email: string;
+  tokenId: string;
+}
+
+export interface TokenSettings {
+  issuer: string;
+  audience: string;
+}
+
+type VerifyKey = jose.CryptoKey | jose.KeyObject | jose.JWTVerifyGetKey;
+
+/**
+ * Verifies access tokens with a public key or a JWKS: signature with the
+ * pinned algorithm only (so `alg: none` and HS256-with-the-public-key fail),
+ * issuer, audience, expiry.
+ */
+export interface TokenVerifier {
+  verify(token: string): Promise<AuthClaims>;
+}
+
+export class TokenError extends Error {
+  constructor(
+    readonly reason: "expired" | "invalid",
+    message: string,
+  ) {
+    super(message);
+    this.name = "TokenError";
+  }
+}
+
+const ROLES = new Set<string>(["CUSTOMER", "ADMIN", "SUPER_ADMIN"]);
+
+export function createTokenVerifier(key: VerifyKey, settings: TokenSettings): TokenVerifier {
+  return {
+    async verify(token) {
+      try {
+        const { payload } = await jose.jwtVerify(token, key as jose.CryptoKey, {
+          algorithms: [ACCESS_TOKEN_ALG],
+          issuer: settings.issuer,
+          audience: settings.audience,
+          requiredClaims: ["sub", "exp", "iat", "jti"],
+        });
+        const role = payload.role;
+        const email = payload.email;
+        if (typeof role !== "string" || !ROLES.has(role) || typeof email !== "string") {
+          throw new TokenError("invalid", "token claims are incomplete");
+        }
+        return {
+          userId: payload.sub as string,
+          role: role as UserRole,
+          email,
+          tokenId: payload.jti as string,
+        };
+      } catch (error) {
+        if (error instanceof TokenError) throw error;
+        if (error instanceof jose.errors.JWTExpired) throw new TokenError("expired", "token expired");
+        throw new TokenError("invalid", "token invalid");
+      }
+    },
+  };
+}
+
+/** Builds the verifier from configuration: a PEM public key, or a JWKS URL. */
+export async function verifierFromConfig(
+  config: { publicKeyPem?: string | undefined; jwksUrl?: string | undefined } & TokenSettings,
+): Promise<TokenVerifier> {
+  if (config.publicKeyPem) {
+    const key = await jose.importSPKI(normalizePem(config.publicKeyPem), ACCESS_TOKEN_ALG);
+    return createTokenVerifier(key, config);
+  }
+  if (config.jwksUrl) {
+    return createTokenVerifier(jose.createRemoteJWKSet(new URL(config.jwksUrl)), config);
+  }
+  throw new Error("Set JWT_PUBLIC_KEY or JWT_JWKS_URL to verify access tokens");
+}
+
+export interface SigningKey {
+  privateKey: jose.CryptoKey;
+  publicKey: jose.CryptoKey;
+  kid: string;
+}
+
+export interface TokenSigner {
+  sign(claims: Omit<AuthClaims, "tokenId">, ttlSeconds: number): Promise<string>;
+  jwks(): Promise<{ keys: jose.JWK[] }>;
+  verifier(): TokenVerifier;
+}
+
+/**
+ * Signs access tokens (auth function only: nobody else holds the private key).
+ *
+ * @example
+ * const signer = createTokenSigner(await generateSigningKey(), { issuer, audience });
+ * const token = await signer.sign({ userId, role: "CUSTOMER", email }, 900);
+ */
+export function createTokenSigner(key: SigningKey, settings: TokenSettings): TokenSigner {
+  return {
+    sign: (claims, ttlSeconds) =>
+      new jose.SignJWT({ role: claims.role, email: claims.email })
+        .setProtectedHeader({ alg: ACCESS_TOKEN_ALG, kid: key.kid, typ: "JWT" })
+        .setSubject(claims.userId)
+        .setIssuer(settings.issuer)
+        .setAudience(settings.audience)
+        .setIssuedAt()
+        .setJti(randomUUID())
+        .setExpirationTime(Math.floor(Date.now() / 1000) + ttlSeconds)
+        .sign(key.privateKey),
+    async jwks() {
+      const jwk = await jose.exportJWK(key.publicKey);
+      return { keys: [{ ...jwk, kid: key.kid, alg: ACCESS_TOKEN_ALG, use: "sig" }] };
+    },
+    verifier: () => createTokenVerifier(key.publicKey, settings),
+  };
+}
+
+export async function generateSigningKey(): Promise<SigningKey> {
+  const { privateKey, publicKey } = await jose.generateKeyPair(ACCESS_TOKEN_ALG, {
+    crv: "Ed25519",
+    extractable: true,
+  });
+  return { privateKey, publicKey, kid: await thumbprint(publicKey) };
+}
+
+/** Loads a PKCS#8 PEM Ed25519 private key (JWT_PRIVATE_KEY) and derives its public half. */
+export async function signingKeyFromPem(privatePem: string): Promise<SigningKey> {
+  const { createPrivateKey, createPublicKey } = await import("node:crypto");
+  const pem = normalizePem(privatePem);
+  const privateKey = await jose.importPKCS8(pem, ACCESS_TOKEN_ALG, { extractable: true });
+  const publicPem = createPublicKey(createPrivateKey(pem)).export({ type: "spki", format: "pem" });
+  const publicKey = await jose.importSPKI(publicPem.toString(), ACCESS_TOKEN_ALG, {
+    extractable: true,
+  });
+  return { privateKey, publicKey, kid: await thumbprint(publicKey) };
+}
+
+export async function exportKeyPem(key: SigningKey): Promise<{ privatePem: string; publicPem: string }> {
+  return {
+    privatePem: await jose.exportPKCS8(key.privateKey),
+    publicPem: await jose.exportSPKI(key.publicKey),
+  };
+}
+
+async function thumbprint(publicKey: jose.CryptoKey): Promise<string> {
+  return jose.calculateJwkThumbprint(await jose.exportJWK(publicKey));
+}
+
+/** Env values often carry PEMs with literal "\n"; turn them back into lines. */
+function normalizePem(pem: string): string {
+  return pem.includes("\\n") ? pem.replaceAll("\\n", "\n") : pem;
+}

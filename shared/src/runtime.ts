@@ -1,0 +1,157 @@
+import { createDb, type Database, type Db, redactUrl } from "@minispod/db";
+import type { Hono } from "hono";
+import type { Redis } from "ioredis";
+import type * as v from "valibot";
+import type { AppEnv } from "./app";
+import {
+  createRedisClient,
+  type KeyValueStore,
+  memoryStore,
+  type RateLimiter,
+  redisRateLimiter,
+  redisStore,
+} from "./cache";
+import type { BaseEnv } from "./env";
+import { type EventPublisher, httpPublisher, memoryPublisher } from "./events/publisher";
+import { type RelayResult, relayOutbox } from "./events/outbox";
+import { type TokenVerifier, verifierFromConfig } from "./jwt";
+import { createLogger, type Logger } from "./logger";
+import { createMetrics, type Metrics } from "./metrics";
+
+/** Sends outbox rows right after a commit; outbox-relay catches whatever this misses. */
+export interface EventSender {
+  /** Sends due rows now and waits (tests, sweeps). */
+  flush(ids?: string[]): Promise<RelayResult>;
+  /** Sends in the background and never throws (request handlers, after commit). */
+  kick(ids?: string[]): void;
+  /** Resolves when every background send started so far has finished. */
+  idle(): Promise<void>;
+}
+
+export function createEventSender(db: Db, publisher: EventPublisher, logger: Logger): EventSender {
+  const pending = new Set<Promise<unknown>>();
+  const flush = (ids?: string[]) => relayOutbox({ db, publisher, logger, ...(ids ? { ids } : {}) });
+  return {
+    flush,
+    kick(ids) {
+      const p = flush(ids)
+        .catch((error) => logger.warn({ err: error }, "outbox send failed; the relay will retry"))
+        .finally(() => pending.delete(p));
+      pending.add(p);
+    },
+    async idle() {
+      while (pending.size > 0) await Promise.allSettled([...pending]);
+    },
+  };
+}
+
+/** Infrastructure a function is built from; shared across functions in local mode. */
+export interface Infrastructure {
+  database: Database;
+  store: KeyValueStore;
+  limiter: RateLimiter;
+  publisher: EventPublisher;
+  verifier: TokenVerifier;
+  redis?: Redis;
+  close(): Promise<void>;
+}
+
+/** What `createApp` of any function receives, besides its own settings. */
+export interface FunctionContext<E extends BaseEnv = BaseEnv> {
+  name: string;
+  env: E;
+  logger: Logger;
+  metrics: Metrics;
+  db: Db;
+  database: Database;
+  store: KeyValueStore;
+  limiter: RateLimiter;
+  publisher: EventPublisher;
+  events: EventSender;
+  verifier: TokenVerifier;
+  /** Readiness checks for the app factory. */
+  readiness: Record<string, () => Promise<void>>;
+  now: () => Date;
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: the schema's entries are each function's own.
+export type EnvSchema<E> = v.GenericSchema<Record<string, string>, E> & { entries: Record<string, any> };
+
+/**
+ * One function: its name, the public path prefixes it serves, its env schema
+ * and how to build its app. `main.ts` of a function is `runStandalone(definition)`;
+ * the local runner hosts every definition in one process.
+ */
+export interface FunctionDefinition<E extends BaseEnv = BaseEnv> {
+  name: string;
+  routes: string[];
+  envSchema: EnvSchema<E>;
+  create(ctx: FunctionContext<E>): Promise<Hono<AppEnv>> | Hono<AppEnv>;
+}
+
+/** Connects to what the environment names: PostgreSQL/PGlite, Redis or memory, broker or nowhere. */
+export async function createInfrastructure(env: BaseEnv, logger: Logger): Promise<Infrastructure> {
+  const database = createDb(env.DATABASE_URL, { max: env.DATABASE_POOL_MAX });
+  let redis: Redis | undefined;
+  let store: KeyValueStore;
+  let limiter: RateLimiter;
+  if (env.REDIS_URL) {
+    redis = createRedisClient(env.REDIS_URL);
+    store = redisStore(redis);
+    limiter = redisRateLimiter(redis);
+  } else {
+    const memory = memoryStore();
+    store = memory;
+    limiter = memory;
+  }
+  const sink = env.K_SINK ?? env.BROKER_URL;
+  const publisher = sink ? httpPublisher(sink) : memoryPublisher();
+  if (!sink) logger.warn("no K_SINK or BROKER_URL: events stay in the outbox");
+  const verifier = await verifierFromConfig({
+    publicKeyPem: env.JWT_PUBLIC_KEY,
+    jwksUrl: env.JWT_JWKS_URL,
+    issuer: env.JWT_ISSUER,
+    audience: env.JWT_AUDIENCE,
+  });
+  logger.info(
+    { database: redactUrl(env.DATABASE_URL), redis: env.REDIS_URL ? redactUrl(env.REDIS_URL) : "memory", sink: sink ?? "none" },
+    "infrastructure configured",
+  );
+  return {
+    database,
+    store,
+    limiter,
+    publisher,
+    verifier,
+    ...(redis ? { redis } : {}),
+    async close() {
+      await database.close();
+      if (redis) await redis.quit();
+    },
+  };
+}
+
+export function buildContext<E extends BaseEnv>(
+  definition: FunctionDefinition<E>,
+  env: E,
+  infra: Infrastructure,
+  logger: Logger = createLogger({ name: definition.name, level: env.LOG_LEVEL }),
+): FunctionContext<E> {
+  const readiness: Record<string, () => Promise<void>> = { database: infra.database.ping };
+  readiness.cache = infra.store.ping;
+  return {
+    name: definition.name,
+    env,
+    logger,
+    metrics: createMetrics(definition.name),
+    db: infra.database.db,
+    database: infra.database,
+    store: infra.store,
+    limiter: infra.limiter,
+    publisher: infra.publisher,
+    events: createEventSender(infra.database.db, infra.publisher, logger),
+    verifier: infra.verifier,
+    readiness,
+    now: () => new Date(),
+  };
+}

@@ -1,0 +1,246 @@
+import { randomBytes, randomUUID } from "node:crypto";
+import { type Database, createDb, type UserRole, users } from "@minispod/db";
+import { cloneDatabase } from "@minispod/db/testing";
+import type { Hono } from "hono";
+import { Redis } from "ioredis";
+import * as jose from "jose";
+import { inject } from "vitest";
+import type { AppEnv } from "../app";
+import { type KeyValueStore, type RateLimiter, redisRateLimiter, redisStore } from "../cache";
+import { parseEnv } from "../env";
+import type { BaseEnv } from "../env";
+import { type CloudEventMessage, memoryPublisher } from "../events/publisher";
+import {
+  createTokenSigner,
+  exportKeyPem,
+  generateSigningKey,
+  type SigningKey,
+  type TokenSigner,
+} from "../jwt";
+import { createLogger } from "../logger";
+import { createMetrics } from "../metrics";
+import { createEventSender, type FunctionContext, type FunctionDefinition } from "../runtime";
+
+export * from "./route-security";
+
+declare module "vitest" {
+  export interface ProvidedContext {
+    databaseServerUrl: string;
+    templateDatabase: string;
+    redisUrl: string;
+  }
+}
+
+/** bcrypt (cost 4) of TEST_PASSWORD, so tests can make users without paying for hashing. */
+export const TEST_PASSWORD = "correct horse battery staple";
+const TEST_PASSWORD_HASH = "$2b$04$YiVb6TqJ4EXpFf9c8LLTuO1lriy3srYI.VHs8puEv/.qD.8ucFvd2";
+
+export const TOKEN_SETTINGS = { issuer: "minispod", audience: "minispod-api" };
+
+export interface TestUser {
+  id: string;
+  email: string;
+  name: string;
+  role: UserRole;
+  token: string;
+}
+
+/**
+ * Everything a test file needs against real services: its own PostgreSQL
+ * database (cloned from the migrated template), a Redis key prefix of its own,
+ * a signing key, a recording publisher, and helpers for users and tokens.
+ *
+ * @example
+ * const h = await createHarness();
+ * afterAll(() => h.close());
+ * const app = await h.app(catalogFunction);
+ * const alice = await h.user();
+ * await app.request("/api/v1/services", { headers: h.bearer(alice) });
+ */
+export interface Harness {
+  database: Database;
+  databaseUrl: string;
+  redis: Redis;
+  redisUrl: string;
+  store: KeyValueStore;
+  limiter: RateLimiter;
+  signingKey: SigningKey;
+  signer: TokenSigner;
+  publicKeyPem: string;
+  privateKeyPem: string;
+  publisher: { events: CloudEventMessage[]; publish(e: CloudEventMessage): Promise<void> };
+  /** Settable clock used by contexts built here. */
+  clock: { now: Date };
+  env<E extends BaseEnv>(definition: FunctionDefinition<E>, overrides?: Record<string, string>): E;
+  context<E extends BaseEnv>(
+    definition: FunctionDefinition<E>,
+    overrides?: Record<string, string>,
+  ): FunctionContext<E>;
+  app<E extends BaseEnv>(
+    definition: FunctionDefinition<E>,
+    overrides?: Record<string, string>,
+  ): Promise<Hono<AppEnv>>;
+  user(options?: { role?: UserRole; email?: string; name?: string; disabled?: boolean }): Promise<TestUser>;
+  bearer(user: { token: string }): { authorization: string };
+  close(): Promise<void>;
+}
+
+export async function createHarness(): Promise<Harness> {
+  const cloned = await cloneDatabase(inject("databaseServerUrl"), inject("templateDatabase"));
+  const database = createDb(cloned.url, { max: 5 });
+  const redisUrl = inject("redisUrl");
+  const prefix = `test:${randomBytes(6).toString("hex")}:`;
+  const redis = new Redis(redisUrl, { keyPrefix: prefix, maxRetriesPerRequest: 2 });
+  const signingKey = await generateSigningKey();
+  const signer = createTokenSigner(signingKey, TOKEN_SETTINGS);
+  const { privatePem, publicPem } = await exportKeyPem(signingKey);
+  const publisher = memoryPublisher();
+  const clock = { now: new Date() };
+  let realClock = true;
+  const logger = createLogger({ name: "test", level: process.env.TEST_LOG_LEVEL ?? "silent" });
+
+  const harness: Harness = {
+    database,
+    databaseUrl: cloned.url,
+    redis,
+    redisUrl,
+    store: redisStore(redis),
+    limiter: redisRateLimiter(redis),
+    signingKey,
+    signer,
+    publicKeyPem: publicPem,
+    privateKeyPem: privatePem,
+    publisher,
+    clock: {
+      get now() {
+        return realClock ? new Date() : clock.now;
+      },
+      set now(value: Date) {
+        realClock = false;
+        clock.now = value;
+      },
+    },
+    env(definition, overrides = {}) {
+      return parseEnv(definition.envSchema as never, {
+        NODE_ENV: "test",
+        LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? "silent",
+        DATABASE_URL: cloned.url,
+        REDIS_URL: redisUrl,
+        JWT_PUBLIC_KEY: publicPem,
+        JWT_PRIVATE_KEY: privatePem,
+        BCRYPT_COST: "4",
+        ...overrides,
+      });
+    },
+    context(definition, overrides) {
+      const env = harness.env(definition, overrides);
+      const fnLogger = logger.child({ fn: definition.name });
+      return {
+        name: definition.name,
+        env,
+        logger: fnLogger,
+        metrics: createMetrics(definition.name, { defaultMetrics: false }),
+        db: database.db,
+        database,
+        store: harness.store,
+        limiter: harness.limiter,
+        publisher,
+        events: createEventSender(database.db, publisher, fnLogger),
+        verifier: signer.verifier(),
+        readiness: { database: database.ping, cache: harness.store.ping },
+        now: () => harness.clock.now,
+      };
+    },
+    async app(definition, overrides) {
+      return definition.create(harness.context(definition, overrides));
+    },
+    async user(options = {}) {
+      const email = options.email ?? `user-${randomUUID().slice(0, 8)}@example.com`;
+      const role = options.role ?? "CUSTOMER";
+      const [row] = await database.db
+        .insert(users)
+        .values({
+          email,
+          name: options.name ?? "Test User",
+          role,
+          passwordHash: TEST_PASSWORD_HASH,
+          emailVerifiedAt: new Date(),
+          disabledAt: options.disabled ? new Date() : null,
+        })
+        .returning();
+      const token = await signer.sign({ userId: row!.id, role, email }, 900);
+      return { id: row!.id, email, name: row!.name, role, token };
+    },
+    bearer: (user) => ({ authorization: `Bearer ${user.token}` }),
+    async close() {
+      const keys = await redis.keys("*");
+      // keys() returns prefixed names; del() would prefix them again.
+      if (keys.length > 0) await redis.del(...keys.map((k) => k.slice(prefix.length)));
+      redis.disconnect();
+      await database.close();
+      await cloned.drop();
+    },
+  };
+  return harness;
+}
+
+/** A token signed by a key the app does not trust. */
+export async function foreignToken(userId: string, role: UserRole = "CUSTOMER"): Promise<string> {
+  const other = createTokenSigner(await generateSigningKey(), TOKEN_SETTINGS);
+  return other.sign({ userId, role, email: "x@example.com" }, 900);
+}
+
+/** A token with `alg: none`. */
+export function unsignedToken(userId: string, role: UserRole = "ADMIN"): string {
+  return new jose.UnsecuredJWT({ role, email: "x@example.com" })
+    .setSubject(userId)
+    .setIssuer(TOKEN_SETTINGS.issuer)
+    .setAudience(TOKEN_SETTINGS.audience)
+    .setIssuedAt()
+    .setJti(randomUUID())
+    .setExpirationTime("15m")
+    .encode();
+}
+
+/** HS256 signed with the public key's PEM as the secret: the classic key-confusion forgery. */
+export async function hsConfusionToken(publicPem: string, userId: string): Promise<string> {
+  return new jose.SignJWT({ role: "ADMIN", email: "x@example.com" })
+    .setProtectedHeader({ alg: "HS256" })
+    .setSubject(userId)
+    .setIssuer(TOKEN_SETTINGS.issuer)
+    .setAudience(TOKEN_SETTINGS.audience)
+    .setIssuedAt()
+    .setJti(randomUUID())
+    .setExpirationTime("15m")
+    .sign(new TextEncoder().encode(publicPem));
+}
+
+/** A correctly signed token that expired a minute ago. */
+export async function expiredToken(key: SigningKey, userId: string): Promise<string> {
+  return new jose.SignJWT({ role: "CUSTOMER", email: "x@example.com" })
+    .setProtectedHeader({ alg: "EdDSA", kid: key.kid })
+    .setSubject(userId)
+    .setIssuer(TOKEN_SETTINGS.issuer)
+    .setAudience(TOKEN_SETTINGS.audience)
+    .setIssuedAt(Math.floor(Date.now() / 1000) - 3600)
+    .setJti(randomUUID())
+    .setExpirationTime(Math.floor(Date.now() / 1000) - 60)
+    .sign(key.privateKey);
+}
+
+/** Flips one character of the payload: the signature no longer matches. */
+export function tamperedToken(token: string): string {
+  const [header, payload, signature] = token.split(".");
+  const claims = JSON.parse(Buffer.from(payload!, "base64url").toString());
+  claims.role = "SUPER_ADMIN";
+  return [header, Buffer.from(JSON.stringify(claims)).toString("base64url"), signature].join(".");
+}
+
+/** JSON request init. */
+export function json(body: unknown, headers: Record<string, string> = {}, method = "POST"): RequestInit {
+  return {
+    method,
+    headers: { "content-type": "application/json", ...headers },
+    body: JSON.stringify(body),
+  };
+}

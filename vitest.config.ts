@@ -1,0 +1,9 @@
+import { defineConfig } from "vitest/config";
+
+export default defineConfig({
+  test: {
+    projects: ["db", "shared", "scripts", "functions/*"],
+    // Two cores: more workers only add contention on PostgreSQL.
+    maxWorkers: 3,
+  },
+});
