@@ -2,7 +2,7 @@ import { createDb, type Database, type Db, redactUrl } from "@minispod/db";
 import type { Hono } from "hono";
 import type { Redis } from "ioredis";
 import type * as v from "valibot";
-import type { AppEnv } from "./app";
+import { type AppEnv, createFunctionApp } from "./app";
 import {
   createRedisClient,
   type KeyValueStore,
@@ -87,6 +87,11 @@ export interface FunctionDefinition<E extends BaseEnv = BaseEnv> {
   routes: string[];
   envSchema: EnvSchema<E>;
   create(ctx: FunctionContext<E>): Promise<Hono<AppEnv>> | Hono<AppEnv>;
+  /**
+   * Local-mode-only routes (dev mailbox, sandbox tools). The local runner mounts
+   * them under `/_dev/<name>`; they are never deployed.
+   */
+  devRoutes?(ctx: FunctionContext<E>): Hono<AppEnv>;
 }
 
 /** Connects to what the environment names: PostgreSQL/PGlite, Redis or memory, broker or nowhere. */
@@ -154,4 +159,24 @@ export function buildContext<E extends BaseEnv>(
     readiness,
     now: () => new Date(),
   };
+}
+
+/**
+ * The shared app factory configured from a function's context: what every
+ * function's `createApp` starts from.
+ *
+ * @example
+ * const app = baseApp(deps);
+ * app.route("/api/v1/services", serviceRoutes(deps));
+ */
+export function baseApp(ctx: FunctionContext) {
+  return createFunctionApp({
+    name: ctx.name,
+    logger: ctx.logger,
+    metrics: ctx.metrics,
+    readiness: ctx.readiness,
+    metricsEnabled: ctx.env.METRICS_ENABLED,
+    bodyLimitBytes: ctx.env.BODY_LIMIT_BYTES,
+    corsOrigins: ctx.env.CORS_ORIGINS,
+  });
 }

@@ -1,0 +1,18 @@
+import { type FunctionDefinition, createTokenSigner, signingKeyFromPem } from "@minispod/shared";
+import { createApp } from "./app";
+import { type AuthEnv, authEnvSchema } from "./env";
+
+/** auth: accounts, sessions and access tokens. The only holder of the signing key. */
+export const authFunction: FunctionDefinition<AuthEnv> = {
+  name: "auth",
+  routes: ["/api/v1/auth"],
+  envSchema: authEnvSchema,
+  async create(ctx) {
+    const signingKey = await signingKeyFromPem(ctx.env.JWT_PRIVATE_KEY);
+    const signer = createTokenSigner(signingKey, {
+      issuer: ctx.env.JWT_ISSUER,
+      audience: ctx.env.JWT_AUDIENCE,
+    });
+    return createApp({ ...ctx, signer });
+  },
+};

@@ -1,0 +1,4 @@
+import { runStandalone } from "@minispod/shared";
+import { authFunction } from "./function";
+
+await runStandalone(authFunction, process.env);

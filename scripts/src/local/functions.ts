@@ -1,0 +1,11 @@
+import { authFunction } from "@minispod/fn-auth";
+import type { FunctionDefinition } from "@minispod/shared";
+
+/**
+ * Every function the local runner hosts. Adding a function is one line here;
+ * its routes, Triggers and PingSources come from its definition and knative/.
+ */
+// biome-ignore lint/suspicious/noExplicitAny: each definition has its own env type.
+export const functions: FunctionDefinition<any>[] = [
+  authFunction,
+];

@@ -1,0 +1,46 @@
+/**
+ * The payment provider port. Subscriptions and the billing sweep charge
+ * through it; `sandbox` (local default) and `http` (PAYMENT_GATEWAY_URL)
+ * implement it.
+ */
+export interface ChargeRequest {
+  /** Stored on the payment row before the charge is sent; the provider dedupes on it. */
+  idempotencyKey: string;
+  amountMinor: number;
+  /** ISO 4217, upper case. */
+  currency: string;
+  /** Our user id. */
+  customerId: string;
+  description: string;
+  /** Provider's payment method reference; the sandbox reads test methods from it. */
+  paymentMethod?: string | undefined;
+  metadata?: Record<string, string>;
+}
+
+export type ChargeResult =
+  | { status: "succeeded"; providerPaymentId: string }
+  | { status: "declined"; providerPaymentId?: string | undefined; code: string; message: string };
+
+/**
+ * The outcome of a charge is unknown (timeout, 5xx, network): the payment
+ * stays PENDING and is reconciled later with the same idempotency key.
+ */
+export class PaymentProviderError extends Error {
+  override name = "PaymentProviderError";
+  constructor(
+    message: string,
+    readonly retryable: boolean,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+export interface PaymentProvider {
+  /** Stored in payments.provider. */
+  readonly name: string;
+  /** Declines are values; only an unknown outcome throws PaymentProviderError. */
+  charge(request: ChargeRequest): Promise<ChargeResult>;
+  /** Looks a charge up by its idempotency key (reconciliation); null when the provider never saw it. */
+  findCharge(idempotencyKey: string): Promise<ChargeResult | null>;
+}
