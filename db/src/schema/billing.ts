@@ -6,6 +6,7 @@ import {
   integer,
   jsonb,
   pgEnum,
+  pgSequence,
   pgTable,
   text,
   uniqueIndex,
@@ -14,6 +15,9 @@ import {
 import { createdAt, id, ts, updatedAt } from "./_common";
 import { subscriptions } from "./subscriptions";
 import { users } from "./users";
+
+/** Feeds human-facing invoice numbers ("INV-2026-000123"): never reused; rolled-back inserts leave gaps. */
+export const invoiceNumberSeq = pgSequence("invoice_number_seq", { startWith: 1 });
 
 export const invoiceStatus = pgEnum("invoice_status", ["OPEN", "PAID", "VOID", "UNCOLLECTIBLE"]);
 export type InvoiceStatus = (typeof invoiceStatus.enumValues)[number];

@@ -14,15 +14,21 @@ import { serviceCatalog } from "./catalog";
 import { users } from "./users";
 
 /**
+ * PENDING: created with its first invoice, first charge sent or its outcome unknown;
+ * not yet live, no instance (reconciliation settles it).
  * ACTIVE: paid and running. PAST_DUE: renewal failed, in the grace period, still running.
  * EXPIRED: period over, instance suspended (data kept for the retention window).
  * CANCELLED: ended by the customer or an admin, instance deleted.
+ * FAILED: the first charge was declined (or never reached the provider); never live,
+ * nothing billable (its invoice is VOID).
  */
 export const subscriptionStatus = pgEnum("subscription_status", [
+  "PENDING",
   "ACTIVE",
   "PAST_DUE",
   "EXPIRED",
   "CANCELLED",
+  "FAILED",
 ]);
 export type SubscriptionStatus = (typeof subscriptionStatus.enumValues)[number];
 
@@ -59,8 +65,10 @@ export const subscriptions = pgTable(
     index("subscriptions_user_idx").on(t.userId, t.createdAt, t.id),
     index("subscriptions_status_period_end_idx").on(t.status, t.currentPeriodEnd),
     index("subscriptions_created_idx").on(t.createdAt, t.id),
+    // PENDING counts as live: a second subscribe while the first charge is unsettled
+    // must not charge the customer twice for one service.
     uniqueIndex("subscriptions_one_live_per_service_uq")
       .on(t.userId, t.serviceId)
-      .where(sql`${t.exclusive} and ${t.status} in ('ACTIVE', 'PAST_DUE')`),
+      .where(sql`${t.exclusive} and ${t.status} in ('PENDING', 'ACTIVE', 'PAST_DUE')`),
   ],
 );
