@@ -86,3 +86,19 @@ export function createDb(url: string, options: CreateDbOptions = {}): Database {
 export function redactUrl(url: string): string {
   return url.replace(/(\/\/[^:/@]+:)[^@]*@/, "$1***@");
 }
+
+/**
+ * True when `error` (or its cause, as drizzle wraps driver errors) is a
+ * PostgreSQL unique violation, optionally of one named constraint/index.
+ */
+export function isUniqueViolation(error: unknown, constraint?: string): boolean {
+  for (let e: unknown = error, depth = 0; e && depth < 4; depth++) {
+    const candidate = e as { code?: string; constraint_name?: string; constraint?: string; cause?: unknown };
+    if (candidate.code === "23505") {
+      if (!constraint) return true;
+      return (candidate.constraint_name ?? candidate.constraint) === constraint;
+    }
+    e = candidate.cause;
+  }
+  return false;
+}

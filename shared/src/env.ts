@@ -146,6 +146,8 @@ export const baseEnvEntries = {
   JWT_ISSUER: v.optional(v.string(), "minispod"),
   JWT_AUDIENCE: v.optional(v.string(), "minispod-api"),
   CORS_ORIGINS: v.optional(envField.list(), ""),
+  /** Proxies in front that append to X-Forwarded-For (ingress = 1); 0 trusts none. */
+  TRUST_PROXY_HOPS: envField.int(1, 0, 10),
   BODY_LIMIT_BYTES: envField.int(1024 * 1024, 1024, 50 * 1024 * 1024),
   /** Public base URL of the API/web app, used in links sent to customers. */
   APP_URL: v.optional(envField.url(), "http://localhost:3000"),

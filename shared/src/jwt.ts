@@ -10,6 +10,7 @@ export interface AuthClaims {
   role: UserRole;
   email: string;
   tokenId: string;
+  issuedAt: Date;
 }
 
 export interface TokenSettings {
@@ -60,6 +61,7 @@ export function createTokenVerifier(key: VerifyKey, settings: TokenSettings): To
           role: role as UserRole,
           email,
           tokenId: payload.jti as string,
+          issuedAt: new Date(Math.round((payload.iat as number) * 1000)),
         };
       } catch (error) {
         if (error instanceof TokenError) throw error;
@@ -91,7 +93,7 @@ export interface SigningKey {
 }
 
 export interface TokenSigner {
-  sign(claims: Omit<AuthClaims, "tokenId">, ttlSeconds: number): Promise<string>;
+  sign(claims: Omit<AuthClaims, "tokenId" | "issuedAt">, ttlSeconds: number): Promise<string>;
   jwks(): Promise<{ keys: jose.JWK[] }>;
   verifier(): TokenVerifier;
 }
@@ -111,7 +113,9 @@ export function createTokenSigner(key: SigningKey, settings: TokenSettings): Tok
         .setSubject(claims.userId)
         .setIssuer(settings.issuer)
         .setAudience(settings.audience)
-        .setIssuedAt()
+        // Millisecond precision (NumericDate may be fractional), so a token can be
+        // compared exactly with a password change made in the same second.
+        .setIssuedAt(Date.now() / 1000)
         .setJti(randomUUID())
         .setExpirationTime(Math.floor(Date.now() / 1000) + ttlSeconds)
         .sign(key.privateKey),

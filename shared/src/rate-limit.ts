@@ -13,12 +13,20 @@ export interface RateLimitRule {
   key?: (c: Context<AppEnv>) => string | Promise<string>;
 }
 
-/** Client address: the first X-Forwarded-For hop (set by the ingress), else the socket. */
-export function clientIp(c: Context): string {
-  const forwarded = c.req.header("x-forwarded-for")?.split(",")[0]?.trim();
-  if (forwarded) return forwarded;
-  const realIp = c.req.header("x-real-ip");
-  if (realIp) return realIp;
+/**
+ * Client address. X-Forwarded-For is written left to right by each proxy, and
+ * only the entries added by our own proxies can be trusted: with `trustedHops`
+ * proxies in front (ingress, Knative), the client is that many entries from the
+ * right. Anything further left is whatever the client chose to send.
+ */
+export function clientIp(c: Context, trustedHops = 1): string {
+  const hops = (c.req.header("x-forwarded-for") ?? "")
+    .split(",")
+    .map((h) => h.trim())
+    .filter(Boolean);
+  if (trustedHops > 0 && hops.length > 0) {
+    return hops[Math.max(0, hops.length - trustedHops)]!;
+  }
   // @hono/node-server exposes the socket as env.incoming.
   const incoming = (c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined)?.incoming;
   return incoming?.socket?.remoteAddress ?? "unknown";

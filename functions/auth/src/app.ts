@@ -3,9 +3,11 @@ import type { AuthEnv } from "./env";
 import { accountRoutes } from "./routes/account";
 import { passwordRoutes } from "./routes/password";
 import { sessionRoutes } from "./routes/sessions";
+import type { PasswordHasher } from "./services/passwords";
 
 export interface AuthDeps extends FunctionContext<AuthEnv> {
   signer: TokenSigner;
+  passwords: PasswordHasher;
 }
 
 export function createApp(deps: AuthDeps) {

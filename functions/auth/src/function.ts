@@ -1,6 +1,7 @@
 import { type FunctionDefinition, createTokenSigner, signingKeyFromPem } from "@minispod/shared";
 import { createApp } from "./app";
 import { type AuthEnv, authEnvSchema } from "./env";
+import { createPasswordHasher } from "./services/passwords";
 
 /** auth: accounts, sessions and access tokens. The only holder of the signing key. */
 export const authFunction: FunctionDefinition<AuthEnv> = {
@@ -13,6 +14,6 @@ export const authFunction: FunctionDefinition<AuthEnv> = {
       issuer: ctx.env.JWT_ISSUER,
       audience: ctx.env.JWT_AUDIENCE,
     });
-    return createApp({ ...ctx, signer });
+    return createApp({ ...ctx, signer, passwords: createPasswordHasher(ctx.env.BCRYPT_COST) });
   },
 };

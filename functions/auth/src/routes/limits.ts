@@ -1,0 +1,27 @@
+import { clientIp, enforceRateLimit, rateLimit } from "@minispod/shared";
+import type { Context } from "hono";
+import type { AuthDeps } from "../app";
+import type { ClientInfo } from "../services/sessions";
+
+/** Rate limits of the public auth routes, per client address (and per email where one is sent). */
+export function authLimits(deps: AuthDeps) {
+  const window = deps.env.AUTH_RATE_LIMIT_WINDOW;
+  const ip = (c: Context) => clientIp(c, deps.env.TRUST_PROXY_HOPS);
+  const rule = (name: string, limit: number) => ({ name: `auth:${name}`, limit, windowSeconds: window });
+  return {
+    login: rateLimit(deps.limiter, { ...rule("login-ip", deps.env.AUTH_RATE_LIMIT_LOGIN * 3), key: ip }),
+    register: rateLimit(deps.limiter, { ...rule("register-ip", deps.env.AUTH_RATE_LIMIT_REGISTER), key: ip }),
+    reset: rateLimit(deps.limiter, { ...rule("reset-ip", deps.env.AUTH_RATE_LIMIT_RESET * 3), key: ip }),
+    /** Per account: stops one email being hammered from many addresses. */
+    perEmail: (name: "login" | "reset", email: string) =>
+      enforceRateLimit(
+        deps.limiter,
+        rule(`${name}-email`, name === "login" ? deps.env.AUTH_RATE_LIMIT_LOGIN : deps.env.AUTH_RATE_LIMIT_RESET),
+        email.toLowerCase(),
+      ),
+  };
+}
+
+export function clientInfo(c: Context, trustedHops: number): ClientInfo {
+  return { userAgent: c.req.header("user-agent"), ip: clientIp(c, trustedHops) };
+}

@@ -1,0 +1,42 @@
+import { type AppEnv, fields, jsonBody } from "@minispod/shared";
+import { Hono } from "hono";
+import * as v from "valibot";
+import type { AuthDeps } from "../app";
+import { requestPasswordReset, resetPassword } from "../services/accounts";
+import { passwordSchema } from "../services/passwords";
+import { authLimits, clientInfo } from "./limits";
+
+/** Known and unknown emails must be indistinguishable by time too: pad every answer to this. */
+const FORGOT_MIN_MS = 300;
+
+/** Forgotten password: request a reset email, then reset with its token. */
+export function passwordRoutes(deps: AuthDeps) {
+  const limits = authLimits(deps);
+  return new Hono<AppEnv>()
+    .post("/password/forgot", limits.reset, jsonBody(v.object({ email: fields.email() })), async (c) => {
+      const started = performance.now();
+      const { email } = c.req.valid("json");
+      await limits.perEmail("reset", email);
+      await requestPasswordReset(deps, email);
+      const left = FORGOT_MIN_MS - (performance.now() - started);
+      if (left > 0) await new Promise((r) => setTimeout(r, left));
+      return c.json(
+        { status: "accepted", detail: "If an account exists for this email, a reset link is on its way." },
+        202,
+      );
+    })
+    .post(
+      "/password/reset",
+      limits.reset,
+      jsonBody(
+        v.object({
+          token: v.pipe(v.string("must be a string"), v.nonEmpty("is required"), v.maxLength(200, "is too long")),
+          password: passwordSchema,
+        }),
+      ),
+      async (c) => {
+        await resetPassword(deps, c.req.valid("json"), clientInfo(c, deps.env.TRUST_PROXY_HOPS));
+        return c.body(null, 204);
+      },
+    );
+}

@@ -1,0 +1,228 @@
+import { auditLog, type Db, isUniqueViolation, users } from "@minispod/db";
+import { AppError, enqueueEvent } from "@minispod/shared";
+import { eq } from "drizzle-orm";
+import type { AuthDeps } from "../app";
+import { consumeOneTimeToken, issueOneTimeToken } from "./one-time-tokens";
+import { type ClientInfo, type IssuedSession, issueSession, revokeAllSessions } from "./sessions";
+import { findUserByEmail, loadActiveUser, type UserRow } from "./users";
+
+const SOURCE = "auth";
+
+async function audit(
+  tx: Db,
+  entry: { actorId: string | null; action: string; userId: string; ip?: string | undefined; requestId?: string },
+) {
+  await tx.insert(auditLog).values({
+    actorId: entry.actorId,
+    action: entry.action,
+    resourceType: "user",
+    resourceId: entry.userId,
+    ip: entry.ip,
+    requestId: entry.requestId,
+  });
+}
+
+export interface RegisterInput {
+  email: string;
+  password: string;
+  name: string;
+}
+
+/** Creates a CUSTOMER, its first session, and `user.registered` (with the verification token). */
+export async function register(
+  deps: AuthDeps,
+  input: RegisterInput,
+  client: ClientInfo,
+): Promise<{ user: UserRow; session: IssuedSession }> {
+  const passwordHash = await deps.passwords.hash(input.password);
+  const now = deps.now();
+  try {
+    const result = await deps.db.transaction(async (tx) => {
+      const [user] = await tx
+        .insert(users)
+        .values({ email: input.email, name: input.name, passwordHash, role: "CUSTOMER" })
+        .returning();
+      const verification = await issueOneTimeToken(tx, {
+        userId: user!.id,
+        purpose: "EMAIL_VERIFICATION",
+        ttlSeconds: deps.env.EMAIL_VERIFICATION_TTL,
+        now,
+      });
+      await enqueueEvent(tx, {
+        type: "user.registered",
+        source: SOURCE,
+        subject: user!.id,
+        data: {
+          userId: user!.id,
+          email: user!.email,
+          name: user!.name,
+          verificationToken: verification.token,
+          verificationExpiresAt: verification.expiresAt.toISOString(),
+        },
+      });
+      await audit(tx, { actorId: user!.id, action: "user.register", userId: user!.id, ip: client.ip });
+      const session = await issueSession(deps, tx, user!, client);
+      return { user: user!, session };
+    });
+    deps.events.kick();
+    return result;
+  } catch (error) {
+    if (isUniqueViolation(error, "users_email_lower_uq")) {
+      throw new AppError("EMAIL_TAKEN", {
+        detail: "An account with this email already exists.",
+        fields: [{ field: "email", message: "is already registered" }],
+      });
+    }
+    throw error;
+  }
+}
+
+const badCredentials = () =>
+  new AppError("INVALID_CREDENTIALS", { detail: "The email or password is incorrect." });
+
+/**
+ * Unknown email and wrong password answer the same, after the same bcrypt work.
+ * A disabled account is only revealed to someone who knows its password.
+ */
+export async function login(
+  deps: AuthDeps,
+  input: { email: string; password: string },
+  client: ClientInfo,
+): Promise<{ user: UserRow; session: IssuedSession }> {
+  const user = await findUserByEmail(deps.db, input.email);
+  const ok = user
+    ? await deps.passwords.verify(input.password, user.passwordHash)
+    : await deps.passwords.verifyDummy(input.password);
+  if (!user || !ok) throw badCredentials();
+  if (user.disabledAt) throw new AppError("ACCOUNT_DISABLED", { detail: "This account is disabled." });
+  const session = await deps.db.transaction((tx) => issueSession(deps, tx, user, client));
+  return { user, session };
+}
+
+export async function changePassword(
+  deps: AuthDeps,
+  input: { userId: string; issuedAt: Date; currentPassword: string; newPassword: string },
+  client: ClientInfo,
+): Promise<IssuedSession> {
+  const user = await loadActiveUser(deps.db, input.userId, input.issuedAt);
+  if (!(await deps.passwords.verify(input.currentPassword, user.passwordHash))) {
+    throw new AppError("VALIDATION_FAILED", {
+      detail: "The current password is incorrect.",
+      fields: [{ field: "currentPassword", message: "is incorrect" }],
+    });
+  }
+  const passwordHash = await deps.passwords.hash(input.newPassword);
+  const now = deps.now();
+  const session = await deps.db.transaction(async (tx) => {
+    await tx.update(users).set({ passwordHash, passwordChangedAt: now }).where(eq(users.id, user.id));
+    // Every other session ends; the caller continues on the fresh one returned here.
+    await revokeAllSessions(tx, user.id, now);
+    await enqueueEvent(tx, {
+      type: "user.password_changed",
+      source: SOURCE,
+      subject: user.id,
+      data: { userId: user.id, email: user.email },
+    });
+    await audit(tx, { actorId: user.id, action: "user.password_change", userId: user.id, ip: client.ip });
+    return issueSession(deps, tx, user, client);
+  });
+  deps.events.kick();
+  return session;
+}
+
+/** Always resolves the same way; only a known, enabled account gets a reset email. */
+export async function requestPasswordReset(deps: AuthDeps, email: string): Promise<void> {
+  const user = await findUserByEmail(deps.db, email);
+  if (!user || user.disabledAt) return;
+  await deps.db.transaction(async (tx) => {
+    const { token, expiresAt } = await issueOneTimeToken(tx, {
+      userId: user.id,
+      purpose: "PASSWORD_RESET",
+      ttlSeconds: deps.env.PASSWORD_RESET_TTL,
+      now: deps.now(),
+    });
+    await enqueueEvent(tx, {
+      type: "user.password_reset_requested",
+      source: SOURCE,
+      subject: user.id,
+      data: { userId: user.id, email: user.email, name: user.name, token, expiresAt: expiresAt.toISOString() },
+    });
+  });
+  deps.events.kick();
+}
+
+const badToken = () =>
+  new AppError("VALIDATION_FAILED", {
+    detail: "The token is invalid, already used or expired.",
+    fields: [{ field: "token", message: "is invalid or expired" }],
+  });
+
+export async function resetPassword(
+  deps: AuthDeps,
+  input: { token: string; password: string },
+  client: ClientInfo,
+): Promise<void> {
+  const passwordHash = await deps.passwords.hash(input.password);
+  const now = deps.now();
+  await deps.db.transaction(async (tx) => {
+    const userId = await consumeOneTimeToken(tx, { token: input.token, purpose: "PASSWORD_RESET", now });
+    if (!userId) throw badToken();
+    const [user] = await tx
+      .update(users)
+      .set({ passwordHash, passwordChangedAt: now })
+      .where(eq(users.id, userId))
+      .returning();
+    await revokeAllSessions(tx, userId, now);
+    await enqueueEvent(tx, {
+      type: "user.password_changed",
+      source: SOURCE,
+      subject: userId,
+      data: { userId, email: user!.email },
+    });
+    await audit(tx, { actorId: userId, action: "user.password_reset", userId, ip: client.ip });
+  });
+  deps.events.kick();
+}
+
+export async function verifyEmail(deps: AuthDeps, token: string): Promise<void> {
+  const now = deps.now();
+  await deps.db.transaction(async (tx) => {
+    const userId = await consumeOneTimeToken(tx, { token, purpose: "EMAIL_VERIFICATION", now });
+    if (!userId) throw badToken();
+    const [user] = await tx
+      .update(users)
+      .set({ emailVerifiedAt: now })
+      .where(eq(users.id, userId))
+      .returning();
+    await enqueueEvent(tx, {
+      type: "user.email_verified",
+      source: SOURCE,
+      subject: userId,
+      data: { userId, email: user!.email },
+    });
+  });
+  deps.events.kick();
+}
+
+/** Sends a fresh verification email; 409 when the email is already verified. */
+export async function resendVerification(deps: AuthDeps, userId: string, issuedAt: Date): Promise<void> {
+  const user = await loadActiveUser(deps.db, userId, issuedAt);
+  if (user.emailVerifiedAt) {
+    throw new AppError("CONFLICT", { detail: "This email address is already verified." });
+  }
+  await deps.db.transaction(async (tx) => {
+    const { token, expiresAt } = await issueOneTimeToken(tx, {
+      userId: user.id,
+      purpose: "EMAIL_VERIFICATION",
+      ttlSeconds: deps.env.EMAIL_VERIFICATION_TTL,
+      now: deps.now(),
+    });
+    await enqueueEvent(tx, {
+      type: "user.email_verification_requested",
+      source: SOURCE,
+      subject: user.id,
+      data: { userId: user.id, email: user.email, name: user.name, token, expiresAt: expiresAt.toISOString() },
+    });
+  });
+  deps.events.kick();
+}
