@@ -1,7 +1,12 @@
 import http from "node:http";
 import https from "node:https";
 import type { LookupFunction } from "node:net";
-import { ForbiddenDestinationError, type ResolvedAddress, type Resolver, resolveSafeAddress } from "./ssrf";
+import {
+  ForbiddenDestinationError,
+  type ResolvedAddress,
+  type Resolver,
+  resolveSafeAddress,
+} from "./ssrf";
 
 /** How much of a customer's answer is kept on the attempt: enough to debug, never a flood. */
 export const RESPONSE_BODY_LIMIT = 1024;
@@ -75,7 +80,9 @@ export const sendWebhookRequest: WebhookSender = async (request) => {
       ...(request.resolver ? { resolver: request.resolver } : {}),
     });
   } catch (error) {
-    return failure(error instanceof ForbiddenDestinationError ? error.message : "could not resolve host");
+    return failure(
+      error instanceof ForbiddenDestinationError ? error.message : "could not resolve host",
+    );
   }
 
   return new Promise<SendResult>((resolve) => {
@@ -109,7 +116,11 @@ export const sendWebhookRequest: WebhookSender = async (request) => {
           ok,
           statusCode: status,
           durationMs: elapsed(),
-          error: ok ? null : status >= 300 && status < 400 ? `redirect (${status}) not followed` : `HTTP ${status}`,
+          error: ok
+            ? null
+            : status >= 300 && status < 400
+              ? `redirect (${status}) not followed`
+              : `HTTP ${status}`,
           responseBody: Buffer.concat(chunks).subarray(0, RESPONSE_BODY_LIMIT).toString("utf8"),
         });
       };

@@ -48,7 +48,9 @@ export function signWebhook(input: SignInput): string {
   const content = `${input.id}.${input.timestamp}.${input.body}`;
   return input.secrets
     .map((secret) => {
-      const mac = createHmac("sha256", webhookSecretKey(secret)).update(content, "utf8").digest("base64");
+      const mac = createHmac("sha256", webhookSecretKey(secret))
+        .update(content, "utf8")
+        .digest("base64");
       return `v1,${mac}`;
     })
     .join(" ");

@@ -101,7 +101,10 @@ export function bareHostname(hostname: string): string {
  * connect to exactly this address, so the answer cannot change between the
  * check and the connection (DNS rebinding).
  */
-export async function resolveSafeAddress(hostname: string, options: GuardOptions): Promise<ResolvedAddress> {
+export async function resolveSafeAddress(
+  hostname: string,
+  options: GuardOptions,
+): Promise<ResolvedAddress> {
   const host = bareHostname(hostname);
   const literal = isIP(host);
   const addresses: ResolvedAddress[] = literal

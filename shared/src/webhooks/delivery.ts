@@ -1,0 +1,234 @@
+import {
+  type Db,
+  webhookDeliveries,
+  webhookDeliveryAttempts,
+  webhookEndpoints,
+} from "@minispod/db";
+import { eq } from "drizzle-orm";
+import type { Logger } from "../logger";
+import { disableEndpoint } from "./disable";
+import { MAX_ATTEMPTS, retryDelaySeconds, WEBHOOK_USER_AGENT } from "./message";
+import { type SendResult, sendWebhookRequest, type WebhookSender } from "./send";
+import { signWebhook } from "./signing";
+import type { Resolver } from "./ssrf";
+
+export type DeliveryRow = typeof webhookDeliveries.$inferSelect;
+export type EndpointRow = typeof webhookEndpoints.$inferSelect;
+export type AttemptRow = typeof webhookDeliveryAttempts.$inferSelect;
+
+/** How the sending path is configured; built once from `WEBHOOK_*` by each function. */
+export interface DeliveryConfig {
+  timeoutMs: number;
+  allowPrivate: boolean;
+  /** Seconds of unbroken failure after which an endpoint is disabled. */
+  disableAfterSeconds: number;
+  /** CloudEvent source of `webhook.endpoint_disabled` (the function's name). */
+  source: string;
+  logger: Logger;
+  resolver?: Resolver;
+  sender?: WebhookSender;
+}
+
+/**
+ * - `scheduled`: part of the retry schedule; a failure schedules the next attempt or ends in FAILED.
+ * - `manual`: a customer's redeliver; success marks SUCCEEDED, a failure leaves a running schedule alone.
+ * - `single`: a test ping; one attempt decides SUCCEEDED or FAILED, no retries.
+ */
+export type AttemptMode = "scheduled" | "manual" | "single";
+
+export interface AttemptOutcome {
+  delivery: DeliveryRow;
+  attempt: AttemptRow;
+  /** Outbox ids written (endpoint disabled); the caller sends them after the commit. */
+  eventIds: string[];
+}
+
+/** Current secret, plus the previous one while its rotation overlap lasts. */
+export function signingSecrets(endpoint: EndpointRow, now: Date): string[] {
+  const previousValid =
+    endpoint.previousSecret !== null &&
+    endpoint.previousSecretExpiresAt !== null &&
+    endpoint.previousSecretExpiresAt.getTime() > now.getTime();
+  return previousValid ? [endpoint.secret, endpoint.previousSecret!] : [endpoint.secret];
+}
+
+/** The signed request for one attempt of `delivery` at `now`. */
+export function buildRequest(delivery: DeliveryRow, endpoint: EndpointRow, now: Date) {
+  // The body is the stored payload serialised the same way on every attempt.
+  const body = JSON.stringify(delivery.payload);
+  const timestamp = Math.floor(now.getTime() / 1000);
+  const headers = {
+    "content-type": "application/json",
+    "user-agent": WEBHOOK_USER_AGENT,
+    "webhook-id": delivery.messageId,
+    "webhook-timestamp": String(timestamp),
+    "webhook-signature": signWebhook({
+      id: delivery.messageId,
+      timestamp,
+      body,
+      secrets: signingSecrets(endpoint, now),
+    }),
+  };
+  return { url: endpoint.url, headers, body };
+}
+
+/**
+ * Makes one attempt at `deliveryId` now and records it: the attempt row, the
+ * delivery's status and next attempt, and the endpoint's health (a success
+ * clears `failingSince`; 410 Gone, or failing for longer than
+ * `disableAfterSeconds`, disables it and writes `webhook.endpoint_disabled`).
+ * Returns undefined when the delivery no longer exists.
+ *
+ * @example
+ * const outcome = await attemptDelivery(db, id, { mode: "scheduled", now: ctx.now(), config });
+ * if (outcome) ctx.events.kick(outcome.eventIds);
+ */
+export async function attemptDelivery(
+  db: Db,
+  deliveryId: string,
+  options: { mode: AttemptMode; now: Date; config: DeliveryConfig },
+): Promise<AttemptOutcome | undefined> {
+  const { now, config, mode } = options;
+  const [found] = await db
+    .select({ delivery: webhookDeliveries, endpoint: webhookEndpoints })
+    .from(webhookDeliveries)
+    .innerJoin(webhookEndpoints, eq(webhookEndpoints.id, webhookDeliveries.endpointId))
+    .where(eq(webhookDeliveries.id, deliveryId));
+  if (!found) return undefined;
+
+  const request = buildRequest(found.delivery, found.endpoint, now);
+  const send = config.sender ?? sendWebhookRequest;
+  const result = await send({
+    ...request,
+    timeoutMs: config.timeoutMs,
+    allowPrivate: config.allowPrivate,
+    ...(config.resolver ? { resolver: config.resolver } : {}),
+  });
+  config.logger.info(
+    {
+      deliveryId,
+      endpointId: found.endpoint.id,
+      eventType: found.delivery.eventType,
+      mode,
+      statusCode: result.statusCode,
+      ms: result.durationMs,
+      ok: result.ok,
+      ...(result.error ? { error: result.error } : {}),
+    },
+    "webhook attempt",
+  );
+  return recordAttempt(db, {
+    deliveryId,
+    endpointId: found.endpoint.id,
+    result,
+    mode,
+    now,
+    config,
+  });
+}
+
+async function recordAttempt(
+  db: Db,
+  input: {
+    deliveryId: string;
+    endpointId: string;
+    result: SendResult;
+    mode: AttemptMode;
+    now: Date;
+    config: DeliveryConfig;
+  },
+): Promise<AttemptOutcome | undefined> {
+  const { result, mode, now, config } = input;
+  return db.transaction(async (tx) => {
+    // Endpoint first, then delivery: the same lock order everywhere avoids deadlocks.
+    const [endpoint] = await tx
+      .select()
+      .from(webhookEndpoints)
+      .where(eq(webhookEndpoints.id, input.endpointId))
+      .for("update");
+    const [current] = await tx
+      .select()
+      .from(webhookDeliveries)
+      .where(eq(webhookDeliveries.id, input.deliveryId))
+      .for("update");
+    if (!endpoint || !current) return undefined;
+
+    const attemptNumber = current.attemptCount + 1;
+    const [attempt] = await tx
+      .insert(webhookDeliveryAttempts)
+      .values({
+        deliveryId: current.id,
+        attemptNumber,
+        statusCode: result.statusCode,
+        durationMs: result.durationMs,
+        error: result.error,
+        responseBody: result.responseBody,
+        createdAt: now,
+      })
+      .returning();
+
+    const gone = result.statusCode === 410;
+    const [delivery] = await tx
+      .update(webhookDeliveries)
+      .set({
+        attemptCount: attemptNumber,
+        lastAttemptAt: now,
+        lastStatusCode: result.statusCode,
+        lastError: result.error,
+        ...nextState(current, attemptNumber, result.ok, gone, mode, now),
+      })
+      .where(eq(webhookDeliveries.id, current.id))
+      .returning();
+
+    const eventIds: string[] = [];
+    if (result.ok) {
+      if (endpoint.failingSince !== null) {
+        await tx
+          .update(webhookEndpoints)
+          .set({ failingSince: null })
+          .where(eq(webhookEndpoints.id, endpoint.id));
+      }
+    } else {
+      const failingSince = endpoint.failingSince ?? now;
+      if (endpoint.failingSince === null) {
+        await tx
+          .update(webhookEndpoints)
+          .set({ failingSince })
+          .where(eq(webhookEndpoints.id, endpoint.id));
+      }
+      const failingFor = (now.getTime() - failingSince.getTime()) / 1000;
+      const reason = gone
+        ? "The endpoint answered 410 Gone."
+        : failingFor >= config.disableAfterSeconds
+          ? `Every delivery failed since ${failingSince.toISOString()}; the last error was: ${result.error ?? "unknown"}.`
+          : undefined;
+      if (reason && endpoint.enabled) {
+        const eventId = await disableEndpoint(tx, { endpoint, reason, now, source: config.source });
+        if (eventId) eventIds.push(eventId);
+      }
+    }
+    return { delivery: delivery!, attempt: attempt!, eventIds };
+  });
+}
+
+function nextState(
+  current: DeliveryRow,
+  attemptNumber: number,
+  ok: boolean,
+  gone: boolean,
+  mode: AttemptMode,
+  now: Date,
+): Pick<DeliveryRow, "status" | "nextAttemptAt"> {
+  if (ok) return { status: "SUCCEEDED", nextAttemptAt: null };
+  // A receiver that says the endpoint is gone gets no more attempts of anything.
+  if (gone || mode === "single") return { status: "FAILED", nextAttemptAt: null };
+  if (mode === "manual") {
+    // A failed manual try does not touch a running schedule; otherwise it is the latest word.
+    return current.status === "PENDING"
+      ? { status: "PENDING", nextAttemptAt: current.nextAttemptAt }
+      : { status: "FAILED", nextAttemptAt: null };
+  }
+  const delay = attemptNumber < MAX_ATTEMPTS ? retryDelaySeconds(attemptNumber) : undefined;
+  if (delay === undefined) return { status: "FAILED", nextAttemptAt: null };
+  return { status: "PENDING", nextAttemptAt: new Date(now.getTime() + delay * 1000) };
+}
