@@ -1,0 +1,4 @@
+import { runStandalone } from "@minispod/shared";
+import { catalogFunction } from "./function";
+
+await runStandalone(catalogFunction, process.env);

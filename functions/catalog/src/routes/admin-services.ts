@@ -1,0 +1,53 @@
+import {
+  type AppEnv,
+  clientIp,
+  jsonBody,
+  pathParams,
+  requireAuth,
+  requireRole,
+} from "@minispod/shared";
+import { type Context, Hono } from "hono";
+import type { CatalogDeps } from "../app";
+import { toServiceDto } from "../dto";
+import { createServiceSchema, slugParam, updateServiceSchema } from "../schemas";
+import type { Actor } from "../services/audit";
+import { createService, retireService, updateService } from "../services/write";
+
+function actorOf(c: Context<AppEnv>): Actor {
+  const auth = c.get("auth");
+  return { userId: auth.userId, role: auth.role, requestId: c.get("requestId"), ip: clientIp(c) };
+}
+
+/**
+ * Admin writes. Auth runs per route, not as `use("*")`: these share their
+ * prefix with the public reads, which must stay open.
+ */
+export function adminServiceRoutes(deps: CatalogDeps) {
+  const auth = requireAuth(deps.verifier);
+  const admin = requireRole("ADMIN", "SUPER_ADMIN");
+  return new Hono<AppEnv>()
+    .post("/", auth, admin, jsonBody(createServiceSchema), async (c) => {
+      const row = await createService({ db: deps.db, input: c.req.valid("json"), actor: actorOf(c) });
+      c.header("location", `/api/v1/services/${row.slug}`);
+      return c.json(toServiceDto(row, true), 201);
+    })
+    .patch("/:slug", auth, admin, pathParams(slugParam), jsonBody(updateServiceSchema), async (c) => {
+      const row = await updateService({
+        db: deps.db,
+        slug: c.req.valid("param").slug,
+        input: c.req.valid("json"),
+        actor: actorOf(c),
+        now: deps.now(),
+      });
+      return c.json(toServiceDto(row, true));
+    })
+    .post("/:slug/retire", auth, admin, pathParams(slugParam), async (c) => {
+      const row = await retireService({
+        db: deps.db,
+        slug: c.req.valid("param").slug,
+        actor: actorOf(c),
+        now: deps.now(),
+      });
+      return c.json(toServiceDto(row, true));
+    });
+}
