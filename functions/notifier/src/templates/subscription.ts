@@ -1,0 +1,116 @@
+import type { EventData } from "@minispod/shared";
+import { formatDate, type LinkBuilder, plural } from "./format";
+import { action, facts, note, paragraph } from "./render";
+import type { TemplateMap } from "./types";
+
+type SubscriptionData = EventData<"subscription.activated">;
+
+const view = (data: SubscriptionData, link: LinkBuilder, label = "View subscription") =>
+  action(label, link(`/subscriptions/${encodeURIComponent(data.subscriptionId)}`));
+
+const period = (data: SubscriptionData, label = "Current period ends") =>
+  [label, formatDate(data.currentPeriodEnd)] as const;
+
+const autoRenew = (data: SubscriptionData) =>
+  ["Auto-renew", data.autoRenew ? "on" : "off"] as const;
+
+export const subscriptionTemplates = {
+  "subscription.activated": {
+    name: "subscription-activated",
+    render: ({ data, link }) => ({
+      subject: `Your ${data.serviceName} subscription is active`,
+      blocks: [
+        paragraph(`Thank you! Your subscription to ${data.serviceName} is active.`),
+        paragraph(
+          "We are setting up your instance now and will email you as soon as it is running.",
+        ),
+        facts(["Service", data.serviceName], period(data), autoRenew(data)),
+        view(data, link),
+      ],
+    }),
+  },
+  "subscription.renewed": {
+    name: "subscription-renewed",
+    render: ({ data, link }) => ({
+      subject: `Your ${data.serviceName} subscription was renewed`,
+      blocks: [
+        paragraph(`Your subscription to ${data.serviceName} was renewed for another period.`),
+        facts(["Service", data.serviceName], period(data, "Paid until"), autoRenew(data)),
+        view(data, link),
+      ],
+    }),
+  },
+  "subscription.expiring_soon": {
+    name: "subscription-expiring-soon",
+    render: ({ data, link }) => {
+      const when = data.daysLeft <= 0 ? "today" : `in ${plural(data.daysLeft, "day")}`;
+      return data.autoRenew
+        ? {
+            subject: `Your ${data.serviceName} subscription renews ${when}`,
+            blocks: [
+              paragraph(
+                `Your subscription to ${data.serviceName} renews automatically on ${formatDate(data.currentPeriodEnd)}.`,
+              ),
+              paragraph(
+                "Please make sure your payment method is up to date so your app keeps running.",
+              ),
+              view(data, link),
+            ],
+          }
+        : {
+            subject: `Your ${data.serviceName} subscription ends ${when}`,
+            blocks: [
+              paragraph(
+                `Your subscription to ${data.serviceName} ends on ${formatDate(data.currentPeriodEnd)} and will not renew.`,
+              ),
+              paragraph("Renew it before then to keep your app running without interruption."),
+              view(data, link, "Renew subscription"),
+            ],
+          };
+    },
+  },
+  "subscription.expired": {
+    name: "subscription-expired",
+    render: ({ data, link }) => ({
+      subject: `Your ${data.serviceName} subscription has expired`,
+      blocks: [
+        paragraph(
+          `Your subscription to ${data.serviceName} ended on ${formatDate(data.currentPeriodEnd)}. Its instance is suspended.`,
+        ),
+        paragraph(
+          "Your data is kept for a while: renew the subscription to bring the app back as it was.",
+        ),
+        view(data, link, "Renew subscription"),
+        note("After the retention period the instance and its data are deleted for good."),
+      ],
+    }),
+  },
+  "subscription.cancelled": {
+    name: "subscription-cancelled",
+    render: ({ data, link }) => ({
+      subject: `Your ${data.serviceName} subscription was cancelled`,
+      blocks: [
+        paragraph(
+          `Your subscription to ${data.serviceName} is cancelled and its instance is being removed.`,
+        ),
+        paragraph("If this was a mistake, you can subscribe again at any time."),
+        view(data, link),
+      ],
+    }),
+  },
+  "subscription.past_due": {
+    name: "subscription-past-due",
+    render: ({ data, link }) => ({
+      subject: `Payment for your ${data.serviceName} subscription is overdue`,
+      blocks: [
+        paragraph(
+          `We could not collect the renewal payment for your ${data.serviceName} subscription.`,
+        ),
+        paragraph(
+          "Your app keeps running while we retry over the next days. Please check your payment method so the subscription does not expire.",
+        ),
+        view(data, link, "Review billing"),
+      ],
+    }),
+  },
+} satisfies TemplateMap;
