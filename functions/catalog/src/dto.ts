@@ -13,7 +13,12 @@ export interface ServiceDto {
   port: number;
   /** Admins only: operator configuration that customers have no use for. */
   defaultEnv?: Record<string, string>;
-  resources: { cpu: string; memory: string; storage: string | null; storageMountPath: string | null };
+  resources: {
+    cpu: string;
+    memory: string;
+    storage: string | null;
+    storageMountPath: string | null;
+  };
   price: { amountMinor: number; currency: string; period: BillingPeriod };
   active: boolean;
   allowMultiple: boolean;

@@ -7,7 +7,14 @@ import * as v from "valibot";
  * it is rejected here with a message saying what to write instead.
  */
 
-const BINARY = { Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40, Pi: 2 ** 50, Ei: 2 ** 60 } as const;
+const BINARY = {
+  Ki: 2 ** 10,
+  Mi: 2 ** 20,
+  Gi: 2 ** 30,
+  Ti: 2 ** 40,
+  Pi: 2 ** 50,
+  Ei: 2 ** 60,
+} as const;
 const DECIMAL = { "": 1, k: 1e3, M: 1e6, G: 1e9, T: 1e12, P: 1e15, E: 1e18 } as const;
 
 const CPU = /^(?:(\d+)m|(\d+(?:\.\d{1,3})?|\.\d{1,3}))$/;
@@ -42,7 +49,8 @@ export function parseBytes(quantity: string): number | undefined {
   const match = BYTES.exec(quantity);
   if (!match) return undefined;
   const unit = (match[2] ?? "") as keyof typeof BINARY | keyof typeof DECIMAL;
-  const factor = unit in BINARY ? BINARY[unit as keyof typeof BINARY] : DECIMAL[unit as keyof typeof DECIMAL];
+  const factor =
+    unit in BINARY ? BINARY[unit as keyof typeof BINARY] : DECIMAL[unit as keyof typeof DECIMAL];
   const bytes = Number(match[1]) * factor;
   if (!Number.isSafeInteger(bytes)) return undefined;
   return bytes;
@@ -79,11 +87,14 @@ export function cpuQuantity(bounds: QuantityBounds = quantityBounds.cpuMillicore
       (q) => parseCpuMillicores(q) !== undefined,
       'must be a CPU quantity like "250m", "1" or "0.5" (at most three decimals)',
     ),
-    v.check((q) => {
-      // Unparseable input was already reported above.
-      const m = parseCpuMillicores(q);
-      return m === undefined || (m >= bounds.min && m <= bounds.max);
-    }, `must be between ${bounds.min}m and ${bounds.max / 1000} CPUs`),
+    v.check(
+      (q) => {
+        // Unparseable input was already reported above.
+        const m = parseCpuMillicores(q);
+        return m === undefined || (m >= bounds.min && m <= bounds.max);
+      },
+      `must be between ${bounds.min}m and ${bounds.max / 1000} CPUs`,
+    ),
   );
 }
 
@@ -94,10 +105,13 @@ function byteQuantity(what: string, example: string, bounds: QuantityBounds) {
       (q) => parseBytes(q) !== undefined,
       `must be a ${what} quantity like ${example} (a whole number of bytes with an optional suffix Ki, Mi, Gi, Ti, k, M, G, T)`,
     ),
-    v.check((q) => {
-      const bytes = parseBytes(q);
-      return bytes === undefined || (bytes >= bounds.min && bytes <= bounds.max);
-    }, `must be between ${formatBytes(bounds.min)} and ${formatBytes(bounds.max)}`),
+    v.check(
+      (q) => {
+        const bytes = parseBytes(q);
+        return bytes === undefined || (bytes >= bounds.min && bytes <= bounds.max);
+      },
+      `must be between ${formatBytes(bounds.min)} and ${formatBytes(bounds.max)}`,
+    ),
   );
 }
 
@@ -112,7 +126,8 @@ export const storageQuantity = (bounds: QuantityBounds = quantityBounds.storageB
 /** Bytes in the largest binary unit that divides them evenly: 1073741824 -> "1Gi". */
 export function formatBytes(bytes: number): string {
   for (const unit of ["Ei", "Pi", "Ti", "Gi", "Mi", "Ki"] as const) {
-    if (bytes >= BINARY[unit] && bytes % BINARY[unit] === 0) return `${bytes / BINARY[unit]}${unit}`;
+    if (bytes >= BINARY[unit] && bytes % BINARY[unit] === 0)
+      return `${bytes / BINARY[unit]}${unit}`;
   }
   return String(bytes);
 }

@@ -36,7 +36,8 @@ export const slugSchema = v.pipe(
   ),
 );
 
-const hasTagOrDigest = (s: string) => s.includes("@") || s.slice(s.lastIndexOf("/") + 1).includes(":");
+const hasTagOrDigest = (s: string) =>
+  s.includes("@") || s.slice(s.lastIndexOf("/") + 1).includes(":");
 
 const image = v.pipe(
   v.string("must be a string"),
@@ -58,7 +59,10 @@ const image = v.pipe(
 
 const imageTag = v.pipe(
   v.string("must be a string"),
-  v.regex(TAG, "must be a tag: up to 128 letters, digits, '_', '.' or '-', not starting with '.' or '-'"),
+  v.regex(
+    TAG,
+    "must be a tag: up to 128 letters, digits, '_', '.' or '-', not starting with '.' or '-'",
+  ),
 );
 
 const port = v.pipe(
@@ -68,11 +72,22 @@ const port = v.pipe(
   v.maxValue(65535, "must be a port between 1 and 65535"),
 );
 
+const ENV_SHAPE = "must be an object of NAME: value strings";
 const defaultEnv = v.pipe(
+  // valibot's record reads an array as an object with keys "0", "1", …: say what is wrong instead.
+  v.unknown(),
+  v.check((x) => !Array.isArray(x), ENV_SHAPE),
   v.record(
-    v.pipe(v.string(), v.regex(ENV_NAME, "must be an environment variable name like APP_PORT"), v.maxLength(128)),
-    v.pipe(v.string("must be a string"), v.maxLength(4096, "is too long (at most 4096 characters)")),
-    "must be an object of NAME: value strings",
+    v.pipe(
+      v.string(),
+      v.regex(ENV_NAME, "must be an environment variable name like APP_PORT"),
+      v.maxLength(128),
+    ),
+    v.pipe(
+      v.string("must be a string"),
+      v.maxLength(4096, "is too long (at most 4096 characters)"),
+    ),
+    ENV_SHAPE,
   ),
   v.check((env) => Object.keys(env).length <= 100, "must have at most 100 variables"),
 );
@@ -97,9 +112,16 @@ const currency = v.pipe(
   v.check((c) => CURRENCIES.has(c), "must be an ISO 4217 currency code"),
 );
 
-const period = v.picklist(billingPeriod.enumValues, `must be one of ${billingPeriod.enumValues.join(", ")}`);
+const period = v.picklist(
+  billingPeriod.enumValues,
+  `must be one of ${billingPeriod.enumValues.join(", ")}`,
+);
 const flag = v.boolean("must be true or false");
-const description = v.pipe(v.string("must be a string"), v.trim(), v.maxLength(2000, "is too long"));
+const description = v.pipe(
+  v.string("must be a string"),
+  v.trim(),
+  v.maxLength(2000, "is too long"),
+);
 
 const storageRule = (r: { storage?: string | null; storageMountPath?: string | null }) =>
   (r.storage == null) === (r.storageMountPath == null);
@@ -170,7 +192,11 @@ export const updateServiceSchema = v.strictObject(
     ),
     price: v.optional(
       v.strictObject(
-        { amountMinor: v.optional(amountMinor), currency: v.optional(currency), period: v.optional(period) },
+        {
+          amountMinor: v.optional(amountMinor),
+          currency: v.optional(currency),
+          period: v.optional(period),
+        },
         objectMessage,
       ),
     ),

@@ -10,7 +10,8 @@ const DEMO: v.InferInput<typeof createServiceSchema>[] = [
   {
     slug: "uptime-kuma",
     name: "Uptime Kuma",
-    description: "Monitoring for websites and services (HTTP, TCP, DNS, ping) with status pages and alerts.",
+    description:
+      "Monitoring for websites and services (HTTP, TCP, DNS, ping) with status pages and alerts.",
     image: "louislam/uptime-kuma",
     imageTag: "1",
     port: 3001,
@@ -32,7 +33,8 @@ const DEMO: v.InferInput<typeof createServiceSchema>[] = [
   {
     slug: "vaultwarden",
     name: "Vaultwarden",
-    description: "Password manager server compatible with the Bitwarden apps and browser extensions.",
+    description:
+      "Password manager server compatible with the Bitwarden apps and browser extensions.",
     image: "vaultwarden/server",
     imageTag: "1.32.0",
     port: 80,
@@ -53,7 +55,8 @@ const DEMO: v.InferInput<typeof createServiceSchema>[] = [
   {
     slug: "excalidraw",
     name: "Excalidraw",
-    description: "Virtual whiteboard for hand-drawn-style diagrams. Stateless: drawings live in the browser.",
+    description:
+      "Virtual whiteboard for hand-drawn-style diagrams. Stateless: drawings live in the browser.",
     image: "excalidraw/excalidraw",
     // The project publishes no version tags; "latest" is its only stable name.
     imageTag: "latest",

@@ -1,6 +1,6 @@
+import type { AppEnv } from "@minispod/shared";
 import { createHarness, type Harness, json, type TestUser } from "@minispod/shared/testing";
 import type { Hono } from "hono";
-import type { AppEnv } from "@minispod/shared";
 import { catalogFunction } from "../src/function";
 
 /** A valid create body; override fields per test. */
@@ -37,7 +37,12 @@ export interface ServiceBody {
   active: boolean;
   retiredAt: string | null;
   defaultEnv?: Record<string, string>;
-  resources: { cpu: string; memory: string; storage: string | null; storageMountPath: string | null };
+  resources: {
+    cpu: string;
+    memory: string;
+    storage: string | null;
+    storageMountPath: string | null;
+  };
   price: { amountMinor: number; currency: string; period: string };
   [key: string]: unknown;
 }
@@ -53,7 +58,10 @@ export async function setupCatalog(): Promise<CatalogTest> {
     admin,
     customer,
     async create(overrides) {
-      const res = await app.request("/api/v1/services", json(serviceBody(overrides), h.bearer(admin)));
+      const res = await app.request(
+        "/api/v1/services",
+        json(serviceBody(overrides), h.bearer(admin)),
+      );
       if (res.status !== 201) throw new Error(`create failed: ${res.status} ${await res.text()}`);
       return (await res.json()) as ServiceBody;
     },

@@ -19,7 +19,10 @@ async function list(query = "", headers: Record<string, string> = {}) {
 }
 
 async function retire(slug: string) {
-  const res = await t.app.request(`/api/v1/services/${slug}/retire`, { method: "POST", headers: t.h.bearer(t.admin) });
+  const res = await t.app.request(`/api/v1/services/${slug}/retire`, {
+    method: "POST",
+    headers: t.h.bearer(t.admin),
+  });
   expect(res.status).toBe(200);
 }
 
@@ -76,13 +79,19 @@ describe("public catalog: happy path", () => {
     const created = await t.create({ defaultEnv: { FEATURE_X: "on" } });
     const path = `/api/v1/services/${created.slug}`;
     const anonymous = (await (await t.app.request(path)).json()) as ServiceBody;
-    const customer = (await (await t.app.request(path, { headers: t.h.bearer(t.customer) })).json()) as ServiceBody;
-    const admin = (await (await t.app.request(path, { headers: t.h.bearer(t.admin) })).json()) as ServiceBody;
+    const customer = (await (
+      await t.app.request(path, { headers: t.h.bearer(t.customer) })
+    ).json()) as ServiceBody;
+    const admin = (await (
+      await t.app.request(path, { headers: t.h.bearer(t.admin) })
+    ).json()) as ServiceBody;
     expect(anonymous).not.toHaveProperty("defaultEnv");
     expect(customer).not.toHaveProperty("defaultEnv");
     expect(admin.defaultEnv).toEqual({ FEATURE_X: "on" });
     const { body } = await list("", t.h.bearer(t.admin));
-    expect(body.items.find((s) => s.slug === created.slug)?.defaultEnv).toEqual({ FEATURE_X: "on" });
+    expect(body.items.find((s) => s.slug === created.slug)?.defaultEnv).toEqual({
+      FEATURE_X: "on",
+    });
     const { body: publicBody } = await list();
     expect(publicBody.items.every((s) => !("defaultEnv" in s))).toBe(true);
   });
@@ -129,18 +138,29 @@ describe("public catalog: errors", () => {
   it("answers 400 for a slug that can never exist", async () => {
     const res = await t.app.request("/api/v1/services/Not_A_Slug");
     expect(res.status).toBe(400);
-    expect(await res.json()).toMatchObject({ code: "VALIDATION_FAILED", errors: [{ field: "slug" }] });
+    expect(await res.json()).toMatchObject({
+      code: "VALIDATION_FAILED",
+      errors: [{ field: "slug" }],
+    });
   });
 
   it("answers 400 for a bad limit, cursor or includeRetired", async () => {
-    for (const q of ["?limit=0", "?limit=101", "?limit=abc", "?cursor=garbage", "?includeRetired=yes"]) {
+    for (const q of [
+      "?limit=0",
+      "?limit=101",
+      "?limit=abc",
+      "?cursor=garbage",
+      "?includeRetired=yes",
+    ]) {
       const { res } = await list(q);
       expect(res.status, q).toBe(400);
     }
   });
 
   it("checks a token that is sent even on public routes", async () => {
-    const res = await t.app.request("/api/v1/services", { headers: { authorization: "Bearer nope" } });
+    const res = await t.app.request("/api/v1/services", {
+      headers: { authorization: "Bearer nope" },
+    });
     expect(res.status).toBe(401);
     expect(await res.json()).toMatchObject({ code: "INVALID_TOKEN" });
   });

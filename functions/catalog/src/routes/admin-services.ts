@@ -27,20 +27,31 @@ export function adminServiceRoutes(deps: CatalogDeps) {
   const admin = requireRole("ADMIN", "SUPER_ADMIN");
   return new Hono<AppEnv>()
     .post("/", auth, admin, jsonBody(createServiceSchema), async (c) => {
-      const row = await createService({ db: deps.db, input: c.req.valid("json"), actor: actorOf(c) });
+      const row = await createService({
+        db: deps.db,
+        input: c.req.valid("json"),
+        actor: actorOf(c),
+      });
       c.header("location", `/api/v1/services/${row.slug}`);
       return c.json(toServiceDto(row, true), 201);
     })
-    .patch("/:slug", auth, admin, pathParams(slugParam), jsonBody(updateServiceSchema), async (c) => {
-      const row = await updateService({
-        db: deps.db,
-        slug: c.req.valid("param").slug,
-        input: c.req.valid("json"),
-        actor: actorOf(c),
-        now: deps.now(),
-      });
-      return c.json(toServiceDto(row, true));
-    })
+    .patch(
+      "/:slug",
+      auth,
+      admin,
+      pathParams(slugParam),
+      jsonBody(updateServiceSchema),
+      async (c) => {
+        const row = await updateService({
+          db: deps.db,
+          slug: c.req.valid("param").slug,
+          input: c.req.valid("json"),
+          actor: actorOf(c),
+          now: deps.now(),
+        });
+        return c.json(toServiceDto(row, true));
+      },
+    )
     .post("/:slug/retire", auth, admin, pathParams(slugParam), async (c) => {
       const row = await retireService({
         db: deps.db,

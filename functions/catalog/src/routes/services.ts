@@ -1,4 +1,4 @@
-import { AppError, type AppEnv, pageQuery, pathParams, queryParams } from "@minispod/shared";
+import { type AppEnv, AppError, pageQuery, pathParams, queryParams } from "@minispod/shared";
 import { Hono } from "hono";
 import * as v from "valibot";
 import type { CatalogDeps } from "../app";
@@ -27,10 +27,15 @@ export function serviceRoutes(deps: CatalogDeps) {
       if (includeRetired && !admin) {
         throw viewer(c)
           ? new AppError("FORBIDDEN", { detail: "Only admins may list retired services." })
-          : new AppError("UNAUTHORIZED", { detail: "Listing retired services needs an admin token." });
+          : new AppError("UNAUTHORIZED", {
+              detail: "Listing retired services needs an admin token.",
+            });
       }
       const page = await listServices({ db: deps.db, query, includeRetired });
-      return c.json({ items: page.items.map((row) => toServiceDto(row, admin)), nextCursor: page.nextCursor });
+      return c.json({
+        items: page.items.map((row) => toServiceDto(row, admin)),
+        nextCursor: page.nextCursor,
+      });
     })
     .get("/:slug", optionalAuth(deps.verifier), pathParams(slugParam), async (c) => {
       const row = await getServiceBySlug({ db: deps.db, slug: c.req.valid("param").slug });

@@ -34,8 +34,18 @@ export async function listServices({
  * One entry by slug, retired or not: customers holding a subscription to a
  * retired app still need to see what it is. 404 when there is no such slug.
  */
-export async function getServiceBySlug({ db, slug }: { db: Db; slug: string }): Promise<ServiceRow> {
-  const [row] = await db.select().from(serviceCatalog).where(eq(serviceCatalog.slug, slug)).limit(1);
+export async function getServiceBySlug({
+  db,
+  slug,
+}: {
+  db: Db;
+  slug: string;
+}): Promise<ServiceRow> {
+  const [row] = await db
+    .select()
+    .from(serviceCatalog)
+    .where(eq(serviceCatalog.slug, slug))
+    .limit(1);
   if (!row) throw new AppError("NOT_FOUND", { detail: `No service with slug "${slug}".` });
   return row;
 }

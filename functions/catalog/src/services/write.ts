@@ -10,7 +10,10 @@ import {
 import { type Actor, audit } from "./audit";
 import { getServiceBySlug, type ServiceRow } from "./read";
 
-type ServiceValues = Omit<ServiceRow, "id" | "slug" | "active" | "retiredAt" | "createdAt" | "updatedAt">;
+type ServiceValues = Omit<
+  ServiceRow,
+  "id" | "slug" | "active" | "retiredAt" | "createdAt" | "updatedAt"
+>;
 
 /** Validated create input -> row values (shared with the demo seed). */
 export function insertValues(input: CreateServiceInput): typeof serviceCatalog.$inferInsert {
@@ -60,7 +63,11 @@ export async function createService({
         fields: [{ field: "slug", message: "is already taken" }],
       });
     }
-    await audit(tx, actor, { action: "service.created", resourceId: row.id, metadata: { slug: row.slug } });
+    await audit(tx, actor, {
+      action: "service.created",
+      resourceId: row.id,
+      metadata: { slug: row.slug },
+    });
     return row;
   });
 }
@@ -121,7 +128,9 @@ function changes(before: ServiceRow, after: ServiceValues) {
 /** JSON with sorted keys, so reordered env maps compare equal. */
 function stable(value: unknown): string {
   if (value && typeof value === "object") {
-    return JSON.stringify(Object.fromEntries(Object.entries(value).sort(([a], [b]) => a.localeCompare(b))));
+    return JSON.stringify(
+      Object.fromEntries(Object.entries(value).sort(([a], [b]) => a.localeCompare(b))),
+    );
   }
   return JSON.stringify(value ?? null);
 }
@@ -144,7 +153,11 @@ export async function updateService({
   now: Date;
 }): Promise<ServiceRow> {
   return db.transaction(async (tx) => {
-    const [row] = await tx.select().from(serviceCatalog).where(eq(serviceCatalog.slug, slug)).for("update");
+    const [row] = await tx
+      .select()
+      .from(serviceCatalog)
+      .where(eq(serviceCatalog.slug, slug))
+      .for("update");
     if (!row) throw new AppError("NOT_FOUND", { detail: `No service with slug "${slug}".` });
     const next = merge(row, input);
     if (!storageRule(next)) {
@@ -160,7 +173,11 @@ export async function updateService({
       .set({ ...next, updatedAt: now })
       .where(eq(serviceCatalog.id, row.id))
       .returning();
-    await audit(tx, actor, { action: "service.updated", resourceId: row.id, metadata: { slug, changes: diff } });
+    await audit(tx, actor, {
+      action: "service.updated",
+      resourceId: row.id,
+      metadata: { slug, changes: diff },
+    });
     return updated!;
   });
 }
