@@ -1,4 +1,8 @@
 import { envField } from "../env";
+import type { Logger } from "../logger";
+import type { DeliveryConfig } from "./delivery";
+import type { WebhookSender } from "./send";
+import type { Resolver } from "./ssrf";
 
 /**
  * `WEBHOOK_*` settings both webhook functions read (the API sends test pings
@@ -15,3 +19,31 @@ export const webhookEnvEntries = {
   /** How long the previous secret keeps signing after a rotation. */
   WEBHOOK_SECRET_ROTATION_OVERLAP: envField.duration("24h"),
 };
+
+interface WebhookEnv {
+  WEBHOOK_TIMEOUT: number;
+  WEBHOOK_ALLOW_PRIVATE: boolean;
+  WEBHOOK_DISABLE_AFTER: number;
+}
+
+/**
+ * The sending configuration from a function's context, so the API and the
+ * dispatcher send exactly alike.
+ *
+ * @example
+ * const config = webhookDeliveryConfig(ctx, { resolver });
+ */
+export function webhookDeliveryConfig(
+  ctx: { env: WebhookEnv; name: string; logger: Logger },
+  overrides: { resolver?: Resolver | undefined; sender?: WebhookSender | undefined } = {},
+): DeliveryConfig {
+  return {
+    timeoutMs: ctx.env.WEBHOOK_TIMEOUT,
+    allowPrivate: ctx.env.WEBHOOK_ALLOW_PRIVATE,
+    disableAfterSeconds: ctx.env.WEBHOOK_DISABLE_AFTER,
+    source: ctx.name,
+    logger: ctx.logger,
+    ...(overrides.resolver ? { resolver: overrides.resolver } : {}),
+    ...(overrides.sender ? { sender: overrides.sender } : {}),
+  };
+}

@@ -1,0 +1,13 @@
+import { baseEnvEntries, envField } from "@minispod/shared";
+import { webhookEnvEntries } from "@minispod/shared/webhooks/index";
+import * as v from "valibot";
+
+export const dispatcherEnvSchema = v.object({
+  ...baseEnvEntries,
+  ...webhookEnvEntries,
+  /** Most due deliveries one retry sweep claims. */
+  WEBHOOK_RETRY_BATCH: envField.int(100, 1, 1000),
+  /** Deliveries sent at the same time by one sweep or one event. */
+  WEBHOOK_CONCURRENCY: envField.int(8, 1, 64),
+});
+export type DispatcherEnv = v.InferOutput<typeof dispatcherEnvSchema>;

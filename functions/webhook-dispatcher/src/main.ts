@@ -1,0 +1,4 @@
+import { runStandalone } from "@minispod/shared";
+import { webhookDispatcherFunction } from "./function";
+
+await runStandalone(webhookDispatcherFunction, process.env);

@@ -1,0 +1,11 @@
+import { baseEnvEntries, envField } from "@minispod/shared";
+import { webhookEnvEntries } from "@minispod/shared/webhooks/index";
+import * as v from "valibot";
+
+export const webhooksEnvSchema = v.object({
+  ...baseEnvEntries,
+  ...webhookEnvEntries,
+  /** Endpoints one customer may have; stops one account from fanning every event out a thousand times. */
+  WEBHOOK_MAX_ENDPOINTS: envField.int(20, 1, 1000),
+});
+export type WebhooksEnv = v.InferOutput<typeof webhooksEnvSchema>;

@@ -1,0 +1,4 @@
+import { runStandalone } from "@minispod/shared";
+import { webhooksFunction } from "./function";
+
+await runStandalone(webhooksFunction, process.env);
