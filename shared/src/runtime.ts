@@ -92,10 +92,16 @@ export interface FunctionDefinition<E extends BaseEnv = BaseEnv> {
    * them under `/_dev/<name>`; they are never deployed.
    */
   devRoutes?(ctx: FunctionContext<E>): Hono<AppEnv>;
+  /** Local mode only: seed demo data on start (idempotent). */
+  seedLocal?(ctx: FunctionContext<E>): Promise<string | undefined>;
 }
 
 /** Connects to what the environment names: PostgreSQL/PGlite, Redis or memory, broker or nowhere. */
-export async function createInfrastructure(env: BaseEnv, logger: Logger): Promise<Infrastructure> {
+export async function createInfrastructure(
+  env: BaseEnv,
+  logger: Logger,
+  overrides: { publisher?: EventPublisher } = {},
+): Promise<Infrastructure> {
   const database = createDb(env.DATABASE_URL, { max: env.DATABASE_POOL_MAX });
   let redis: Redis | undefined;
   let store: KeyValueStore;
@@ -110,8 +116,8 @@ export async function createInfrastructure(env: BaseEnv, logger: Logger): Promis
     limiter = memory;
   }
   const sink = env.K_SINK ?? env.BROKER_URL;
-  const publisher = sink ? httpPublisher(sink) : memoryPublisher();
-  if (!sink) logger.warn("no K_SINK or BROKER_URL: events stay in the outbox");
+  const publisher = sink ? httpPublisher(sink) : (overrides.publisher ?? memoryPublisher());
+  if (!sink && !overrides.publisher) logger.warn("no K_SINK or BROKER_URL: events stay in the outbox");
   const verifier = await verifierFromConfig({
     publicKeyPem: env.JWT_PUBLIC_KEY,
     jwksUrl: env.JWT_JWKS_URL,
@@ -119,7 +125,11 @@ export async function createInfrastructure(env: BaseEnv, logger: Logger): Promis
     audience: env.JWT_AUDIENCE,
   });
   logger.info(
-    { database: redactUrl(env.DATABASE_URL), redis: env.REDIS_URL ? redactUrl(env.REDIS_URL) : "memory", sink: sink ?? "none" },
+    {
+      database: redactUrl(env.DATABASE_URL),
+      redis: env.REDIS_URL ? redactUrl(env.REDIS_URL) : "memory",
+      sink: sink ?? (overrides.publisher ? "local broker" : "none"),
+    },
     "infrastructure configured",
   );
   return {

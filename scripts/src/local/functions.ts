@@ -1,4 +1,5 @@
 import { authFunction } from "@minispod/fn-auth";
+import { outboxRelayFunction } from "@minispod/fn-outbox-relay";
 import type { FunctionDefinition } from "@minispod/shared";
 
 /**
@@ -8,4 +9,5 @@ import type { FunctionDefinition } from "@minispod/shared";
 // biome-ignore lint/suspicious/noExplicitAny: each definition has its own env type.
 export const functions: FunctionDefinition<any>[] = [
   authFunction,
+  outboxRelayFunction,
 ];

@@ -1,0 +1,39 @@
+import { deadEvents } from "@minispod/db";
+import { type AppEnv, AppError, type CloudEventMessage, fromHttp } from "@minispod/shared";
+import { Hono } from "hono";
+import type { OutboxRelayDeps } from "./app";
+
+/**
+ * The Triggers' dead-letter sink: keeps every event the broker gave up on,
+ * with Knative's error extensions, so admins can list and replay it.
+ */
+export function deadLetterRoutes(deps: OutboxRelayDeps) {
+  return new Hono<AppEnv>().post("/", async (c) => {
+    const headers: Record<string, string> = {};
+    c.req.raw.headers.forEach((value, key) => {
+      headers[key] = value;
+    });
+    let event: CloudEventMessage;
+    try {
+      event = fromHttp(headers, await c.req.text());
+    } catch {
+      throw new AppError("BAD_REQUEST", { detail: "Not a CloudEvent." });
+    }
+    const [row] = await deps.db
+      .insert(deadEvents)
+      .values({
+        eventId: event.id,
+        source: event.source,
+        type: event.type,
+        subject: event.subject,
+        data: event.data as object,
+        extensions: event.extensions ?? {},
+      })
+      .returning({ id: deadEvents.id });
+    c.get("logger").error(
+      { eventId: event.id, eventType: event.type, destination: event.extensions?.knativeerrordest },
+      "event dead-lettered",
+    );
+    return c.json({ id: row!.id }, 201);
+  });
+}

@@ -1,0 +1,4 @@
+import { runStandalone } from "@minispod/shared";
+import { outboxRelayFunction } from "./function";
+
+await runStandalone(outboxRelayFunction, process.env);

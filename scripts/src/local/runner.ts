@@ -1,0 +1,203 @@
+import { mkdirSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import {
+  type AppEnv,
+  AppError,
+  baseEnvSchema,
+  buildContext,
+  createInfrastructure,
+  createLogger,
+  EnvError,
+  type FunctionContext,
+  type FunctionDefinition,
+  handleError,
+  type Infrastructure,
+  parseEnv,
+} from "@minispod/shared";
+import { Hono } from "hono";
+import { ensureAdmin } from "./admin";
+import { createLocalBroker, type LocalBroker } from "./broker";
+import { type RunnerEnv, runnerEnvSchema } from "./env";
+import { localSigningKeys } from "./keys";
+import { loadManifests } from "./manifests";
+import { mergeExpositions } from "./metrics";
+
+export const defaultKnativeDir = fileURLToPath(new URL("../../../knative/base/", import.meta.url));
+
+export interface HostedFunction {
+  definition: FunctionDefinition;
+  ctx: FunctionContext;
+  app: Hono<AppEnv>;
+}
+
+export interface LocalRunner {
+  app: Hono;
+  env: RunnerEnv;
+  broker: LocalBroker;
+  infra: Infrastructure;
+  hosted: Map<string, HostedFunction>;
+  admin: { email: string; created: boolean; password?: string };
+  seeded: string[];
+  dataDir: string;
+  databaseUrl: string;
+  /** Waits for background event work (after-commit sends, broker deliveries) to settle. */
+  settle(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * Hosts every function in one process on the embedded defaults of local mode:
+ * PGlite unless DATABASE_URL, memory cache unless REDIS_URL, an in-process
+ * broker that routes by knative/'s Triggers and fires its PingSources.
+ */
+export async function createLocalRunner(options: {
+  source: Record<string, string | undefined>;
+  functions: FunctionDefinition[];
+  knativeDir?: string;
+}): Promise<LocalRunner> {
+  const env = parseEnv(runnerEnvSchema, options.source);
+  const logger = createLogger({ name: "local", level: env.LOG_LEVEL });
+  const dataDir = resolve(env.DATA_DIR);
+  mkdirSync(dataDir, { recursive: true });
+  const keys = await localSigningKeys(dataDir, options.source.JWT_PRIVATE_KEY);
+
+  const databaseUrl = options.source.DATABASE_URL || `pglite://${join(dataDir, "pglite")}`;
+  // Local defaults first; anything the developer exported wins, except the key pair,
+  // which must be one pair for signer and verifiers.
+  const source: Record<string, string | undefined> = {
+    NODE_ENV: "development",
+    APP_URL: `http://localhost:${env.PORT}`,
+    DEV_MAILBOX_DIR: join(dataDir, "mailbox"),
+    ...options.source,
+    DATABASE_URL: databaseUrl,
+    JWT_PRIVATE_KEY: keys.privatePem,
+    JWT_PUBLIC_KEY: keys.publicPem,
+    JWT_JWKS_URL: undefined,
+    PORT: String(env.PORT),
+  };
+
+  const hosted = new Map<string, HostedFunction>();
+  const manifests = loadManifests(options.knativeDir ?? defaultKnativeDir);
+  const broker = createLocalBroker({
+    manifests,
+    logger,
+    deliver: async (destination, headers, body) =>
+      hosted.get(destination.service)?.app.request(destination.uri, { method: "POST", headers, body }),
+  });
+
+  const baseEnv = parseEnv(baseEnvSchema, source);
+  const infra = await createInfrastructure(baseEnv, logger, { publisher: broker });
+  try {
+    await infra.database.migrate();
+    const problems: string[] = [];
+    for (const definition of options.functions) {
+      try {
+        const fnEnv = parseEnv(definition.envSchema as never, source) as typeof baseEnv;
+        const fnLogger = createLogger({ name: definition.name, level: env.LOG_LEVEL });
+        const ctx = buildContext(definition, fnEnv, infra, fnLogger);
+        hosted.set(definition.name, { definition, ctx, app: await definition.create(ctx) });
+      } catch (error) {
+        if (!(error instanceof EnvError)) throw error;
+        problems.push(...error.problems.map((p) => `${definition.name}: ${p}`));
+      }
+    }
+    if (problems.length > 0) throw new EnvError(problems);
+  } catch (error) {
+    await infra.close();
+    throw error;
+  }
+
+  const seeded: string[] = [];
+  for (const { definition, ctx } of hosted.values()) {
+    const note = await definition.seedLocal?.(ctx);
+    if (note) seeded.push(`${definition.name}: ${note}`);
+  }
+  const admin = {
+    email: env.ADMIN_EMAIL,
+    ...(await ensureAdmin(infra.database.db, {
+      email: env.ADMIN_EMAIL,
+      password: env.ADMIN_PASSWORD,
+      bcryptCost: Number(options.source.BCRYPT_COST ?? 12),
+    })),
+  };
+
+  const app = buildRootApp(hosted, infra);
+  if (env.LOCAL_CRON) broker.startSchedules();
+
+  const settle = async () => {
+    // A delivery can commit new outbox rows and kick new sends; a few rounds drain the chain.
+    for (let round = 0; round < 5; round++) {
+      await Promise.all([...hosted.values()].map((h) => h.ctx.events.idle()));
+      await broker.idle();
+    }
+  };
+
+  return {
+    app,
+    env,
+    broker,
+    infra,
+    hosted,
+    admin,
+    seeded,
+    dataDir,
+    databaseUrl,
+    settle,
+    async close() {
+      broker.stop();
+      await Promise.allSettled([...hosted.values()].map((h) => h.ctx.events.idle()));
+      await infra.close();
+    },
+  };
+}
+
+function buildRootApp(hosted: Map<string, HostedFunction>, infra: Infrastructure): Hono {
+  const root = new Hono();
+  root.get("/", (c) =>
+    c.json({
+      name: "minispod (local mode)",
+      functions: [...hosted.values()].map(({ definition }) => ({
+        name: definition.name,
+        routes: definition.routes,
+        health: `/_fn/${definition.name}/health/readiness`,
+        ...(definition.devRoutes ? { devTools: `/_dev/${definition.name}` } : {}),
+      })),
+    }),
+  );
+  root.get("/health/liveness", (c) => c.json({ status: "ok" }));
+  root.get("/health/readiness", async (c) => {
+    const results = await Promise.all(
+      [...hosted.values()].map(async ({ definition, app }) => {
+        const res = await app.request("/health/readiness");
+        return [definition.name, res.ok ? "ok" : "failing"] as const;
+      }),
+    );
+    const ok = results.every(([, s]) => s === "ok");
+    return c.json({ status: ok ? "ok" : "unavailable", functions: Object.fromEntries(results) }, ok ? 200 : 503);
+  });
+  root.get("/metrics", async (c) => {
+    const texts = await Promise.all([...hosted.values()].map((h) => h.ctx.metrics.registry.metrics()));
+    c.header("content-type", "text/plain; version=0.0.4; charset=utf-8");
+    return c.body(mergeExpositions(texts));
+  });
+
+  for (const { definition, ctx, app } of hosted.values()) {
+    // Direct access to one function: its health, metrics, /events and /cron (local only).
+    const prefix = `/_fn/${definition.name}`;
+    root.all(`${prefix}/*`, (c) => {
+      const url = new URL(c.req.url);
+      url.pathname = url.pathname.slice(prefix.length) || "/";
+      return app.fetch(new Request(url, c.req.raw), c.env);
+    });
+    if (definition.devRoutes) root.route(`/_dev/${definition.name}`, definition.devRoutes(ctx) as never);
+    for (const route of definition.routes) {
+      const forward = (c: { req: { raw: Request }; env: unknown }) => app.fetch(c.req.raw, c.env);
+      root.all(route, forward);
+      root.all(`${route}/*`, forward);
+    }
+  }
+  root.notFound((c) => handleError(new AppError("NOT_FOUND", { detail: `No route for ${c.req.method} ${c.req.path}.` }), c));
+  void infra;
+  return root;
+}
