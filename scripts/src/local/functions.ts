@@ -1,4 +1,6 @@
 import { authFunction } from "@minispod/fn-auth";
+import { catalogFunction } from "@minispod/fn-catalog";
+import { notifierFunction } from "@minispod/fn-notifier";
 import { outboxRelayFunction } from "@minispod/fn-outbox-relay";
 import type { FunctionDefinition } from "@minispod/shared";
 
@@ -9,5 +11,7 @@ import type { FunctionDefinition } from "@minispod/shared";
 // biome-ignore lint/suspicious/noExplicitAny: each definition has its own env type.
 export const functions: FunctionDefinition<any>[] = [
   authFunction,
+  catalogFunction,
   outboxRelayFunction,
+  notifierFunction,
 ];
