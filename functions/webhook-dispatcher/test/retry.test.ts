@@ -1,0 +1,262 @@
+import {
+  auditLog,
+  outboxEvents,
+  webhookDeliveries,
+  webhookDeliveryAttempts,
+  webhookEndpoints,
+} from "@minispod/db";
+import { createHarness, type Harness } from "@minispod/shared/testing";
+import { RETRY_SCHEDULE_SECONDS } from "@minispod/shared/webhooks/index";
+import { startTestReceiver, type TestReceiver } from "@minispod/shared/webhooks/test-receiver";
+import { and, asc, eq } from "drizzle-orm";
+import type { Hono } from "hono";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { createApp } from "../src/app";
+import { webhookDispatcherFunction } from "../src/function";
+import { claimDueDeliveries } from "../src/services/retry";
+import { makeEndpoint, postEvent, subscriptionEvent, verifyAsSent } from "./helpers";
+
+let h: Harness;
+let app: Hono;
+let receiver: TestReceiver;
+const DAY = 86_400_000;
+
+beforeAll(async () => {
+  h = await createHarness();
+  receiver = await startTestReceiver();
+  app = createApp(
+    h.context(webhookDispatcherFunction, { WEBHOOK_ALLOW_PRIVATE: "true" }),
+  ) as unknown as Hono;
+});
+afterAll(async () => {
+  await receiver.close();
+  await h.close();
+});
+beforeEach(() => {
+  receiver.reply = () => ({ status: 200 });
+});
+
+const sweep = async () => {
+  const response = await app.request("/cron/retry", { method: "POST" });
+  expect(response.status).toBe(200);
+  return (await response.json()) as {
+    claimed: number;
+    closed: number;
+    succeeded: number;
+    failed: number;
+  };
+};
+const deliveryOf = async (endpointId: string) => {
+  const [row] = await h.database.db
+    .select()
+    .from(webhookDeliveries)
+    .where(eq(webhookDeliveries.endpointId, endpointId));
+  return row!;
+};
+const endpointRow = async (id: string) => {
+  const [row] = await h.database.db
+    .select()
+    .from(webhookEndpoints)
+    .where(eq(webhookEndpoints.id, id));
+  return row!;
+};
+const disabledEvents = (endpointId: string) =>
+  h.database.db
+    .select()
+    .from(outboxEvents)
+    .where(
+      and(
+        eq(outboxEvents.type, "dev.minispod.webhook.endpoint_disabled"),
+        eq(outboxEvents.subject, endpointId),
+      ),
+    );
+
+describe("retry schedule", () => {
+  it("retries on the schedule (5 s … 24 h), signs every attempt, then gives up as FAILED", async () => {
+    const t0 = new Date("2030-01-01T00:00:00.000Z");
+    h.clock.now = t0;
+    const alice = await h.user();
+    const endpoint = await makeEndpoint(h, alice.id, { url: receiver.url("/always-500") });
+    receiver.reply = () => ({ status: 500, body: "nope" });
+    await postEvent(app, subscriptionEvent(alice.id, "subscription.activated", t0));
+
+    let expectedAt = t0.getTime();
+    const expectedTimes = [expectedAt];
+    for (const delay of RETRY_SCHEDULE_SECONDS.slice(1)) {
+      expectedAt += delay * 1000;
+      expectedTimes.push(expectedAt);
+      const before = await deliveryOf(endpoint.id);
+      expect(before.status).toBe("PENDING");
+      expect(before.nextAttemptAt!.getTime()).toBe(expectedAt);
+      // Not due a second early…
+      h.clock.now = new Date(expectedAt - 1000);
+      expect((await sweep()).claimed).toBe(0);
+      // …and sent once it is.
+      h.clock.now = new Date(expectedAt);
+      expect(await sweep()).toMatchObject({ claimed: 1, failed: 1 });
+    }
+
+    const delivery = await deliveryOf(endpoint.id);
+    expect(delivery).toMatchObject({
+      status: "FAILED",
+      attemptCount: 10,
+      nextAttemptAt: null,
+      lastStatusCode: 500,
+    });
+    const attempts = await h.database.db
+      .select()
+      .from(webhookDeliveryAttempts)
+      .where(eq(webhookDeliveryAttempts.deliveryId, delivery.id))
+      .orderBy(asc(webhookDeliveryAttempts.attemptNumber));
+    expect(attempts.map((a) => a.createdAt.getTime())).toEqual(expectedTimes);
+    expect(attempts.map((a) => a.attemptNumber)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    expect(attempts.every((a) => a.statusCode === 500 && a.responseBody === "nope")).toBe(true);
+    // The schedule spans more than a day.
+    expect(expectedTimes.at(-1)! - t0.getTime()).toBeGreaterThan(DAY);
+
+    const requests = receiver.to("/always-500");
+    expect(requests).toHaveLength(10);
+    expect(new Set(requests.map((r) => r.headers["webhook-id"]))).toEqual(
+      new Set([delivery.messageId]),
+    );
+    expect(requests.map((r) => Number(r.headers["webhook-timestamp"]) * 1000)).toEqual(
+      expectedTimes,
+    );
+    for (const request of requests)
+      expect(() => verifyAsSent(endpoint.secret, request)).not.toThrow();
+
+    h.clock.now = new Date(expectedAt + 7 * DAY);
+    expect((await sweep()).claimed).toBe(0);
+    // About three days of failure is less than WEBHOOK_DISABLE_AFTER (5 days): still enabled.
+    expect((await endpointRow(endpoint.id)).enabled).toBe(true);
+  });
+
+  it("stops retrying once an attempt succeeds and clears failingSince", async () => {
+    const t0 = new Date("2030-02-01T00:00:00.000Z");
+    h.clock.now = t0;
+    const alice = await h.user();
+    const endpoint = await makeEndpoint(h, alice.id, { url: receiver.url("/flaky") });
+    receiver.reply = () => ({ status: 502 });
+    await postEvent(app, subscriptionEvent(alice.id));
+    expect((await endpointRow(endpoint.id)).failingSince).toEqual(t0);
+
+    receiver.reply = () => ({ status: 200 });
+    h.clock.now = new Date(t0.getTime() + 5000);
+    expect(await sweep()).toMatchObject({ claimed: 1, succeeded: 1 });
+    expect(await deliveryOf(endpoint.id)).toMatchObject({
+      status: "SUCCEEDED",
+      attemptCount: 2,
+      nextAttemptAt: null,
+    });
+    expect((await endpointRow(endpoint.id)).failingSince).toBeNull();
+  });
+
+  it("leases claimed deliveries, so overlapping sweeps send each once", async () => {
+    const t0 = new Date("2030-03-01T00:00:00.000Z");
+    h.clock.now = t0;
+    const alice = await h.user();
+    const endpoint = await makeEndpoint(h, alice.id, { url: receiver.url("/slow") });
+    receiver.reply = () => ({ status: 500 });
+    await postEvent(app, subscriptionEvent(alice.id));
+
+    h.clock.now = new Date(t0.getTime() + 5000);
+    receiver.reply = () => ({ status: 200, delayMs: 300 });
+    const [first, second] = await Promise.all([sweep(), sweep()]);
+    expect(first!.claimed + second!.claimed).toBe(1);
+    expect(receiver.to("/slow")).toHaveLength(2);
+    expect((await deliveryOf(endpoint.id)).status).toBe("SUCCEEDED");
+  });
+
+  it("does not hand a claimed delivery to a second claim until its lease runs out", async () => {
+    const t0 = new Date("2030-03-15T00:00:00.000Z");
+    const alice = await h.user();
+    const endpoint = await makeEndpoint(h, alice.id, { url: receiver.url("/lease") });
+    await h.database.db.insert(webhookDeliveries).values({
+      endpointId: endpoint.id,
+      messageId: "msg_lease",
+      eventId: "lease-event",
+      eventType: "subscription.activated",
+      payload: {},
+      nextAttemptAt: t0,
+    });
+    const claim = (now: Date) =>
+      claimDueDeliveries(h.database.db, { now, batch: 10, leaseSeconds: 70 });
+    expect((await claim(t0)).send).toHaveLength(1);
+    expect((await claim(t0)).send).toHaveLength(0);
+    expect((await claim(new Date(t0.getTime() + 69_000))).send).toHaveLength(0);
+    expect((await claim(new Date(t0.getTime() + 70_000))).send).toHaveLength(1);
+  });
+});
+
+describe("disabling endpoints", () => {
+  it("disables an endpoint that answers 410 Gone at once and stops retrying", async () => {
+    const t0 = new Date("2030-04-01T00:00:00.000Z");
+    h.clock.now = t0;
+    const alice = await h.user();
+    const endpoint = await makeEndpoint(h, alice.id, { url: receiver.url("/gone") });
+    receiver.reply = () => ({ status: 410 });
+    await postEvent(app, subscriptionEvent(alice.id));
+
+    expect(await deliveryOf(endpoint.id)).toMatchObject({
+      status: "FAILED",
+      attemptCount: 1,
+      nextAttemptAt: null,
+    });
+    const row = await endpointRow(endpoint.id);
+    expect(row).toMatchObject({ enabled: false, disabledAt: t0 });
+    expect(row.disabledReason).toContain("410");
+    const [event] = await disabledEvents(endpoint.id);
+    expect(event!.data).toEqual({
+      userId: alice.id,
+      endpointId: endpoint.id,
+      url: endpoint.url,
+      reason: row.disabledReason,
+    });
+
+    // A disabled endpoint receives nothing new.
+    await postEvent(app, subscriptionEvent(alice.id));
+    expect(receiver.to("/gone")).toHaveLength(1);
+  });
+
+  it("disables an endpoint failing for WEBHOOK_DISABLE_AFTER (5 days), emails its owner once, and closes its backlog", async () => {
+    const t0 = new Date("2030-05-01T00:00:00.000Z");
+    h.clock.now = t0;
+    const alice = await h.user();
+    const endpoint = await makeEndpoint(h, alice.id, { url: receiver.url("/broken") });
+    receiver.reply = () => ({ status: 500 });
+
+    await postEvent(app, subscriptionEvent(alice.id));
+    h.clock.now = new Date(t0.getTime() + 4 * DAY);
+    await postEvent(app, subscriptionEvent(alice.id));
+    expect((await endpointRow(endpoint.id)).enabled).toBe(true);
+    expect(await disabledEvents(endpoint.id)).toHaveLength(0);
+
+    h.clock.now = new Date(t0.getTime() + 5 * DAY);
+    await postEvent(app, subscriptionEvent(alice.id));
+    const row = await endpointRow(endpoint.id);
+    expect(row.enabled).toBe(false);
+    expect(row.disabledReason).toContain(t0.toISOString());
+    const events = await disabledEvents(endpoint.id);
+    expect(events).toHaveLength(1);
+    expect(events[0]!.data).toMatchObject({ userId: alice.id, endpointId: endpoint.id });
+    const audits = await h.database.db
+      .select()
+      .from(auditLog)
+      .where(eq(auditLog.resourceId, endpoint.id));
+    expect(audits.map((a) => [a.action, a.actorId])).toEqual([["webhook.disabled", null]]);
+
+    // What was still scheduled is closed without being sent.
+    const sent = receiver.to("/broken").length;
+    h.clock.now = new Date(t0.getTime() + 6 * DAY);
+    const result = await sweep();
+    expect(result.closed).toBeGreaterThan(0);
+    expect(receiver.to("/broken")).toHaveLength(sent);
+    const pending = await h.database.db
+      .select()
+      .from(webhookDeliveries)
+      .where(
+        and(eq(webhookDeliveries.endpointId, endpoint.id), eq(webhookDeliveries.status, "PENDING")),
+      );
+    expect(pending).toHaveLength(0);
+  });
+});
