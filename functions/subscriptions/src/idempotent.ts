@@ -1,0 +1,86 @@
+import { type AppEnv, AppError, problemOf } from "@minispod/shared";
+import type { Context } from "hono";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+import type { BillingContext } from "./services/context";
+import {
+  claimIdempotencyKey,
+  completeIdempotencyKey,
+  releaseIdempotencyKey,
+} from "./services/idempotency";
+
+const KEY = /^[\x21-\x7e]{1,255}$/;
+/** Longer than any charge may take (PAYMENT_TIMEOUT), so only dead requests go stale. */
+const STALE_AFTER_MS = 2 * 60_000;
+
+export interface IdempotentResult {
+  status: ContentfulStatusCode;
+  body: unknown;
+}
+
+/**
+ * Runs `work` under the request's `Idempotency-Key` (when sent): the first
+ * answer, success or 4xx problem, is stored and replayed for the same key and
+ * body with the same status. A 5xx frees the key, as a retry may fare better.
+ */
+export async function idempotent(
+  c: Context<AppEnv>,
+  ctx: Pick<BillingContext, "db" | "now" | "logger">,
+  options: { scope: string; request: unknown },
+  work: () => Promise<IdempotentResult>,
+): Promise<Response> {
+  const key = c.req.header("idempotency-key");
+  if (key === undefined) {
+    const result = await work();
+    return c.json(result.body, result.status);
+  }
+  if (!KEY.test(key)) {
+    throw new AppError("VALIDATION_FAILED", {
+      detail: "The Idempotency-Key header must be 1 to 255 visible ASCII characters.",
+      fields: [{ field: "Idempotency-Key", message: "is invalid" }],
+    });
+  }
+  const userId = c.get("auth").userId;
+  const claim = await claimIdempotencyKey(ctx.db, {
+    userId,
+    scope: options.scope,
+    key,
+    request: options.request,
+    now: ctx.now(),
+    staleAfterMs: STALE_AFTER_MS,
+  });
+  if (claim.kind === "replay") {
+    return new Response(JSON.stringify(claim.body), {
+      status: claim.status,
+      headers: {
+        "content-type": claim.status >= 400 ? "application/problem+json" : "application/json",
+        "idempotent-replayed": "true",
+        "cache-control": "no-store",
+      },
+    });
+  }
+  let result: IdempotentResult;
+  try {
+    result = await work();
+  } catch (error) {
+    if (error instanceof AppError && error.status < 500) {
+      const problem = problemOf(error, c.get("requestId"), c.req.path);
+      await completeIdempotencyKey(
+        ctx.db,
+        claim.id,
+        { status: error.status, body: problem },
+        ctx.now(),
+      );
+    } else {
+      await releaseIdempotencyKey(ctx.db, claim.id).catch((releaseError: unknown) =>
+        ctx.logger.error({ err: releaseError }, "could not release an idempotency key"),
+      );
+    }
+    throw error;
+  }
+  // The work is done: failing to store its answer must not turn it into an error.
+  // The key then stays claimed until it goes stale.
+  await completeIdempotencyKey(ctx.db, claim.id, result, ctx.now()).catch((storeError: unknown) =>
+    ctx.logger.error({ err: storeError }, "could not store an idempotent answer"),
+  );
+  return c.json(result.body, result.status);
+}

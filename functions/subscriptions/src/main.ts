@@ -1,0 +1,4 @@
+import { runStandalone } from "@minispod/shared";
+import { subscriptionsFunction } from "./function";
+
+await runStandalone(subscriptionsFunction, process.env);

@@ -1,0 +1,51 @@
+import { type AppEnv, idParam, jsonBody, pathParams, requireAuth } from "@minispod/shared";
+import { Hono } from "hono";
+import * as v from "valibot";
+import type { SubscriptionsDeps } from "../app";
+import { idempotent } from "../idempotent";
+import { cancel } from "../services/cancel";
+import type { BillingContext } from "../services/context";
+import { renew } from "../services/renew";
+import { actorOf } from "./actor";
+
+// Both bodies are optional: without a JSON content type the validators see `{}`.
+const cancelBody = v.object({
+  reason: v.optional(
+    v.pipe(v.string("must be a string"), v.trim(), v.maxLength(500, "is too long")),
+  ),
+});
+const renewBody = v.object({
+  paymentMethod: v.optional(
+    v.pipe(
+      v.string("must be a string"),
+      v.nonEmpty("must not be empty"),
+      v.maxLength(200, "is too long"),
+    ),
+  ),
+});
+
+export function lifecycleRoutes(deps: SubscriptionsDeps, ctx: BillingContext) {
+  return new Hono<AppEnv>()
+    .use(requireAuth(deps.verifier))
+    .post("/:id/cancel", pathParams(idParam), jsonBody(cancelBody), async (c) => {
+      const { id } = c.req.valid("param");
+      const { reason } = c.req.valid("json");
+      return c.json(
+        await cancel({ ctx, input: { subscriptionId: id, actor: actorOf(c), reason } }),
+      );
+    })
+    .post("/:id/renew", pathParams(idParam), jsonBody(renewBody), async (c) => {
+      const { id } = c.req.valid("param");
+      const body = c.req.valid("json");
+      // A double-clicked renew must not buy two periods: the key makes it one.
+      return idempotent(
+        c,
+        ctx,
+        { scope: `subscriptions.renew:${id}`, request: body },
+        async () => ({
+          status: 200,
+          body: await renew({ ctx, input: { subscriptionId: id, actor: actorOf(c), ...body } }),
+        }),
+      );
+    });
+}

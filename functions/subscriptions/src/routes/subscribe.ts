@@ -1,0 +1,45 @@
+import { type AppEnv, jsonBody, requireAuth } from "@minispod/shared";
+import { Hono } from "hono";
+import * as v from "valibot";
+import type { SubscriptionsDeps } from "../app";
+import { idempotent } from "../idempotent";
+import type { BillingContext } from "../services/context";
+import { subscribe } from "../services/subscribe";
+import { actorOf } from "./actor";
+
+export const subscribeBody = v.object({
+  serviceSlug: v.pipe(
+    v.string("must be a string"),
+    v.trim(),
+    v.nonEmpty("is required"),
+    v.maxLength(100, "is too long"),
+  ),
+  paymentMethod: v.optional(
+    v.pipe(
+      v.string("must be a string"),
+      v.nonEmpty("must not be empty"),
+      v.maxLength(200, "is too long"),
+    ),
+  ),
+  autoRenew: v.optional(v.boolean("must be true or false")),
+});
+
+export function subscribeRoutes(deps: SubscriptionsDeps, ctx: BillingContext) {
+  return new Hono<AppEnv>().post(
+    "/",
+    requireAuth(deps.verifier),
+    jsonBody(subscribeBody),
+    async (c) => {
+      const body = c.req.valid("json");
+      const actor = actorOf(c);
+      const request = { ...body, autoRenew: body.autoRenew ?? true };
+      return idempotent(c, ctx, { scope: "subscriptions.create", request }, async () => {
+        const subscription = await subscribe({
+          ctx,
+          input: { ...body, userId: c.get("auth").userId, actor },
+        });
+        return { status: 201, body: subscription };
+      });
+    },
+  );
+}

@@ -1,0 +1,51 @@
+import { subscriptionStatus } from "@minispod/db";
+import {
+  type AppEnv,
+  fields,
+  idParam,
+  jsonBody,
+  pageQuery,
+  pathParams,
+  queryParams,
+  requireAuth,
+} from "@minispod/shared";
+import { Hono } from "hono";
+import * as v from "valibot";
+import type { SubscriptionsDeps } from "../app";
+import { subscriptionNotFound } from "../services/access";
+import { setAutoRenew } from "../services/auto-renew";
+import { type BillingContext, canReach } from "../services/context";
+import { listSubscriptions } from "../services/list";
+import { loadSubscriptionDetail } from "../services/views";
+import { actorOf } from "./actor";
+
+const listQuery = v.object({
+  ...pageQuery.entries,
+  userId: v.optional(fields.uuid()),
+  status: v.optional(v.picklist(subscriptionStatus.enumValues, "is not a subscription status")),
+});
+
+const patchBody = v.object({ autoRenew: v.boolean("must be true or false") });
+
+export function subscriptionRoutes(deps: SubscriptionsDeps, ctx: BillingContext) {
+  return new Hono<AppEnv>()
+    .use(requireAuth(deps.verifier))
+    .get("/", queryParams(listQuery), async (c) => {
+      const { userId, status, ...page } = c.req.valid("query");
+      return c.json(
+        await listSubscriptions({ ctx, input: { actor: actorOf(c), page, userId, status } }),
+      );
+    })
+    .get("/:id", pathParams(idParam), async (c) => {
+      const detail = await loadSubscriptionDetail(ctx.db, c.req.valid("param").id);
+      if (!detail || !canReach(actorOf(c), detail.userId)) throw subscriptionNotFound();
+      return c.json(detail);
+    })
+    .patch("/:id", pathParams(idParam), jsonBody(patchBody), async (c) => {
+      const { id } = c.req.valid("param");
+      const { autoRenew } = c.req.valid("json");
+      return c.json(
+        await setAutoRenew({ ctx, input: { subscriptionId: id, autoRenew, actor: actorOf(c) } }),
+      );
+    });
+}

@@ -1,0 +1,178 @@
+import { type Db, invoices, payments, serviceCatalog, subscriptions } from "@minispod/db";
+import { AppError } from "@minispod/shared";
+import { and, desc, eq, inArray, ne } from "drizzle-orm";
+import { lockReachableSubscription } from "./access";
+import { declinedError, sendCharge, unknownOutcomeError } from "./charge";
+import type { Actor, BillingContext } from "./context";
+import { addDays, addMonths } from "./period";
+import { describePeriod, hasPendingPayment, insertInvoice, insertPendingPayment } from "./records";
+import { settleCharge } from "./settle";
+import { loadSubscriptionDetail, type SubscriptionDetail } from "./views";
+
+type Subscription = typeof subscriptions.$inferSelect;
+
+export interface RenewInput {
+  subscriptionId: string;
+  actor: Actor;
+  /** Defaults to the method of the subscription's last successful payment. */
+  paymentMethod?: string | undefined;
+}
+
+/**
+ * Charges the next period now. ACTIVE or PAST_DUE: the period
+ * [currentPeriodEnd, +1 month), on the invoice of that period (reused when a
+ * failed attempt left it OPEN, so the one-invoice-per-period rule holds).
+ * EXPIRED inside the retention window: a new period starting now. Success
+ * emits `subscription.renewed`; a decline answers 402 and changes nothing else
+ * on the subscription (the billing sweep owns dunning).
+ *
+ * The billing sweep calls this at period end with `systemActor`.
+ */
+export async function renew({
+  ctx,
+  input,
+}: {
+  ctx: BillingContext;
+  input: RenewInput;
+}): Promise<SubscriptionDetail> {
+  const pending = await ctx.db.transaction(async (tx) => {
+    const { subscription } = await lockReachableSubscription(tx, input.subscriptionId, input.actor);
+    const now = ctx.now();
+    const period = nextPeriod(subscription, now, ctx.settings.retentionDays);
+    if (subscription.status === "EXPIRED" && subscription.exclusive) {
+      await refuseIfAnotherLive(tx, subscription);
+    }
+    if (await hasPendingPayment(tx, subscription.id)) {
+      throw new AppError("CONFLICT", {
+        detail: "A payment for this subscription is being confirmed; try again once it is settled.",
+      });
+    }
+    const [service] = await tx
+      .select()
+      .from(serviceCatalog)
+      .where(eq(serviceCatalog.id, subscription.serviceId));
+    const description = describePeriod(service!.name, period.start, period.end);
+    const invoice = await invoiceForPeriod(tx, subscription, period, {
+      amountMinor: service!.priceMinor,
+      currency: service!.currency,
+      description,
+      now,
+    });
+    const payment = await insertPendingPayment(tx, invoice, {
+      provider: ctx.provider.name,
+      paymentMethod: input.paymentMethod ?? (await lastPaymentMethod(tx, subscription.id)),
+    });
+    return { invoice, payment, description };
+  });
+
+  const ids = {
+    subscriptionId: input.subscriptionId,
+    invoiceId: pending.invoice.id,
+    paymentId: pending.payment.id,
+  };
+  const outcome = await sendCharge(ctx.provider, pending.payment, pending.description, ctx.logger);
+  if (outcome.status === "unknown") throw unknownOutcomeError(outcome, ids);
+  const settled = await settleCharge({
+    ctx,
+    input: { paymentId: pending.payment.id, result: outcome, actor: input.actor },
+  });
+  if (settled.paymentStatus === "FAILED" && outcome.status === "declined") {
+    throw declinedError(outcome, ids);
+  }
+  return (await loadSubscriptionDetail(ctx.db, input.subscriptionId))!;
+}
+
+function nextPeriod(subscription: Subscription, now: Date, retentionDays: number) {
+  if (subscription.status === "ACTIVE" || subscription.status === "PAST_DUE") {
+    const start = subscription.currentPeriodEnd;
+    return { start, end: addMonths(start, 1) };
+  }
+  if (subscription.status === "EXPIRED") {
+    const retainedUntil = addDays(
+      subscription.expiredAt ?? subscription.currentPeriodEnd,
+      retentionDays,
+    );
+    if (now >= retainedUntil) {
+      throw new AppError("CONFLICT", {
+        detail: `The retention window ended on ${retainedUntil.toISOString()}; subscribe again instead.`,
+        extra: {
+          subscriptionStatus: subscription.status,
+          retainedUntil: retainedUntil.toISOString(),
+        },
+      });
+    }
+    return { start: now, end: addMonths(now, 1) };
+  }
+  throw new AppError("CONFLICT", {
+    detail: `A ${subscription.status} subscription cannot be renewed.`,
+    extra: { subscriptionStatus: subscription.status },
+  });
+}
+
+async function refuseIfAnotherLive(tx: Db, subscription: Subscription) {
+  const [other] = await tx
+    .select({ id: subscriptions.id })
+    .from(subscriptions)
+    .where(
+      and(
+        eq(subscriptions.userId, subscription.userId),
+        eq(subscriptions.serviceId, subscription.serviceId),
+        eq(subscriptions.exclusive, true),
+        ne(subscriptions.id, subscription.id),
+        inArray(subscriptions.status, ["PENDING", "ACTIVE", "PAST_DUE"]),
+      ),
+    )
+    .limit(1);
+  if (other) {
+    throw new AppError("CONFLICT", {
+      detail: "Another live subscription to this service exists; renew that one instead.",
+      extra: { subscriptionId: other.id },
+    });
+  }
+}
+
+/** The period's invoice: reused (reopened) when an earlier attempt left one unpaid. */
+async function invoiceForPeriod(
+  tx: Db,
+  subscription: Subscription,
+  period: { start: Date; end: Date },
+  billing: { amountMinor: number; currency: string; description: string; now: Date },
+) {
+  const [existing] = await tx
+    .select()
+    .from(invoices)
+    .where(
+      and(eq(invoices.subscriptionId, subscription.id), eq(invoices.periodStart, period.start)),
+    )
+    .for("update");
+  if (existing?.status === "PAID") {
+    throw new AppError("CONFLICT", { detail: "This period is already paid." });
+  }
+  if (existing) {
+    if (existing.status === "OPEN") return existing;
+    const [reopened] = await tx
+      .update(invoices)
+      .set({ status: "OPEN" })
+      .where(eq(invoices.id, existing.id))
+      .returning();
+    return reopened!;
+  }
+  return insertInvoice(tx, {
+    subscriptionId: subscription.id,
+    userId: subscription.userId,
+    periodStart: period.start,
+    periodEnd: period.end,
+    ...billing,
+  });
+}
+
+async function lastPaymentMethod(tx: Db, subscriptionId: string): Promise<string | null> {
+  const [last] = await tx
+    .select({ method: payments.paymentMethod })
+    .from(payments)
+    .innerJoin(invoices, eq(invoices.id, payments.invoiceId))
+    .where(and(eq(invoices.subscriptionId, subscriptionId), eq(payments.status, "SUCCEEDED")))
+    .orderBy(desc(payments.createdAt))
+    .limit(1);
+  return last?.method ?? null;
+}

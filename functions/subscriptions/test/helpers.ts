@@ -1,0 +1,135 @@
+import { randomUUID } from "node:crypto";
+import { type Db, outboxEvents, serviceCatalog } from "@minispod/db";
+import type { AppEnv, EventSender } from "@minispod/shared";
+import type { PaymentProvider } from "@minispod/shared/payments/port";
+import {
+  type SandboxPaymentProvider,
+  sandboxPaymentProvider,
+} from "@minispod/shared/payments/sandbox";
+import { createHarness, type Harness, json, type TestUser } from "@minispod/shared/testing";
+import { eq } from "drizzle-orm";
+import type { Hono } from "hono";
+import { createApp, type SubscriptionsDeps } from "../src/app";
+import { subscriptionsFunction } from "../src/function";
+
+export type Service = typeof serviceCatalog.$inferSelect;
+
+export interface SubscriptionsTest {
+  h: Harness;
+  app: Hono<AppEnv>;
+  deps: SubscriptionsDeps;
+  provider: SandboxPaymentProvider;
+  customer: TestUser;
+  other: TestUser;
+  admin: TestUser;
+  service: Service;
+  /** Another app over the same database with its own provider or event sender. */
+  appWith(overrides: { provider?: PaymentProvider; events?: EventSender }): Hono<AppEnv>;
+}
+
+export async function setupSubscriptions(
+  options: { latencyMs?: number; env?: Record<string, string> } = {},
+): Promise<SubscriptionsTest> {
+  const h = await createHarness();
+  const provider = sandboxPaymentProvider({ latencyMs: options.latencyMs ?? 0 });
+  const deps: SubscriptionsDeps = { ...h.context(subscriptionsFunction, options.env), provider };
+  const service = await seedService(h.database.db);
+  return {
+    h,
+    app: createApp(deps),
+    deps,
+    provider,
+    customer: await h.user(),
+    other: await h.user(),
+    admin: await h.user({ role: "ADMIN" }),
+    service,
+    appWith: (overrides) => createApp({ ...deps, ...overrides }),
+  };
+}
+
+/** A catalog row written directly: the catalog function is not under test here. */
+export async function seedService(
+  db: Db,
+  overrides: Partial<typeof serviceCatalog.$inferInsert> = {},
+) {
+  const [row] = await db
+    .insert(serviceCatalog)
+    .values({
+      slug: `gitea-${randomUUID().slice(0, 8)}`,
+      name: "Gitea",
+      description: "Git hosting",
+      image: "gitea/gitea",
+      imageTag: "1.22",
+      port: 3000,
+      cpu: "250m",
+      memory: "256Mi",
+      storage: "1Gi",
+      storageMountPath: "/data",
+      priceMinor: 900,
+      currency: "EUR",
+      ...overrides,
+    })
+    .returning();
+  return row!;
+}
+
+export function subscribeRequest(
+  t: SubscriptionsTest,
+  user: TestUser,
+  body: Record<string, unknown>,
+  headers: Record<string, string> = {},
+) {
+  return t.app.request("/api/v1/subscriptions", json(body, { ...t.h.bearer(user), ...headers }));
+}
+
+export interface SubscriptionBody {
+  id: string;
+  userId: string;
+  status: string;
+  service: { id: string; slug: string; name: string };
+  autoRenew: boolean;
+  currentPeriodStart: string;
+  currentPeriodEnd: string;
+  cancelledAt: string | null;
+  createdAt: string;
+  instance: { id: string; status: string; url: string } | null;
+  latestInvoice: {
+    id: string;
+    number: string;
+    status: string;
+    amountMinor: number;
+    currency: string;
+    periodStart: string;
+    periodEnd: string;
+  } | null;
+  invoices: { id: string; status: string; periodStart: string }[];
+}
+
+/** Subscribes and insists on 201. */
+export async function subscribed(
+  t: SubscriptionsTest,
+  user: TestUser = t.customer,
+  body: Record<string, unknown> = {},
+): Promise<SubscriptionBody> {
+  const service = body.serviceSlug ? undefined : await seedService(t.h.database.db);
+  const res = await subscribeRequest(t, user, { serviceSlug: service?.slug, ...body });
+  if (res.status !== 201) throw new Error(`subscribe failed: ${res.status} ${await res.text()}`);
+  return (await res.json()) as SubscriptionBody;
+}
+
+export async function outboxFor(db: Db, subject: string) {
+  return db.select().from(outboxEvents).where(eq(outboxEvents.subject, subject));
+}
+
+/** Records what a service asked to send, sending nothing (outbox rows stay untouched). */
+export function recordingSender(): EventSender & { kicked: string[] } {
+  const kicked: string[] = [];
+  return {
+    kicked,
+    kick(ids) {
+      kicked.push(...(ids ?? []));
+    },
+    flush: async () => ({ published: 0, failed: 0 }),
+    idle: async () => {},
+  };
+}
