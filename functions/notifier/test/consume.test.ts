@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { createServer } from "node:net";
 import { emailMessages, processedEvents } from "@minispod/db";
+import type { AppEnv } from "@minispod/shared";
 import { createHarness, type Harness, type TestUser } from "@minispod/shared/testing";
 import { eq } from "drizzle-orm";
 import type { Hono } from "hono";
@@ -11,16 +12,16 @@ import { startSmtp, type TestSmtp } from "./support/smtp-server";
 
 let h: Harness;
 let smtp: TestSmtp;
-let app: Hono;
+let app: Hono<AppEnv>;
 let user: TestUser;
 
 beforeAll(async () => {
   h = await createHarness();
   smtp = await startSmtp();
-  app = (await h.app(notifierFunction, {
+  app = await h.app(notifierFunction, {
     SMTP_HOST: "127.0.0.1",
     SMTP_PORT: String(smtp.port),
-  })) as unknown as Hono;
+  });
   user = await h.user();
 });
 afterAll(async () => {

@@ -1,5 +1,5 @@
 import { emailMessages } from "@minispod/db";
-import type { EventType } from "@minispod/shared";
+import type { AppEnv, EventType } from "@minispod/shared";
 import { createHarness, type Harness, type TestUser } from "@minispod/shared/testing";
 import { eq } from "drizzle-orm";
 import type { Hono } from "hono";
@@ -132,7 +132,7 @@ const addressOf = (to: AddressObject | AddressObject[] | undefined) =>
 
 let h: Harness;
 let smtp: TestSmtp;
-let app: Hono;
+let app: Hono<AppEnv>;
 let user: TestUser;
 // Characters that must be escaped in HTML and left alone in text.
 const NAME = `Ada "<b>Lovelace</b>" & Co`;
@@ -140,11 +140,11 @@ const NAME = `Ada "<b>Lovelace</b>" & Co`;
 beforeAll(async () => {
   h = await createHarness();
   smtp = await startSmtp();
-  app = (await h.app(notifierFunction, {
+  app = await h.app(notifierFunction, {
     SMTP_HOST: "127.0.0.1",
     SMTP_PORT: String(smtp.port),
     APP_URL: `${APP_URL}/`,
-  })) as unknown as Hono;
+  });
   user = await h.user({ name: NAME });
 });
 afterAll(async () => {

@@ -1,6 +1,7 @@
 import { mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { AppEnv } from "@minispod/shared";
 import { baseApp, EnvError, parseEnv } from "@minispod/shared";
 import { createHarness, type Harness, type TestUser } from "@minispod/shared/testing";
 import type { Hono } from "hono";
@@ -13,13 +14,13 @@ let h: Harness;
 let dir: string;
 let user: TestUser;
 /** The function as deployed, plus its dev routes mounted where the local runner puts them. */
-let app: Hono;
+let app: Hono<AppEnv>;
 
 function withDevRoutes(overrides: Record<string, string>) {
   const ctx = h.context(notifierFunction, overrides);
   const host = baseApp(ctx);
   host.route("/_dev/notifier", notifierFunction.devRoutes!(ctx));
-  return host as unknown as Hono;
+  return host;
 }
 
 beforeAll(async () => {
@@ -27,14 +28,14 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), "notifier-mailbox-"));
   user = await h.user();
   // No SMTP_HOST: local mode.
-  app = (await h.app(notifierFunction, { DEV_MAILBOX_DIR: dir, APP_URL })) as unknown as Hono;
+  app = await h.app(notifierFunction, { DEV_MAILBOX_DIR: dir, APP_URL });
 });
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
   await h?.close();
 });
 
-const list = async (host: Hono) =>
+const list = async (host: Hono<AppEnv>) =>
   ((await (await host.request("/_dev/notifier/mailbox")).json()) as { items: MailSummary[] }).items;
 
 describe("dev mailbox (no SMTP_HOST)", () => {
