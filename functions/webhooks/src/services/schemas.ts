@@ -40,7 +40,8 @@ export const urlSchema = (allowPrivate: boolean) =>
     v.nonEmpty("is required"),
     v.maxLength(MAX_URL_LENGTH, `must be at most ${MAX_URL_LENGTH} characters`),
     v.rawCheck(({ dataset, addIssue }) => {
-      if (!dataset.typed) return;
+      // Earlier pipe steps already reported an empty or too long value.
+      if (!dataset.typed || dataset.value === "" || dataset.value.length > MAX_URL_LENGTH) return;
       const problem = urlProblem(dataset.value, allowPrivate);
       if (problem) addIssue({ message: problem });
     }),
