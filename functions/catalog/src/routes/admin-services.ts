@@ -11,7 +11,8 @@ import type { CatalogDeps } from "../app";
 import { toServiceDto } from "../dto";
 import { createServiceSchema, slugParam, updateServiceSchema } from "../schemas";
 import type { Actor } from "../services/audit";
-import { createService, retireService, updateService } from "../services/write";
+import { updateService } from "../services/update";
+import { createService, retireService } from "../services/write";
 
 function actorOf(c: Context<AppEnv>): Actor {
   const auth = c.get("auth");
