@@ -2,6 +2,8 @@ import { authFunction } from "@minispod/fn-auth";
 import { catalogFunction } from "@minispod/fn-catalog";
 import { notifierFunction } from "@minispod/fn-notifier";
 import { outboxRelayFunction } from "@minispod/fn-outbox-relay";
+import { webhookDispatcherFunction } from "@minispod/fn-webhook-dispatcher";
+import { webhooksFunction } from "@minispod/fn-webhooks";
 import type { FunctionDefinition } from "@minispod/shared";
 
 /**
@@ -14,4 +16,6 @@ export const functions: FunctionDefinition<any>[] = [
   catalogFunction,
   outboxRelayFunction,
   notifierFunction,
+  webhooksFunction,
+  webhookDispatcherFunction,
 ];
