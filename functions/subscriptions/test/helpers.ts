@@ -7,7 +7,7 @@ import {
   sandboxPaymentProvider,
 } from "@minispod/shared/payments/sandbox";
 import { createHarness, type Harness, json, type TestUser } from "@minispod/shared/testing";
-import { eq } from "drizzle-orm";
+import { asc, eq } from "drizzle-orm";
 import type { Hono } from "hono";
 import { createApp, type SubscriptionsDeps } from "../src/app";
 import { subscriptionsFunction } from "../src/function";
@@ -118,7 +118,11 @@ export async function subscribed(
 }
 
 export async function outboxFor(db: Db, subject: string) {
-  return db.select().from(outboxEvents).where(eq(outboxEvents.subject, subject));
+  return db
+    .select()
+    .from(outboxEvents)
+    .where(eq(outboxEvents.subject, subject))
+    .orderBy(asc(outboxEvents.createdAt));
 }
 
 /** Records what a service asked to send, sending nothing (outbox rows stay untouched). */
