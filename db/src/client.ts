@@ -30,6 +30,8 @@ export interface Database {
 export interface CreateDbOptions {
   /** Pool size for postgres.js (ignored for PGlite). */
   max?: number;
+  /** Where the drizzle-kit migrations are (bundled images keep them beside the bundle). */
+  migrationsFolder?: string;
 }
 
 export const migrationsFolder = fileURLToPath(new URL("../migrations", import.meta.url));
@@ -46,6 +48,7 @@ export const migrationsFolder = fileURLToPath(new URL("../migrations", import.me
  * const rows = await database.db.select().from(users);
  */
 export function createDb(url: string, options: CreateDbOptions = {}): Database {
+  const folder = options.migrationsFolder ?? migrationsFolder;
   if (url.startsWith("pglite://")) {
     const location = url.slice("pglite://".length);
     const client = location === "memory" || location === "" ? new PGlite() : new PGlite(location);
@@ -53,7 +56,7 @@ export function createDb(url: string, options: CreateDbOptions = {}): Database {
     return {
       db,
       kind: "pglite",
-      migrate: () => migratePglite(drizzlePglite({ client }), { migrationsFolder }),
+      migrate: () => migratePglite(drizzlePglite({ client }), { migrationsFolder: folder }),
       ping: async () => {
         await client.query("select 1");
       },
@@ -70,7 +73,7 @@ export function createDb(url: string, options: CreateDbOptions = {}): Database {
     return {
       db,
       kind: "postgres",
-      migrate: () => migratePostgres(drizzlePostgres({ client }), { migrationsFolder }),
+      migrate: () => migratePostgres(drizzlePostgres({ client }), { migrationsFolder: folder }),
       ping: async () => {
         await client`select 1`;
       },
@@ -93,7 +96,12 @@ export function redactUrl(url: string): string {
  */
 export function isUniqueViolation(error: unknown, constraint?: string): boolean {
   for (let e: unknown = error, depth = 0; e && depth < 4; depth++) {
-    const candidate = e as { code?: string; constraint_name?: string; constraint?: string; cause?: unknown };
+    const candidate = e as {
+      code?: string;
+      constraint_name?: string;
+      constraint?: string;
+      cause?: unknown;
+    };
     if (candidate.code === "23505") {
       if (!constraint) return true;
       return (candidate.constraint_name ?? candidate.constraint) === constraint;

@@ -1,8 +1,13 @@
 import { randomUUID } from "node:crypto";
-import { inject } from "vitest";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { createDb, type Database, isUniqueViolation } from "../src/client";
-import { invoices, processedEvents, serviceCatalog, subscriptions, users } from "../src/schema/index";
+import {
+  invoices,
+  processedEvents,
+  serviceCatalog,
+  subscriptions,
+  users,
+} from "../src/schema/index";
 import { cloneDatabase } from "../src/testing";
 
 /** The same schema, migrations and queries must work on PostgreSQL and on PGlite (local mode). */
@@ -26,7 +31,10 @@ describe.each(["postgres", "pglite"] as const)("schema constraints on %s", (kind
   });
 
   const user = async (email: string) => {
-    const [row] = await database.db.insert(users).values({ email, name: "U", passwordHash: "x" }).returning();
+    const [row] = await database.db
+      .insert(users)
+      .values({ email, name: "U", passwordHash: "x" })
+      .returning();
     return row!;
   };
 
@@ -56,7 +64,13 @@ describe.each(["postgres", "pglite"] as const)("schema constraints on %s", (kind
     const end = new Date("2026-02-01T00:00:00Z");
     const [sub] = await database.db
       .insert(subscriptions)
-      .values({ userId: owner.id, serviceId: service!.id, status: "ACTIVE", currentPeriodStart: start, currentPeriodEnd: end })
+      .values({
+        userId: owner.id,
+        serviceId: service!.id,
+        status: "ACTIVE",
+        currentPeriodStart: start,
+        currentPeriodEnd: end,
+      })
       .returning();
     const invoice = (n: string) => ({
       number: n,
@@ -68,7 +82,10 @@ describe.each(["postgres", "pglite"] as const)("schema constraints on %s", (kind
       currency: "EUR",
     });
     await database.db.insert(invoices).values(invoice(`INV-${randomUUID()}`));
-    const error = await database.db.insert(invoices).values(invoice(`INV-${randomUUID()}`)).catch((e: unknown) => e);
+    const error = await database.db
+      .insert(invoices)
+      .values(invoice(`INV-${randomUUID()}`))
+      .catch((e: unknown) => e);
     expect(isUniqueViolation(error, "invoices_subscription_period_uq")).toBe(true);
   });
 
@@ -96,12 +113,25 @@ describe.each(["postgres", "pglite"] as const)("schema constraints on %s", (kind
       currentPeriodEnd: new Date(Date.now() + 86400_000),
     };
     await database.db.insert(subscriptions).values(row);
-    const error = await database.db.insert(subscriptions).values(row).catch((e: unknown) => e);
+    const error = await database.db
+      .insert(subscriptions)
+      .values(row)
+      .catch((e: unknown) => e);
     expect(isUniqueViolation(error, "subscriptions_one_live_per_service_uq")).toBe(true);
     await database.db.insert(subscriptions).values({ ...row, status: "CANCELLED" });
     const negative = await database.db
       .insert(serviceCatalog)
-      .values({ slug: "neg", name: "N", image: "x", imageTag: "1", port: 80, cpu: "1", memory: "1Gi", priceMinor: -1, currency: "EUR" })
+      .values({
+        slug: "neg",
+        name: "N",
+        image: "x",
+        imageTag: "1",
+        port: 80,
+        cpu: "1",
+        memory: "1Gi",
+        priceMinor: -1,
+        currency: "EUR",
+      })
       .catch((e: unknown) => e);
     expect(negative).toBeInstanceOf(Error);
   });
@@ -109,7 +139,9 @@ describe.each(["postgres", "pglite"] as const)("schema constraints on %s", (kind
   it("records a (consumer, source, id) once", async () => {
     const row = { consumer: "c", source: "s", eventId: randomUUID(), type: "t" };
     await database.db.insert(processedEvents).values(row);
-    expect(await database.db.insert(processedEvents).values(row).onConflictDoNothing().returning()).toHaveLength(0);
+    expect(
+      await database.db.insert(processedEvents).values(row).onConflictDoNothing().returning(),
+    ).toHaveLength(0);
   });
 });
 

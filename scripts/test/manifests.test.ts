@@ -1,7 +1,7 @@
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { defaultKnativeDir } from "../src/local/runner";
 import { isoDurationMs, loadManifests, triggerMatches } from "../src/local/manifests";
+import { defaultKnativeDir } from "../src/local/runner";
 
 const fixtures = fileURLToPath(new URL("./fixtures/knative/", import.meta.url));
 
@@ -20,7 +20,13 @@ describe("knative manifests as the local runner reads them", () => {
       deadLetterSink: { service: "outbox-relay", uri: "/events/dead-letter" },
     });
     expect(manifests.pingSources).toEqual([
-      { name: "probe-tick", schedule: "*/5 * * * *", timezone: undefined, data: '{"job":"tick"}', sink: { service: "probe", uri: "/cron/tick" } },
+      {
+        name: "probe-tick",
+        schedule: "*/5 * * * *",
+        timezone: undefined,
+        data: '{"job":"tick"}',
+        sink: { service: "probe", uri: "/cron/tick" },
+      },
     ]);
   });
 
@@ -47,7 +53,10 @@ describe("knative manifests as the local runner reads them", () => {
     const real = loadManifests(defaultKnativeDir);
     expect(real.services).toContain("auth");
     const destinations = [
-      ...real.triggers.flatMap((t) => [t.subscriber, ...(t.delivery.deadLetterSink ? [t.delivery.deadLetterSink] : [])]),
+      ...real.triggers.flatMap((t) => [
+        t.subscriber,
+        ...(t.delivery.deadLetterSink ? [t.delivery.deadLetterSink] : []),
+      ]),
       ...real.pingSources.map((p) => p.sink),
     ];
     for (const d of destinations) expect(real.services).toContain(d.service);

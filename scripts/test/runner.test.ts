@@ -16,7 +16,7 @@ import {
 } from "@minispod/shared";
 import { createHarness, type Harness, json } from "@minispod/shared/testing";
 import { eq } from "drizzle-orm";
-import { Hono } from "hono";
+import type { Hono } from "hono";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createLocalRunner, type LocalRunner } from "../src/local/runner";
 
@@ -57,10 +57,19 @@ function probeFunction() {
         }),
       );
       app.post("/legacy", (c) => {
-        seen.push({ path: "/legacy", type: c.req.header("ce-type") ?? "", id: c.req.header("ce-id") ?? "" });
+        seen.push({
+          path: "/legacy",
+          type: c.req.header("ce-type") ?? "",
+          id: c.req.header("ce-id") ?? "",
+        });
         return c.body(null, 202);
       });
-      app.route("/cron", cronRoutes({ tick: async () => ({ ticked: seen.push({ path: "/cron/tick", type: "ping", id: "" }) }) }));
+      app.route(
+        "/cron",
+        cronRoutes({
+          tick: async () => ({ ticked: seen.push({ path: "/cron/tick", type: "ping", id: "" }) }),
+        }),
+      );
       return app as unknown as Hono<AppEnv>;
     },
   };
@@ -109,7 +118,11 @@ describe.each(["pglite", "postgres"] as const)("local runner on %s", (kind) => {
   it("is ready, and answers unknown paths with problem+json", async () => {
     const ready = await runner.app.request("/health/readiness");
     expect(ready.status).toBe(200);
-    expect((await ready.json()).functions).toEqual({ auth: "ok", "outbox-relay": "ok", probe: "ok" });
+    expect((await ready.json()).functions).toEqual({
+      auth: "ok",
+      "outbox-relay": "ok",
+      probe: "ok",
+    });
     const missing = await runner.app.request("/api/v1/nothing");
     expect(missing.status).toBe(404);
     expect(missing.headers.get("content-type")).toContain("application/problem+json");
@@ -127,7 +140,9 @@ describe.each(["pglite", "postgres"] as const)("local runner on %s", (kind) => {
     );
     expect(login.status).toBe(200);
     const { accessToken, user } = await login.json();
-    const me = await runner.app.request("/api/v1/auth/me", { headers: { authorization: `Bearer ${accessToken}` } });
+    const me = await runner.app.request("/api/v1/auth/me", {
+      headers: { authorization: `Bearer ${accessToken}` },
+    });
     expect(await me.json()).toMatchObject({ id: user.id, email: "flow@example.com" });
     await runner.settle();
     expect(probe.seen.filter((s) => s.type === "dev.minispod.user.registered")).toHaveLength(1);
@@ -148,7 +163,12 @@ describe.each(["pglite", "postgres"] as const)("local runner on %s", (kind) => {
     probe.failures.set(id, 2);
     await runner.broker.publish(passwordChanged(id));
     await runner.settle();
-    expect(probe.seen.filter((s) => s.id === id).map((s) => s.path).sort()).toEqual(["/events", "/legacy"]);
+    expect(
+      probe.seen
+        .filter((s) => s.id === id)
+        .map((s) => s.path)
+        .sort(),
+    ).toEqual(["/events", "/legacy"]);
     expect(probe.failures.get(id)).toBe(0);
   });
 
@@ -157,7 +177,10 @@ describe.each(["pglite", "postgres"] as const)("local runner on %s", (kind) => {
     probe.failures.set(id, -1);
     await runner.broker.publish(passwordChanged(id));
     await runner.settle();
-    const rows = await runner.infra.database.db.select().from(deadEvents).where(eq(deadEvents.eventId, id));
+    const rows = await runner.infra.database.db
+      .select()
+      .from(deadEvents)
+      .where(eq(deadEvents.eventId, id));
     expect(rows).toHaveLength(1);
     expect(rows[0]?.extensions).toMatchObject({ knativeerrordest: "probe/events" });
   });

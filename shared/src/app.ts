@@ -62,7 +62,13 @@ export function createFunctionApp(options: FunctionAppOptions): Hono<AppEnv> {
     metrics.httpDuration.observe(labels, seconds);
     if (!route.startsWith("/health") && route !== "/metrics") {
       c.get("logger").info(
-        { method: c.req.method, path: c.req.path, route, status: c.res.status, ms: Math.round(seconds * 1000) },
+        {
+          method: c.req.method,
+          path: c.req.path,
+          route,
+          status: c.res.status,
+          ms: Math.round(seconds * 1000),
+        },
         "request",
       );
     }

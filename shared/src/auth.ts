@@ -18,17 +18,23 @@ export function requireAuth(verifier: TokenVerifier) {
   return createMiddleware<AppEnv>(async (c, next) => {
     const header = c.req.header("authorization");
     if (!header) {
-      throw new AppError("UNAUTHORIZED", { detail: "Send an access token as `Authorization: Bearer <token>`." });
+      throw new AppError("UNAUTHORIZED", {
+        detail: "Send an access token as `Authorization: Bearer <token>`.",
+      });
     }
     const match = /^Bearer\s+([A-Za-z0-9._~+/=-]+)\s*$/i.exec(header);
     if (!match?.[1]) {
-      throw new AppError("INVALID_TOKEN", { detail: "The Authorization header is not a Bearer token." });
+      throw new AppError("INVALID_TOKEN", {
+        detail: "The Authorization header is not a Bearer token.",
+      });
     }
     try {
       c.set("auth", await verifier.verify(match[1]));
     } catch (error) {
       if (error instanceof TokenError && error.reason === "expired") {
-        throw new AppError("TOKEN_EXPIRED", { detail: "The access token has expired; refresh it." });
+        throw new AppError("TOKEN_EXPIRED", {
+          detail: "The access token has expired; refresh it.",
+        });
       }
       throw new AppError("INVALID_TOKEN", { detail: "The access token is not valid." });
     }

@@ -107,9 +107,13 @@ export const envField = {
   databaseUrl: () =>
     v.pipe(
       v.string(),
-      v.regex(/^(postgres(ql)?|pglite):\/\//, "must start with postgres://, postgresql:// or pglite://"),
+      v.regex(
+        /^(postgres(ql)?|pglite):\/\//,
+        "must start with postgres://, postgresql:// or pglite://",
+      ),
     ),
-  redisUrl: () => v.pipe(v.string(), v.regex(/^rediss?:\/\//, "must start with redis:// or rediss://")),
+  redisUrl: () =>
+    v.pipe(v.string(), v.regex(/^rediss?:\/\//, "must start with redis:// or rediss://")),
   list: () =>
     v.pipe(
       v.string(),

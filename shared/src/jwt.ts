@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
-import * as jose from "jose";
 import type { UserRole } from "@minispod/db";
+import * as jose from "jose";
 
 /** The one algorithm access tokens use. Verification accepts nothing else. */
 export const ACCESS_TOKEN_ALG = "EdDSA";
@@ -65,7 +65,8 @@ export function createTokenVerifier(key: VerifyKey, settings: TokenSettings): To
         };
       } catch (error) {
         if (error instanceof TokenError) throw error;
-        if (error instanceof jose.errors.JWTExpired) throw new TokenError("expired", "token expired");
+        if (error instanceof jose.errors.JWTExpired)
+          throw new TokenError("expired", "token expired");
         throw new TokenError("invalid", "token invalid");
       }
     },
@@ -147,7 +148,9 @@ export async function signingKeyFromPem(privatePem: string): Promise<SigningKey>
   return { privateKey, publicKey, kid: await thumbprint(publicKey) };
 }
 
-export async function exportKeyPem(key: SigningKey): Promise<{ privatePem: string; publicPem: string }> {
+export async function exportKeyPem(
+  key: SigningKey,
+): Promise<{ privatePem: string; publicPem: string }> {
   return {
     privatePem: await jose.exportPKCS8(key.privateKey),
     publicPem: await jose.exportSPKI(key.publicKey),

@@ -28,7 +28,8 @@ export function clientIp(c: Context, trustedHops = 1): string {
     return hops[Math.max(0, hops.length - trustedHops)]!;
   }
   // @hono/node-server exposes the socket as env.incoming.
-  const incoming = (c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined)?.incoming;
+  const incoming = (c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined)
+    ?.incoming;
   return incoming?.socket?.remoteAddress ?? "unknown";
 }
 

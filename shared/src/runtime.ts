@@ -12,8 +12,8 @@ import {
   redisStore,
 } from "./cache";
 import type { BaseEnv } from "./env";
-import { type EventPublisher, httpPublisher, memoryPublisher } from "./events/publisher";
 import { type RelayResult, relayOutbox } from "./events/outbox";
+import { type EventPublisher, httpPublisher, memoryPublisher } from "./events/publisher";
 import { type TokenVerifier, verifierFromConfig } from "./jwt";
 import { createLogger, type Logger } from "./logger";
 import { createMetrics, type Metrics } from "./metrics";
@@ -74,8 +74,9 @@ export interface FunctionContext<E extends BaseEnv = BaseEnv> {
   now: () => Date;
 }
 
-// biome-ignore lint/suspicious/noExplicitAny: the schema's entries are each function's own.
-export type EnvSchema<E> = v.GenericSchema<Record<string, string>, E> & { entries: Record<string, any> };
+export type EnvSchema<E> = v.GenericSchema<Record<string, string>, E> & {
+  entries: Record<string, v.GenericSchema>;
+};
 
 /**
  * One function: its name, the public path prefixes it serves, its env schema
@@ -117,7 +118,8 @@ export async function createInfrastructure(
   }
   const sink = env.K_SINK ?? env.BROKER_URL;
   const publisher = sink ? httpPublisher(sink) : (overrides.publisher ?? memoryPublisher());
-  if (!sink && !overrides.publisher) logger.warn("no K_SINK or BROKER_URL: events stay in the outbox");
+  if (!sink && !overrides.publisher)
+    logger.warn("no K_SINK or BROKER_URL: events stay in the outbox");
   const verifier = await verifierFromConfig({
     publicKeyPem: env.JWT_PUBLIC_KEY,
     jwksUrl: env.JWT_JWKS_URL,

@@ -1,9 +1,8 @@
 import { serve } from "@hono/node-server";
 import type { Hono } from "hono";
 import type { AppEnv } from "./app";
-import { EnvError, parseEnv } from "./env";
+import { type BaseEnv, EnvError, parseEnv } from "./env";
 import { createLogger, type Logger } from "./logger";
-import { type BaseEnv } from "./env";
 import { buildContext, createInfrastructure, type FunctionDefinition } from "./runtime";
 
 export interface ServeOptions {

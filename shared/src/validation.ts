@@ -34,7 +34,10 @@ function validate<T extends keyof ValidationTargets, S extends v.GenericSchema>(
   what: string,
 ) {
   return validator(target, (value) => {
-    if (target === "json" && (value === null || typeof value !== "object" || Array.isArray(value))) {
+    if (
+      target === "json" &&
+      (value === null || typeof value !== "object" || Array.isArray(value))
+    ) {
       throw new AppError("VALIDATION_FAILED", {
         detail: "The request body must be a JSON object.",
         fields: [{ field: "", message: "expected a JSON object" }],
@@ -51,9 +54,12 @@ function validate<T extends keyof ValidationTargets, S extends v.GenericSchema>(
  * @example
  * app.post("/login", jsonBody(v.object({ email: v.string() })), (c) => c.json(c.req.valid("json")));
  */
-export const jsonBody = <S extends v.GenericSchema>(schema: S) => validate("json", schema, "request body");
-export const queryParams = <S extends v.GenericSchema>(schema: S) => validate("query", schema, "query");
-export const pathParams = <S extends v.GenericSchema>(schema: S) => validate("param", schema, "path");
+export const jsonBody = <S extends v.GenericSchema>(schema: S) =>
+  validate("json", schema, "request body");
+export const queryParams = <S extends v.GenericSchema>(schema: S) =>
+  validate("query", schema, "query");
+export const pathParams = <S extends v.GenericSchema>(schema: S) =>
+  validate("param", schema, "path");
 
 /** Common field schemas. */
 export const fields = {
@@ -68,7 +74,12 @@ export const fields = {
     ),
   uuid: () => v.pipe(v.string("must be a string"), v.uuid("must be a UUID")),
   name: () =>
-    v.pipe(v.string("must be a string"), v.trim(), v.nonEmpty("is required"), v.maxLength(100, "is too long")),
+    v.pipe(
+      v.string("must be a string"),
+      v.trim(),
+      v.nonEmpty("is required"),
+      v.maxLength(100, "is too long"),
+    ),
 };
 
 export const idParam = v.object({ id: fields.uuid() });

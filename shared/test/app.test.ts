@@ -1,6 +1,6 @@
 import { Hono } from "hono";
 import * as v from "valibot";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { createFunctionApp } from "../src/app";
 import { AppError } from "../src/errors";
 import { createLogger } from "../src/logger";
@@ -20,8 +20,10 @@ function makeApp(readinessFails = false) {
     bodyLimitBytes: 2048,
   });
   const things = new Hono<Parameters<typeof app.route>[1] extends Hono<infer E> ? E : never>();
-  things.post("/:id", jsonBody(v.object({ name: v.pipe(v.string(), v.minLength(2)), size: v.number() })), (c) =>
-    c.json({ id: c.req.param("id"), ...c.req.valid("json") }, 201),
+  things.post(
+    "/:id",
+    jsonBody(v.object({ name: v.pipe(v.string(), v.minLength(2)), size: v.number() })),
+    (c) => c.json({ id: c.req.param("id"), ...c.req.valid("json") }, 201),
   );
   things.get("/boom", () => {
     throw new Error("secret internals");

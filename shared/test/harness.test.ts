@@ -27,13 +27,25 @@ describe("outbox", () => {
     const user = await h.user();
     await expect(
       h.database.db.transaction(async (tx) => {
-        await enqueueEvent(tx, { type: "user.registered", source: "auth", subject: user.id, data: registered(user.id) });
+        await enqueueEvent(tx, {
+          type: "user.registered",
+          source: "auth",
+          subject: user.id,
+          data: registered(user.id),
+        });
         throw new Error("rollback");
       }),
     ).rejects.toThrow("rollback");
-    expect(await h.database.db.select().from(outboxEvents).where(eq(outboxEvents.subject, user.id))).toHaveLength(0);
+    expect(
+      await h.database.db.select().from(outboxEvents).where(eq(outboxEvents.subject, user.id)),
+    ).toHaveLength(0);
     const id = await h.database.db.transaction((tx) =>
-      enqueueEvent(tx, { type: "user.registered", source: "auth", subject: user.id, data: registered(user.id) }),
+      enqueueEvent(tx, {
+        type: "user.registered",
+        source: "auth",
+        subject: user.id,
+        data: registered(user.id),
+      }),
     );
     const [row] = await h.database.db.select().from(outboxEvents).where(eq(outboxEvents.id, id));
     expect(row?.type).toBe("dev.minispod.user.registered");
@@ -42,7 +54,12 @@ describe("outbox", () => {
   it("refuses data that does not match the event's schema", async () => {
     await expect(
       h.database.db.transaction((tx) =>
-        enqueueEvent(tx, { type: "user.registered", source: "auth", subject: "x", data: { userId: 1 } as never }),
+        enqueueEvent(tx, {
+          type: "user.registered",
+          source: "auth",
+          subject: "x",
+          data: { userId: 1 } as never,
+        }),
       ),
     ).rejects.toThrow();
   });
@@ -50,7 +67,12 @@ describe("outbox", () => {
   it("relays each row once, and retries rows whose publish failed", async () => {
     const user = await h.user();
     const id = await h.database.db.transaction((tx) =>
-      enqueueEvent(tx, { type: "user.registered", source: "auth", subject: user.id, data: registered(user.id) }),
+      enqueueEvent(tx, {
+        type: "user.registered",
+        source: "auth",
+        subject: user.id,
+        data: registered(user.id),
+      }),
     );
     let fail = true;
     const sent: CloudEventMessage[] = [];
@@ -64,13 +86,32 @@ describe("outbox", () => {
     expect(first).toEqual({ published: 0, failed: 1 });
     fail = false;
     // Backed off: not due yet.
-    expect(await relayOutbox({ db: h.database.db, publisher: flaky, logger, ids: [id] })).toEqual({ published: 0, failed: 0 });
+    expect(await relayOutbox({ db: h.database.db, publisher: flaky, logger, ids: [id] })).toEqual({
+      published: 0,
+      failed: 0,
+    });
     const later = new Date(Date.now() + 3600_000);
-    expect(await relayOutbox({ db: h.database.db, publisher: flaky, logger, ids: [id], now: () => later })).toEqual({
+    expect(
+      await relayOutbox({
+        db: h.database.db,
+        publisher: flaky,
+        logger,
+        ids: [id],
+        now: () => later,
+      }),
+    ).toEqual({
       published: 1,
       failed: 0,
     });
-    expect(await relayOutbox({ db: h.database.db, publisher: flaky, logger, ids: [id], now: () => later })).toEqual({
+    expect(
+      await relayOutbox({
+        db: h.database.db,
+        publisher: flaky,
+        logger,
+        ids: [id],
+        now: () => later,
+      }),
+    ).toEqual({
       published: 0,
       failed: 0,
     });
@@ -80,11 +121,24 @@ describe("outbox", () => {
 
 describe("CloudEvents over HTTP and the idempotent consumer", () => {
   it("round-trips an event through binary-mode HTTP", () => {
-    const event = { id: "e1", type: "dev.minispod.user.registered", source: "auth", subject: "u1", time: new Date().toISOString(), data: { a: 1 } };
+    const event = {
+      id: "e1",
+      type: "dev.minispod.user.registered",
+      source: "auth",
+      subject: "u1",
+      time: new Date().toISOString(),
+      data: { a: 1 },
+    };
     const { headers, body } = toBinaryHttp(event);
     expect(headers["ce-type"]).toBe(event.type);
     const back = fromHttp(headers, body);
-    expect(back).toMatchObject({ id: "e1", type: event.type, source: "auth", subject: "u1", data: { a: 1 } });
+    expect(back).toMatchObject({
+      id: "e1",
+      type: event.type,
+      source: "auth",
+      subject: "u1",
+      data: { a: 1 },
+    });
   });
 
   it("handles an event once however often it is delivered, and not at all when the handler fails", async () => {
@@ -97,20 +151,41 @@ describe("CloudEvents over HTTP and the idempotent consumer", () => {
       data: registered(user.id),
     };
     let calls = 0;
-    const failing = { "user.registered": async () => { throw new Error("smtp down"); } };
-    await expect(dispatchEvent(h.database.db, "probe", failing, event)).rejects.toThrow("smtp down");
-    const handlers = { "user.registered": async () => { calls++; } };
+    const failing = {
+      "user.registered": async () => {
+        throw new Error("smtp down");
+      },
+    };
+    await expect(dispatchEvent(h.database.db, "probe", failing, event)).rejects.toThrow(
+      "smtp down",
+    );
+    const handlers = {
+      "user.registered": async () => {
+        calls++;
+      },
+    };
     expect(await dispatchEvent(h.database.db, "probe", handlers, event)).toBe("processed");
     expect(await dispatchEvent(h.database.db, "probe", handlers, event)).toBe("duplicate");
     expect(await dispatchEvent(h.database.db, "other-consumer", handlers, event)).toBe("processed");
     expect(calls).toBe(2);
-    const rows = await h.database.db.select().from(processedEvents).where(eq(processedEvents.eventId, event.id));
+    const rows = await h.database.db
+      .select()
+      .from(processedEvents)
+      .where(eq(processedEvents.eventId, event.id));
     expect(rows).toHaveLength(2);
   });
 
   it("rejects for good an event whose data does not match its schema", async () => {
-    const event: CloudEventMessage = { id: "bad", type: "dev.minispod.user.registered", source: "auth", time: new Date().toISOString(), data: { nope: true } };
-    await expect(dispatchEvent(h.database.db, "probe", { "user.registered": async () => {} }, event)).rejects.toBeInstanceOf(PermanentEventError);
+    const event: CloudEventMessage = {
+      id: "bad",
+      type: "dev.minispod.user.registered",
+      source: "auth",
+      time: new Date().toISOString(),
+      data: { nope: true },
+    };
+    await expect(
+      dispatchEvent(h.database.db, "probe", { "user.registered": async () => {} }, event),
+    ).rejects.toBeInstanceOf(PermanentEventError);
   });
 });
 

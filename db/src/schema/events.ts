@@ -23,9 +23,7 @@ export const outboxEvents = pgTable(
     createdAt: createdAt(),
   },
   (t) => [
-    index("outbox_events_unpublished_idx")
-      .on(t.nextAttemptAt)
-      .where(sql`${t.publishedAt} is null`),
+    index("outbox_events_unpublished_idx").on(t.nextAttemptAt).where(sql`${t.publishedAt} is null`),
   ],
 );
 

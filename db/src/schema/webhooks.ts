@@ -23,10 +23,7 @@ export const webhookEndpoints = pgTable(
     url: text("url").notNull(),
     description: text("description").notNull().default(""),
     /** Event types without the `dev.minispod.` prefix, e.g. "subscription.activated". */
-    eventTypes: text("event_types")
-      .array()
-      .notNull()
-      .default(sql`'{}'::text[]`),
+    eventTypes: text("event_types").array().notNull().default(sql`'{}'::text[]`),
     /** Standard Webhooks secret, "whsec_<base64>". */
     secret: text("secret").notNull(),
     /** Previous secret during a rotation overlap; both sign until it expires. */
@@ -76,9 +73,7 @@ export const webhookDeliveries = pgTable(
   (t) => [
     // One delivery per event and endpoint, however often the event is redelivered.
     uniqueIndex("webhook_deliveries_endpoint_event_uq").on(t.endpointId, t.eventId),
-    index("webhook_deliveries_due_idx")
-      .on(t.nextAttemptAt)
-      .where(sql`${t.status} = 'PENDING'`),
+    index("webhook_deliveries_due_idx").on(t.nextAttemptAt).where(sql`${t.status} = 'PENDING'`),
     index("webhook_deliveries_endpoint_idx").on(t.endpointId, t.createdAt, t.id),
   ],
 );

@@ -1,4 +1,4 @@
-import { type FunctionDefinition, createTokenSigner, signingKeyFromPem } from "@minispod/shared";
+import { createTokenSigner, type FunctionDefinition, signingKeyFromPem } from "@minispod/shared";
 import { createApp } from "./app";
 import { type AuthEnv, authEnvSchema } from "./env";
 import { createPasswordHasher } from "./services/passwords";

@@ -26,9 +26,15 @@ export function setupAuth(overrides: Record<string, string> = {}) {
     },
     ip,
     post(path: string, body: unknown, headers: Record<string, string> = {}) {
-      return state.app.request(`/api/v1/auth${path}`, json(body, { "x-forwarded-for": ip(), ...headers }));
+      return state.app.request(
+        `/api/v1/auth${path}`,
+        json(body, { "x-forwarded-for": ip(), ...headers }),
+      );
     },
-    async register(email = `u-${crypto.randomUUID().slice(0, 8)}@example.com`, password = PASSWORD) {
+    async register(
+      email = `u-${crypto.randomUUID().slice(0, 8)}@example.com`,
+      password = PASSWORD,
+    ) {
       const res = await state.app.request(
         "/api/v1/auth/register",
         json({ email, password, name: "Ada Lovelace" }, { "x-forwarded-for": ip() }),

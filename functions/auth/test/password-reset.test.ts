@@ -16,7 +16,10 @@ describe("forgot password", () => {
     expect(await known.json()).toEqual(await unknown.json());
     const event = await t.lastEvent("user.password_reset_requested", reg.user.id);
     expect(event?.token).toBeTruthy();
-    const stored = await t.h.database.db.select().from(authTokens).where(eq(authTokens.userId, reg.user.id));
+    const stored = await t.h.database.db
+      .select()
+      .from(authTokens)
+      .where(eq(authTokens.userId, reg.user.id));
     // Only the hash is stored.
     expect(stored.some((row) => row.tokenHash === event?.token)).toBe(false);
   });
@@ -34,13 +37,19 @@ describe("reset password", () => {
     const { token } = (await t.lastEvent("user.password_reset_requested", reg.user.id))!;
     const ok = await t.post("/password/reset", { token, password: "brand new password" });
     expect(ok.status).toBe(204);
-    expect((await t.post("/login", { email: reg.user.email, password: "brand new password" })).status).toBe(200);
-    expect((await t.post("/login", { email: reg.user.email, password: PASSWORD })).status).toBe(401);
+    expect(
+      (await t.post("/login", { email: reg.user.email, password: "brand new password" })).status,
+    ).toBe(200);
+    expect((await t.post("/login", { email: reg.user.email, password: PASSWORD })).status).toBe(
+      401,
+    );
     const again = await t.post("/password/reset", { token, password: "third password here" });
     expect(again.status).toBe(400);
     expect((await again.json()).errors[0].field).toBe("token");
     expect((await t.post("/refresh", { refreshToken: reg.refreshToken })).status).toBe(401);
-    const me = await t.app.request("/api/v1/auth/me", { headers: { authorization: `Bearer ${reg.accessToken}` } });
+    const me = await t.app.request("/api/v1/auth/me", {
+      headers: { authorization: `Bearer ${reg.accessToken}` },
+    });
     expect(me.status).toBe(401);
   });
 
@@ -52,7 +61,9 @@ describe("reset password", () => {
       .update(authTokens)
       .set({ expiresAt: new Date(Date.now() - 1000) })
       .where(eq(authTokens.userId, reg.user.id));
-    expect((await t.post("/password/reset", { token, password: "brand new password" })).status).toBe(400);
+    expect(
+      (await t.post("/password/reset", { token, password: "brand new password" })).status,
+    ).toBe(400);
   });
 
   it("expires reset tokens within an hour", async () => {
@@ -71,14 +82,19 @@ describe("reset password", () => {
     await new Promise((r) => setTimeout(r, 5));
     await t.post("/password/forgot", { email: reg.user.email });
     const second = (await t.lastEvent("user.password_reset_requested", reg.user.id))!.token;
-    expect((await t.post("/password/reset", { token: first, password: "brand new password" })).status).toBe(400);
-    expect((await t.post("/password/reset", { token: second, password: "brand new password" })).status).toBe(204);
+    expect(
+      (await t.post("/password/reset", { token: first, password: "brand new password" })).status,
+    ).toBe(400);
+    expect(
+      (await t.post("/password/reset", { token: second, password: "brand new password" })).status,
+    ).toBe(204);
   });
 
   it("rate-limits reset requests for one email", async () => {
     const reg = await t.register();
     const statuses: number[] = [];
-    for (let i = 0; i < 6; i++) statuses.push((await t.post("/password/forgot", { email: reg.user.email })).status);
+    for (let i = 0; i < 6; i++)
+      statuses.push((await t.post("/password/forgot", { email: reg.user.email })).status);
     expect(statuses).toEqual([202, 202, 202, 202, 202, 429]);
   });
 });

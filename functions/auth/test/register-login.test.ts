@@ -7,10 +7,19 @@ const t = setupAuth();
 
 describe("register", () => {
   it("creates a customer, answers 201 with tokens, and emits user.registered", async () => {
-    const res = await t.post("/register", { email: "  Grace@Example.COM ", password: PASSWORD, name: "Grace" });
+    const res = await t.post("/register", {
+      email: "  Grace@Example.COM ",
+      password: PASSWORD,
+      name: "Grace",
+    });
     expect(res.status).toBe(201);
     const body = await res.json();
-    expect(body.user).toMatchObject({ email: "grace@example.com", name: "Grace", role: "CUSTOMER", emailVerified: false });
+    expect(body.user).toMatchObject({
+      email: "grace@example.com",
+      name: "Grace",
+      role: "CUSTOMER",
+      emailVerified: false,
+    });
     expect(body.user).not.toHaveProperty("passwordHash");
     expect(JSON.stringify(body)).not.toContain("$2b$");
     expect(body).toMatchObject({ tokenType: "Bearer", expiresIn: 900 });
@@ -25,7 +34,11 @@ describe("register", () => {
 
   it("refuses a duplicate email in any letter case with 409", async () => {
     await t.register("dup@example.com");
-    const res = await t.post("/register", { email: "DUP@example.com", password: PASSWORD, name: "Again" });
+    const res = await t.post("/register", {
+      email: "DUP@example.com",
+      password: PASSWORD,
+      name: "Again",
+    });
     expect(res.status).toBe(409);
     const body = await res.json();
     expect(body.code).toBe("EMAIL_TAKEN");
@@ -37,18 +50,26 @@ describe("register", () => {
     expect(res.status).toBe(400);
     const body = await res.json();
     expect(body.code).toBe("VALIDATION_FAILED");
-    expect(body.errors.map((e: { field: string }) => e.field).sort()).toEqual(["email", "name", "password"]);
+    expect(body.errors.map((e: { field: string }) => e.field).sort()).toEqual([
+      "email",
+      "name",
+      "password",
+    ]);
   });
 
   it("refuses passwords longer than bcrypt reads (72 bytes)", async () => {
-    const res = await t.post("/register", { email: "long@example.com", password: "é".repeat(40), name: "L" });
+    const res = await t.post("/register", {
+      email: "long@example.com",
+      password: "é".repeat(40),
+      name: "L",
+    });
     expect(res.status).toBe(400);
     expect((await res.json()).errors[0].field).toBe("password");
   });
 
   it.each([
     ["wrong types", JSON.stringify({ email: 1, password: [], name: {} }), "application/json", 400],
-    ["malformed JSON", "{\"email\":", "application/json", 400],
+    ["malformed JSON", '{"email":', "application/json", 400],
     ["a JSON array", "[]", "application/json", 400],
     ["an empty body", "", "application/json", 400],
     ["a form body", "email=a", "application/x-www-form-urlencoded", 415],
@@ -65,7 +86,11 @@ describe("register", () => {
   });
 
   it("answers an oversized body with 413", async () => {
-    const res = await t.post("/register", { email: "big@example.com", password: PASSWORD, name: "x".repeat(2_000_000) });
+    const res = await t.post("/register", {
+      email: "big@example.com",
+      password: PASSWORD,
+      name: "x".repeat(2_000_000),
+    });
     expect(res.status).toBe(413);
   });
 });
@@ -76,16 +101,32 @@ describe("login", () => {
     const res = await t.post("/login", { email: "OK@example.com", password: PASSWORD });
     expect(res.status).toBe(200);
     const body = await res.json();
-    expect(body).toMatchObject({ tokenType: "Bearer", expiresIn: 900, user: { email: "ok@example.com" } });
-    const me = await t.app.request("/api/v1/auth/me", { headers: { authorization: `Bearer ${body.accessToken}` } });
+    expect(body).toMatchObject({
+      tokenType: "Bearer",
+      expiresIn: 900,
+      user: { email: "ok@example.com" },
+    });
+    const me = await t.app.request("/api/v1/auth/me", {
+      headers: { authorization: `Bearer ${body.accessToken}` },
+    });
     expect(me.status).toBe(200);
-    expect(await me.json()).toMatchObject({ email: "ok@example.com", role: "CUSTOMER", emailVerified: false });
+    expect(await me.json()).toMatchObject({
+      email: "ok@example.com",
+      role: "CUSTOMER",
+      emailVerified: false,
+    });
   });
 
   it("answers a wrong password and an unknown email identically", async () => {
     await t.register("known@example.com");
-    const wrong = await t.post("/login", { email: "known@example.com", password: "not the password" });
-    const unknown = await t.post("/login", { email: "nobody@example.com", password: "not the password" });
+    const wrong = await t.post("/login", {
+      email: "known@example.com",
+      password: "not the password",
+    });
+    const unknown = await t.post("/login", {
+      email: "nobody@example.com",
+      password: "not the password",
+    });
     expect(wrong.status).toBe(401);
     expect(unknown.status).toBe(401);
     const strip = (b: Record<string, unknown>) => ({ ...b, requestId: undefined });
@@ -94,11 +135,17 @@ describe("login", () => {
 
   it("refuses a disabled account that knows its password with 403, and a wrong password with the usual 401", async () => {
     const { user } = await t.register("disabled@example.com");
-    await t.h.database.db.update(users).set({ disabledAt: new Date() }).where(eq(users.id, user.id));
+    await t.h.database.db
+      .update(users)
+      .set({ disabledAt: new Date() })
+      .where(eq(users.id, user.id));
     const right = await t.post("/login", { email: "disabled@example.com", password: PASSWORD });
     expect(right.status).toBe(403);
     expect((await right.json()).code).toBe("ACCOUNT_DISABLED");
-    const wrong = await t.post("/login", { email: "disabled@example.com", password: "nope nope nope" });
+    const wrong = await t.post("/login", {
+      email: "disabled@example.com",
+      password: "nope nope nope",
+    });
     expect(wrong.status).toBe(401);
   });
 
@@ -120,7 +167,11 @@ describe("login", () => {
     const headers = { "x-forwarded-for": "203.0.113.77" };
     const statuses: number[] = [];
     for (let i = 0; i < 6; i++) {
-      const res = await t.post("/register", { email: `burst${i}@example.com`, password: PASSWORD, name: "B" }, headers);
+      const res = await t.post(
+        "/register",
+        { email: `burst${i}@example.com`, password: PASSWORD, name: "B" },
+        headers,
+      );
       statuses.push(res.status);
     }
     expect(statuses).toEqual([201, 201, 201, 201, 201, 429]);
@@ -144,7 +195,11 @@ describe("me", () => {
   it("updates the name and refuses an empty update", async () => {
     const { accessToken } = await t.register();
     const headers = { authorization: `Bearer ${accessToken}`, "content-type": "application/json" };
-    const ok = await t.app.request("/api/v1/auth/me", { method: "PATCH", headers, body: JSON.stringify({ name: "Renamed" }) });
+    const ok = await t.app.request("/api/v1/auth/me", {
+      method: "PATCH",
+      headers,
+      body: JSON.stringify({ name: "Renamed" }),
+    });
     expect(ok.status).toBe(200);
     expect((await ok.json()).name).toBe("Renamed");
     const empty = await t.app.request("/api/v1/auth/me", { method: "PATCH", headers, body: "{}" });
@@ -153,8 +208,13 @@ describe("me", () => {
 
   it("refuses the token of an account disabled after it was issued", async () => {
     const { user, accessToken } = await t.register();
-    await t.h.database.db.update(users).set({ disabledAt: new Date() }).where(eq(users.id, user.id));
-    const res = await t.app.request("/api/v1/auth/me", { headers: { authorization: `Bearer ${accessToken}` } });
+    await t.h.database.db
+      .update(users)
+      .set({ disabledAt: new Date() })
+      .where(eq(users.id, user.id));
+    const res = await t.app.request("/api/v1/auth/me", {
+      headers: { authorization: `Bearer ${accessToken}` },
+    });
     expect(res.status).toBe(403);
   });
 });

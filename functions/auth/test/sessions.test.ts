@@ -1,4 +1,5 @@
 import { refreshTokens } from "@minispod/db";
+import { createTokenSigner, signingKeyFromPem } from "@minispod/shared";
 import {
   expiredToken,
   foreignToken,
@@ -14,7 +15,6 @@ import { describe, expect, it } from "vitest";
 import { createApp } from "../src/app";
 import { authFunction } from "../src/function";
 import { createPasswordHasher } from "../src/services/passwords";
-import { createTokenSigner, signingKeyFromPem } from "@minispod/shared";
 import { PASSWORD, setupAuth } from "./helpers";
 
 const t = setupAuth();
@@ -26,7 +26,11 @@ describe("refresh", () => {
     const res = await t.post("/refresh", { refreshToken: first.refreshToken });
     expect(res.status).toBe(200);
     const second = await res.json();
-    expect(second).toMatchObject({ tokenType: "Bearer", expiresIn: 900, user: { id: first.user.id } });
+    expect(second).toMatchObject({
+      tokenType: "Bearer",
+      expiresIn: 900,
+      user: { id: first.user.id },
+    });
     expect(second.refreshToken).not.toBe(first.refreshToken);
     const me = await t.app.request("/api/v1/auth/me", { headers: bearer(second.accessToken) });
     expect(me.status).toBe(200);
@@ -53,7 +57,9 @@ describe("refresh", () => {
 
   it("leaves other sessions of the user alone when one family is revoked", async () => {
     const reg = await t.register();
-    const other = await (await t.post("/login", { email: reg.user.email, password: PASSWORD })).json();
+    const other = await (
+      await t.post("/login", { email: reg.user.email, password: PASSWORD })
+    ).json();
     await t.post("/refresh", { refreshToken: reg.refreshToken });
     await t.post("/refresh", { refreshToken: reg.refreshToken }); // reuse -> family of reg revoked
     expect((await t.post("/refresh", { refreshToken: other.refreshToken })).status).toBe(200);
@@ -82,8 +88,13 @@ describe("logout", () => {
 
   it("logout/all ends every session of the caller", async () => {
     const reg = await t.register();
-    const other = await (await t.post("/login", { email: reg.user.email, password: PASSWORD })).json();
-    const res = await t.app.request("/api/v1/auth/logout/all", { method: "POST", headers: bearer(reg.accessToken) });
+    const other = await (
+      await t.post("/login", { email: reg.user.email, password: PASSWORD })
+    ).json();
+    const res = await t.app.request("/api/v1/auth/logout/all", {
+      method: "POST",
+      headers: bearer(reg.accessToken),
+    });
     expect(res.status).toBe(204);
     expect((await t.post("/refresh", { refreshToken: reg.refreshToken })).status).toBe(401);
     expect((await t.post("/refresh", { refreshToken: other.refreshToken })).status).toBe(401);
@@ -93,23 +104,35 @@ describe("logout", () => {
 describe("change password", () => {
   it("needs the current password, revokes other sessions, and returns a fresh session", async () => {
     const reg = await t.register();
-    const other = await (await t.post("/login", { email: reg.user.email, password: PASSWORD })).json();
+    const other = await (
+      await t.post("/login", { email: reg.user.email, password: PASSWORD })
+    ).json();
     const wrong = await t.app.request(
       "/api/v1/auth/password/change",
-      json({ currentPassword: "not it at all", newPassword: "another long password" }, bearer(reg.accessToken)),
+      json(
+        { currentPassword: "not it at all", newPassword: "another long password" },
+        bearer(reg.accessToken),
+      ),
     );
     expect(wrong.status).toBe(400);
     expect((await wrong.json()).errors[0].field).toBe("currentPassword");
     const ok = await t.app.request(
       "/api/v1/auth/password/change",
-      json({ currentPassword: PASSWORD, newPassword: "another long password" }, bearer(reg.accessToken)),
+      json(
+        { currentPassword: PASSWORD, newPassword: "another long password" },
+        bearer(reg.accessToken),
+      ),
     );
     expect(ok.status).toBe(200);
     const fresh = await ok.json();
     expect((await t.post("/refresh", { refreshToken: other.refreshToken })).status).toBe(401);
     expect((await t.post("/refresh", { refreshToken: fresh.refreshToken })).status).toBe(200);
-    expect((await t.post("/login", { email: reg.user.email, password: "another long password" })).status).toBe(200);
-    expect(await t.lastEvent("user.password_changed", reg.user.id)).toMatchObject({ userId: reg.user.id });
+    expect(
+      (await t.post("/login", { email: reg.user.email, password: "another long password" })).status,
+    ).toBe(200);
+    expect(await t.lastEvent("user.password_changed", reg.user.id)).toMatchObject({
+      userId: reg.user.id,
+    });
   });
 });
 
@@ -119,7 +142,11 @@ describe("access tokens", () => {
     const cases: [string, string, string][] = [
       ["expired", await expiredToken(t.h.signingKey, reg.user.id), "TOKEN_EXPIRED"],
       ["alg none", unsignedToken(reg.user.id), "INVALID_TOKEN"],
-      ["HS256 with public key", await hsConfusionToken(t.h.publicKeyPem, reg.user.id), "INVALID_TOKEN"],
+      [
+        "HS256 with public key",
+        await hsConfusionToken(t.h.publicKeyPem, reg.user.id),
+        "INVALID_TOKEN",
+      ],
       ["wrong key", await foreignToken(reg.user.id), "INVALID_TOKEN"],
       ["tampered payload", tamperedToken(reg.accessToken), "INVALID_TOKEN"],
       ["garbage", "abc.def.ghi", "INVALID_TOKEN"],
@@ -158,10 +185,16 @@ describe("unknown emails cost the same bcrypt work as known ones", () => {
       },
     };
     const ctx = t.h.context(authFunction);
-    const signer = createTokenSigner(await signingKeyFromPem(env.JWT_PRIVATE_KEY), { issuer: "minispod", audience: "minispod-api" });
+    const signer = createTokenSigner(await signingKeyFromPem(env.JWT_PRIVATE_KEY), {
+      issuer: "minispod",
+      audience: "minispod-api",
+    });
     const app = createApp({ ...ctx, signer, passwords: counted }) as unknown as Hono;
     const send = (email: string) =>
-      app.request("/api/v1/auth/login", json({ email, password: "wrong password!" }, { "x-forwarded-for": t.ip() }));
+      app.request(
+        "/api/v1/auth/login",
+        json({ email, password: "wrong password!" }, { "x-forwarded-for": t.ip() }),
+      );
     await t.register("timing@example.com");
     expect((await send("timing@example.com")).status).toBe(401);
     expect((await send("missing@example.com")).status).toBe(401);
@@ -173,7 +206,11 @@ describe("route security", () => {
   for (const route of [
     { method: "GET" as const, path: "/api/v1/auth/me" },
     { method: "PATCH" as const, path: "/api/v1/auth/me", body: { name: "x" } },
-    { method: "POST" as const, path: "/api/v1/auth/password/change", body: { currentPassword: "a", newPassword: "bbbbbbbbbbbb" } },
+    {
+      method: "POST" as const,
+      path: "/api/v1/auth/password/change",
+      body: { currentPassword: "a", newPassword: "bbbbbbbbbbbb" },
+    },
     { method: "POST" as const, path: "/api/v1/auth/email/resend" },
     { method: "POST" as const, path: "/api/v1/auth/logout/all" },
   ]) {

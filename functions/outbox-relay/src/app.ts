@@ -24,7 +24,8 @@ export function createApp(deps: OutboxRelayDeps) {
           });
           published += result.published;
           failed += result.failed;
-          if (result.published + result.failed < deps.env.OUTBOX_RELAY_BATCH || result.failed > 0) break;
+          if (result.published + result.failed < deps.env.OUTBOX_RELAY_BATCH || result.failed > 0)
+            break;
         }
         return { published, failed };
       },

@@ -32,7 +32,10 @@ describe("relay sweep", () => {
     expect(res.status).toBe(200);
     expect(await res.json()).toMatchObject({ job: "relay", published: 3, failed: 0 });
     expect(h.publisher.events.map((e) => e.id).sort()).toEqual([...ids].sort());
-    const unsent = await h.database.db.select().from(outboxEvents).where(isNull(outboxEvents.publishedAt));
+    const unsent = await h.database.db
+      .select()
+      .from(outboxEvents)
+      .where(isNull(outboxEvents.publishedAt));
     expect(unsent).toHaveLength(0);
     const again = await app.request("/cron/relay", { method: "POST" });
     expect(await again.json()).toMatchObject({ published: 0 });
@@ -57,9 +60,18 @@ describe("dead-letter sink", () => {
     });
     const res = await app.request("/events/dead-letter", { method: "POST", headers, body });
     expect(res.status).toBe(201);
-    const [row] = await h.database.db.select().from(deadEvents).where(eq(deadEvents.eventId, "evt-1"));
-    expect(row).toMatchObject({ type: "dev.minispod.subscription.activated", source: "subscriptions" });
-    expect(row?.extensions).toMatchObject({ knativeerrordest: "notifier/events", knativeerrorcode: "500" });
+    const [row] = await h.database.db
+      .select()
+      .from(deadEvents)
+      .where(eq(deadEvents.eventId, "evt-1"));
+    expect(row).toMatchObject({
+      type: "dev.minispod.subscription.activated",
+      source: "subscriptions",
+    });
+    expect(row?.extensions).toMatchObject({
+      knativeerrordest: "notifier/events",
+      knativeerrorcode: "500",
+    });
   });
 
   it("refuses what is not a CloudEvent", async () => {

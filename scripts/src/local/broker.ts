@@ -1,5 +1,10 @@
 import { randomUUID } from "node:crypto";
-import { type CloudEventMessage, type EventPublisher, type Logger, toBinaryHttp } from "@minispod/shared";
+import {
+  type CloudEventMessage,
+  type EventPublisher,
+  type Logger,
+  toBinaryHttp,
+} from "@minispod/shared";
 import { Cron } from "croner";
 import type { Destination, Manifests, TriggerSpec } from "./manifests";
 import { triggerMatches } from "./manifests";
@@ -58,13 +63,17 @@ export function createLocalBroker(options: {
     for (let attempt = 0; attempt <= trigger.delivery.retry; attempt++) {
       if (attempt > 0) {
         const base = trigger.delivery.backoffDelayMs;
-        const delay = trigger.delivery.backoffPolicy === "linear" ? base * attempt : base * 2 ** (attempt - 1);
+        const delay =
+          trigger.delivery.backoffPolicy === "linear" ? base * attempt : base * 2 ** (attempt - 1);
         await sleep(Math.min(delay, maxBackoff));
       }
       try {
         const response = await deliver(trigger.subscriber, headers, body);
         if (!response) {
-          log.debug({ service: trigger.subscriber.service }, "subscriber not hosted locally; dropped");
+          log.debug(
+            { service: trigger.subscriber.service },
+            "subscriber not hosted locally; dropped",
+          );
           return;
         }
         if (response.ok) return;
@@ -89,7 +98,10 @@ export function createLocalBroker(options: {
       },
     });
     const response = await deliver(sink, dead.headers, dead.body).catch(() => undefined);
-    log.error({ error: lastError, deadLettered: response?.ok ?? false }, "delivery failed for good");
+    log.error(
+      { error: lastError, deadLettered: response?.ok ?? false },
+      "delivery failed for good",
+    );
   }
 
   function track(work: Promise<void>) {
@@ -109,7 +121,8 @@ export function createLocalBroker(options: {
       data: source.data ? JSON.parse(source.data) : {},
     });
     const response = await deliver(source.sink, headers, body);
-    if (response && !response.ok) logger.warn({ ping: name, status: response.status }, "scheduled job failed");
+    if (response && !response.ok)
+      logger.warn({ ping: name, status: response.status }, "scheduled job failed");
     return response?.status;
   }
 

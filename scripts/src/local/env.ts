@@ -7,7 +7,10 @@ export const runnerEnvSchema = v.object({
   HOST: v.optional(v.string(), "127.0.0.1"),
   /** Where local state lives: PGlite files, the signing key, the dev mailbox. */
   DATA_DIR: v.optional(v.string(), ".data"),
-  ADMIN_EMAIL: v.optional(v.pipe(v.string(), v.email("must be an email address")), "admin@minispod.local"),
+  ADMIN_EMAIL: v.optional(
+    v.pipe(v.string(), v.email("must be an email address")),
+    "admin@minispod.local",
+  ),
   ADMIN_PASSWORD: v.optional(v.pipe(v.string(), v.minLength(10, "must be at least 10 characters"))),
   /** Start PingSource schedules (cron sweeps). */
   LOCAL_CRON: envField.bool(true),

@@ -15,7 +15,10 @@ export async function localSigningKeys(
   }
   const file = join(dataDir, "jwt-ed25519.pem");
   if (existsSync(file)) {
-    return { ...(await exportKeyPem(await signingKeyFromPem(readFileSync(file, "utf8")))), generated: false };
+    return {
+      ...(await exportKeyPem(await signingKeyFromPem(readFileSync(file, "utf8")))),
+      generated: false,
+    };
   }
   const pems = await exportKeyPem(await generateSigningKey());
   mkdirSync(dataDir, { recursive: true });

@@ -1,4 +1,4 @@
-import { EnvError, createLogger, serveApp } from "@minispod/shared";
+import { createLogger, EnvError, serveApp } from "@minispod/shared";
 import { functions } from "./functions";
 import { createLocalRunner } from "./runner";
 

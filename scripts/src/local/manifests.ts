@@ -73,7 +73,10 @@ export function isoDurationMs(text: string): number {
   const m = /^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?)?$/.exec(text);
   if (!m) throw new Error(`not an ISO 8601 duration: ${text}`);
   const [, d, h, min, s] = m;
-  return ((Number(d ?? 0) * 24 + Number(h ?? 0)) * 60 + Number(min ?? 0)) * 60_000 + Number(s ?? 0) * 1000;
+  return (
+    ((Number(d ?? 0) * 24 + Number(h ?? 0)) * 60 + Number(min ?? 0)) * 60_000 +
+    Number(s ?? 0) * 1000
+  );
 }
 
 /**
@@ -105,7 +108,9 @@ export function loadManifests(dir: string): Manifests {
             retry: Number(delivery.retry ?? 0),
             backoffPolicy: delivery.backoffPolicy === "linear" ? "linear" : "exponential",
             backoffDelayMs: isoDurationMs(String(delivery.backoffDelay ?? "PT0.2S")),
-            deadLetterSink: delivery.deadLetterSink ? destination(delivery.deadLetterSink, where) : undefined,
+            deadLetterSink: delivery.deadLetterSink
+              ? destination(delivery.deadLetterSink, where)
+              : undefined,
           },
         });
       } else if (doc.kind === "PingSource") {
@@ -123,10 +128,15 @@ export function loadManifests(dir: string): Manifests {
 }
 
 /** Knative's filter semantics over an event's attributes (type, source, subject, id, extensions). */
-export function matchesFilter(expr: FilterExpr, attrs: Record<string, string | undefined>): boolean {
+export function matchesFilter(
+  expr: FilterExpr,
+  attrs: Record<string, string | undefined>,
+): boolean {
   if ("exact" in expr) return Object.entries(expr.exact).every(([k, v]) => attrs[k] === v);
-  if ("prefix" in expr) return Object.entries(expr.prefix).every(([k, v]) => attrs[k]?.startsWith(v) ?? false);
-  if ("suffix" in expr) return Object.entries(expr.suffix).every(([k, v]) => attrs[k]?.endsWith(v) ?? false);
+  if ("prefix" in expr)
+    return Object.entries(expr.prefix).every(([k, v]) => attrs[k]?.startsWith(v) ?? false);
+  if ("suffix" in expr)
+    return Object.entries(expr.suffix).every(([k, v]) => attrs[k]?.endsWith(v) ?? false);
   if ("all" in expr) return expr.all.every((e) => matchesFilter(e, attrs));
   if ("any" in expr) return expr.any.some((e) => matchesFilter(e, attrs));
   if ("not" in expr) return !matchesFilter(expr.not, attrs);
@@ -134,7 +144,10 @@ export function matchesFilter(expr: FilterExpr, attrs: Record<string, string | u
   throw new Error(`CESQL filters are not supported by the local broker: ${expr.cesql}`);
 }
 
-export function triggerMatches(trigger: TriggerSpec, attrs: Record<string, string | undefined>): boolean {
+export function triggerMatches(
+  trigger: TriggerSpec,
+  attrs: Record<string, string | undefined>,
+): boolean {
   if (trigger.filters) return trigger.filters.every((f) => matchesFilter(f, attrs));
   return Object.entries(trigger.attributes).every(([k, v]) => attrs[k] === v);
 }

@@ -83,7 +83,9 @@ export async function createLocalRunner(options: {
     manifests,
     logger,
     deliver: async (destination, headers, body) =>
-      hosted.get(destination.service)?.app.request(destination.uri, { method: "POST", headers, body }),
+      hosted
+        .get(destination.service)
+        ?.app.request(destination.uri, { method: "POST", headers, body }),
   });
 
   const baseEnv = parseEnv(baseEnvSchema, source);
@@ -174,10 +176,15 @@ function buildRootApp(hosted: Map<string, HostedFunction>, infra: Infrastructure
       }),
     );
     const ok = results.every(([, s]) => s === "ok");
-    return c.json({ status: ok ? "ok" : "unavailable", functions: Object.fromEntries(results) }, ok ? 200 : 503);
+    return c.json(
+      { status: ok ? "ok" : "unavailable", functions: Object.fromEntries(results) },
+      ok ? 200 : 503,
+    );
   });
   root.get("/metrics", async (c) => {
-    const texts = await Promise.all([...hosted.values()].map((h) => h.ctx.metrics.registry.metrics()));
+    const texts = await Promise.all(
+      [...hosted.values()].map((h) => h.ctx.metrics.registry.metrics()),
+    );
     c.header("content-type", "text/plain; version=0.0.4; charset=utf-8");
     return c.body(mergeExpositions(texts));
   });
@@ -190,14 +197,20 @@ function buildRootApp(hosted: Map<string, HostedFunction>, infra: Infrastructure
       url.pathname = url.pathname.slice(prefix.length) || "/";
       return app.fetch(new Request(url, c.req.raw), c.env);
     });
-    if (definition.devRoutes) root.route(`/_dev/${definition.name}`, definition.devRoutes(ctx) as never);
+    if (definition.devRoutes)
+      root.route(`/_dev/${definition.name}`, definition.devRoutes(ctx) as never);
     for (const route of definition.routes) {
       const forward = (c: { req: { raw: Request }; env: unknown }) => app.fetch(c.req.raw, c.env);
       root.all(route, forward);
       root.all(`${route}/*`, forward);
     }
   }
-  root.notFound((c) => handleError(new AppError("NOT_FOUND", { detail: `No route for ${c.req.method} ${c.req.path}.` }), c));
+  root.notFound((c) =>
+    handleError(
+      new AppError("NOT_FOUND", { detail: `No route for ${c.req.method} ${c.req.path}.` }),
+      c,
+    ),
+  );
   void infra;
   return root;
 }

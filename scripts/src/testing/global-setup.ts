@@ -1,7 +1,7 @@
 import { createTemplateDatabase, dropDatabase } from "@minispod/db/testing";
-import type { TestProject } from "vitest/node";
 // Brings the ProvidedContext keys this setup provides into scope.
 import type {} from "@minispod/shared/testing";
+import type { TestProject } from "vitest/node";
 
 /**
  * Once per test run: migrate a template database that every test file clones.

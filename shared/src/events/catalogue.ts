@@ -5,7 +5,10 @@ export const EVENT_PREFIX = "dev.minispod.";
 
 const id = v.string();
 const isoDate = v.pipe(v.string(), v.isoTimestamp());
-const money = { amountMinor: v.pipe(v.number(), v.integer()), currency: v.pipe(v.string(), v.length(3)) };
+const money = {
+  amountMinor: v.pipe(v.number(), v.integer()),
+  currency: v.pipe(v.string(), v.length(3)),
+};
 
 // Every customer-facing event carries `userId` (the owner), so the notifier and
 // the webhook dispatcher can route any type, including ones added later.

@@ -94,7 +94,9 @@ export function eventRoutes(options: { db: Db; consumer: string; handlers: Event
         detail: `Not a CloudEvent: ${error instanceof Error ? error.message : String(error)}`,
       });
     }
-    const log = c.get("logger").child({ eventId: event.id, eventType: event.type, source: event.source });
+    const log = c
+      .get("logger")
+      .child({ eventId: event.id, eventType: event.type, source: event.source });
     try {
       const outcome = await dispatchEvent(options.db, options.consumer, options.handlers, event);
       if (outcome === "ignored") log.warn("event type not handled here");
@@ -127,7 +129,10 @@ export function cronRoutes(jobs: Record<string, (now: Date) => Promise<Record<st
     if (!job) throw new AppError("NOT_FOUND", { detail: `No cron job ${c.req.param("job")}.` });
     const started = Date.now();
     const result = await job(new Date());
-    c.get("logger").info({ job: c.req.param("job"), ms: Date.now() - started, ...result }, "cron job done");
+    c.get("logger").info(
+      { job: c.req.param("job"), ms: Date.now() - started, ...result },
+      "cron job done",
+    );
     return c.json({ job: c.req.param("job"), ...result });
   });
   return app;

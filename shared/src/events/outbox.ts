@@ -24,7 +24,10 @@ export interface NewEvent<T extends EventType> {
  *   await enqueueEvent(tx, { type: "user.registered", source: "auth", subject: user.id, data });
  * });
  */
-export async function enqueueEvent<T extends EventType>(tx: Db, event: NewEvent<T>): Promise<string> {
+export async function enqueueEvent<T extends EventType>(
+  tx: Db,
+  event: NewEvent<T>,
+): Promise<string> {
   const data = v.parse(eventCatalogue[event.type], event.data);
   const [row] = await tx
     .insert(outboxEvents)
@@ -116,7 +119,10 @@ export async function relayOutbox(options: RelayOptions): Promise<RelayResult> {
       failed++;
       const attempts = row.attempts + 1;
       const detail = error instanceof Error ? error.message : String(error);
-      logger.warn({ eventId: row.id, type: row.type, attempts, err: detail }, "event publish failed");
+      logger.warn(
+        { eventId: row.id, type: row.type, attempts, err: detail },
+        "event publish failed",
+      );
       await db
         .update(outboxEvents)
         .set({

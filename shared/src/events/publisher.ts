@@ -18,7 +18,10 @@ export interface EventPublisher {
 }
 
 /** Binary-mode HTTP headers and body for an event. */
-export function toBinaryHttp(event: CloudEventMessage): { headers: Record<string, string>; body: string } {
+export function toBinaryHttp(event: CloudEventMessage): {
+  headers: Record<string, string>;
+  body: string;
+} {
   const ce = new CloudEvent({
     specversion: "1.0",
     id: event.id,
@@ -40,11 +43,21 @@ export function fromHttp(headers: Record<string, string>, body: string): CloudEv
   const parsed = HTTP.toEvent({ headers, body });
   const ce = (Array.isArray(parsed) ? parsed[0] : parsed) as CloudEvent<unknown> | undefined;
   if (!ce) throw new Error("no CloudEvent in request");
-  const { id, type, source, subject, time, data, specversion: _sv, datacontenttype: _dct, ...rest } =
-    ce.toJSON() as Record<string, unknown>;
+  const {
+    id,
+    type,
+    source,
+    subject,
+    time,
+    data,
+    specversion: _sv,
+    datacontenttype: _dct,
+    ...rest
+  } = ce.toJSON() as Record<string, unknown>;
   const extensions: Record<string, string> = {};
   for (const [key, value] of Object.entries(rest)) {
-    if (key !== "data_base64" && key !== "dataschema" && value !== undefined) extensions[key] = String(value);
+    if (key !== "data_base64" && key !== "dataschema" && value !== undefined)
+      extensions[key] = String(value);
   }
   let payload: unknown = data;
   if (typeof payload === "string") {
@@ -69,7 +82,10 @@ export function fromHttp(headers: Record<string, string>, body: string): CloudEv
  * Publishes to a Knative Broker (or any CloudEvents sink) over HTTP in binary
  * mode. Any non-2xx answer is an error, so the outbox keeps the row.
  */
-export function httpPublisher(sinkUrl: string, options: { timeoutMs?: number } = {}): EventPublisher {
+export function httpPublisher(
+  sinkUrl: string,
+  options: { timeoutMs?: number } = {},
+): EventPublisher {
   return {
     async publish(event) {
       const { headers, body } = toBinaryHttp(event);

@@ -1,5 +1,5 @@
 import { randomBytes, randomUUID } from "node:crypto";
-import { type Database, createDb, type UserRole, users } from "@minispod/db";
+import { createDb, type Database, type UserRole, users } from "@minispod/db";
 import { cloneDatabase } from "@minispod/db/testing";
 import type { Hono } from "hono";
 import { Redis } from "ioredis";
@@ -7,8 +7,8 @@ import * as jose from "jose";
 import { inject } from "vitest";
 import type { AppEnv } from "../app";
 import { type KeyValueStore, type RateLimiter, redisRateLimiter, redisStore } from "../cache";
-import { parseEnv } from "../env";
 import type { BaseEnv } from "../env";
+import { parseEnv } from "../env";
 import { type CloudEventMessage, memoryPublisher } from "../events/publisher";
 import {
   createTokenSigner,
@@ -80,7 +80,12 @@ export interface Harness {
     definition: FunctionDefinition<E>,
     overrides?: Record<string, string>,
   ): Promise<Hono<AppEnv>>;
-  user(options?: { role?: UserRole; email?: string; name?: string; disabled?: boolean }): Promise<TestUser>;
+  user(options?: {
+    role?: UserRole;
+    email?: string;
+    name?: string;
+    disabled?: boolean;
+  }): Promise<TestUser>;
   bearer(user: { token: string }): { authorization: string };
   close(): Promise<void>;
 }
@@ -237,7 +242,11 @@ export function tamperedToken(token: string): string {
 }
 
 /** JSON request init. */
-export function json(body: unknown, headers: Record<string, string> = {}, method = "POST"): RequestInit {
+export function json(
+  body: unknown,
+  headers: Record<string, string> = {},
+  method = "POST",
+): RequestInit {
   return {
     method,
     headers: { "content-type": "application/json", ...headers },

@@ -3,7 +3,13 @@ import type { Hono } from "hono";
 import { describe, expect, it } from "vitest";
 import type { AppEnv } from "../app";
 import type { Harness } from "./index";
-import { expiredToken, foreignToken, hsConfusionToken, tamperedToken, unsignedToken } from "./index";
+import {
+  expiredToken,
+  foreignToken,
+  hsConfusionToken,
+  tamperedToken,
+  unsignedToken,
+} from "./index";
 
 export interface RouteUnderTest {
   method: "GET" | "POST" | "PUT" | "PATCH" | "DELETE";

@@ -1,5 +1,12 @@
 import { users } from "@minispod/db";
-import { type AppEnv, AppError, enforceRateLimit, fields, jsonBody, requireAuth } from "@minispod/shared";
+import {
+  type AppEnv,
+  AppError,
+  enforceRateLimit,
+  fields,
+  jsonBody,
+  requireAuth,
+} from "@minispod/shared";
 import { eq } from "drizzle-orm";
 import { Hono } from "hono";
 import * as v from "valibot";
@@ -11,7 +18,11 @@ import { loadActiveUser, toUserDto } from "../services/users";
 import { clientInfo } from "./limits";
 
 const tokenBody = v.object({
-  token: v.pipe(v.string("must be a string"), v.nonEmpty("is required"), v.maxLength(200, "is too long")),
+  token: v.pipe(
+    v.string("must be a string"),
+    v.nonEmpty("is required"),
+    v.maxLength(200, "is too long"),
+  ),
 });
 
 /** The signed-in user's own account: me, profile, password, email verification, logout everywhere. */
@@ -44,7 +55,11 @@ export function accountRoutes(deps: AuthDeps) {
       auth,
       jsonBody(
         v.object({
-          currentPassword: v.pipe(v.string("must be a string"), v.nonEmpty("is required"), v.maxLength(1024)),
+          currentPassword: v.pipe(
+            v.string("must be a string"),
+            v.nonEmpty("is required"),
+            v.maxLength(1024),
+          ),
           newPassword: passwordSchema,
         }),
       ),
@@ -52,7 +67,11 @@ export function accountRoutes(deps: AuthDeps) {
         const claims = c.get("auth");
         await enforceRateLimit(
           deps.limiter,
-          { name: "auth:password-change", limit: deps.env.AUTH_RATE_LIMIT_LOGIN, windowSeconds: deps.env.AUTH_RATE_LIMIT_WINDOW },
+          {
+            name: "auth:password-change",
+            limit: deps.env.AUTH_RATE_LIMIT_LOGIN,
+            windowSeconds: deps.env.AUTH_RATE_LIMIT_WINDOW,
+          },
           claims.userId,
         );
         const input = c.req.valid("json");
@@ -78,7 +97,11 @@ export function accountRoutes(deps: AuthDeps) {
       const claims = c.get("auth");
       await enforceRateLimit(
         deps.limiter,
-        { name: "auth:verify-resend", limit: deps.env.AUTH_RATE_LIMIT_RESET, windowSeconds: deps.env.AUTH_RATE_LIMIT_WINDOW },
+        {
+          name: "auth:verify-resend",
+          limit: deps.env.AUTH_RATE_LIMIT_RESET,
+          windowSeconds: deps.env.AUTH_RATE_LIMIT_WINDOW,
+        },
         claims.userId,
       );
       await resendVerification(deps, claims.userId, claims.issuedAt);

@@ -7,16 +7,32 @@ import type { ClientInfo } from "../services/sessions";
 export function authLimits(deps: AuthDeps) {
   const window = deps.env.AUTH_RATE_LIMIT_WINDOW;
   const ip = (c: Context) => clientIp(c, deps.env.TRUST_PROXY_HOPS);
-  const rule = (name: string, limit: number) => ({ name: `auth:${name}`, limit, windowSeconds: window });
+  const rule = (name: string, limit: number) => ({
+    name: `auth:${name}`,
+    limit,
+    windowSeconds: window,
+  });
   return {
-    login: rateLimit(deps.limiter, { ...rule("login-ip", deps.env.AUTH_RATE_LIMIT_LOGIN * 3), key: ip }),
-    register: rateLimit(deps.limiter, { ...rule("register-ip", deps.env.AUTH_RATE_LIMIT_REGISTER), key: ip }),
-    reset: rateLimit(deps.limiter, { ...rule("reset-ip", deps.env.AUTH_RATE_LIMIT_RESET * 3), key: ip }),
+    login: rateLimit(deps.limiter, {
+      ...rule("login-ip", deps.env.AUTH_RATE_LIMIT_LOGIN * 3),
+      key: ip,
+    }),
+    register: rateLimit(deps.limiter, {
+      ...rule("register-ip", deps.env.AUTH_RATE_LIMIT_REGISTER),
+      key: ip,
+    }),
+    reset: rateLimit(deps.limiter, {
+      ...rule("reset-ip", deps.env.AUTH_RATE_LIMIT_RESET * 3),
+      key: ip,
+    }),
     /** Per account: stops one email being hammered from many addresses. */
     perEmail: (name: "login" | "reset", email: string) =>
       enforceRateLimit(
         deps.limiter,
-        rule(`${name}-email`, name === "login" ? deps.env.AUTH_RATE_LIMIT_LOGIN : deps.env.AUTH_RATE_LIMIT_RESET),
+        rule(
+          `${name}-email`,
+          name === "login" ? deps.env.AUTH_RATE_LIMIT_LOGIN : deps.env.AUTH_RATE_LIMIT_RESET,
+        ),
         email.toLowerCase(),
       ),
   };

@@ -13,24 +13,36 @@ const FORGOT_MIN_MS = 300;
 export function passwordRoutes(deps: AuthDeps) {
   const limits = authLimits(deps);
   return new Hono<AppEnv>()
-    .post("/password/forgot", limits.reset, jsonBody(v.object({ email: fields.email() })), async (c) => {
-      const started = performance.now();
-      const { email } = c.req.valid("json");
-      await limits.perEmail("reset", email);
-      await requestPasswordReset(deps, email);
-      const left = FORGOT_MIN_MS - (performance.now() - started);
-      if (left > 0) await new Promise((r) => setTimeout(r, left));
-      return c.json(
-        { status: "accepted", detail: "If an account exists for this email, a reset link is on its way." },
-        202,
-      );
-    })
+    .post(
+      "/password/forgot",
+      limits.reset,
+      jsonBody(v.object({ email: fields.email() })),
+      async (c) => {
+        const started = performance.now();
+        const { email } = c.req.valid("json");
+        await limits.perEmail("reset", email);
+        await requestPasswordReset(deps, email);
+        const left = FORGOT_MIN_MS - (performance.now() - started);
+        if (left > 0) await new Promise((r) => setTimeout(r, left));
+        return c.json(
+          {
+            status: "accepted",
+            detail: "If an account exists for this email, a reset link is on its way.",
+          },
+          202,
+        );
+      },
+    )
     .post(
       "/password/reset",
       limits.reset,
       jsonBody(
         v.object({
-          token: v.pipe(v.string("must be a string"), v.nonEmpty("is required"), v.maxLength(200, "is too long")),
+          token: v.pipe(
+            v.string("must be a string"),
+            v.nonEmpty("is required"),
+            v.maxLength(200, "is too long"),
+          ),
           password: passwordSchema,
         }),
       ),

@@ -9,7 +9,11 @@ import { toUserDto } from "../services/users";
 import { authLimits, clientInfo } from "./limits";
 
 const refreshBody = v.object({
-  refreshToken: v.pipe(v.string("must be a string"), v.nonEmpty("is required"), v.maxLength(200, "is too long")),
+  refreshToken: v.pipe(
+    v.string("must be a string"),
+    v.nonEmpty("is required"),
+    v.maxLength(200, "is too long"),
+  ),
 });
 
 /** register, login, refresh, logout. */
@@ -21,7 +25,11 @@ export function sessionRoutes(deps: AuthDeps) {
       limits.register,
       jsonBody(v.object({ email: fields.email(), password: passwordSchema, name: fields.name() })),
       async (c) => {
-        const { user, session } = await register(deps, c.req.valid("json"), clientInfo(c, deps.env.TRUST_PROXY_HOPS));
+        const { user, session } = await register(
+          deps,
+          c.req.valid("json"),
+          clientInfo(c, deps.env.TRUST_PROXY_HOPS),
+        );
         c.header("cache-control", "no-store");
         return c.json({ user: toUserDto(user), ...session }, 201);
       },
@@ -33,19 +41,31 @@ export function sessionRoutes(deps: AuthDeps) {
         v.object({
           email: fields.email(),
           // Login accepts any string: length rules apply when a password is set, not when tried.
-          password: v.pipe(v.string("must be a string"), v.nonEmpty("is required"), v.maxLength(1024, "is too long")),
+          password: v.pipe(
+            v.string("must be a string"),
+            v.nonEmpty("is required"),
+            v.maxLength(1024, "is too long"),
+          ),
         }),
       ),
       async (c) => {
         const input = c.req.valid("json");
         await limits.perEmail("login", input.email);
-        const { user, session } = await login(deps, input, clientInfo(c, deps.env.TRUST_PROXY_HOPS));
+        const { user, session } = await login(
+          deps,
+          input,
+          clientInfo(c, deps.env.TRUST_PROXY_HOPS),
+        );
         c.header("cache-control", "no-store");
         return c.json({ ...session, user: toUserDto(user) });
       },
     )
     .post("/refresh", limits.login, jsonBody(refreshBody), async (c) => {
-      const { session, user } = await rotateRefreshToken(deps, c.req.valid("json").refreshToken, clientInfo(c, deps.env.TRUST_PROXY_HOPS));
+      const { session, user } = await rotateRefreshToken(
+        deps,
+        c.req.valid("json").refreshToken,
+        clientInfo(c, deps.env.TRUST_PROXY_HOPS),
+      );
       c.header("cache-control", "no-store");
       return c.json({ ...session, user: toUserDto(user) });
     })

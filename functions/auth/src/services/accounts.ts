@@ -10,7 +10,13 @@ const SOURCE = "auth";
 
 async function audit(
   tx: Db,
-  entry: { actorId: string | null; action: string; userId: string; ip?: string | undefined; requestId?: string },
+  entry: {
+    actorId: string | null;
+    action: string;
+    userId: string;
+    ip?: string | undefined;
+    requestId?: string;
+  },
 ) {
   await tx.insert(auditLog).values({
     actorId: entry.actorId,
@@ -60,7 +66,12 @@ export async function register(
           verificationExpiresAt: verification.expiresAt.toISOString(),
         },
       });
-      await audit(tx, { actorId: user!.id, action: "user.register", userId: user!.id, ip: client.ip });
+      await audit(tx, {
+        actorId: user!.id,
+        action: "user.register",
+        userId: user!.id,
+        ip: client.ip,
+      });
       const session = await issueSession(deps, tx, user!, client);
       return { user: user!, session };
     });
@@ -94,7 +105,8 @@ export async function login(
     ? await deps.passwords.verify(input.password, user.passwordHash)
     : await deps.passwords.verifyDummy(input.password);
   if (!user || !ok) throw badCredentials();
-  if (user.disabledAt) throw new AppError("ACCOUNT_DISABLED", { detail: "This account is disabled." });
+  if (user.disabledAt)
+    throw new AppError("ACCOUNT_DISABLED", { detail: "This account is disabled." });
   const session = await deps.db.transaction((tx) => issueSession(deps, tx, user, client));
   return { user, session };
 }
@@ -114,7 +126,10 @@ export async function changePassword(
   const passwordHash = await deps.passwords.hash(input.newPassword);
   const now = deps.now();
   const session = await deps.db.transaction(async (tx) => {
-    await tx.update(users).set({ passwordHash, passwordChangedAt: now }).where(eq(users.id, user.id));
+    await tx
+      .update(users)
+      .set({ passwordHash, passwordChangedAt: now })
+      .where(eq(users.id, user.id));
     // Every other session ends; the caller continues on the fresh one returned here.
     await revokeAllSessions(tx, user.id, now);
     await enqueueEvent(tx, {
@@ -123,7 +138,12 @@ export async function changePassword(
       subject: user.id,
       data: { userId: user.id, email: user.email },
     });
-    await audit(tx, { actorId: user.id, action: "user.password_change", userId: user.id, ip: client.ip });
+    await audit(tx, {
+      actorId: user.id,
+      action: "user.password_change",
+      userId: user.id,
+      ip: client.ip,
+    });
     return issueSession(deps, tx, user, client);
   });
   deps.events.kick();
@@ -145,7 +165,13 @@ export async function requestPasswordReset(deps: AuthDeps, email: string): Promi
       type: "user.password_reset_requested",
       source: SOURCE,
       subject: user.id,
-      data: { userId: user.id, email: user.email, name: user.name, token, expiresAt: expiresAt.toISOString() },
+      data: {
+        userId: user.id,
+        email: user.email,
+        name: user.name,
+        token,
+        expiresAt: expiresAt.toISOString(),
+      },
     });
   });
   deps.events.kick();
@@ -165,7 +191,11 @@ export async function resetPassword(
   const passwordHash = await deps.passwords.hash(input.password);
   const now = deps.now();
   await deps.db.transaction(async (tx) => {
-    const userId = await consumeOneTimeToken(tx, { token: input.token, purpose: "PASSWORD_RESET", now });
+    const userId = await consumeOneTimeToken(tx, {
+      token: input.token,
+      purpose: "PASSWORD_RESET",
+      now,
+    });
     if (!userId) throw badToken();
     const [user] = await tx
       .update(users)
@@ -205,7 +235,11 @@ export async function verifyEmail(deps: AuthDeps, token: string): Promise<void> 
 }
 
 /** Sends a fresh verification email; 409 when the email is already verified. */
-export async function resendVerification(deps: AuthDeps, userId: string, issuedAt: Date): Promise<void> {
+export async function resendVerification(
+  deps: AuthDeps,
+  userId: string,
+  issuedAt: Date,
+): Promise<void> {
   const user = await loadActiveUser(deps.db, userId, issuedAt);
   if (user.emailVerifiedAt) {
     throw new AppError("CONFLICT", { detail: "This email address is already verified." });
@@ -221,7 +255,13 @@ export async function resendVerification(deps: AuthDeps, userId: string, issuedA
       type: "user.email_verification_requested",
       source: SOURCE,
       subject: user.id,
-      data: { userId: user.id, email: user.email, name: user.name, token, expiresAt: expiresAt.toISOString() },
+      data: {
+        userId: user.id,
+        email: user.email,
+        name: user.name,
+        token,
+        expiresAt: expiresAt.toISOString(),
+      },
     });
   });
   deps.events.kick();

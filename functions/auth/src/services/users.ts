@@ -17,10 +17,7 @@ export function toUserDto(user: UserRow) {
 }
 
 export async function findUserByEmail(db: Db, email: string): Promise<UserRow | undefined> {
-  const [user] = await db
-    .select()
-    .from(users)
-    .where(sql`lower(${users.email}) = lower(${email})`);
+  const [user] = await db.select().from(users).where(sql`lower(${users.email}) = lower(${email})`);
   return user;
 }
 
@@ -31,9 +28,12 @@ export async function findUserByEmail(db: Db, email: string): Promise<UserRow | 
 export async function loadActiveUser(db: Db, userId: string, issuedAt?: Date): Promise<UserRow> {
   const [user] = await db.select().from(users).where(eq(users.id, userId));
   if (!user) throw new AppError("INVALID_TOKEN", { detail: "The account no longer exists." });
-  if (user.disabledAt) throw new AppError("ACCOUNT_DISABLED", { detail: "This account is disabled." });
+  if (user.disabledAt)
+    throw new AppError("ACCOUNT_DISABLED", { detail: "This account is disabled." });
   if (issuedAt && user.passwordChangedAt && issuedAt.getTime() < user.passwordChangedAt.getTime()) {
-    throw new AppError("INVALID_TOKEN", { detail: "The password changed since this token was issued." });
+    throw new AppError("INVALID_TOKEN", {
+      detail: "The password changed since this token was issued.",
+    });
   }
   return user;
 }

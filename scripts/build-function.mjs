@@ -1,0 +1,56 @@
+// Bundles one function (the package in the current directory) into
+// dist/main.mjs with esbuild, plus the database migrations it applies, so the
+// container image holds a single file and no node_modules but native addons.
+import { cpSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { build } from "esbuild";
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+const pkg = JSON.parse(readFileSync("package.json", "utf8"));
+// Native addons cannot be bundled; the image installs them (see Dockerfile).
+const external = ["@node-rs/bcrypt"];
+
+rmSync("dist", { recursive: true, force: true });
+mkdirSync("dist", { recursive: true });
+const result = await build({
+  entryPoints: ["src/main.ts"],
+  outfile: "dist/main.mjs",
+  bundle: true,
+  platform: "node",
+  target: "node24",
+  format: "esm",
+  minify: true,
+  sourcemap: "linked",
+  external,
+  metafile: true,
+  logLevel: "warning",
+  // Some dependencies still call require(); give the ESM bundle one.
+  banner: {
+    js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",
+  },
+});
+// Every image can run the migration Job: dist/migrate.mjs with MIGRATIONS_DIR=dist/migrations.
+await build({
+  entryPoints: [join(root, "scripts", "src", "migrate.ts")],
+  outfile: "dist/migrate.mjs",
+  bundle: true,
+  platform: "node",
+  target: "node24",
+  format: "esm",
+  minify: true,
+  logLevel: "warning",
+  banner: {
+    js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",
+  },
+});
+cpSync(join(root, "db", "migrations"), "dist/migrations", { recursive: true });
+const natives = external.filter((name) => pkg.dependencies?.[name]);
+writeFileSync(
+  "dist/natives.json",
+  JSON.stringify(Object.fromEntries(natives.map((n) => [n, pkg.dependencies[n]]))),
+);
+const size = statSync("dist/main.mjs").size;
+console.log(
+  `${pkg.name}: dist/main.mjs ${(size / 1024).toFixed(0)} KiB, ${Object.keys(result.metafile.inputs).length} modules`,
+);
