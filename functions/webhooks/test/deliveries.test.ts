@@ -246,3 +246,30 @@ describe("SSRF guard", () => {
     );
   });
 });
+
+describe("manual send limit", () => {
+  it("answers 429 with Retry-After past WEBHOOK_MANUAL_SEND_LIMIT test pings and redeliveries an hour", async () => {
+    const limited = await h.app(webhooksFunction, {
+      WEBHOOK_ALLOW_PRIVATE: "true",
+      WEBHOOK_MANUAL_SEND_LIMIT: "2",
+    });
+    const carol = await h.user();
+    const endpoint = await createEndpoint(limited, carol, {
+      url: receiver.url("/limited"),
+      events: ["*"],
+    });
+    const delivery = await ping(limited, endpoint.id, carol);
+    const redeliver = await limited.request(
+      `/api/v1/webhooks/${endpoint.id}/deliveries/${delivery.id}/redeliver`,
+      { method: "POST", headers: bearer(carol) },
+    );
+    expect(redeliver.status).toBe(200);
+    const third = await limited.request(`/api/v1/webhooks/${endpoint.id}/test`, {
+      method: "POST",
+      headers: bearer(carol),
+    });
+    expect(third.status).toBe(429);
+    expect(Number(third.headers.get("retry-after"))).toBeGreaterThan(0);
+    expect(receiver.to("/limited")).toHaveLength(2);
+  });
+});

@@ -9,7 +9,7 @@ import {
 } from "@minispod/shared";
 import { Hono } from "hono";
 import * as v from "valibot";
-import { deliveryConfig, type WebhooksDeps } from "../deps";
+import { deliveryConfig, manualSendLimit, type WebhooksDeps } from "../deps";
 import { deliveryDetail, listDeliveries, redeliver } from "../services/deliveries";
 import { loadEndpoint } from "../services/endpoints";
 
@@ -29,19 +29,27 @@ export function deliveryRoutes(deps: WebhooksDeps) {
       const endpoint = await loadEndpoint(deps.db, id, c.get("auth"), "read");
       return c.json(await deliveryDetail(deps.db, endpoint.id, deliveryId));
     })
-    .post("/:id/deliveries/:deliveryId/redeliver", auth, pathParams(deliveryParam), async (c) => {
-      const { id, deliveryId } = c.req.valid("param");
-      const endpoint = await loadEndpoint(deps.db, id, c.get("auth"), "write");
-      const outcome = await redeliver({
-        db: deps.db,
-        endpointId: endpoint.id,
-        deliveryId,
-        config: deliveryConfig(deps),
-        now: deps.now(),
-      });
-      if (!outcome)
-        throw new AppError("NOT_FOUND", { detail: "No delivery with this id for this endpoint." });
-      if (outcome.eventIds.length > 0) deps.events.kick(outcome.eventIds);
-      return c.json(await deliveryDetail(deps.db, endpoint.id, deliveryId));
-    });
+    .post(
+      "/:id/deliveries/:deliveryId/redeliver",
+      auth,
+      manualSendLimit(deps),
+      pathParams(deliveryParam),
+      async (c) => {
+        const { id, deliveryId } = c.req.valid("param");
+        const endpoint = await loadEndpoint(deps.db, id, c.get("auth"), "write");
+        const outcome = await redeliver({
+          db: deps.db,
+          endpointId: endpoint.id,
+          deliveryId,
+          config: deliveryConfig(deps),
+          now: deps.now(),
+        });
+        if (!outcome)
+          throw new AppError("NOT_FOUND", {
+            detail: "No delivery with this id for this endpoint.",
+          });
+        if (outcome.eventIds.length > 0) deps.events.kick(outcome.eventIds);
+        return c.json(await deliveryDetail(deps.db, endpoint.id, deliveryId));
+      },
+    );
 }

@@ -15,7 +15,7 @@ import {
 import { and, eq } from "drizzle-orm";
 import { Hono } from "hono";
 import * as v from "valibot";
-import { deliveryConfig, type WebhooksDeps } from "../deps";
+import { deliveryConfig, manualSendLimit, type WebhooksDeps } from "../deps";
 import { deliveryDetail, sendTestPing } from "../services/deliveries";
 import {
   createEndpoint,
@@ -107,7 +107,7 @@ export function endpointRoutes(deps: WebhooksDeps) {
         previousSecretExpiresAt: row.previousSecretExpiresAt?.toISOString() ?? null,
       });
     })
-    .post("/:id/test", auth, pathParams(idParam), async (c) => {
+    .post("/:id/test", auth, manualSendLimit(deps), pathParams(idParam), async (c) => {
       const endpoint = await loadEndpoint(deps.db, c.req.valid("param").id, c.get("auth"), "write");
       const outcome = await sendTestPing({
         db: deps.db,
