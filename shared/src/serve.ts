@@ -7,6 +7,8 @@ import { buildContext, createInfrastructure, type FunctionDefinition } from "./r
 
 export interface ServeOptions {
   port: number;
+  /** Interface to bind; all of them by default (containers). */
+  hostname?: string;
   logger: Logger;
   /** Closes pools and clients after in-flight requests finish. */
   onShutdown?: () => Promise<void>;
@@ -19,8 +21,8 @@ export interface ServeOptions {
  * accepting, let in-flight requests finish, close pools, exit.
  */
 export function serveApp(fetch: Hono<AppEnv>["fetch"], options: ServeOptions) {
-  const server = serve({ fetch, port: options.port }, (info) => {
-    options.logger.info({ port: info.port }, "listening");
+  const server = serve({ fetch, port: options.port, hostname: options.hostname }, (info) => {
+    options.logger.info({ port: info.port, address: info.address }, "listening");
   });
   let stopping = false;
   const stop = (signal: string) => {

@@ -18,6 +18,7 @@ async function main() {
   const logger = createLogger({ name: "local", level: env.LOG_LEVEL });
   serveApp(runner.app.fetch as never, {
     port: env.PORT,
+    hostname: env.HOST,
     logger,
     onShutdown: () => runner.close(),
   });
