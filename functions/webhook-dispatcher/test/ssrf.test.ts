@@ -81,6 +81,10 @@ describe("SSRF guard on delivery", () => {
       expect(attempt).toMatchObject({ statusCode: null, attemptNumber: 1 });
       expect(attempt!.error).toBe(delivery!.lastError);
     }
+    const metrics = await (await guarded.request("/metrics")).text();
+    expect(metrics).toMatch(
+      new RegExp(`webhook_delivery_attempts_total\\{[^}]*outcome="refused"[^}]*\\} ${refused.length}\\b`),
+    );
   });
 
   it("refuses plain http when private destinations are not allowed", async () => {

@@ -8,6 +8,7 @@ import { eq } from "drizzle-orm";
 import type { Logger } from "../logger";
 import { disableEndpoint } from "./disable";
 import { MAX_ATTEMPTS, retryDelaySeconds, WEBHOOK_USER_AGENT } from "./message";
+import type { AttemptOutcomeLabel, WebhookMetrics } from "./metrics";
 import { type SendResult, sendWebhookRequest, type WebhookSender } from "./send";
 import { signWebhook } from "./signing";
 import type { Resolver } from "./ssrf";
@@ -27,6 +28,7 @@ export interface DeliveryConfig {
   logger: Logger;
   resolver?: Resolver;
   sender?: WebhookSender;
+  metrics?: WebhookMetrics;
 }
 
 /**
@@ -117,6 +119,9 @@ export async function attemptDelivery(
     },
     "webhook attempt",
   );
+  const outcome = outcomeLabel(result);
+  config.metrics?.attempts.inc({ outcome });
+  config.metrics?.duration.observe({ outcome }, result.durationMs / 1000);
   return recordAttempt(db, {
     deliveryId,
     endpointId: found.endpoint.id,
@@ -204,7 +209,10 @@ async function recordAttempt(
           : undefined;
       if (reason && endpoint.enabled) {
         const eventId = await disableEndpoint(tx, { endpoint, reason, now, source: config.source });
-        if (eventId) eventIds.push(eventId);
+        if (eventId) {
+          eventIds.push(eventId);
+          config.metrics?.disabled.inc({ reason: gone ? "gone" : "failing" });
+        }
       }
     }
     return { delivery: delivery!, attempt: attempt!, eventIds };
@@ -231,4 +239,10 @@ function nextState(
   const delay = attemptNumber < MAX_ATTEMPTS ? retryDelaySeconds(attemptNumber) : undefined;
   if (delay === undefined) return { status: "FAILED", nextAttemptAt: null };
   return { status: "PENDING", nextAttemptAt: new Date(now.getTime() + delay * 1000) };
+}
+
+function outcomeLabel(result: SendResult): AttemptOutcomeLabel {
+  if (result.ok) return "succeeded";
+  if (result.statusCode === 410) return "gone";
+  return result.statusCode === null && result.error?.startsWith("refused") ? "refused" : "failed";
 }

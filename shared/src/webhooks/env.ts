@@ -1,6 +1,8 @@
+import type { Registry } from "prom-client";
 import { envField } from "../env";
 import type { Logger } from "../logger";
 import type { DeliveryConfig } from "./delivery";
+import { webhookMetrics } from "./metrics";
 import type { WebhookSender } from "./send";
 import type { Resolver } from "./ssrf";
 
@@ -34,7 +36,7 @@ interface WebhookEnv {
  * const config = webhookDeliveryConfig(ctx, { resolver });
  */
 export function webhookDeliveryConfig(
-  ctx: { env: WebhookEnv; name: string; logger: Logger },
+  ctx: { env: WebhookEnv; name: string; logger: Logger; metrics: { registry: Registry } },
   overrides: { resolver?: Resolver | undefined; sender?: WebhookSender | undefined } = {},
 ): DeliveryConfig {
   return {
@@ -43,6 +45,7 @@ export function webhookDeliveryConfig(
     disableAfterSeconds: ctx.env.WEBHOOK_DISABLE_AFTER,
     source: ctx.name,
     logger: ctx.logger,
+    metrics: webhookMetrics(ctx.metrics.registry),
     ...(overrides.resolver ? { resolver: overrides.resolver } : {}),
     ...(overrides.sender ? { sender: overrides.sender } : {}),
   };

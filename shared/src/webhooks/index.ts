@@ -7,6 +7,7 @@ export * from "./delivery";
 export * from "./disable";
 export * from "./env";
 export * from "./message";
+export * from "./metrics";
 export * from "./send";
 export * from "./signing";
 export * from "./ssrf";

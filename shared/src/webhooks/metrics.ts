@@ -1,0 +1,41 @@
+import { Counter, Histogram, type Registry } from "prom-client";
+
+export type AttemptOutcomeLabel = "succeeded" | "failed" | "gone" | "refused";
+
+/** Webhook attempt metrics for operators: how many, how they ended, how long they took. */
+export interface WebhookMetrics {
+  attempts: Counter<"outcome">;
+  duration: Histogram<"outcome">;
+  disabled: Counter<"reason">;
+}
+
+const byRegistry = new WeakMap<Registry, WebhookMetrics>();
+
+/** The webhook metrics of a function's registry, made once (configs are built per request). */
+export function webhookMetrics(registry: Registry): WebhookMetrics {
+  const existing = byRegistry.get(registry);
+  if (existing) return existing;
+  const metrics: WebhookMetrics = {
+    attempts: new Counter({
+      name: "webhook_delivery_attempts_total",
+      help: "Webhook delivery attempts, by outcome (refused = stopped by the SSRF guard).",
+      labelNames: ["outcome"],
+      registers: [registry],
+    }),
+    duration: new Histogram({
+      name: "webhook_delivery_attempt_duration_seconds",
+      help: "Time from the start of a webhook attempt to its answer or failure.",
+      labelNames: ["outcome"],
+      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers: [registry],
+    }),
+    disabled: new Counter({
+      name: "webhook_endpoints_disabled_total",
+      help: "Endpoints disabled by the system, by reason.",
+      labelNames: ["reason"],
+      registers: [registry],
+    }),
+  };
+  byRegistry.set(registry, metrics);
+  return metrics;
+}
