@@ -83,7 +83,9 @@ describe("SSRF guard on delivery", () => {
     }
     const metrics = await (await guarded.request("/metrics")).text();
     expect(metrics).toMatch(
-      new RegExp(`webhook_delivery_attempts_total\\{[^}]*outcome="refused"[^}]*\\} ${refused.length}\\b`),
+      new RegExp(
+        `webhook_delivery_attempts_total\\{[^}]*outcome="refused"[^}]*\\} ${refused.length}\\b`,
+      ),
     );
   });
 
