@@ -1,5 +1,5 @@
 import { baseApp, type FunctionContext } from "@minispod/shared";
-import type { PaymentProvider } from "@minispod/shared/payments/port";
+import type { PaymentProvider } from "@minispod/shared/payments";
 import type { SubscriptionsEnv } from "./env";
 import { lifecycleRoutes } from "./routes/lifecycle";
 import { subscribeRoutes } from "./routes/subscribe";

@@ -1,5 +1,4 @@
-import type { PaymentProvider } from "@minispod/shared/payments/port";
-import { sandboxPaymentProvider } from "@minispod/shared/payments/sandbox";
+import { type PaymentProvider, paymentProviderFromConfig } from "@minispod/shared/payments";
 
 /** The variables of `paymentEnvEntries`, parsed. */
 export interface PaymentEnv {
@@ -9,20 +8,15 @@ export interface PaymentEnv {
   PAYMENT_TIMEOUT: number;
 }
 
-let processSandbox: PaymentProvider | undefined;
-
 /**
- * The provider the environment names. Without PAYMENT_GATEWAY_URL it is the
- * sandbox, one per process: in local mode subscriptions and billing then share
- * it, so billing's reconciliation sees the charges subscriptions made.
+ * The provider the environment names: the HTTP gateway with
+ * PAYMENT_GATEWAY_URL, else the process-wide sandbox (shared by subscriptions
+ * and billing in local mode, so billing's reconciliation sees the charges).
  */
 export function paymentProviderFromEnv(env: PaymentEnv): PaymentProvider {
-  if (env.PAYMENT_GATEWAY_URL) {
-    // Failing at start beats silently charging nobody through the sandbox.
-    throw new Error(
-      "PAYMENT_GATEWAY_URL is set, but this build has no HTTP payment provider (shared/src/payments/index.ts) yet",
-    );
-  }
-  processSandbox ??= sandboxPaymentProvider();
-  return processSandbox;
+  return paymentProviderFromConfig({
+    gatewayUrl: env.PAYMENT_GATEWAY_URL,
+    apiKey: env.PAYMENT_API_KEY,
+    timeoutMs: env.PAYMENT_TIMEOUT * 1000,
+  });
 }

@@ -1,11 +1,8 @@
 import { randomUUID } from "node:crypto";
 import { type Db, outboxEvents, serviceCatalog } from "@minispod/db";
 import type { AppEnv, EventSender } from "@minispod/shared";
-import type { PaymentProvider } from "@minispod/shared/payments/port";
-import {
-  type SandboxPaymentProvider,
-  sandboxPaymentProvider,
-} from "@minispod/shared/payments/sandbox";
+import type { PaymentProvider } from "@minispod/shared/payments";
+import { type SandboxPaymentProvider, sandboxPaymentProvider } from "@minispod/shared/payments";
 import { createHarness, type Harness, json, type TestUser } from "@minispod/shared/testing";
 import { asc, eq } from "drizzle-orm";
 import type { Hono } from "hono";

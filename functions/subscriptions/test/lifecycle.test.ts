@@ -6,7 +6,7 @@ import {
   serviceInstances,
   subscriptions,
 } from "@minispod/db";
-import { SANDBOX_PAYMENT_METHODS } from "@minispod/shared/payments/sandbox";
+import { SANDBOX_PAYMENT_METHODS } from "@minispod/shared/payments";
 import { json, runRouteSecurityTests, type TestUser } from "@minispod/shared/testing";
 import { asc, eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";

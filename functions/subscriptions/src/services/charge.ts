@@ -4,7 +4,7 @@ import {
   type ChargeResult,
   type PaymentProvider,
   PaymentProviderError,
-} from "@minispod/shared/payments/port";
+} from "@minispod/shared/payments";
 
 type Payment = typeof payments.$inferSelect;
 

@@ -1,6 +1,6 @@
 import type { Db, UserRole } from "@minispod/db";
 import { type EventSender, isAdmin, type Logger } from "@minispod/shared";
-import type { PaymentProvider } from "@minispod/shared/payments/port";
+import type { PaymentProvider } from "@minispod/shared/payments";
 
 export interface BillingSettings {
   /** Customer namespaces are `<prefix><user id>`. */

@@ -19,7 +19,12 @@ export { instancePlacement } from "./instance";
 export { type ListSubscriptionsInput, listSubscriptions } from "./list";
 export { addDays, addMonths } from "./period";
 export { type RenewInput, renew } from "./renew";
-export { type SettleResult, settleCharge } from "./settle";
+export {
+  type SettleInput,
+  type SettleResult,
+  settleCharge,
+  settleChargeInTransaction,
+} from "./settle";
 export { type SubscribeInput, subscribe } from "./subscribe";
 export {
   type InvoiceDto,

@@ -8,7 +8,7 @@ import {
   subscriptions,
 } from "@minispod/db";
 import { enqueueEvent } from "@minispod/shared";
-import type { ChargeResult } from "@minispod/shared/payments/port";
+import type { ChargeResult } from "@minispod/shared/payments";
 import { eq } from "drizzle-orm";
 import { audit } from "./audit";
 import type { Actor, BillingContext } from "./context";
@@ -61,30 +61,48 @@ export async function settleCharge({
   input,
 }: {
   ctx: BillingContext;
-  input: { paymentId: string; result: ChargeResult; actor: Actor };
+  input: SettleInput;
 }): Promise<SettleResult> {
-  const eventIds: string[] = [];
-  const settled = await ctx.db.transaction(async (tx) => {
-    const locked = await lockPayment(tx, input.paymentId);
-    const ids = {
-      paymentId: locked.payment.id,
-      invoiceId: locked.invoice.id,
-      subscriptionId: locked.subscription.id,
-    };
-    if (locked.payment.status !== "PENDING") {
-      return { applied: false, paymentStatus: locked.payment.status, ...ids };
-    }
-    const apply = input.result.status === "succeeded" ? applySuccess : applyDecline;
-    eventIds.push(...(await apply(tx, ctx, locked, input.result, input.actor)));
-    return {
-      applied: true,
-      paymentStatus:
-        input.result.status === "succeeded" ? ("SUCCEEDED" as const) : ("FAILED" as const),
-      ...ids,
-    };
-  });
+  const { eventIds, ...settled } = await ctx.db.transaction((tx) =>
+    settleChargeInTransaction(tx, ctx, input),
+  );
   if (eventIds.length > 0) ctx.events.kick(eventIds);
   return settled;
+}
+
+export interface SettleInput {
+  paymentId: string;
+  result: ChargeResult;
+  actor: Actor;
+}
+
+/**
+ * `settleCharge` inside the caller's transaction, for callers that record
+ * something of their own atomically with it (a provider callback marks its
+ * event processed). The caller kicks the returned outbox ids after commit.
+ */
+export async function settleChargeInTransaction(
+  tx: Db,
+  ctx: BillingContext,
+  input: SettleInput,
+): Promise<SettleResult & { eventIds: string[] }> {
+  const locked = await lockPayment(tx, input.paymentId);
+  const ids = {
+    paymentId: locked.payment.id,
+    invoiceId: locked.invoice.id,
+    subscriptionId: locked.subscription.id,
+  };
+  if (locked.payment.status !== "PENDING") {
+    return { applied: false, paymentStatus: locked.payment.status, eventIds: [], ...ids };
+  }
+  const apply = input.result.status === "succeeded" ? applySuccess : applyDecline;
+  const eventIds = await apply(tx, ctx, locked, input.result, input.actor);
+  return {
+    applied: true,
+    paymentStatus: input.result.status === "succeeded" ? "SUCCEEDED" : "FAILED",
+    eventIds,
+    ...ids,
+  };
 }
 
 async function lockPayment(tx: Db, paymentId: string): Promise<Locked> {

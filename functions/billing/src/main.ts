@@ -1,0 +1,4 @@
+import { runStandalone } from "@minispod/shared";
+import { billingFunction } from "./function";
+
+await runStandalone(billingFunction, process.env);

@@ -1,0 +1,54 @@
+import type { BillingContext } from "@minispod/fn-subscriptions/services";
+import { type AppEnv, AppError, parseOrThrow } from "@minispod/shared";
+import { PAYMENT_SIGNATURE_HEADER, verifyPaymentWebhook } from "@minispod/shared/payments";
+import { Hono } from "hono";
+import type { BillingDeps } from "../app";
+import { handleProviderEvent, providerEventSchema } from "../services/provider-events";
+
+/**
+ * `POST /api/v1/payments/webhook`: the provider's callbacks. No bearer token;
+ * the `Payment-Signature` over the raw body is the authentication, checked
+ * before the body is even parsed.
+ */
+export function paymentWebhookRoutes(deps: BillingDeps, ctx: BillingContext) {
+  return new Hono<AppEnv>().post("/webhook", async (c) => {
+    const secrets = deps.env.PAYMENT_WEBHOOK_SECRET ?? [];
+    if (secrets.length === 0) {
+      c.get("logger").error("payment callback refused: PAYMENT_WEBHOOK_SECRET is not set");
+      // 503 so the provider retries once the operator has set the secret.
+      throw new AppError("SERVICE_UNAVAILABLE", {
+        detail: "Payment callbacks are not configured.",
+      });
+    }
+    const raw = await c.req.text();
+    const check = verifyPaymentWebhook({
+      header: c.req.header(PAYMENT_SIGNATURE_HEADER),
+      body: raw,
+      secrets,
+      toleranceSeconds: deps.env.PAYMENT_WEBHOOK_TOLERANCE,
+      now: ctx.now(),
+    });
+    if (!check.ok) {
+      c.get("logger").warn({ reason: check.reason }, "payment callback with a bad signature");
+      throw new AppError("INVALID_SIGNATURE", {
+        detail:
+          check.reason === "stale"
+            ? "The Payment-Signature timestamp is outside the accepted window."
+            : "The Payment-Signature header is missing or does not match the body.",
+      });
+    }
+    let body: unknown;
+    try {
+      body = JSON.parse(raw);
+    } catch {
+      throw new AppError("MALFORMED_JSON", { detail: "The request body is not valid JSON." });
+    }
+    const event = parseOrThrow(providerEventSchema, body, "provider event");
+    const outcome = await handleProviderEvent({ ctx, input: { event } });
+    c.get("logger").info(
+      { providerEventId: event.id, type: event.type, outcome },
+      "payment callback handled",
+    );
+    return c.json({ received: true, outcome });
+  });
+}

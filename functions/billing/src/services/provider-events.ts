@@ -1,0 +1,139 @@
+import { type Db, paymentProviderEvents, payments } from "@minispod/db";
+import {
+  type BillingContext,
+  settleChargeInTransaction,
+  systemActor,
+} from "@minispod/fn-subscriptions/services";
+import type { ChargeResult } from "@minispod/shared/payments";
+import { and, eq } from "drizzle-orm";
+import * as v from "valibot";
+
+/** A provider callback, after its signature was verified. */
+export const providerEventSchema = v.looseObject({
+  id: v.pipe(
+    v.string("must be a string"),
+    v.nonEmpty("is required"),
+    v.maxLength(200, "is too long"),
+  ),
+  type: v.pipe(
+    v.string("must be a string"),
+    v.nonEmpty("is required"),
+    v.maxLength(100, "is too long"),
+  ),
+  data: v.looseObject({
+    idempotencyKey: v.optional(v.pipe(v.string(), v.maxLength(200))),
+    providerPaymentId: v.optional(v.pipe(v.string(), v.maxLength(200))),
+    failureCode: v.optional(v.nullable(v.string())),
+    failureMessage: v.optional(v.nullable(v.string())),
+  }),
+});
+export type ProviderEvent = v.InferOutput<typeof providerEventSchema>;
+
+/**
+ * processed: it changed a payment. duplicate: this event id was handled before.
+ * recorded: stored, but nothing to change (already settled, a refund, an unknown type).
+ * unmatched: stored, but no payment of ours carries its key or id.
+ */
+export type ProviderEventOutcome = "processed" | "duplicate" | "recorded" | "unmatched";
+
+/**
+ * Applies a provider callback once: the event row (unique per provider and
+ * event id) is inserted in the same transaction as its effect, so a replay
+ * finds it and changes nothing, and a failed effect leaves no row behind.
+ * `charge.succeeded` / `charge.failed` settle a PENDING payment like the
+ * request that charged would have (activating a first-charge subscription).
+ */
+export async function handleProviderEvent({
+  ctx,
+  input,
+}: {
+  ctx: BillingContext;
+  input: { event: ProviderEvent };
+}): Promise<ProviderEventOutcome> {
+  const { event } = input;
+  const eventIds: string[] = [];
+  const outcome = await ctx.db.transaction(async (tx): Promise<ProviderEventOutcome> => {
+    const [fresh] = await tx
+      .insert(paymentProviderEvents)
+      .values({
+        provider: ctx.provider.name,
+        providerEventId: event.id,
+        type: event.type,
+        payload: event,
+      })
+      .onConflictDoNothing()
+      .returning({ id: paymentProviderEvents.id });
+    if (!fresh) return "duplicate";
+
+    const payment = await findPayment(tx, ctx.provider.name, event.data);
+    if (!payment) {
+      ctx.logger.warn(
+        { providerEventId: event.id, type: event.type },
+        "provider event matches no payment",
+      );
+      return "unmatched";
+    }
+    const result = chargeResultOf(event, payment.providerPaymentId);
+    if (!result) {
+      ctx.logger.info(
+        { providerEventId: event.id, type: event.type, paymentId: payment.id },
+        "provider event recorded",
+      );
+      return "recorded";
+    }
+    const settled = await settleChargeInTransaction(tx, ctx, {
+      paymentId: payment.id,
+      result,
+      actor: systemActor,
+    });
+    eventIds.push(...settled.eventIds);
+    if (!settled.applied && settled.paymentStatus !== expectedStatus(result)) {
+      // The provider and we disagree about a settled payment: a human must look.
+      ctx.logger.error(
+        {
+          providerEventId: event.id,
+          type: event.type,
+          paymentId: payment.id,
+          paymentStatus: settled.paymentStatus,
+        },
+        "provider event contradicts the payment's settled status",
+      );
+    }
+    return settled.applied ? "processed" : "recorded";
+  });
+  if (eventIds.length > 0) ctx.events.kick(eventIds);
+  return outcome;
+}
+
+async function findPayment(tx: Db, provider: string, data: ProviderEvent["data"]) {
+  const where = data.idempotencyKey
+    ? eq(payments.idempotencyKey, data.idempotencyKey)
+    : data.providerPaymentId
+      ? and(eq(payments.provider, provider), eq(payments.providerPaymentId, data.providerPaymentId))
+      : undefined;
+  if (!where) return undefined;
+  const [payment] = await tx.select().from(payments).where(where);
+  return payment;
+}
+
+function chargeResultOf(event: ProviderEvent, knownProviderId: string | null): ChargeResult | null {
+  const providerPaymentId = event.data.providerPaymentId ?? knownProviderId ?? undefined;
+  if (event.type === "charge.succeeded") {
+    if (!providerPaymentId) return null;
+    return { status: "succeeded", providerPaymentId };
+  }
+  if (event.type === "charge.failed") {
+    return {
+      status: "declined",
+      providerPaymentId,
+      code: event.data.failureCode ?? "declined",
+      message: event.data.failureMessage ?? "The payment provider reported the charge as failed.",
+    };
+  }
+  // charge.refunded and anything newer: kept for the record; payments have no refund state yet.
+  return null;
+}
+
+function expectedStatus(result: ChargeResult) {
+  return result.status === "succeeded" ? "SUCCEEDED" : "FAILED";
+}

@@ -1,0 +1,95 @@
+import { randomUUID } from "node:crypto";
+import { type Db, outboxEvents, serviceCatalog } from "@minispod/db";
+import { subscriptionsFunction } from "@minispod/fn-subscriptions";
+import { createApp as createSubscriptionsApp } from "@minispod/fn-subscriptions/app";
+import type { BillingContext, SubscriptionDetail } from "@minispod/fn-subscriptions/services";
+import type { AppEnv } from "@minispod/shared";
+import { type SandboxPaymentProvider, sandboxPaymentProvider } from "@minispod/shared/payments";
+import { createHarness, type Harness, json, type TestUser } from "@minispod/shared/testing";
+import { asc, eq } from "drizzle-orm";
+import type { Hono } from "hono";
+import { type BillingDeps, billingContext, createApp } from "../src/app";
+import { billingFunction } from "../src/function";
+
+export const WEBHOOK_SECRET = "whsec_test_0123456789abcdef";
+
+export interface BillingTest {
+  h: Harness;
+  /** The billing app. */
+  app: Hono<AppEnv>;
+  /** The subscriptions app over the same database and provider, to make invoices the real way. */
+  subscriptions: Hono<AppEnv>;
+  deps: BillingDeps;
+  ctx: BillingContext;
+  provider: SandboxPaymentProvider;
+  customer: TestUser;
+  other: TestUser;
+  admin: TestUser;
+  appWithEnv(env: Partial<BillingDeps["env"]>): Hono<AppEnv>;
+}
+
+export async function setupBilling(): Promise<BillingTest> {
+  const h = await createHarness();
+  const provider = sandboxPaymentProvider();
+  const deps: BillingDeps = {
+    ...h.context(billingFunction, { PAYMENT_WEBHOOK_SECRET: WEBHOOK_SECRET }),
+    provider,
+  };
+  return {
+    h,
+    app: createApp(deps),
+    subscriptions: createSubscriptionsApp({ ...h.context(subscriptionsFunction), provider }),
+    deps,
+    ctx: billingContext(deps),
+    provider,
+    customer: await h.user(),
+    other: await h.user(),
+    admin: await h.user({ role: "ADMIN" }),
+    appWithEnv: (env) => createApp({ ...deps, env: { ...deps.env, ...env } }),
+  };
+}
+
+export async function seedService(db: Db) {
+  const [row] = await db
+    .insert(serviceCatalog)
+    .values({
+      slug: `vault-${randomUUID().slice(0, 8)}`,
+      name: "Vaultwarden",
+      image: "vaultwarden/server",
+      imageTag: "1.32",
+      port: 80,
+      cpu: "100m",
+      memory: "128Mi",
+      priceMinor: 500,
+      currency: "EUR",
+    })
+    .returning();
+  return row!;
+}
+
+/** POST /api/v1/subscriptions on the subscriptions app for a fresh service. */
+export async function subscribeVia(
+  t: BillingTest,
+  user: TestUser,
+  body: Record<string, unknown> = {},
+) {
+  const service = await seedService(t.h.database.db);
+  const res = await t.subscriptions.request(
+    "/api/v1/subscriptions",
+    json({ serviceSlug: service.slug, ...body }, t.h.bearer(user)),
+  );
+  return {
+    res,
+    service,
+    body: (await res.json()) as SubscriptionDetail & { subscriptionId?: string },
+  };
+}
+
+export async function outboxTypes(db: Db, subject: string) {
+  const rows = await db
+    .select({ type: outboxEvents.type })
+    .from(outboxEvents)
+    .where(eq(outboxEvents.subject, subject))
+    .orderBy(asc(outboxEvents.createdAt));
+  return rows.map((r) => r.type.replace("dev.minispod.", ""));
+}
