@@ -101,10 +101,12 @@ export function createFunctionApp(options: FunctionAppOptions): Hono<AppEnv> {
   );
 
   app.use("/api/*", async (c, next) => {
-    if (BODY_METHODS.has(c.req.method) && hasBody(c.req.raw)) {
-      const type = c.req.header("content-type") ?? "";
-      const mediaType = type.split(";")[0]?.trim().toLowerCase();
-      if (mediaType !== "application/json" && !mediaType?.endsWith("+json")) {
+    if (BODY_METHODS.has(c.req.method)) {
+      const type = c.req.header("content-type");
+      const mediaType = type?.split(";")[0]?.trim().toLowerCase();
+      const declaresBody = type !== undefined || Number(c.req.header("content-length") ?? 0) > 0;
+      // Body-less POSTs (`curl -X POST`) carry no content type and pass; any body must be JSON.
+      if (declaresBody && mediaType !== "application/json" && !mediaType?.endsWith("+json")) {
         throw new AppError("UNSUPPORTED_MEDIA_TYPE", {
           detail: "Send the request body as application/json.",
         });
@@ -141,12 +143,6 @@ export function createFunctionApp(options: FunctionAppOptions): Hono<AppEnv> {
   });
   app.onError(handleError);
   return app;
-}
-
-function hasBody(request: Request): boolean {
-  const length = request.headers.get("content-length");
-  if (length !== null) return length !== "0";
-  return request.body !== null;
 }
 
 function routeTemplate(c: Context<AppEnv>): string {

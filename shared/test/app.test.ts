@@ -118,3 +118,18 @@ describe("function app factory", () => {
     expect(res.headers.get("x-content-type-options")).toBe("nosniff");
   });
 });
+
+describe("bodies on the wire", () => {
+  it("lets a body-less POST through and refuses a body without a JSON content type", async () => {
+    const app = makeApp();
+    const bare = await app.request("/api/v1/things/x", { method: "POST" });
+    expect(bare.status).toBe(400);
+    expect((await bare.json()).code).not.toBe("UNSUPPORTED_MEDIA_TYPE");
+    const untyped = await app.request("/api/v1/things/x", {
+      method: "POST",
+      headers: { "content-length": "2" },
+      body: "{}",
+    });
+    expect(untyped.status).toBe(415);
+  });
+});

@@ -8,28 +8,31 @@ export function createApp(deps: OutboxRelayDeps) {
   const app = baseApp(deps);
   app.route(
     "/cron",
-    cronRoutes({
-      // Everything still unsent (the publisher after a commit failed or never ran).
-      relay: async (now) => {
-        let published = 0;
-        let failed = 0;
-        // Keep going while full batches come back, so a backlog drains in one sweep.
-        for (;;) {
-          const result = await relayOutbox({
-            db: deps.db,
-            publisher: deps.publisher,
-            logger: deps.logger,
-            batchSize: deps.env.OUTBOX_RELAY_BATCH,
-            now: () => now,
-          });
-          published += result.published;
-          failed += result.failed;
-          if (result.published + result.failed < deps.env.OUTBOX_RELAY_BATCH || result.failed > 0)
-            break;
-        }
-        return { published, failed };
+    cronRoutes(
+      {
+        // Everything still unsent (the publisher after a commit failed or never ran).
+        relay: async (now) => {
+          let published = 0;
+          let failed = 0;
+          // Keep going while full batches come back, so a backlog drains in one sweep.
+          for (;;) {
+            const result = await relayOutbox({
+              db: deps.db,
+              publisher: deps.publisher,
+              logger: deps.logger,
+              batchSize: deps.env.OUTBOX_RELAY_BATCH,
+              now: () => now,
+            });
+            published += result.published;
+            failed += result.failed;
+            if (result.published + result.failed < deps.env.OUTBOX_RELAY_BATCH || result.failed > 0)
+              break;
+          }
+          return { published, failed };
+        },
       },
-    }),
+      { now: deps.now },
+    ),
   );
   app.route("/events/dead-letter", deadLetterRoutes(deps));
   return app;

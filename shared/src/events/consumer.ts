@@ -122,13 +122,16 @@ export function eventRoutes(options: { db: Db; consumer: string; handlers: Event
  * `POST /cron/<job>` endpoints that PingSources call. Jobs must be idempotent:
  * a sweep may run twice or overlap with another replica.
  */
-export function cronRoutes(jobs: Record<string, (now: Date) => Promise<Record<string, unknown>>>) {
+export function cronRoutes(
+  jobs: Record<string, (now: Date) => Promise<Record<string, unknown>>>,
+  options: { now?: () => Date } = {},
+) {
   const app = new Hono<AppEnv>();
   app.post("/:job", async (c) => {
     const job = jobs[c.req.param("job")];
     if (!job) throw new AppError("NOT_FOUND", { detail: `No cron job ${c.req.param("job")}.` });
     const started = Date.now();
-    const result = await job(new Date());
+    const result = await job(options.now?.() ?? new Date());
     c.get("logger").info(
       { job: c.req.param("job"), ms: Date.now() - started, ...result },
       "cron job done",
