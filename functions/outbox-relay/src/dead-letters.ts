@@ -1,5 +1,5 @@
 import { deadEvents } from "@minispod/db";
-import { type AppEnv, AppError, type CloudEventMessage, fromHttp } from "@minispod/shared";
+import { type AppEnv, readCloudEvent } from "@minispod/shared";
 import { Hono } from "hono";
 import type { OutboxRelayDeps } from "./app";
 
@@ -9,16 +9,7 @@ import type { OutboxRelayDeps } from "./app";
  */
 export function deadLetterRoutes(deps: OutboxRelayDeps) {
   return new Hono<AppEnv>().post("/", async (c) => {
-    const headers: Record<string, string> = {};
-    c.req.raw.headers.forEach((value, key) => {
-      headers[key] = value;
-    });
-    let event: CloudEventMessage;
-    try {
-      event = fromHttp(headers, await c.req.text());
-    } catch {
-      throw new AppError("BAD_REQUEST", { detail: "Not a CloudEvent." });
-    }
+    const event = await readCloudEvent(c.req.raw);
     const [row] = await deps.db
       .insert(deadEvents)
       .values({

@@ -72,6 +72,21 @@ export async function dispatchEvent(
   );
 }
 
+/** Parses the CloudEvent of an HTTP request; anything malformed is a 400. */
+export async function readCloudEvent(request: Request): Promise<CloudEventMessage> {
+  const headers: Record<string, string> = {};
+  request.headers.forEach((value, key) => {
+    headers[key] = value;
+  });
+  try {
+    return fromHttp(headers, await request.text());
+  } catch (error) {
+    throw new AppError("BAD_REQUEST", {
+      detail: `Not a CloudEvent: ${error instanceof Error ? error.message : String(error)}`,
+    });
+  }
+}
+
 /**
  * The `POST /events` endpoint a Knative Trigger delivers to. Answers 200 when
  * done or duplicate, 4xx for events it can never handle, 5xx to get a retry.
@@ -82,18 +97,7 @@ export async function dispatchEvent(
 export function eventRoutes(options: { db: Db; consumer: string; handlers: EventHandlers }) {
   const app = new Hono<AppEnv>();
   app.post("/", async (c) => {
-    const headers: Record<string, string> = {};
-    c.req.raw.headers.forEach((value, key) => {
-      headers[key] = value;
-    });
-    let event: CloudEventMessage;
-    try {
-      event = fromHttp(headers, await c.req.text());
-    } catch (error) {
-      throw new AppError("BAD_REQUEST", {
-        detail: `Not a CloudEvent: ${error instanceof Error ? error.message : String(error)}`,
-      });
-    }
+    const event = await readCloudEvent(c.req.raw);
     const log = c
       .get("logger")
       .child({ eventId: event.id, eventType: event.type, source: event.source });
