@@ -1,7 +1,9 @@
+import { EnvError } from "@minispod/shared";
 import { type PaymentProvider, paymentProviderFromConfig } from "@minispod/shared/payments";
 
-/** The variables of `paymentEnvEntries`, parsed. */
+/** The variables of `paymentEnvEntries`, parsed, and NODE_ENV. */
 export interface PaymentEnv {
+  NODE_ENV: "development" | "test" | "production";
   PAYMENT_GATEWAY_URL?: string | undefined;
   PAYMENT_API_KEY?: string | undefined;
   /** Seconds. */
@@ -14,9 +16,17 @@ export interface PaymentEnv {
  * and billing in local mode, so billing's reconciliation sees the charges).
  */
 export function paymentProviderFromEnv(env: PaymentEnv): PaymentProvider {
-  return paymentProviderFromConfig({
-    gatewayUrl: env.PAYMENT_GATEWAY_URL,
-    apiKey: env.PAYMENT_API_KEY,
-    timeoutMs: env.PAYMENT_TIMEOUT * 1000,
-  });
+  if (env.NODE_ENV === "production" && !env.PAYMENT_GATEWAY_URL) {
+    // The sandbox approves every charge without moving money: never in production.
+    throw new EnvError(["PAYMENT_GATEWAY_URL: is required in production"]);
+  }
+  try {
+    return paymentProviderFromConfig({
+      gatewayUrl: env.PAYMENT_GATEWAY_URL,
+      apiKey: env.PAYMENT_API_KEY,
+      timeoutMs: env.PAYMENT_TIMEOUT * 1000,
+    });
+  } catch (error) {
+    throw new EnvError([error instanceof Error ? error.message : String(error)]);
+  }
 }

@@ -1,7 +1,9 @@
 import { authFunction } from "@minispod/fn-auth";
+import { billingFunction } from "@minispod/fn-billing";
 import { catalogFunction } from "@minispod/fn-catalog";
 import { notifierFunction } from "@minispod/fn-notifier";
 import { outboxRelayFunction } from "@minispod/fn-outbox-relay";
+import { subscriptionsFunction } from "@minispod/fn-subscriptions";
 import { webhookDispatcherFunction } from "@minispod/fn-webhook-dispatcher";
 import { webhooksFunction } from "@minispod/fn-webhooks";
 import type { FunctionDefinition } from "@minispod/shared";
@@ -14,6 +16,8 @@ import type { FunctionDefinition } from "@minispod/shared";
 export const functions: FunctionDefinition<any>[] = [
   authFunction,
   catalogFunction,
+  subscriptionsFunction,
+  billingFunction,
   outboxRelayFunction,
   notifierFunction,
   webhooksFunction,
