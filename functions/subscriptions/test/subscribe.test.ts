@@ -12,6 +12,7 @@ import { json, runRouteSecurityTests } from "@minispod/shared/testing";
 import { and, eq, inArray, sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createApp } from "../src/app";
+import { isUniqueViolation } from "../src/services/db-errors";
 import {
   outboxFor,
   recordingSender,
@@ -217,6 +218,28 @@ describe("POST /api/v1/subscriptions: refusals", () => {
     );
   });
 
+  it("is backed by the database: a second PENDING or ACTIVE row for one customer and service is refused", async () => {
+    const service = await seedService(db());
+    const row = {
+      userId: t.customer.id,
+      serviceId: service.id,
+      currentPeriodStart: new Date(),
+      currentPeriodEnd: new Date(Date.now() + 86_400_000),
+    };
+    await db()
+      .insert(subscriptions)
+      .values({ ...row, status: "PENDING" });
+    const second = await db()
+      .insert(subscriptions)
+      .values({ ...row, status: "ACTIVE" })
+      .catch((error: unknown) => error);
+    expect(isUniqueViolation(second, "subscriptions_one_live_per_service_uq")).toBe(true);
+    // Ended ones do not count.
+    await db()
+      .insert(subscriptions)
+      .values({ ...row, status: "FAILED" });
+  });
+
   it("rejects invalid bodies with 400 and the offending fields, touching nothing", async () => {
     const count = async () =>
       (await db().select({ id: subscriptions.id }).from(subscriptions)).length;
@@ -290,6 +313,12 @@ describe("POST /api/v1/subscriptions: payment failures", () => {
     ];
     expect(events.map((e) => e.type)).toEqual(["dev.minispod.payment.failed"]);
     expect(events[0]?.data).toMatchObject({ userId: t.customer.id, failureCode: "card_declined" });
+
+    // Another customer cannot see the failed attempt.
+    const theirs = await t.app.request(`/api/v1/subscriptions/${problem.subscriptionId}`, {
+      headers: t.h.bearer(t.other),
+    });
+    expect(theirs.status).toBe(404);
 
     // A failed attempt does not block a new one.
     const retry = await subscribeRequest(t, t.customer, { serviceSlug: service.slug });

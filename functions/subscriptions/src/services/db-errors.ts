@@ -5,8 +5,15 @@
 export function isUniqueViolation(error: unknown, index?: string): boolean {
   let current: unknown = error;
   for (let depth = 0; current && depth < 4; depth++) {
-    const e = current as { code?: unknown; constraint_name?: unknown; cause?: unknown };
-    if (e.code === "23505") return index === undefined || e.constraint_name === index;
+    // postgres.js names it constraint_name, PGlite (local mode) constraint.
+    const e = current as {
+      code?: unknown;
+      constraint_name?: unknown;
+      constraint?: unknown;
+      cause?: unknown;
+    };
+    if (e.code === "23505")
+      return index === undefined || (e.constraint_name ?? e.constraint) === index;
     current = e.cause;
   }
   return false;
