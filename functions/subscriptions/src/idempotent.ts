@@ -49,14 +49,11 @@ export async function idempotent(
     staleAfterMs: STALE_AFTER_MS,
   });
   if (claim.kind === "replay") {
-    return new Response(JSON.stringify(claim.body), {
-      status: claim.status,
-      headers: {
-        "content-type": claim.status >= 400 ? "application/problem+json" : "application/json",
-        "idempotent-replayed": "true",
-        "cache-control": "no-store",
-      },
-    });
+    // Through the context, so the request id and security headers are set as on any answer.
+    c.header("idempotent-replayed", "true");
+    c.header("cache-control", "no-store");
+    c.header("content-type", claim.status >= 400 ? "application/problem+json" : "application/json");
+    return c.body(JSON.stringify(claim.body), claim.status as ContentfulStatusCode);
   }
   let result: IdempotentResult;
   try {

@@ -48,6 +48,8 @@ describe("Idempotency-Key on POST /api/v1/subscriptions", () => {
     });
     expect(again.status).toBe(201);
     expect(again.headers.get("idempotent-replayed")).toBe("true");
+    expect(again.headers.get("x-request-id")).toBeTruthy();
+    expect(again.headers.get("x-content-type-options")).toBe("nosniff");
     expect(await again.json()).toEqual(firstBody);
     expect(t.provider.charges.length).toBe(charges);
     expect(await paymentsForService(service.id)).toHaveLength(1);
