@@ -1,0 +1,198 @@
+import {
+  type Db,
+  instanceStatusEvents,
+  invoices,
+  payments,
+  serviceInstances,
+  subscriptions,
+} from "@minispod/db";
+import { enqueueEvent } from "@minispod/shared";
+import type { ChargeResult } from "@minispod/shared/payments";
+import { eq } from "drizzle-orm";
+import { audit } from "./audit";
+import type { Actor, BillingContext } from "./context";
+import {
+  invoicePaidData,
+  paymentEventData,
+  type ServiceRef,
+  subscriptionEventData,
+} from "./events";
+import { instancePlacement } from "./instance";
+import { addMonths } from "./period";
+
+type Subscription = typeof subscriptions.$inferSelect;
+
+/** A payment locked for settling, with what its settling touches. */
+export interface LockedPayment {
+  payment: typeof payments.$inferSelect;
+  invoice: typeof invoices.$inferSelect;
+  subscription: Subscription;
+  service: ServiceRef;
+}
+
+/** A successful charge: pays the invoice and activates or renews; returns outbox ids. */
+export async function applySuccess(
+  tx: Db,
+  ctx: BillingContext,
+  { payment, invoice, subscription, service }: LockedPayment,
+  result: ChargeResult,
+  actor: Actor,
+): Promise<string[]> {
+  const now = ctx.now();
+  const providerPaymentId = result.providerPaymentId ?? null;
+  const [paid] = await tx
+    .update(payments)
+    .set({ status: "SUCCEEDED", providerPaymentId, failureCode: null, failureMessage: null })
+    .where(eq(payments.id, payment.id))
+    .returning();
+
+  if (subscription.status === "CANCELLED" || subscription.status === "FAILED") {
+    // Cancel and the first-charge path refuse while a payment is pending, so only a
+    // provider confirming what we had already given up lands here: keep the money
+    // on record, leave the subscription alone, and flag it for a refund.
+    ctx.logger.error(
+      { subscriptionId: subscription.id, paymentId: payment.id },
+      "charge succeeded for an ended subscription; refund it",
+    );
+    await tx
+      .update(invoices)
+      .set({ status: "PAID", paidAt: now })
+      .where(eq(invoices.id, invoice.id));
+    return [];
+  }
+  const first = subscription.status === "PENDING";
+  // A first period starts when the customer gets the app, even if the charge was
+  // confirmed late by reconciliation; a renewal keeps the period it billed.
+  const periodStart = first ? now : invoice.periodStart;
+  const periodEnd = first ? addMonths(now, 1) : invoice.periodEnd;
+  const [paidInvoice] = await tx
+    .update(invoices)
+    .set({ status: "PAID", paidAt: now, periodStart, periodEnd })
+    .where(eq(invoices.id, invoice.id))
+    .returning();
+  const [active] = await tx
+    .update(subscriptions)
+    .set({
+      status: "ACTIVE",
+      currentPeriodStart: periodStart,
+      currentPeriodEnd: periodEnd,
+      renewalAttempts: 0,
+      nextRenewalAttemptAt: null,
+      graceEndsAt: null,
+      expiredAt: null,
+    })
+    .where(eq(subscriptions.id, subscription.id))
+    .returning();
+
+  const events: string[] = [];
+  if (first) {
+    const instance = await createInstance(tx, ctx, active!, service.slug);
+    events.push(
+      await enqueueEvent(tx, {
+        type: "subscription.activated",
+        source: ctx.source,
+        subject: subscription.id,
+        data: subscriptionEventData(active!, service, {
+          instanceId: instance.id,
+          url: instance.url,
+        }),
+      }),
+    );
+  } else {
+    events.push(
+      await enqueueEvent(tx, {
+        type: "subscription.renewed",
+        source: ctx.source,
+        subject: subscription.id,
+        // The provisioner resumes a suspended instance when the previous status was EXPIRED.
+        data: subscriptionEventData(active!, service, { previousStatus: subscription.status }),
+      }),
+    );
+  }
+  events.push(
+    await enqueueEvent(tx, {
+      type: "invoice.paid",
+      source: ctx.source,
+      subject: invoice.id,
+      data: invoicePaidData(paidInvoice!),
+    }),
+    await enqueueEvent(tx, {
+      type: "payment.succeeded",
+      source: ctx.source,
+      subject: payment.id,
+      data: paymentEventData(paid!, paidInvoice!),
+    }),
+  );
+  await audit(tx, {
+    actor,
+    action: first ? "subscription.activated" : "subscription.renewed",
+    resourceType: "subscription",
+    resourceId: subscription.id,
+    metadata: { invoiceId: invoice.id, paymentId: payment.id, providerPaymentId },
+  });
+  return events;
+}
+
+async function createInstance(
+  tx: Db,
+  ctx: BillingContext,
+  subscription: Subscription,
+  slug: string,
+) {
+  const placement = instancePlacement(ctx.settings, subscription, slug);
+  const [instance] = await tx
+    .insert(serviceInstances)
+    .values({ subscriptionId: subscription.id, ...placement, status: "PENDING" })
+    .returning();
+  await tx
+    .insert(instanceStatusEvents)
+    .values({ instanceId: instance!.id, status: "PENDING", message: "Waiting to be provisioned." });
+  return instance!;
+}
+
+/** A declined charge: fails the payment (and a first-charge subscription); returns outbox ids. */
+export async function applyDecline(
+  tx: Db,
+  ctx: BillingContext,
+  { payment, invoice, subscription }: LockedPayment,
+  result: ChargeResult,
+  actor: Actor,
+): Promise<string[]> {
+  const failure =
+    result.status === "declined"
+      ? { failureCode: result.code, failureMessage: result.message }
+      : { failureCode: "unknown", failureMessage: "The charge failed." };
+  const [failed] = await tx
+    .update(payments)
+    .set({ status: "FAILED", providerPaymentId: result.providerPaymentId ?? null, ...failure })
+    .where(eq(payments.id, payment.id))
+    .returning();
+
+  const first = subscription.status === "PENDING";
+  // Nothing stays billable after a declined first charge or a declined revival of an
+  // EXPIRED subscription; an unpaid renewal stays OPEN so dunning can retry it.
+  if (first || subscription.status === "EXPIRED") {
+    await tx.update(invoices).set({ status: "VOID" }).where(eq(invoices.id, invoice.id));
+  }
+  if (first) {
+    await tx
+      .update(subscriptions)
+      .set({ status: "FAILED" })
+      .where(eq(subscriptions.id, subscription.id));
+  }
+  await audit(tx, {
+    actor,
+    action: first ? "subscription.first_payment_declined" : "subscription.renewal_payment_declined",
+    resourceType: "subscription",
+    resourceId: subscription.id,
+    metadata: { invoiceId: invoice.id, paymentId: payment.id, ...failure },
+  });
+  return [
+    await enqueueEvent(tx, {
+      type: "payment.failed",
+      source: ctx.source,
+      subject: payment.id,
+      data: paymentEventData(failed!, invoice),
+    }),
+  ];
+}
