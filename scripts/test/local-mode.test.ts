@@ -1,0 +1,127 @@
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createHarness, type Harness, json } from "@minispod/shared/testing";
+import { startTestReceiver } from "@minispod/shared/webhooks/test-receiver";
+import { Webhook } from "standardwebhooks";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { functions } from "../src/local/functions";
+import { createLocalRunner, type LocalRunner } from "../src/local/runner";
+
+/**
+ * The paid journey and its notifications end to end, through the local runner
+ * exactly as `npm start` assembles it (every function, the broker routing by
+ * knative/, the seeded catalog, the sandbox provider, the dev mailbox), on the
+ * machine's PostgreSQL and Redis.
+ */
+let h: Harness;
+let runner: LocalRunner;
+let receiver: Awaited<ReturnType<typeof startTestReceiver>>;
+
+beforeAll(async () => {
+  h = await createHarness();
+  receiver = await startTestReceiver();
+  runner = await createLocalRunner({
+    source: {
+      DATABASE_URL: h.databaseUrl,
+      REDIS_URL: h.redisUrl,
+      DATA_DIR: mkdtempSync(join(tmpdir(), "minispod-e2e-")),
+      LOCAL_CRON: "false",
+      LOG_LEVEL: "silent",
+      BCRYPT_COST: "4",
+      ADMIN_PASSWORD: "admin password 1",
+      WEBHOOK_ALLOW_PRIVATE: "true",
+    },
+    functions,
+  });
+}, 120_000);
+afterAll(async () => {
+  await runner?.close();
+  await receiver?.close();
+  await h?.close();
+});
+
+const api = (path: string, init?: RequestInit) => runner.app.request(`/api/v1${path}`, init);
+
+async function customer(email: string) {
+  const res = await api(
+    "/auth/register",
+    json({ email, password: "a long password", name: email.split("@")[0] }),
+  );
+  expect(res.status).toBe(201);
+  const body = await res.json();
+  return { id: body.user.id as string, auth: { authorization: `Bearer ${body.accessToken}` } };
+}
+
+describe("local mode: the paid journey with notifications", () => {
+  it("registers, lists the seeded catalog, subscribes with a webhook and gets email", async () => {
+    const alice = await customer("alice@example.com");
+
+    const services = await (await api("/services")).json();
+    const slugs = services.items.map((s: { slug: string }) => s.slug);
+    expect(slugs).toContain("uptime-kuma");
+
+    const hook = await api(
+      "/webhooks",
+      json({ url: receiver.url("/alice"), events: ["subscription.activated"] }, alice.auth),
+    );
+    expect(hook.status).toBe(201);
+    const { secret } = await hook.json();
+
+    const subscribe = () =>
+      api(
+        "/subscriptions",
+        json({ serviceSlug: "uptime-kuma" }, { ...alice.auth, "idempotency-key": "alice-1" }),
+      );
+    const first = await subscribe();
+    expect(first.status).toBe(201);
+    const subscription = await first.json();
+    expect(subscription).toMatchObject({ status: "ACTIVE", service: { slug: "uptime-kuma" } });
+    expect(subscription.latestInvoice.status).toBe("PAID");
+    const replay = await subscribe();
+    expect(replay.status).toBe(201);
+    expect((await replay.json()).id).toBe(subscription.id);
+
+    const invoices = await (await api("/invoices", { headers: alice.auth })).json();
+    expect(invoices.items).toHaveLength(1);
+    expect(invoices.items[0].status).toBe("PAID");
+
+    await runner.settle();
+    const deliveries = receiver.to("/alice");
+    expect(deliveries).toHaveLength(1);
+    const delivery = deliveries[0]!;
+    const verified = new Webhook(secret).verify(delivery.body, delivery.headers) as {
+      type: string;
+      data: { subscriptionId: string };
+    };
+    expect(verified.type).toBe("subscription.activated");
+    expect(verified.data.subscriptionId).toBe(subscription.id);
+
+    const mailbox = await (await runner.app.request("/_dev/notifier/mailbox")).json();
+    const toAlice = (mailbox.items ?? mailbox).filter((m: { to: string }) =>
+      m.to.includes("alice@example.com"),
+    );
+    const subjects = toAlice.map((m: { subject: string }) => m.subject).join(" | ");
+    expect(toAlice.length).toBeGreaterThanOrEqual(2);
+    expect(subjects).toMatch(/welcome|verify/i);
+    expect(subjects).toMatch(/uptime kuma/i);
+
+    const bob = await customer("bob@example.com");
+    const peek = await api(`/subscriptions/${subscription.id}`, { headers: bob.auth });
+    expect(peek.status).toBe(404);
+  });
+
+  it("answers a declined payment with 402 and leaves nothing active or billed", async () => {
+    const carol = await customer("carol@example.com");
+    const res = await api(
+      "/subscriptions",
+      json({ serviceSlug: "gitea", paymentMethod: "pm_sandbox_declined" }, carol.auth),
+    );
+    expect(res.status).toBe(402);
+    expect(res.headers.get("content-type")).toContain("application/problem+json");
+    const list = await (await api("/subscriptions", { headers: carol.auth })).json();
+    expect(list.items.filter((s: { status: string }) => s.status === "ACTIVE")).toHaveLength(0);
+    const invoices = await (await api("/invoices", { headers: carol.auth })).json();
+    expect(invoices.items.filter((i: { status: string }) => i.status === "PAID")).toHaveLength(0);
+  });
+});
