@@ -25,6 +25,7 @@ beforeAll(async () => {
     source: {
       DATABASE_URL: h.databaseUrl,
       REDIS_URL: h.redisUrl,
+      REDIS_KEY_PREFIX: h.redisPrefix,
       DATA_DIR: mkdtempSync(join(tmpdir(), "minispod-e2e-")),
       LOCAL_CRON: "false",
       LOG_LEVEL: "silent",

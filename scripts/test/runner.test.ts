@@ -103,6 +103,7 @@ describe.each(["pglite", "postgres"] as const)("local runner on %s", (kind) => {
       harness = await createHarness();
       source.DATABASE_URL = harness.databaseUrl;
       source.REDIS_URL = harness.redisUrl;
+      source.REDIS_KEY_PREFIX = harness.redisPrefix;
     }
     runner = await createLocalRunner({
       source,

@@ -140,6 +140,8 @@ export const baseEnvEntries = {
   DATABASE_URL: envField.databaseUrl(),
   DATABASE_POOL_MAX: envField.int(10, 1, 100),
   REDIS_URL: v.optional(envField.redisUrl()),
+  /** Prefix of every Redis key, so several deployments (or test runs) can share one Redis. */
+  REDIS_KEY_PREFIX: v.optional(v.pipe(v.string(), v.maxLength(64)), "minispod:"),
   /** Injected by a Knative SinkBinding; wins over BROKER_URL. */
   K_SINK: v.optional(envField.url()),
   BROKER_URL: v.optional(envField.url()),

@@ -108,7 +108,7 @@ export async function createInfrastructure(
   let store: KeyValueStore;
   let limiter: RateLimiter;
   if (env.REDIS_URL) {
-    redis = createRedisClient(env.REDIS_URL);
+    redis = createRedisClient(env.REDIS_URL, env.REDIS_KEY_PREFIX);
     store = redisStore(redis);
     limiter = redisRateLimiter(redis);
   } else {

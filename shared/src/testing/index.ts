@@ -62,6 +62,8 @@ export interface Harness {
   databaseUrl: string;
   redis: Redis;
   redisUrl: string;
+  /** This file's Redis key prefix; pass it as REDIS_KEY_PREFIX to anything connecting on its own. */
+  redisPrefix: string;
   store: KeyValueStore;
   limiter: RateLimiter;
   signingKey: SigningKey;
@@ -109,6 +111,7 @@ export async function createHarness(): Promise<Harness> {
     databaseUrl: cloned.url,
     redis,
     redisUrl,
+    redisPrefix: prefix,
     store: redisStore(redis),
     limiter: redisRateLimiter(redis),
     signingKey,
@@ -131,6 +134,7 @@ export async function createHarness(): Promise<Harness> {
         LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? "silent",
         DATABASE_URL: cloned.url,
         REDIS_URL: redisUrl,
+        REDIS_KEY_PREFIX: prefix,
         JWT_PUBLIC_KEY: publicPem,
         JWT_PRIVATE_KEY: privatePem,
         BCRYPT_COST: "4",
@@ -178,10 +182,19 @@ export async function createHarness(): Promise<Harness> {
     },
     bearer: (user) => ({ authorization: `Bearer ${user.token}` }),
     async close() {
-      const keys = await redis.keys("*");
-      // keys() returns prefixed names; del() would prefix them again.
-      if (keys.length > 0) await redis.del(...keys.map((k) => k.slice(prefix.length)));
       redis.disconnect();
+      // keyPrefix does not apply to SCAN patterns; clean up with a plain client.
+      const raw = new Redis(redisUrl, { maxRetriesPerRequest: 2 });
+      try {
+        let cursor = "0";
+        do {
+          const [next, keys] = await raw.scan(cursor, "MATCH", `${prefix}*`, "COUNT", 500);
+          if (keys.length > 0) await raw.del(...keys);
+          cursor = next;
+        } while (cursor !== "0");
+      } finally {
+        raw.disconnect();
+      }
       await database.close();
       await cloned.drop();
     },
