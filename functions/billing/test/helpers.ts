@@ -3,12 +3,13 @@ import { type Db, outboxEvents, serviceCatalog } from "@minispod/db";
 import { subscriptionsFunction } from "@minispod/fn-subscriptions";
 import { createApp as createSubscriptionsApp } from "@minispod/fn-subscriptions/app";
 import type { BillingContext, SubscriptionDetail } from "@minispod/fn-subscriptions/services";
+import { billingContextOf } from "@minispod/fn-subscriptions/services";
 import type { AppEnv } from "@minispod/shared";
 import { type SandboxPaymentProvider, sandboxPaymentProvider } from "@minispod/shared/payments";
 import { createHarness, type Harness, json, type TestUser } from "@minispod/shared/testing";
 import { asc, eq } from "drizzle-orm";
 import type { Hono } from "hono";
-import { type BillingDeps, billingContext, createApp } from "../src/app";
+import { type BillingDeps, createApp } from "../src/app";
 import { billingFunction } from "../src/function";
 
 export const WEBHOOK_SECRET = "whsec_test_0123456789abcdef";
@@ -40,7 +41,7 @@ export async function setupBilling(): Promise<BillingTest> {
     app: createApp(deps),
     subscriptions: createSubscriptionsApp({ ...h.context(subscriptionsFunction), provider }),
     deps,
-    ctx: billingContext(deps),
+    ctx: billingContextOf(deps),
     provider,
     customer: await h.user(),
     other: await h.user(),

@@ -1,5 +1,11 @@
 import type { Db, UserRole } from "@minispod/db";
-import { type EventSender, isAdmin, type Logger } from "@minispod/shared";
+import {
+  type BaseEnv,
+  type EventSender,
+  type FunctionContext,
+  isAdmin,
+  type Logger,
+} from "@minispod/shared";
 import type { PaymentProvider } from "@minispod/shared/payments";
 
 export interface BillingSettings {
@@ -25,6 +31,38 @@ export interface BillingContext {
   /** `source` of emitted events: the calling function's name. */
   source: string;
   settings: BillingSettings;
+}
+
+/** The env a function needs to run the subscription services (subscriptions, billing, sweeps). */
+export interface BillingEnvFields extends BaseEnv {
+  K8S_NAMESPACE_PREFIX: string;
+  K8S_CLUSTER_DOMAIN: string;
+  SUBSCRIPTION_RETENTION_DAYS: number;
+}
+
+/**
+ * The services' view of a function's dependencies.
+ *
+ * @example
+ * const ctx = billingContextOf({ ...deps, provider });
+ * await renew({ ctx, actor: systemActor, input: { subscriptionId } });
+ */
+export function billingContextOf(
+  deps: FunctionContext<BillingEnvFields> & { provider: PaymentProvider },
+): BillingContext {
+  return {
+    db: deps.db,
+    now: deps.now,
+    logger: deps.logger,
+    events: deps.events,
+    provider: deps.provider,
+    source: deps.name,
+    settings: {
+      namespacePrefix: deps.env.K8S_NAMESPACE_PREFIX,
+      clusterDomain: deps.env.K8S_CLUSTER_DOMAIN,
+      retentionDays: deps.env.SUBSCRIPTION_RETENTION_DAYS,
+    },
+  };
 }
 
 /** Who acts: a signed-in user, or the platform itself (sweeps, provider callbacks). */

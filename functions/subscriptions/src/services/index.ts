@@ -10,7 +10,9 @@ export { type ChargeOutcome, sendCharge } from "./charge";
 export {
   type Actor,
   type BillingContext,
+  type BillingEnvFields,
   type BillingSettings,
+  billingContextOf,
   canReach,
   systemActor,
 } from "./context";
