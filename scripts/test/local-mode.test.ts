@@ -126,3 +126,10 @@ describe("local mode: the paid journey with notifications", () => {
     expect(invoices.items.filter((i: { status: string }) => i.status === "PAID")).toHaveLength(0);
   });
 });
+
+describe("local mode: what the runner prints", () => {
+  it("lists the dev tools' pages, and each answers", async () => {
+    expect(runner.devTools).toContain("/_dev/notifier/mailbox");
+    for (const path of runner.devTools) expect((await runner.app.request(path)).status).toBe(200);
+  });
+});

@@ -31,9 +31,7 @@ async function main() {
     `  events     ${process.env.K_SINK || process.env.BROKER_URL ? "K_SINK/BROKER_URL" : "in-process broker (routes from knative/)"}`,
     `  health     ${base}/health/readiness`,
     `  metrics    ${base}/metrics`,
-    ...[...runner.hosted.values()]
-      .filter((h) => h.definition.devRoutes)
-      .map((h) => `  dev tools  ${base}/_dev/${h.definition.name}`),
+    ...runner.devTools.map((path) => `  dev tools  ${base}${path}`),
     ...runner.seeded.map((s) => `  seeded     ${s}`),
     runner.admin.password
       ? `  admin      ${runner.admin.email} / ${runner.admin.password}   (generated; shown once — set ADMIN_PASSWORD to choose it)`

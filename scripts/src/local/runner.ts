@@ -29,6 +29,8 @@ export interface HostedFunction {
   definition: FunctionDefinition;
   ctx: FunctionContext;
   app: Hono<AppEnv>;
+  /** Local-only tools, mounted at `/_dev/<name>`. */
+  devApp?: Hono<AppEnv>;
 }
 
 export interface LocalRunner {
@@ -39,6 +41,8 @@ export interface LocalRunner {
   hosted: Map<string, HostedFunction>;
   admin: { email: string; created: boolean; password?: string };
   seeded: string[];
+  /** GET pages of the local-only tools, e.g. `/_dev/notifier/mailbox`. */
+  devTools: string[];
   dataDir: string;
   databaseUrl: string;
   /** Waits for background event work (after-commit sends, broker deliveries) to settle. */
@@ -98,7 +102,9 @@ export async function createLocalRunner(options: {
         const fnEnv = parseEnv(definition.envSchema as never, source) as typeof baseEnv;
         const fnLogger = createLogger({ name: definition.name, level: env.LOG_LEVEL });
         const ctx = buildContext(definition, fnEnv, infra, fnLogger);
-        hosted.set(definition.name, { definition, ctx, app: await definition.create(ctx) });
+        const app = await definition.create(ctx);
+        const devApp = definition.devRoutes?.(ctx);
+        hosted.set(definition.name, { definition, ctx, app, ...(devApp ? { devApp } : {}) });
       } catch (error) {
         if (!(error instanceof EnvError)) throw error;
         problems.push(...error.problems.map((p) => `${definition.name}: ${p}`));
@@ -124,7 +130,12 @@ export async function createLocalRunner(options: {
     })),
   };
 
-  const app = buildRootApp(hosted, infra);
+  const app = buildRootApp(hosted);
+  const devTools = [...hosted.values()].flatMap(({ definition, devApp }) =>
+    (devApp?.routes ?? [])
+      .filter((r) => r.method === "GET" && !r.path.includes(":") && !r.path.includes("*"))
+      .map((r) => `/_dev/${definition.name}${r.path === "/" ? "" : r.path}`),
+  );
   if (env.LOCAL_CRON) broker.startSchedules();
 
   const settle = async () => {
@@ -143,6 +154,7 @@ export async function createLocalRunner(options: {
     hosted,
     admin,
     seeded,
+    devTools: [...new Set(devTools)],
     dataDir,
     databaseUrl,
     settle,
@@ -154,7 +166,7 @@ export async function createLocalRunner(options: {
   };
 }
 
-function buildRootApp(hosted: Map<string, HostedFunction>, infra: Infrastructure): Hono {
+function buildRootApp(hosted: Map<string, HostedFunction>): Hono {
   const root = new Hono();
   root.get("/", (c) =>
     c.json({
@@ -163,7 +175,7 @@ function buildRootApp(hosted: Map<string, HostedFunction>, infra: Infrastructure
         name: definition.name,
         routes: definition.routes,
         health: `/_fn/${definition.name}/health/readiness`,
-        ...(definition.devRoutes ? { devTools: `/_dev/${definition.name}` } : {}),
+        ...(definition.devRoutes ? { devTools: `/_dev/${definition.name}/` } : {}),
       })),
     }),
   );
@@ -189,7 +201,7 @@ function buildRootApp(hosted: Map<string, HostedFunction>, infra: Infrastructure
     return c.body(mergeExpositions(texts));
   });
 
-  for (const { definition, ctx, app } of hosted.values()) {
+  for (const { definition, app, devApp } of hosted.values()) {
     // Direct access to one function: its health, metrics, /events and /cron (local only).
     const prefix = `/_fn/${definition.name}`;
     root.all(`${prefix}/*`, (c) => {
@@ -197,8 +209,7 @@ function buildRootApp(hosted: Map<string, HostedFunction>, infra: Infrastructure
       url.pathname = url.pathname.slice(prefix.length) || "/";
       return app.fetch(new Request(url, c.req.raw), c.env);
     });
-    if (definition.devRoutes)
-      root.route(`/_dev/${definition.name}`, definition.devRoutes(ctx) as never);
+    if (devApp) root.route(`/_dev/${definition.name}`, devApp as never);
     for (const route of definition.routes) {
       const forward = (c: { req: { raw: Request }; env: unknown }) => app.fetch(c.req.raw, c.env);
       root.all(route, forward);
@@ -211,6 +222,5 @@ function buildRootApp(hosted: Map<string, HostedFunction>, infra: Infrastructure
       c,
     ),
   );
-  void infra;
   return root;
 }
