@@ -133,3 +133,23 @@ describe("local mode: what the runner prints", () => {
     for (const path of runner.devTools) expect((await runner.app.request(path)).status).toBe(200);
   });
 });
+
+describe("local mode: API description", () => {
+  it("merges every function's OpenAPI document", async () => {
+    const doc = await (await runner.app.request("/openapi.json")).json();
+    for (const path of [
+      "/api/v1/auth/login",
+      "/api/v1/services",
+      "/api/v1/subscriptions",
+      "/api/v1/invoices/{id}",
+      "/api/v1/webhooks",
+    ]) {
+      expect(Object.keys(doc.paths)).toContain(path);
+    }
+    expect(
+      doc.paths["/api/v1/auth/register"].post.requestBody.content["application/json"].schema
+        .required,
+    ).toEqual(expect.arrayContaining(["email", "password", "name"]));
+    expect((await runner.app.request("/docs")).status).toBe(200);
+  });
+});

@@ -8,6 +8,10 @@ import type { AuthClaims } from "./auth";
 import { AppError, handleError } from "./errors";
 import type { Logger } from "./logger";
 import type { Metrics } from "./metrics";
+import { type OpenApiDocument, openApiDocument, referencePage } from "./openapi";
+
+/** Version of the public API description. */
+export const API_VERSION = "1.0.0";
 
 export interface AppVariables {
   requestId: string;
@@ -137,6 +141,17 @@ export function createFunctionApp(options: FunctionAppOptions): Hono<AppEnv> {
       return c.body(await metrics.registry.metrics());
     });
   }
+
+  // The API description, built from the routes at first request (they are added after this).
+  let document: OpenApiDocument | undefined;
+  app.get("/openapi.json", (c) => {
+    document ??= openApiDocument(app as unknown as Hono, {
+      title: `minispod ${options.name}`,
+      version: API_VERSION,
+    });
+    return c.json(document);
+  });
+  app.get("/docs", (c) => c.html(referencePage("openapi.json", `minispod ${options.name} API`)));
 
   app.notFound((c) => {
     throw new AppError("NOT_FOUND", { detail: `No route for ${c.req.method} ${c.req.path}.` });

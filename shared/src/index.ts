@@ -8,6 +8,7 @@ export * from "./events/index";
 export * from "./jwt";
 export * from "./logger";
 export * from "./metrics";
+export * from "./openapi";
 export * from "./pagination";
 export * from "./rate-limit";
 export * from "./runtime";

@@ -2,6 +2,7 @@ import type { ValidationTargets } from "hono";
 import { validator } from "hono/validator";
 import * as v from "valibot";
 import { AppError, type FieldError } from "./errors";
+import { annotate } from "./openapi";
 
 /** valibot issues -> `[{ field: "resources.cpu", message }]`. */
 export function fieldErrors(issues: readonly v.BaseIssue<unknown>[]): FieldError[] {
@@ -33,7 +34,7 @@ function validate<T extends keyof ValidationTargets, S extends v.GenericSchema>(
   schema: S,
   what: string,
 ) {
-  return validator(target, (value) => {
+  const middleware = validator(target, (value) => {
     if (
       target === "json" &&
       (value === null || typeof value !== "object" || Array.isArray(value))
@@ -45,6 +46,7 @@ function validate<T extends keyof ValidationTargets, S extends v.GenericSchema>(
     }
     return parseOrThrow(schema, value, what) as v.InferOutput<S>;
   });
+  return annotate(middleware, { [target]: schema });
 }
 
 /**

@@ -31,6 +31,7 @@ async function main() {
     `  events     ${process.env.K_SINK || process.env.BROKER_URL ? "K_SINK/BROKER_URL" : "in-process broker (routes from knative/)"}`,
     `  health     ${base}/health/readiness`,
     `  metrics    ${base}/metrics`,
+    `  API docs   ${base}/docs  (OpenAPI 3.1 at ${base}/openapi.json)`,
     ...runner.devTools.map((path) => `  dev tools  ${base}${path}`),
     ...runner.seeded.map((s) => `  seeded     ${s}`),
     runner.admin.password

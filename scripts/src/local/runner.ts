@@ -2,6 +2,7 @@ import { mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import {
+  API_VERSION,
   type AppEnv,
   AppError,
   baseEnvSchema,
@@ -13,7 +14,10 @@ import {
   type FunctionDefinition,
   handleError,
   type Infrastructure,
+  mergeOpenApi,
+  type OpenApiDocument,
   parseEnv,
+  referencePage,
 } from "@minispod/shared";
 import { Hono } from "hono";
 import { ensureAdmin } from "./admin";
@@ -179,6 +183,19 @@ function buildRootApp(hosted: Map<string, HostedFunction>): Hono {
       })),
     }),
   );
+  root.get("/openapi.json", async (c) => {
+    const documents = await Promise.all(
+      [...hosted.values()].map(async ({ app }) => (await app.request("/openapi.json")).json()),
+    );
+    return c.json(
+      mergeOpenApi(documents as OpenApiDocument[], {
+        title: "minispod API",
+        version: API_VERSION,
+        description: "Every function's routes, merged by the local runner.",
+      }),
+    );
+  });
+  root.get("/docs", (c) => c.html(referencePage("/openapi.json", "minispod API")));
   root.get("/health/liveness", (c) => c.json({ status: "ok" }));
   root.get("/health/readiness", async (c) => {
     const results = await Promise.all(
