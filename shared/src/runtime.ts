@@ -72,6 +72,32 @@ export interface FunctionContext<E extends BaseEnv = BaseEnv> {
   /** Readiness checks for the app factory. */
   readiness: Record<string, () => Promise<void>>;
   now: () => Date;
+  /**
+   * Registers cleanup (an SMTP pool, a client) run at shutdown after in-flight
+   * requests finish, before the database and Redis close.
+   */
+  onClose(close: () => Promise<void> | void): void;
+  /** Runs what `onClose` registered, newest first; errors are logged, not thrown. */
+  closeAll(): Promise<void>;
+}
+
+/** The onClose/closeAll pair of a context. */
+export function closeRegistry(logger: Logger) {
+  const closers: (() => Promise<void> | void)[] = [];
+  return {
+    onClose(close: () => Promise<void> | void) {
+      closers.push(close);
+    },
+    async closeAll() {
+      for (const close of closers.splice(0).reverse()) {
+        try {
+          await close();
+        } catch (error) {
+          logger.warn({ err: error }, "cleanup at shutdown failed");
+        }
+      }
+    },
+  };
 }
 
 export type EnvSchema<E> = v.GenericSchema<Record<string, string>, E> & {
@@ -170,6 +196,7 @@ export function buildContext<E extends BaseEnv>(
     verifier: infra.verifier,
     readiness,
     now: () => new Date(),
+    ...closeRegistry(logger),
   };
 }
 

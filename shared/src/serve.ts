@@ -74,6 +74,7 @@ export async function runStandalone<E extends BaseEnv>(
     logger,
     onShutdown: async () => {
       await ctx.events.idle();
+      await ctx.closeAll();
       await infra.close();
     },
   });

@@ -165,6 +165,7 @@ export async function createLocalRunner(options: {
     async close() {
       broker.stop();
       await Promise.allSettled([...hosted.values()].map((h) => h.ctx.events.idle()));
+      await Promise.allSettled([...hosted.values()].map((h) => h.ctx.closeAll()));
       await infra.close();
     },
   };

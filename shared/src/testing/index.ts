@@ -103,6 +103,7 @@ export async function createHarness(): Promise<Harness> {
   const { privatePem, publicPem } = await exportKeyPem(signingKey);
   const publisher = memoryPublisher();
   const clock = { now: new Date() };
+  const closers: (() => Promise<void> | void)[] = [];
   let realClock = true;
   const logger = createLogger({ name: "test", level: process.env.TEST_LOG_LEVEL ?? "silent" });
 
@@ -158,6 +159,12 @@ export async function createHarness(): Promise<Harness> {
         verifier: signer.verifier(),
         readiness: { database: database.ping, cache: harness.store.ping },
         now: () => harness.clock.now,
+        onClose: (close) => {
+          closers.push(close);
+        },
+        closeAll: async () => {
+          for (const close of closers.splice(0).reverse()) await close();
+        },
       };
     },
     async app(definition, overrides) {
@@ -182,6 +189,7 @@ export async function createHarness(): Promise<Harness> {
     },
     bearer: (user) => ({ authorization: `Bearer ${user.token}` }),
     async close() {
+      for (const close of closers.splice(0).reverse()) await close();
       redis.disconnect();
       // keyPrefix does not apply to SCAN patterns; clean up with a plain client.
       const raw = new Redis(redisUrl, { maxRetriesPerRequest: 2 });
