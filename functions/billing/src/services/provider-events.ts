@@ -23,6 +23,9 @@ export const providerEventSchema = v.looseObject({
   data: v.looseObject({
     idempotencyKey: v.optional(v.pipe(v.string(), v.maxLength(200))),
     providerPaymentId: v.optional(v.pipe(v.string(), v.maxLength(200))),
+    /** What the provider charged; when given, it must equal the payment's, or nothing is settled. */
+    amountMinor: v.optional(v.pipe(v.number(), v.safeInteger())),
+    currency: v.optional(v.pipe(v.string(), v.length(3))),
     failureCode: v.optional(v.nullable(v.string())),
     failureMessage: v.optional(v.nullable(v.string())),
   }),
@@ -33,8 +36,15 @@ export type ProviderEvent = v.InferOutput<typeof providerEventSchema>;
  * processed: it changed a payment. duplicate: this event id was handled before.
  * recorded: stored, but nothing to change (already settled, a refund, an unknown type).
  * unmatched: stored, but no payment of ours carries its key or id.
+ * mismatch: stored, but its amount or currency differs from the payment's: nothing
+ * settled, logged as an error for a human.
  */
-export type ProviderEventOutcome = "processed" | "duplicate" | "recorded" | "unmatched";
+export type ProviderEventOutcome =
+  | "processed"
+  | "duplicate"
+  | "recorded"
+  | "unmatched"
+  | "mismatch";
 
 /**
  * Applies a provider callback once: the event row (unique per provider and
@@ -81,6 +91,21 @@ export async function handleProviderEvent({
       );
       return "recorded";
     }
+    // A refund may be partial; a charge must be for exactly what we asked.
+    if (!sameMoney(event.data, payment)) {
+      // Never mark a payment paid for another sum than we asked for: a human must look.
+      ctx.logger.error(
+        {
+          providerEventId: event.id,
+          type: event.type,
+          paymentId: payment.id,
+          expected: { amountMinor: payment.amountMinor, currency: payment.currency },
+          reported: { amountMinor: event.data.amountMinor, currency: event.data.currency },
+        },
+        "provider event amount or currency differs from the payment's; not settled",
+      );
+      return "mismatch";
+    }
     const settled = await settleChargeInTransaction(tx, ctx, {
       paymentId: payment.id,
       result,
@@ -114,6 +139,16 @@ async function findPayment(tx: Db, provider: string, data: ProviderEvent["data"]
   if (!where) return undefined;
   const [payment] = await tx.select().from(payments).where(where);
   return payment;
+}
+
+/** True unless the event names an amount or currency other than the payment's. */
+function sameMoney(
+  data: ProviderEvent["data"],
+  payment: { amountMinor: number; currency: string },
+): boolean {
+  if (data.amountMinor !== undefined && data.amountMinor !== payment.amountMinor) return false;
+  if (data.currency !== undefined && data.currency.toUpperCase() !== payment.currency) return false;
+  return true;
 }
 
 function chargeResultOf(event: ProviderEvent, knownProviderId: string | null): ChargeResult | null {
