@@ -11,6 +11,7 @@ export * from "./metrics";
 export * from "./openapi";
 export * from "./pagination";
 export * from "./rate-limit";
+export * from "./revocation";
 export * from "./runtime";
 export * from "./serve";
 export * from "./validation";

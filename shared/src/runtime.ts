@@ -17,6 +17,7 @@ import { type EventPublisher, httpPublisher, memoryPublisher } from "./events/pu
 import { type TokenVerifier, verifierFromConfig } from "./jwt";
 import { createLogger, type Logger } from "./logger";
 import { createMetrics, type Metrics } from "./metrics";
+import { withRevocation } from "./revocation";
 
 /** Sends outbox rows right after a commit; outbox-relay catches whatever this misses. */
 export interface EventSender {
@@ -146,12 +147,15 @@ export async function createInfrastructure(
   const publisher = sink ? httpPublisher(sink) : (overrides.publisher ?? memoryPublisher());
   if (!sink && !overrides.publisher)
     logger.warn("no K_SINK or BROKER_URL: events stay in the outbox");
-  const verifier = await verifierFromConfig({
+  const signatureVerifier = await verifierFromConfig({
     publicKeyPem: env.JWT_PUBLIC_KEY,
     jwksUrl: env.JWT_JWKS_URL,
     issuer: env.JWT_ISSUER,
     audience: env.JWT_AUDIENCE,
   });
+  const verifier = withRevocation(signatureVerifier, store, (error) =>
+    logger.warn({ err: error }, "token revocation check skipped: cache unreachable"),
+  );
   logger.info(
     {
       database: redactUrl(env.DATABASE_URL),

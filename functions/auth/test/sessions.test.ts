@@ -1,5 +1,11 @@
 import { refreshTokens } from "@minispod/db";
-import { createTokenSigner, signingKeyFromPem } from "@minispod/shared";
+import {
+  type AppEnv,
+  createTokenSigner,
+  handleError,
+  requireAuth,
+  signingKeyFromPem,
+} from "@minispod/shared";
 import {
   expiredToken,
   foreignToken,
@@ -10,7 +16,7 @@ import {
   unsignedToken,
 } from "@minispod/shared/testing";
 import { eq } from "drizzle-orm";
-import type { Hono } from "hono";
+import { Hono } from "hono";
 import { describe, expect, it } from "vitest";
 import { createApp } from "../src/app";
 import { authFunction } from "../src/function";
@@ -216,4 +222,43 @@ describe("route security", () => {
   ]) {
     runRouteSecurityTests(() => ({ app: t.app as never, harness: t.h }), route);
   }
+});
+
+describe("access tokens after a password change, in other functions", () => {
+  it("are refused by any function sharing the cache, while the new session's token works", async () => {
+    const reg = await t.register();
+    // Another function: only the shared verifier (signature + revocation check) guards it.
+    const other = new Hono<AppEnv>();
+    other.get("/thing", requireAuth(t.h.context(authFunction).verifier), (c) =>
+      c.json({ ok: true }),
+    );
+    other.onError(handleError);
+    expect((await other.request("/thing", { headers: bearer(reg.accessToken) })).status).toBe(200);
+    const changed = await t.app.request(
+      "/api/v1/auth/password/change",
+      json(
+        { currentPassword: PASSWORD, newPassword: "another long password" },
+        bearer(reg.accessToken),
+      ),
+    );
+    const fresh = await changed.json();
+    expect((await other.request("/thing", { headers: bearer(reg.accessToken) })).status).toBe(401);
+    expect((await other.request("/thing", { headers: bearer(fresh.accessToken) })).status).toBe(
+      200,
+    );
+  });
+
+  it("are refused after logout everywhere", async () => {
+    const reg = await t.register();
+    const other = new Hono<AppEnv>();
+    other.get("/thing", requireAuth(t.h.context(authFunction).verifier), (c) =>
+      c.json({ ok: true }),
+    );
+    other.onError(handleError);
+    await t.app.request("/api/v1/auth/logout/all", {
+      method: "POST",
+      headers: bearer(reg.accessToken),
+    });
+    expect((await other.request("/thing", { headers: bearer(reg.accessToken) })).status).toBe(401);
+  });
 });

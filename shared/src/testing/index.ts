@@ -19,6 +19,7 @@ import {
 } from "../jwt";
 import { createLogger } from "../logger";
 import { createMetrics } from "../metrics";
+import { withRevocation } from "../revocation";
 import { createEventSender, type FunctionContext, type FunctionDefinition } from "../runtime";
 
 export * from "./route-security";
@@ -156,7 +157,7 @@ export async function createHarness(): Promise<Harness> {
         limiter: harness.limiter,
         publisher,
         events: createEventSender(database.db, publisher, fnLogger),
-        verifier: signer.verifier(),
+        verifier: withRevocation(signer.verifier(), harness.store),
         readiness: { database: database.ping, cache: harness.store.ping },
         now: () => harness.clock.now,
         onClose: (close) => {

@@ -6,6 +6,7 @@ import {
   fields,
   jsonBody,
   requireAuth,
+  revokeUserTokens,
 } from "@minispod/shared";
 import { eq } from "drizzle-orm";
 import { Hono } from "hono";
@@ -86,7 +87,9 @@ export function accountRoutes(deps: AuthDeps) {
     )
     .post("/logout/all", auth, async (c) => {
       const claims = c.get("auth");
-      await revokeAllSessions(deps.db, claims.userId, deps.now());
+      const now = deps.now();
+      await revokeAllSessions(deps.db, claims.userId, now);
+      await revokeUserTokens(deps.store, claims.userId, now, deps.env.JWT_EXPIRES_IN);
       return c.body(null, 204);
     })
     .post("/email/verify", jsonBody(tokenBody), async (c) => {

@@ -1,5 +1,5 @@
 import { auditLog, type Db, isUniqueViolation, users } from "@minispod/db";
-import { AppError, enqueueEvent } from "@minispod/shared";
+import { AppError, enqueueEvent, revokeUserTokens } from "@minispod/shared";
 import { eq } from "drizzle-orm";
 import type { AuthDeps } from "../app";
 import { consumeOneTimeToken, issueOneTimeToken } from "./one-time-tokens";
@@ -146,6 +146,7 @@ export async function changePassword(
     });
     return issueSession(deps, tx, user, client);
   });
+  await revokeUserTokens(deps.store, user.id, now, deps.env.JWT_EXPIRES_IN);
   deps.events.kick();
   return session;
 }
@@ -190,7 +191,7 @@ export async function resetPassword(
 ): Promise<void> {
   const passwordHash = await deps.passwords.hash(input.password);
   const now = deps.now();
-  await deps.db.transaction(async (tx) => {
+  const resetUserId = await deps.db.transaction(async (tx) => {
     const userId = await consumeOneTimeToken(tx, {
       token: input.token,
       purpose: "PASSWORD_RESET",
@@ -210,7 +211,9 @@ export async function resetPassword(
       data: { userId, email: user!.email },
     });
     await audit(tx, { actorId: userId, action: "user.password_reset", userId, ip: client.ip });
+    return userId;
   });
+  await revokeUserTokens(deps.store, resetUserId, now, deps.env.JWT_EXPIRES_IN);
   deps.events.kick();
 }
 
