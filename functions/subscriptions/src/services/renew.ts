@@ -76,8 +76,15 @@ export async function renew({
     ctx,
     input: { paymentId: pending.payment.id, result: outcome, actor: input.actor },
   });
-  if (settled.paymentStatus === "FAILED" && outcome.status === "declined") {
-    throw declinedError(outcome, ids);
+  if (settled.paymentStatus === "FAILED") {
+    if (outcome.status === "declined") throw declinedError(outcome, ids);
+    // Only possible if the reconciliation gave the payment up while this request waited:
+    // the money moved but the period was not renewed, so do not answer as if it had been.
+    ctx.logger.error(ids, "provider charged a payment already settled as FAILED; refund it");
+    throw new AppError("CONFLICT", {
+      detail: "The payment was already recorded as failed; the charge will be refunded.",
+      extra: ids,
+    });
   }
   return (await loadSubscriptionDetail(ctx.db, input.subscriptionId))!;
 }

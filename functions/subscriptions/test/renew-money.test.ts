@@ -1,0 +1,67 @@
+import { invoices, payments } from "@minispod/db";
+import type { ChargeRequest, PaymentProvider } from "@minispod/shared/payments";
+import { json, type TestUser } from "@minispod/shared/testing";
+import { asc, eq } from "drizzle-orm";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { billingContextOf, systemActor } from "../src/services";
+import { settleCharge } from "../src/services/settle";
+import { type SubscriptionsTest, setupSubscriptions, subscribed } from "./helpers";
+
+let t: SubscriptionsTest;
+beforeAll(async () => {
+  t = await setupSubscriptions();
+});
+afterAll(() => t.h.close());
+
+const db = () => t.h.database.db;
+
+const renewRequest = (
+  id: string,
+  user: TestUser,
+  headers: Record<string, string> = {},
+  app = t.app,
+) =>
+  app.request(`/api/v1/subscriptions/${id}/renew`, json({}, { ...t.h.bearer(user), ...headers }));
+
+async function invoicesOf(subscriptionId: string) {
+  return db()
+    .select()
+    .from(invoices)
+    .where(eq(invoices.subscriptionId, subscriptionId))
+    .orderBy(asc(invoices.periodStart));
+}
+
+describe("renew: what the customer is told matches what was recorded", () => {
+  it("does not answer 200 when the charge succeeded but the payment was meanwhile settled as failed", async () => {
+    const sub = await subscribed(t);
+    // While the charge is in flight, the reconciliation (or a callback) settles the
+    // payment as never received; then the provider answers that it charged.
+    const ctx = billingContextOf({ ...t.deps, provider: t.provider });
+    const racing: PaymentProvider = {
+      name: t.provider.name,
+      findCharge: (key) => t.provider.findCharge(key),
+      async charge(request: ChargeRequest) {
+        const [payment] = await db()
+          .select()
+          .from(payments)
+          .where(eq(payments.idempotencyKey, request.idempotencyKey));
+        await settleCharge({
+          ctx,
+          input: {
+            paymentId: payment!.id,
+            result: { status: "declined", code: "charge_not_found", message: "never seen" },
+            actor: systemActor,
+          },
+        });
+        return t.provider.charge(request);
+      },
+    };
+    const res = await renewRequest(sub.id, t.customer, {}, t.appWith({ provider: racing }));
+    expect(res.status).toBe(409);
+    const problem = (await res.json()) as { code: string; paymentId?: string };
+    expect(problem.code).toBe("CONFLICT");
+    expect(problem.paymentId).toBeDefined();
+    const rows = await invoicesOf(sub.id);
+    expect(rows.map((i) => i.status)).toEqual(["PAID", "OPEN"]);
+  });
+});
