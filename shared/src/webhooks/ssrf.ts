@@ -32,29 +32,58 @@ for (const [network, prefix] of [
 ] as const) {
   blocked.addSubnet(network, prefix, "ipv4");
 }
+/**
+ * IPv6 is checked by allow-list: only global unicast (2000::/3) can be a
+ * customer's server. Everything else — unspecified, loopback, unique-local,
+ * link-local, site-local, multicast, discard, IPv4-compatible, local NAT64 —
+ * is refused, minus the forms below that carry an IPv4 address, which are
+ * judged by that address.
+ */
+const globalUnicast = new BlockList();
+globalUnicast.addSubnet("2000::", 3, "ipv6");
+/** Inside 2000::/3 but never a customer's server. */
+const blockedGlobal = new BlockList();
 for (const [network, prefix] of [
-  ["::", 128], // unspecified
-  ["::1", 128], // loopback
-  ["fc00::", 7], // unique local
-  ["fe80::", 10], // link-local
-  ["ff00::", 8], // multicast
-  ["64:ff9b:1::", 48], // local-use NAT64
+  ["2001::", 23], // IETF protocol assignments: Teredo, benchmarking, ORCHID, …
+  ["2001:db8::", 32], // documentation
 ] as const) {
-  blocked.addSubnet(network, prefix, "ipv6");
+  blockedGlobal.addSubnet(network, prefix, "ipv6");
 }
 
-/** The IPv4 address embedded in an IPv4-mapped (::ffff:a.b.c.d) or -compatible IPv6 address. */
-function embeddedIpv4(address: string): string | undefined {
-  const lower = address.toLowerCase();
-  const dotted = /^::(?:ffff:)?(\d+\.\d+\.\d+\.\d+)$/.exec(lower);
-  if (dotted?.[1]) return dotted[1];
-  // ::ffff:7f00:1 is the same address written in hex.
-  const hex = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(lower);
-  if (hex?.[1] && hex[2]) {
-    const high = Number.parseInt(hex[1], 16);
-    const low = Number.parseInt(hex[2], 16);
-    return [high >> 8, high & 255, low >> 8, low & 255].join(".");
+/** The eight 16-bit groups of an IPv6 address (zone id ignored), or undefined when it is not one. */
+function ipv6Groups(address: string): number[] | undefined {
+  let text = address.toLowerCase();
+  const zone = text.indexOf("%");
+  if (zone >= 0) text = text.slice(0, zone);
+  if (isIP(text) !== 6) return undefined;
+  // A dotted IPv4 tail is the last two groups.
+  const dotted = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(text);
+  if (dotted) {
+    const [a, b, c, d] = dotted.slice(1).map(Number) as [number, number, number, number];
+    text = `${text.slice(0, dotted.index)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
   }
+  const parse = (part: string) =>
+    part === "" ? [] : part.split(":").map((g) => Number.parseInt(g, 16));
+  const gap = text.indexOf("::");
+  if (gap < 0) return parse(text);
+  const head = parse(text.slice(0, gap));
+  const tail = parse(text.slice(gap + 2));
+  return [...head, ...new Array<number>(8 - head.length - tail.length).fill(0), ...tail];
+}
+
+/**
+ * The IPv4 address an IPv6 address stands for, when it is one of the forms
+ * that reach (or translate to) IPv4: IPv4-mapped ::ffff:0:0/96,
+ * IPv4-translated ::ffff:0:0:0/96, NAT64 64:ff9b::/96 and 6to4 2002::/16.
+ */
+function embeddedIpv4(g: number[]): string | undefined {
+  const v4 = (high: number, low: number) => [high >> 8, high & 255, low >> 8, low & 255].join(".");
+  const zero = (from: number, to: number) => g.slice(from, to).every((x) => x === 0);
+  const [g0, g1, g2, , g4, g5, g6 = 0, g7 = 0] = g;
+  if (zero(0, 5) && g5 === 0xffff) return v4(g6, g7);
+  if (zero(0, 4) && g4 === 0xffff && g5 === 0) return v4(g6, g7);
+  if (g0 === 0x64 && g1 === 0xff9b && zero(2, 6)) return v4(g6, g7);
+  if (g0 === 0x2002) return v4(g1 ?? 0, g2 ?? 0);
   return undefined;
 }
 
@@ -68,14 +97,13 @@ function embeddedIpv4(address: string): string | undefined {
  * isForbiddenAddress("93.184.215.14");   // false
  */
 export function isForbiddenAddress(address: string): boolean {
-  const family = isIP(address);
-  if (family === 4) return blocked.check(address, "ipv4");
-  if (family === 6) {
-    const v4 = embeddedIpv4(address);
-    if (v4 !== undefined) return isForbiddenAddress(v4);
-    return blocked.check(address, "ipv6");
-  }
-  return true;
+  if (isIP(address) === 4) return blocked.check(address, "ipv4");
+  const groups = ipv6Groups(address);
+  if (!groups) return true;
+  const v4 = embeddedIpv4(groups);
+  if (v4 !== undefined) return isForbiddenAddress(v4);
+  const canonical = groups.map((g) => g.toString(16)).join(":");
+  return !globalUnicast.check(canonical, "ipv6") || blockedGlobal.check(canonical, "ipv6");
 }
 
 /** A destination refused by the SSRF guard; recorded on the attempt, counted as a failure. */
