@@ -5,7 +5,12 @@ import { asc, eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { billingContextOf, systemActor } from "../src/services";
 import { settleCharge } from "../src/services/settle";
-import { type SubscriptionsTest, setupSubscriptions, subscribed } from "./helpers";
+import {
+  type SubscriptionBody,
+  type SubscriptionsTest,
+  setupSubscriptions,
+  subscribed,
+} from "./helpers";
 
 let t: SubscriptionsTest;
 beforeAll(async () => {
@@ -63,5 +68,22 @@ describe("renew: what the customer is told matches what was recorded", () => {
     expect(problem.paymentId).toBeDefined();
     const rows = await invoicesOf(sub.id);
     expect(rows.map((i) => i.status)).toEqual(["PAID", "OPEN"]);
+  });
+});
+
+describe("renew: Idempotency-Key", () => {
+  it("treats the subscription id case-insensitively, so one key buys one period", async () => {
+    const sub = await subscribed(t);
+    const key = { "idempotency-key": "renew-case" };
+    const charges = t.provider.charges.length;
+    const first = await renewRequest(sub.id, t.customer, key);
+    const second = await renewRequest(sub.id.toUpperCase(), t.customer, key);
+    expect([first.status, second.status]).toEqual([200, 200]);
+    expect(second.headers.get("idempotent-replayed")).toBe("true");
+    expect(((await second.json()) as SubscriptionBody).currentPeriodEnd).toBe(
+      ((await first.json()) as SubscriptionBody).currentPeriodEnd,
+    );
+    expect(await invoicesOf(sub.id)).toHaveLength(2);
+    expect(t.provider.charges.length).toBe(charges + 1);
   });
 });

@@ -41,7 +41,8 @@ export function lifecycleRoutes(deps: SubscriptionsDeps, ctx: BillingContext) {
       return idempotent(
         c,
         ctx,
-        { scope: `subscriptions.renew:${id}`, request: body },
+        // UUIDs compare case-insensitively in the database, so the scope must too.
+        { scope: `subscriptions.renew:${id.toLowerCase()}`, request: body },
         async () => ({
           status: 200,
           body: await renew({ ctx, input: { subscriptionId: id, actor: actorOf(c), ...body } }),
