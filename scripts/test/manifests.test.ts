@@ -1,5 +1,9 @@
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
+import { parse, parseAllDocuments } from "yaml";
+import { functions } from "../src/local/functions";
 import { isoDurationMs, loadManifests, triggerMatches } from "../src/local/manifests";
 import { defaultKnativeDir } from "../src/local/runner";
 
@@ -60,5 +64,68 @@ describe("knative manifests as the local runner reads them", () => {
       ...real.pingSources.map((p) => p.sink),
     ];
     for (const d of destinations) expect(real.services).toContain(d.service);
+  });
+});
+
+describe("knative/ stays in step with the code", () => {
+  const base = defaultKnativeDir;
+  const kustomization = parse(readFileSync(join(base, "kustomization.yaml"), "utf8")) as {
+    resources: string[];
+  };
+  const docs = readdirSync(join(base, "functions")).flatMap((file) =>
+    parseAllDocuments(readFileSync(join(base, "functions", file), "utf8")).map((d) => ({
+      file,
+      doc: d.toJS() as {
+        kind: string;
+        metadata: { name: string; labels?: Record<string, string> };
+        spec: {
+          template?: {
+            spec: {
+              containers: {
+                image: string;
+                readinessProbe?: { httpGet?: { path?: string } };
+                securityContext?: Record<string, unknown>;
+              }[];
+            };
+          };
+        };
+      },
+    })),
+  );
+
+  it("lists every manifest file in the kustomization, and lists no missing file", () => {
+    for (const resource of kustomization.resources)
+      expect(existsSync(join(base, resource))).toBe(true);
+    for (const file of readdirSync(join(base, "functions"))) {
+      expect(kustomization.resources).toContain(`functions/${file}`);
+    }
+  });
+
+  it("has one hardened Knative Service per hosted function, with its image and probes", () => {
+    for (const definition of functions) {
+      const service = docs.find(
+        (d) => d.doc.kind === "Service" && d.doc.metadata.name === definition.name,
+      );
+      expect(service, `knative Service for ${definition.name}`).toBeDefined();
+      const container = service!.doc.spec.template!.spec.containers[0]!;
+      expect(container.image).toBe(`minispod/fn-${definition.name}`);
+      expect(container.readinessProbe?.httpGet?.path).toBe("/health/readiness");
+      expect(container.securityContext).toMatchObject({
+        runAsNonRoot: true,
+        allowPrivilegeEscalation: false,
+        readOnlyRootFilesystem: true,
+      });
+    }
+  });
+
+  it("keeps functions without public routes off the public ingress", () => {
+    for (const definition of functions.filter((d) => d.routes.length === 0)) {
+      const service = docs.find(
+        (d) => d.doc.kind === "Service" && d.doc.metadata.name === definition.name,
+      );
+      expect(service!.doc.metadata.labels?.["networking.knative.dev/visibility"]).toBe(
+        "cluster-local",
+      );
+    }
   });
 });
