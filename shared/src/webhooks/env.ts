@@ -12,7 +12,7 @@ import type { Resolver } from "./ssrf";
  * into a function's env schema.
  */
 export const webhookEnvEntries = {
-  /** Milliseconds one delivery attempt may take, connect to last byte. */
+  /** Milliseconds one delivery attempt may take, DNS lookup to last byte. */
   WEBHOOK_TIMEOUT: envField.int(10_000, 100, 60_000),
   /** Local development only: allow http:// and private, loopback and link-local destinations. */
   WEBHOOK_ALLOW_PRIVATE: envField.bool(false),

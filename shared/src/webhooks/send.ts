@@ -33,6 +33,8 @@ export interface SendResult {
 /** Sends one webhook request; never throws, every failure is a result. Swappable in tests. */
 export type WebhookSender = (request: SendRequest) => Promise<SendResult>;
 
+class DeadlineError extends Error {}
+
 /** Hands the connection the address the guard checked, whatever the resolver would say now. */
 function pinnedLookup(pinned: ResolvedAddress): LookupFunction {
   return (_hostname, options, callback) => {
@@ -45,8 +47,8 @@ function pinnedLookup(pinned: ResolvedAddress): LookupFunction {
  * POSTs a webhook with the SSRF guard on: the hostname is resolved once,
  * every address checked, and the socket connects to the checked address (TLS
  * still verifies the certificate against the hostname). Redirects are not
- * followed — a 3xx is a failure like any non-2xx. The whole exchange,
- * connect to last byte kept, is bounded by `timeoutMs`.
+ * followed — a 3xx is a failure like any non-2xx. The whole attempt, name
+ * resolution to last byte kept, is bounded by `timeoutMs`.
  *
  * @example
  * const result = await sendWebhookRequest({ url, headers, body, timeoutMs: 10_000, allowPrivate: false });
@@ -73,16 +75,29 @@ export const sendWebhookRequest: WebhookSender = async (request) => {
   if (!secure && !(url.protocol === "http:" && request.allowPrivate)) {
     return failure(`refused: ${url.protocol} URLs are not allowed`);
   }
+  const timedOut = `timed out after ${request.timeoutMs} ms`;
   let pinned: ResolvedAddress;
+  // Resolution counts against the deadline too: a slow (or hostile) DNS zone
+  // must not stretch an attempt past the sweep's lease.
+  let dnsTimer: NodeJS.Timeout | undefined;
   try {
-    pinned = await resolveSafeAddress(url.hostname, {
-      allowPrivate: request.allowPrivate,
-      ...(request.resolver ? { resolver: request.resolver } : {}),
-    });
+    pinned = await Promise.race([
+      resolveSafeAddress(url.hostname, {
+        allowPrivate: request.allowPrivate,
+        ...(request.resolver ? { resolver: request.resolver } : {}),
+      }),
+      new Promise<never>((_, reject) => {
+        dnsTimer = setTimeout(() => reject(new DeadlineError(timedOut)), request.timeoutMs);
+      }),
+    ]);
   } catch (error) {
     return failure(
-      error instanceof ForbiddenDestinationError ? error.message : "could not resolve host",
+      error instanceof ForbiddenDestinationError || error instanceof DeadlineError
+        ? error.message
+        : "could not resolve host",
     );
+  } finally {
+    clearTimeout(dnsTimer);
   }
 
   return new Promise<SendResult>((resolve) => {
@@ -101,9 +116,11 @@ export const sendWebhookRequest: WebhookSender = async (request) => {
       // A fresh connection per attempt: a pooled socket could outlive the check it was made under.
       agent: false,
     });
-    const timer = setTimeout(() => {
-      req.destroy(new Error(`timed out after ${request.timeoutMs} ms`));
-    }, request.timeoutMs);
+    // What is left of the deadline after resolution.
+    const timer = setTimeout(
+      () => req.destroy(new Error(timedOut)),
+      Math.max(0, request.timeoutMs - elapsed()),
+    );
 
     req.on("error", (error) => finish(failure(error.message)));
     req.on("response", (res) => {
