@@ -4,7 +4,7 @@ import {
   webhookDeliveryAttempts,
   webhookEndpoints,
 } from "@minispod/db";
-import { eq } from "drizzle-orm";
+import { and, eq } from "drizzle-orm";
 import type { Logger } from "../logger";
 import { disableEndpoint } from "./disable";
 import { MAX_ATTEMPTS, retryDelaySeconds, WEBHOOK_USER_AGENT } from "./message";
@@ -16,6 +16,9 @@ import type { Resolver } from "./ssrf";
 export type DeliveryRow = typeof webhookDeliveries.$inferSelect;
 export type EndpointRow = typeof webhookEndpoints.$inferSelect;
 export type AttemptRow = typeof webhookDeliveryAttempts.$inferSelect;
+
+/** `lastError` of a delivery closed unsent because its endpoint is disabled. */
+export const DISABLED_NOT_SENT = "The endpoint is disabled; not sent.";
 
 /** How the sending path is configured; built once from `WEBHOOK_*` by each function. */
 export interface DeliveryConfig {
@@ -97,6 +100,19 @@ export async function attemptDelivery(
     .innerJoin(webhookEndpoints, eq(webhookEndpoints.id, webhookDeliveries.endpointId))
     .where(eq(webhookDeliveries.id, deliveryId));
   if (!found) return undefined;
+  if (mode === "scheduled") {
+    // Claimed a while ago (a sweep sends its batch over minutes): what
+    // happened since counts. A manual redeliver may have settled it, and an
+    // earlier answer in the same batch (410) may have disabled the endpoint.
+    if (found.delivery.status !== "PENDING") return undefined;
+    if (!found.endpoint.enabled) {
+      await db
+        .update(webhookDeliveries)
+        .set({ status: "FAILED", nextAttemptAt: null, lastError: DISABLED_NOT_SENT })
+        .where(and(eq(webhookDeliveries.id, deliveryId), eq(webhookDeliveries.status, "PENDING")));
+      return undefined;
+    }
+  }
 
   const request = buildRequest(found.delivery, found.endpoint, now);
   const send = config.sender ?? sendWebhookRequest;
@@ -228,6 +244,11 @@ function nextState(
   now: Date,
 ): Pick<DeliveryRow, "status" | "nextAttemptAt"> {
   if (ok) return { status: "SUCCEEDED", nextAttemptAt: null };
+  // Settled while this scheduled attempt was in flight (a manual redeliver):
+  // the failure is on record but does not reopen the schedule.
+  if (mode === "scheduled" && current.status !== "PENDING") {
+    return { status: current.status, nextAttemptAt: current.nextAttemptAt };
+  }
   // A receiver that says the endpoint is gone gets no more attempts of anything.
   if (gone || mode === "single") return { status: "FAILED", nextAttemptAt: null };
   if (mode === "manual") {

@@ -1,4 +1,5 @@
 import { type Db, webhookDeliveries, webhookEndpoints } from "@minispod/db";
+import { DISABLED_NOT_SENT } from "@minispod/shared/webhooks/index";
 import { and, asc, eq, inArray, lte } from "drizzle-orm";
 
 export interface Claimed {
@@ -45,7 +46,7 @@ export async function claimDueDeliveries(
         .set({
           status: "FAILED",
           nextAttemptAt: null,
-          lastError: "The endpoint is disabled; not sent.",
+          lastError: DISABLED_NOT_SENT,
         })
         .where(inArray(webhookDeliveries.id, closed));
     }
