@@ -37,3 +37,17 @@ describe("URL guard at creation: IP literals in every spelling", () => {
     ]);
   });
 });
+
+describe("URL guard at creation: localhost with a trailing dot", () => {
+  it.each(["https://localhost./x", "https://LOCALHOST.:8443/x", "https://api.localhost./x"])(
+    "refuses %s like localhost itself",
+    async (url) => {
+      const response = await post(url);
+      expect(response.status).toBe(400);
+      const body = (await response.json()) as { errors: { field: string; message: string }[] };
+      expect(body.errors).toEqual([
+        { field: "url", message: expect.stringContaining("must not point at a private") },
+      ]);
+    },
+  );
+});

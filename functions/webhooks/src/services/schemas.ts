@@ -24,7 +24,8 @@ export function urlProblem(text: string, allowPrivate: boolean): string | undefi
   if (url.username || url.password) return "must not contain credentials";
   if (url.hash) return "must not contain a fragment";
   if (!allowPrivate) {
-    const host = bareHostname(url.hostname).toLowerCase();
+    // "localhost." is the same name as "localhost" (a fully qualified one).
+    const host = bareHostname(url.hostname).toLowerCase().replace(/\.+$/, "");
     const privateLiteral = isIP(host) !== 0 && isForbiddenAddress(host);
     if (privateLiteral || host === "localhost" || host.endsWith(".localhost")) {
       return "must not point at a private, loopback or link-local address";
