@@ -5,10 +5,13 @@ import { cors } from "hono/cors";
 import { matchedRoutes } from "hono/route";
 import { secureHeaders } from "hono/secure-headers";
 import type { AuthClaims } from "./auth";
+import type { RateLimiter } from "./cache";
+import { sha256 } from "./crypto";
 import { AppError, handleError } from "./errors";
 import type { Logger } from "./logger";
 import type { Metrics } from "./metrics";
 import { type OpenApiDocument, openApiDocument, referencePage } from "./openapi";
+import { enforceRateLimit } from "./rate-limit";
 
 /** Version of the public API description. */
 export const API_VERSION = "1.0.0";
@@ -32,6 +35,8 @@ export interface FunctionAppOptions {
   metricsEnabled?: boolean;
   bodyLimitBytes?: number;
   corsOrigins?: string[];
+  /** Requests per minute one access token may make to `/api/*` (0 = no limit). */
+  tokenRateLimit?: { limiter: RateLimiter; perMinute: number };
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -118,6 +123,23 @@ export function createFunctionApp(options: FunctionAppOptions): Hono<AppEnv> {
     }
     await next();
   });
+
+  const tokenLimit = options.tokenRateLimit;
+  if (tokenLimit && tokenLimit.perMinute > 0) {
+    app.use("/api/*", async (c, next) => {
+      const token = /^Bearer\s+(\S+)/i.exec(c.req.header("authorization") ?? "")?.[1];
+      // Keyed by the token itself, not its claims: a forged token naming someone
+      // else's id must not spend their budget (it is refused later anyway).
+      if (token) {
+        await enforceRateLimit(
+          tokenLimit.limiter,
+          { name: "api-token", limit: tokenLimit.perMinute, windowSeconds: 60 },
+          sha256(token),
+        );
+      }
+      await next();
+    });
+  }
 
   app.get("/health/liveness", (c) => c.json({ status: "ok" }));
   app.get("/health/readiness", async (c) => {

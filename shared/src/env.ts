@@ -152,6 +152,8 @@ export const baseEnvEntries = {
   JWT_ISSUER: v.optional(v.string(), "minispod"),
   JWT_AUDIENCE: v.optional(v.string(), "minispod-api"),
   CORS_ORIGINS: v.optional(envField.list(), ""),
+  /** Requests per minute one access token may make to the API (0 = unlimited). */
+  API_RATE_LIMIT_PER_TOKEN: envField.int(600, 0, 1_000_000),
   /** Proxies in front that append to X-Forwarded-For (ingress = 1); 0 trusts none. */
   TRUST_PROXY_HOPS: envField.int(1, 0, 10),
   BODY_LIMIT_BYTES: envField.int(1024 * 1024, 1024, 50 * 1024 * 1024),

@@ -221,5 +221,6 @@ export function baseApp(ctx: FunctionContext) {
     metricsEnabled: ctx.env.METRICS_ENABLED,
     bodyLimitBytes: ctx.env.BODY_LIMIT_BYTES,
     corsOrigins: ctx.env.CORS_ORIGINS,
+    tokenRateLimit: { limiter: ctx.limiter, perMinute: ctx.env.API_RATE_LIMIT_PER_TOKEN },
   });
 }

@@ -2,6 +2,7 @@ import { Hono } from "hono";
 import * as v from "valibot";
 import { describe, expect, it } from "vitest";
 import { createFunctionApp } from "../src/app";
+import { memoryStore } from "../src/cache";
 import { AppError } from "../src/errors";
 import { createLogger } from "../src/logger";
 import { createMetrics } from "../src/metrics";
@@ -131,5 +132,27 @@ describe("bodies on the wire", () => {
       body: "{}",
     });
     expect(untyped.status).toBe(415);
+  });
+});
+
+describe("per-token rate limit", () => {
+  it("answers 429 with Retry-After once one token passes its budget, leaving other tokens alone", async () => {
+    const limiter = memoryStore();
+    const app = createFunctionApp({
+      name: "probe",
+      logger: createLogger({ name: "probe", level: "silent" }),
+      metrics: createMetrics("probe", { defaultMetrics: false }),
+      tokenRateLimit: { limiter, perMinute: 3 },
+    });
+    app.get("/api/v1/ping", (c) => c.json({ ok: true }));
+    const call = (token: string) =>
+      app.request("/api/v1/ping", { headers: { authorization: `Bearer ${token}` } });
+    const statuses = [];
+    for (let i = 0; i < 4; i++) statuses.push((await call("token-a")).status);
+    expect(statuses).toEqual([200, 200, 200, 429]);
+    const limited = await call("token-a");
+    expect(Number(limited.headers.get("retry-after"))).toBeGreaterThan(0);
+    expect((await call("token-b")).status).toBe(200);
+    expect((await app.request("/api/v1/ping")).status).toBe(200);
   });
 });
