@@ -26,7 +26,7 @@ export async function idempotent(
   c: Context<AppEnv>,
   ctx: Pick<BillingContext, "db" | "now" | "logger">,
   options: { scope: string; request: unknown },
-  work: () => Promise<IdempotentResult>,
+  work: (claim?: { chargeKey: string }) => Promise<IdempotentResult>,
 ): Promise<Response> {
   const key = c.req.header("idempotency-key");
   if (key === undefined) {
@@ -57,8 +57,14 @@ export async function idempotent(
   }
   let result: IdempotentResult;
   try {
-    result = await work();
+    // The provider key derives from the claim, which keeps its id when a stale claim is
+    // taken over: the taker finds the dead request's payment and finishes it, never
+    // charging a second time.
+    result = await work({ chargeKey: `pay_${claim.id}` });
   } catch (error) {
+    // Someone else still works under this claim (a request we took over was alive after
+    // all): leave the claim to it, neither storing this answer nor freeing the key.
+    if (error instanceof AppError && error.code === "IDEMPOTENCY_IN_PROGRESS") throw error;
     if (error instanceof AppError && error.status < 500) {
       const problem = problemOf(error, c.get("requestId"), c.req.path);
       await completeIdempotencyKey(

@@ -43,9 +43,12 @@ export function lifecycleRoutes(deps: SubscriptionsDeps, ctx: BillingContext) {
         ctx,
         // UUIDs compare case-insensitively in the database, so the scope must too.
         { scope: `subscriptions.renew:${id.toLowerCase()}`, request: body },
-        async () => ({
+        async (claim) => ({
           status: 200,
-          body: await renew({ ctx, input: { subscriptionId: id, actor: actorOf(c), ...body } }),
+          body: await renew({
+            ctx,
+            input: { subscriptionId: id, actor: actorOf(c), ...body, chargeKey: claim?.chargeKey },
+          }),
         }),
       );
     });

@@ -33,10 +33,10 @@ export function subscribeRoutes(deps: SubscriptionsDeps, ctx: BillingContext) {
       const body = c.req.valid("json");
       const actor = actorOf(c);
       const request = { ...body, autoRenew: body.autoRenew ?? true };
-      return idempotent(c, ctx, { scope: "subscriptions.create", request }, async () => {
+      return idempotent(c, ctx, { scope: "subscriptions.create", request }, async (claim) => {
         const subscription = await subscribe({
           ctx,
-          input: { ...body, userId: c.get("auth").userId, actor },
+          input: { ...body, userId: c.get("auth").userId, actor, chargeKey: claim?.chargeKey },
         });
         return { status: 201, body: subscription };
       });

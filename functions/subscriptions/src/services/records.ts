@@ -41,7 +41,12 @@ export async function insertInvoice(
 export async function insertPendingPayment(
   tx: Db,
   invoice: Invoice,
-  options: { provider: string; paymentMethod: string | null },
+  options: {
+    provider: string;
+    paymentMethod: string | null;
+    /** The key the provider dedupes on; random unless the caller derives it from its own. */
+    idempotencyKey?: string | undefined;
+  },
 ): Promise<Payment> {
   const [row] = await tx
     .insert(payments)
@@ -52,7 +57,7 @@ export async function insertPendingPayment(
       currency: invoice.currency,
       status: "PENDING",
       provider: options.provider,
-      idempotencyKey: `pay_${randomUUID()}`,
+      idempotencyKey: options.idempotencyKey ?? `pay_${randomUUID()}`,
       paymentMethod: options.paymentMethod,
     })
     .returning();

@@ -2,11 +2,16 @@ import { type Db, invoices, payments, serviceCatalog, subscriptions } from "@min
 import { AppError } from "@minispod/shared";
 import { and, desc, eq, inArray, ne } from "drizzle-orm";
 import { lockReachableSubscription } from "./access";
-import { declinedError, sendCharge, unknownOutcomeError } from "./charge";
 import type { Actor, BillingContext } from "./context";
 import { addDays, addMonths } from "./period";
 import { describePeriod, hasPendingPayment, insertInvoice, insertPendingPayment } from "./records";
-import { settleCharge } from "./settle";
+import {
+  chargeAndSettle,
+  chargeInProgress,
+  isPaymentKeyTaken,
+  paymentWithKey,
+  resumeCharge,
+} from "./resume";
 import { loadSubscriptionDetail, type SubscriptionDetail } from "./views";
 
 type Subscription = typeof subscriptions.$inferSelect;
@@ -16,6 +21,12 @@ export interface RenewInput {
   actor: Actor;
   /** Defaults to the method of the subscription's last successful payment. */
   paymentMethod?: string | undefined;
+  /**
+   * The provider key for the charge, derived from the request's Idempotency-Key
+   * claim: a retry that takes over a dead request's claim finishes that
+   * request's payment instead of buying another period.
+   */
+  chargeKey?: string | undefined;
 }
 
 /**
@@ -35,57 +46,61 @@ export async function renew({
   ctx: BillingContext;
   input: RenewInput;
 }): Promise<SubscriptionDetail> {
-  const pending = await ctx.db.transaction(async (tx) => {
-    const { subscription } = await lockReachableSubscription(tx, input.subscriptionId, input.actor);
-    const now = ctx.now();
-    const period = nextPeriod(subscription, now, ctx.settings.retentionDays);
-    if (subscription.status === "EXPIRED" && subscription.exclusive) {
-      await refuseIfAnotherLive(tx, subscription);
+  if (input.chargeKey) {
+    const earlier = await paymentWithKey(ctx.db, input.chargeKey);
+    if (earlier && earlier.invoice.subscriptionId === input.subscriptionId) {
+      await resumeCharge(ctx, earlier, input.actor);
+      return (await loadSubscriptionDetail(ctx.db, input.subscriptionId))!;
     }
-    if (await hasPendingPayment(tx, subscription.id)) {
-      throw new AppError("CONFLICT", {
-        detail: "A payment for this subscription is being confirmed; try again once it is settled.",
+  }
+  const pending = await ctx.db
+    .transaction(async (tx) => {
+      const { subscription } = await lockReachableSubscription(
+        tx,
+        input.subscriptionId,
+        input.actor,
+      );
+      const now = ctx.now();
+      const period = nextPeriod(subscription, now, ctx.settings.retentionDays);
+      if (subscription.status === "EXPIRED" && subscription.exclusive) {
+        await refuseIfAnotherLive(tx, subscription);
+      }
+      if (await hasPendingPayment(tx, subscription.id)) {
+        throw new AppError("CONFLICT", {
+          detail:
+            "A payment for this subscription is being confirmed; try again once it is settled.",
+        });
+      }
+      const [service] = await tx
+        .select()
+        .from(serviceCatalog)
+        .where(eq(serviceCatalog.id, subscription.serviceId));
+      const description = describePeriod(service!.name, period.start, period.end);
+      const invoice = await invoiceForPeriod(tx, subscription, period, {
+        amountMinor: service!.priceMinor,
+        currency: service!.currency,
+        description,
+        now,
       });
-    }
-    const [service] = await tx
-      .select()
-      .from(serviceCatalog)
-      .where(eq(serviceCatalog.id, subscription.serviceId));
-    const description = describePeriod(service!.name, period.start, period.end);
-    const invoice = await invoiceForPeriod(tx, subscription, period, {
-      amountMinor: service!.priceMinor,
-      currency: service!.currency,
-      description,
-      now,
+      const payment = await insertPendingPayment(tx, invoice, {
+        provider: ctx.provider.name,
+        paymentMethod: input.paymentMethod ?? (await lastPaymentMethod(tx, subscription.id)),
+        idempotencyKey: input.chargeKey,
+      });
+      return { invoice, payment, description };
+    })
+    .catch((error: unknown) => {
+      // The request whose claim we took over was alive after all and got here first.
+      if (isPaymentKeyTaken(error)) throw chargeInProgress();
+      throw error;
     });
-    const payment = await insertPendingPayment(tx, invoice, {
-      provider: ctx.provider.name,
-      paymentMethod: input.paymentMethod ?? (await lastPaymentMethod(tx, subscription.id)),
-    });
-    return { invoice, payment, description };
-  });
 
   const ids = {
     subscriptionId: input.subscriptionId,
     invoiceId: pending.invoice.id,
     paymentId: pending.payment.id,
   };
-  const outcome = await sendCharge(ctx.provider, pending.payment, pending.description, ctx.logger);
-  if (outcome.status === "unknown") throw unknownOutcomeError(outcome, ids);
-  const settled = await settleCharge({
-    ctx,
-    input: { paymentId: pending.payment.id, result: outcome, actor: input.actor },
-  });
-  if (settled.paymentStatus === "FAILED") {
-    if (outcome.status === "declined") throw declinedError(outcome, ids);
-    // Only possible if the reconciliation gave the payment up while this request waited:
-    // the money moved but the period was not renewed, so do not answer as if it had been.
-    ctx.logger.error(ids, "provider charged a payment already settled as FAILED; refund it");
-    throw new AppError("CONFLICT", {
-      detail: "The payment was already recorded as failed; the charge will be refunded.",
-      extra: ids,
-    });
-  }
+  await chargeAndSettle(ctx, pending.payment, pending.description, input.actor, ids);
   return (await loadSubscriptionDetail(ctx.db, input.subscriptionId))!;
 }
 

@@ -1,12 +1,17 @@
 import { serviceCatalog, subscriptions } from "@minispod/db";
 import { AppError } from "@minispod/shared";
 import { and, eq, inArray } from "drizzle-orm";
-import { declinedError, sendCharge, unknownOutcomeError } from "./charge";
 import type { Actor, BillingContext } from "./context";
 import { isUniqueViolation } from "./db-errors";
 import { addMonths } from "./period";
 import { describePeriod, insertInvoice, insertPendingPayment } from "./records";
-import { settleCharge } from "./settle";
+import {
+  chargeAndSettle,
+  chargeInProgress,
+  isPaymentKeyTaken,
+  paymentWithKey,
+  resumeCharge,
+} from "./resume";
 import { loadSubscriptionDetail, type SubscriptionDetail } from "./views";
 
 export interface SubscribeInput {
@@ -17,6 +22,12 @@ export interface SubscribeInput {
   paymentMethod?: string | undefined;
   autoRenew?: boolean | undefined;
   actor: Actor;
+  /**
+   * The provider key for the charge, derived from the request's Idempotency-Key
+   * claim: a retry that takes over a dead request's claim finds that request's
+   * payment and finishes it instead of subscribing (and charging) again.
+   */
+  chargeKey?: string | undefined;
 }
 
 /**
@@ -36,6 +47,13 @@ export async function subscribe({
   ctx: BillingContext;
   input: SubscribeInput;
 }): Promise<SubscriptionDetail> {
+  if (input.chargeKey) {
+    const earlier = await paymentWithKey(ctx.db, input.chargeKey);
+    if (earlier && earlier.payment.userId === input.userId) {
+      await resumeCharge(ctx, earlier, input.actor);
+      return (await loadSubscriptionDetail(ctx.db, earlier.invoice.subscriptionId))!;
+    }
+  }
   const [service] = await ctx.db
     .select()
     .from(serviceCatalog)
@@ -80,12 +98,15 @@ export async function subscribe({
       const payment = await insertPendingPayment(tx, invoice, {
         provider: ctx.provider.name,
         paymentMethod: input.paymentMethod ?? null,
+        idempotencyKey: input.chargeKey,
       });
       return { subscription: subscription!, invoice, payment };
     })
     .catch((error: unknown) => {
       // Two different requests raced past the check above; the index decided.
       if (isUniqueViolation(error, "subscriptions_one_live_per_service_uq")) throw liveConflict();
+      // The request whose claim we took over was alive after all and got here first.
+      if (isPaymentKeyTaken(error)) throw chargeInProgress();
       throw error;
     });
 
@@ -94,22 +115,7 @@ export async function subscribe({
     invoiceId: pending.invoice.id,
     paymentId: pending.payment.id,
   };
-  const outcome = await sendCharge(ctx.provider, pending.payment, description, ctx.logger);
-  if (outcome.status === "unknown") throw unknownOutcomeError(outcome, ids);
-
-  const settled = await settleCharge({
-    ctx,
-    input: { paymentId: pending.payment.id, result: outcome, actor: input.actor },
-  });
-  if (settled.paymentStatus === "FAILED") {
-    if (outcome.status === "declined") throw declinedError(outcome, ids);
-    // Only possible if the reconciliation gave the payment up while this request waited.
-    ctx.logger.error(ids, "provider charged a payment already settled as FAILED; refund it");
-    throw new AppError("CONFLICT", {
-      detail: "The payment was already recorded as failed; the charge will be refunded.",
-      extra: ids,
-    });
-  }
+  await chargeAndSettle(ctx, pending.payment, description, input.actor, ids);
   return (await loadSubscriptionDetail(ctx.db, pending.subscription.id))!;
 }
 
