@@ -134,4 +134,23 @@ describe("POST /api/v1/payments/webhook: amount and currency", () => {
       expect((await deliver(body)).status, JSON.stringify(data)).toBe(400);
     }
   });
+
+  it("settles a callback whose strings carry \\u0000 (which PostgreSQL cannot store) instead of failing with 500", async () => {
+    const { subscriptionId, payment } = await pendingFirstCharge();
+    const body = JSON.stringify({
+      id: "evt_nul_\u0000",
+      type: "charge.failed",
+      data: {
+        idempotencyKey: payment.idempotencyKey,
+        failureCode: "card_declined",
+        failureMessage: "Declined\u0000 by the issuer.",
+        "odd\u0000key": true,
+      },
+    });
+    const res = await deliver(body);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ received: true, outcome: "processed" });
+    expect(await statuses(subscriptionId, payment.id)).toEqual(["FAILED", "VOID", "FAILED"]);
+    expect(await (await deliver(body)).json()).toEqual({ received: true, outcome: "duplicate" });
+  });
 });

@@ -39,7 +39,7 @@ export function paymentWebhookRoutes(deps: BillingDeps, ctx: BillingContext) {
     }
     let body: unknown;
     try {
-      body = JSON.parse(raw);
+      body = withoutNul(JSON.parse(raw));
     } catch {
       throw new AppError("MALFORMED_JSON", { detail: "The request body is not valid JSON." });
     }
@@ -51,4 +51,20 @@ export function paymentWebhookRoutes(deps: BillingDeps, ctx: BillingContext) {
     );
     return c.json({ received: true, outcome });
   });
+}
+
+/**
+ * PostgreSQL text and jsonb cannot hold U+0000, which JSON may carry as `\u0000`:
+ * stored as is, such an event would fail with a 500 on every delivery. It is
+ * replaced with U+FFFD, in keys and values alike, before anything is stored.
+ */
+function withoutNul(value: unknown): unknown {
+  if (typeof value === "string") return value.replaceAll("\u0000", "\uFFFD");
+  if (Array.isArray(value)) return value.map(withoutNul);
+  if (value && typeof value === "object") {
+    return Object.fromEntries(
+      Object.entries(value).map(([k, v]) => [k.replaceAll("\u0000", "\uFFFD"), withoutNul(v)]),
+    );
+  }
+  return value;
 }
