@@ -259,4 +259,27 @@ describe("disabling endpoints", () => {
       );
     expect(pending).toHaveLength(0);
   });
+
+  it("starts a new failure streak after a quiet spell instead of disabling a rarely used endpoint", async () => {
+    const t0 = new Date("2031-01-01T00:00:00.000Z");
+    h.clock.now = t0;
+    const alice = await h.user();
+    const endpoint = await makeEndpoint(h, alice.id, { url: receiver.url("/quiet") });
+    receiver.reply = () => ({ status: 502 });
+    await postEvent(app, subscriptionEvent(alice.id));
+    // The retries of that event run their course within two days...
+    for (const day of [1, 2]) {
+      h.clock.now = new Date(t0.getTime() + day * DAY);
+      await sweep();
+    }
+    expect((await endpointRow(endpoint.id)).failingSince).toEqual(t0);
+    // ...then a month of silence, and one passing blip.
+    const later = new Date(t0.getTime() + 30 * DAY);
+    h.clock.now = later;
+    await postEvent(app, subscriptionEvent(alice.id));
+    const row = await endpointRow(endpoint.id);
+    expect(row.enabled).toBe(true);
+    expect(row.failingSince).toEqual(later);
+    expect(await disabledEvents(endpoint.id)).toHaveLength(0);
+  });
 });

@@ -4,7 +4,7 @@ import {
   webhookDeliveryAttempts,
   webhookEndpoints,
 } from "@minispod/db";
-import { and, eq } from "drizzle-orm";
+import { and, eq, max, ne } from "drizzle-orm";
 import type { Logger } from "../logger";
 import { disableEndpoint } from "./disable";
 import { MAX_ATTEMPTS, retryDelaySeconds, WEBHOOK_USER_AGENT } from "./message";
@@ -210,8 +210,28 @@ async function recordAttempt(
           .where(eq(webhookEndpoints.id, endpoint.id));
       }
     } else {
-      const failingSince = endpoint.failingSince ?? now;
-      if (endpoint.failingSince === null) {
+      let failingSince = endpoint.failingSince ?? now;
+      if (endpoint.failingSince !== null) {
+        // A streak is "continuous" only if attempts kept failing without a long
+        // silence: a failure after a quiet spell longer than the disable window
+        // (a rarely used endpoint) starts a new streak instead of disabling at once.
+        const [previous] = await tx
+          .select({ at: max(webhookDeliveryAttempts.createdAt) })
+          .from(webhookDeliveryAttempts)
+          .innerJoin(
+            webhookDeliveries,
+            eq(webhookDeliveries.id, webhookDeliveryAttempts.deliveryId),
+          )
+          .where(
+            and(
+              eq(webhookDeliveries.endpointId, endpoint.id),
+              ne(webhookDeliveryAttempts.id, attempt!.id),
+            ),
+          );
+        const quietFor = previous?.at ? (now.getTime() - previous.at.getTime()) / 1000 : Infinity;
+        if (quietFor > config.disableAfterSeconds) failingSince = now;
+      }
+      if (failingSince !== endpoint.failingSince) {
         await tx
           .update(webhookEndpoints)
           .set({ failingSince })
