@@ -26,6 +26,8 @@ export const notifierFunction: FunctionDefinition<NotifierEnv> = {
   envSchema: notifierEnvSchema,
   create(ctx) {
     const mailer = mailerFromEnv(ctx.env);
+    // The SMTP pool closes at shutdown, after in-flight sends finish.
+    ctx.onClose(() => mailer.close());
     if (!ctx.env.SMTP_HOST) {
       ctx.logger.warn(
         { dir: ctx.env.DEV_MAILBOX_DIR },
