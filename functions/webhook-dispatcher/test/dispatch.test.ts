@@ -110,6 +110,16 @@ describe("fan-out", () => {
     expect(receiver.to("/redelivered")).toHaveLength(1);
   });
 
+  it("sends nothing to the endpoints of a disabled account", async () => {
+    const alice = await h.user({ disabled: true });
+    const endpoint = await makeEndpoint(h, alice.id, { url: receiver.url("/disabled-owner") });
+    expect(await (await postEvent(app, subscriptionEvent(alice.id))).json()).toEqual({
+      outcome: "processed",
+    });
+    expect(await deliveriesOf(endpoint.id)).toHaveLength(0);
+    expect(receiver.to("/disabled-owner")).toHaveLength(0);
+  });
+
   it("ignores event types that are not customer-facing", async () => {
     const alice = await h.user();
     const endpoint = await makeEndpoint(h, alice.id, { url: receiver.url("/ignored") });

@@ -1,7 +1,7 @@
-import { type Db, webhookDeliveries, webhookEndpoints } from "@minispod/db";
+import { type Db, users, webhookDeliveries, webhookEndpoints } from "@minispod/db";
 import type { CloudEventMessage, EventType } from "@minispod/shared";
 import { newMessageId, type WebhookMessage } from "@minispod/shared/webhooks/index";
-import { and, arrayOverlaps, eq } from "drizzle-orm";
+import { and, arrayOverlaps, eq, isNull } from "drizzle-orm";
 
 /** Subscribes an endpoint to every customer-facing type (see the webhooks function). */
 const ALL_EVENTS = "*";
@@ -28,6 +28,8 @@ export async function fanOut(
   const endpoints = await tx
     .select({ id: webhookEndpoints.id })
     .from(webhookEndpoints)
+    // A disabled account's endpoints receive nothing, like its mailbox.
+    .innerJoin(users, and(eq(users.id, webhookEndpoints.userId), isNull(users.disabledAt)))
     .where(
       and(
         eq(webhookEndpoints.userId, data.userId),
