@@ -1,5 +1,6 @@
 import type { Registry } from "prom-client";
-import { envField } from "../env";
+import * as v from "valibot";
+import { baseEnvEntries, envField } from "../env";
 import type { Logger } from "../logger";
 import type { DeliveryConfig } from "./delivery";
 import { webhookMetrics } from "./metrics";
@@ -49,4 +50,28 @@ export function webhookDeliveryConfig(
     ...(overrides.resolver ? { resolver: overrides.resolver } : {}),
     ...(overrides.sender ? { sender: overrides.sender } : {}),
   };
+}
+
+/**
+ * The env schema of a function that sends webhooks: the base and `WEBHOOK_*`
+ * entries plus its own, with the guard that refuses WEBHOOK_ALLOW_PRIVATE in
+ * production. `entries` stays alongside the pipe, because `parseEnv` reads it.
+ *
+ * @example
+ * export const myEnvSchema = webhookFunctionEnvSchema({ MY_LIMIT: envField.int(5) });
+ */
+export function webhookFunctionEnvSchema<E extends v.ObjectEntries>(extra: E) {
+  const entries = { ...baseEnvEntries, ...webhookEnvEntries, ...extra };
+  const schema = v.pipe(
+    v.object(entries),
+    // The SSRF guard cannot be switched off in production: any customer's
+    // webhook could then reach the cluster's internal addresses.
+    v.check(
+      (env) =>
+        (env as { NODE_ENV: string }).NODE_ENV !== "production" ||
+        !(env as { WEBHOOK_ALLOW_PRIVATE: boolean }).WEBHOOK_ALLOW_PRIVATE,
+      "WEBHOOK_ALLOW_PRIVATE must not be true when NODE_ENV=production: it turns the SSRF guard off (local development only)",
+    ),
+  );
+  return Object.assign(schema, { entries });
 }
