@@ -155,27 +155,7 @@ export async function changePassword(
 export async function requestPasswordReset(deps: AuthDeps, email: string): Promise<void> {
   const user = await findUserByEmail(deps.db, email);
   if (!user || user.disabledAt) return;
-  await deps.db.transaction(async (tx) => {
-    const { token, expiresAt } = await issueOneTimeToken(tx, {
-      userId: user.id,
-      purpose: "PASSWORD_RESET",
-      ttlSeconds: deps.env.PASSWORD_RESET_TTL,
-      now: deps.now(),
-    });
-    await enqueueEvent(tx, {
-      type: "user.password_reset_requested",
-      source: SOURCE,
-      subject: user.id,
-      data: {
-        userId: user.id,
-        email: user.email,
-        name: user.name,
-        token,
-        expiresAt: expiresAt.toISOString(),
-      },
-    });
-  });
-  deps.events.kick();
+  await emailOneTimeToken(deps, user, "PASSWORD_RESET");
 }
 
 const badToken = () =>
@@ -247,15 +227,28 @@ export async function resendVerification(
   if (user.emailVerifiedAt) {
     throw new AppError("CONFLICT", { detail: "This email address is already verified." });
   }
+  await emailOneTimeToken(deps, user, "EMAIL_VERIFICATION");
+}
+
+/**
+ * Issues a fresh single-use token and asks the notifier (through the outbox,
+ * in the same transaction) to email it.
+ */
+async function emailOneTimeToken(
+  deps: AuthDeps,
+  user: UserRow,
+  purpose: "PASSWORD_RESET" | "EMAIL_VERIFICATION",
+): Promise<void> {
+  const reset = purpose === "PASSWORD_RESET";
   await deps.db.transaction(async (tx) => {
     const { token, expiresAt } = await issueOneTimeToken(tx, {
       userId: user.id,
-      purpose: "EMAIL_VERIFICATION",
-      ttlSeconds: deps.env.EMAIL_VERIFICATION_TTL,
+      purpose,
+      ttlSeconds: reset ? deps.env.PASSWORD_RESET_TTL : deps.env.EMAIL_VERIFICATION_TTL,
       now: deps.now(),
     });
     await enqueueEvent(tx, {
-      type: "user.email_verification_requested",
+      type: reset ? "user.password_reset_requested" : "user.email_verification_requested",
       source: SOURCE,
       subject: user.id,
       data: {
