@@ -62,6 +62,10 @@ export async function handleProviderEvent({
 }): Promise<ProviderEventOutcome> {
   const { event } = input;
   const eventIds: string[] = [];
+  // Row locks, in order: the event row (a duplicate delivery waits here, on the unique
+  // index), then settleChargeInTransaction's subscription -> invoice -> payment, the
+  // order renew and cancel use too (subscriptions README, "Row locks"). findPayment is
+  // a plain read: the payment is locked last, never first.
   const outcome = await ctx.db.transaction(async (tx): Promise<ProviderEventOutcome> => {
     const [fresh] = await tx
       .insert(paymentProviderEvents)

@@ -61,6 +61,8 @@ export async function reconcilePendingPayments({
     .orderBy(asc(payments.createdAt))
     .limit(limit);
 
+  // The select above locks nothing; each settleCharge is its own transaction and locks
+  // subscription -> invoice -> payment, the order renew and cancel use too.
   const result: ReconcileResult = { checked: 0, succeeded: 0, failed: 0, unresolved: 0 };
   for (const payment of pending) {
     result.checked++;

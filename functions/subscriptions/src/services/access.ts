@@ -5,6 +5,12 @@ import { type Actor, canReach } from "./context";
 
 /**
  * Locks the subscription (with its service) for a change by `actor`.
+ *
+ * Row locks on a subscription's rows are always taken in one order:
+ * subscription, then its invoice(s), then payment(s) (see "Row locks" in the
+ * README). This is the first lock of renew, cancel and setAutoRenew;
+ * settling (settle.ts) takes the same three in the same order, so operations
+ * on one subscription queue on this row instead of deadlocking.
  * Another customer's subscription answers 404 like a missing one, so ids leak nothing.
  */
 export async function lockReachableSubscription(tx: Db, id: string, actor: Actor) {

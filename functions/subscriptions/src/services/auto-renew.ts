@@ -19,6 +19,7 @@ export async function setAutoRenew({
   input: { subscriptionId: string; autoRenew: boolean; actor: Actor };
 }): Promise<SubscriptionDetail> {
   const eventIds = await ctx.db.transaction(async (tx) => {
+    // The only row lock: the subscription (first in the global order, README "Row locks").
     const { subscription, service } = await lockReachableSubscription(
       tx,
       input.subscriptionId,

@@ -23,6 +23,8 @@ export async function cancel({
   input: { subscriptionId: string; actor: Actor; reason?: string | undefined };
 }): Promise<SubscriptionDetail> {
   const eventIds = await ctx.db.transaction(async (tx) => {
+    // Lock order (README "Row locks"): the subscription first, then its later invoices
+    // (the UPDATE to VOID), then the instance. Settling takes subscription, invoice, payment.
     const { subscription, service } = await lockReachableSubscription(
       tx,
       input.subscriptionId,

@@ -55,6 +55,8 @@ export async function renew({
   }
   const pending = await ctx.db
     .transaction(async (tx) => {
+      // Lock order (README "Row locks"): subscription here, then the period's invoice
+      // (invoiceForPeriod), then the new payment row (insert). Settling takes the same order.
       const { subscription } = await lockReachableSubscription(
         tx,
         input.subscriptionId,
@@ -153,7 +155,10 @@ async function refuseIfAnotherLive(tx: Db, subscription: Subscription) {
   }
 }
 
-/** The period's invoice: reused (reopened) when an earlier attempt left one unpaid. */
+/**
+ * The period's invoice: reused (reopened) when an earlier attempt left one unpaid.
+ * Called with the subscription locked; the invoice is the second lock.
+ */
 async function invoiceForPeriod(
   tx: Db,
   subscription: Subscription,

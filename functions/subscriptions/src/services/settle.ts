@@ -18,8 +18,9 @@ export interface SettleResult {
 
 /**
  * Applies a charge's known result to a PENDING payment, exactly once: the
- * payment row is locked and only a PENDING one changes, so the request that
- * charged, a provider callback and the reconciliation can all call it.
+ * payment row is locked (after its subscription and invoice, the global lock
+ * order) and only a PENDING one changes, so the request that charged, a
+ * provider callback and the reconciliation can all call it.
  *
  * - First charge (subscription PENDING): success makes the subscription
  *   ACTIVE for a period starting now, the invoice PAID, and a PENDING
@@ -79,21 +80,46 @@ export async function settleChargeInTransaction(
   };
 }
 
+/**
+ * Locks what settling the payment touches, in the one order every service takes
+ * these rows (see "Row locks" in the README): the subscription first, then the
+ * invoice, then the payment. Renew and cancel lock the subscription and then its
+ * invoices too, so they queue behind a settling instead of deadlocking with it.
+ *
+ * An invoice never changes subscription and a payment never changes invoice, so
+ * the plain read that finds the subscription cannot go stale before the locks.
+ */
 async function lockPayment(tx: Db, paymentId: string): Promise<LockedPayment> {
-  const [row] = await tx
+  const [owner] = await tx
+    .select({ invoiceId: invoices.id, subscriptionId: invoices.subscriptionId })
+    .from(payments)
+    .innerJoin(invoices, eq(invoices.id, payments.invoiceId))
+    .where(eq(payments.id, paymentId));
+  if (!owner) throw new Error(`payment ${paymentId} does not exist`);
+  // 1. The subscription, so a cancel or renew cannot interleave with an activation.
+  const [subscription] = await tx
     .select({
-      payment: payments,
-      invoice: invoices,
       subscription: subscriptions,
       service: { id: serviceCatalog.id, slug: serviceCatalog.slug, name: serviceCatalog.name },
     })
-    .from(payments)
-    .innerJoin(invoices, eq(invoices.id, payments.invoiceId))
-    .innerJoin(subscriptions, eq(subscriptions.id, invoices.subscriptionId))
+    .from(subscriptions)
     .innerJoin(serviceCatalog, eq(serviceCatalog.id, subscriptions.serviceId))
+    .where(eq(subscriptions.id, owner.subscriptionId))
+    .for("update", { of: subscriptions });
+  // 2. The invoice.
+  const [invoice] = await tx
+    .select()
+    .from(invoices)
+    .where(eq(invoices.id, owner.invoiceId))
+    .for("update");
+  // 3. The payment; only now is its status read, after anyone settling it committed.
+  const [payment] = await tx
+    .select()
+    .from(payments)
     .where(eq(payments.id, paymentId))
-    // The subscription is locked too, so a cancel cannot interleave with an activation.
-    .for("update", { of: [payments, invoices, subscriptions] });
-  if (!row) throw new Error(`payment ${paymentId} does not exist`);
-  return row;
+    .for("update");
+  if (!subscription || !invoice || !payment) {
+    throw new Error(`payment ${paymentId} does not exist`);
+  }
+  return { payment, invoice, ...subscription };
 }

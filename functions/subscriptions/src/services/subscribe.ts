@@ -70,6 +70,8 @@ export async function subscribe({
   const now = ctx.now();
   const periodEnd = addMonths(now, 1);
   const description = describePeriod(service.name, now, periodEnd);
+  // Only new rows here (subscription, invoice, payment: no one else can hold them);
+  // settling below then locks them in the global order, subscription -> invoice -> payment.
   const pending = await ctx.db
     .transaction(async (tx) => {
       if (!service.allowMultiple) await refuseSecondLive(tx, input.userId, service.id);
