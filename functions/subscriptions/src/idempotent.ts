@@ -1,6 +1,7 @@
 import { type AppEnv, AppError, problemOf } from "@minispod/shared";
 import type { Context } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
+import { isUnsettledConflict } from "./services/charge";
 import type { BillingContext } from "./services/context";
 import {
   claimIdempotencyKey,
@@ -20,13 +21,16 @@ export interface IdempotentResult {
 /**
  * Runs `work` under the request's `Idempotency-Key` (when sent): the first
  * answer, success or 4xx problem, is stored and replayed for the same key and
- * body with the same status. A 5xx frees the key, as a retry may fare better.
+ * body with the same status. A 5xx frees the key, as a retry may fare better;
+ * so does a 409 that only says a payment is still unsettled (`isUnsettledConflict`):
+ * not final, so a retry after settlement gets the real answer. A key with a
+ * payment committed under it stays bound to that payment (`releaseIdempotencyKey`).
  */
 export async function idempotent(
   c: Context<AppEnv>,
   ctx: Pick<BillingContext, "db" | "now" | "logger">,
   options: { scope: string; request: unknown },
-  work: (claim?: { chargeKey: string }) => Promise<IdempotentResult>,
+  work: (claim?: { chargeKey: string; released: boolean }) => Promise<IdempotentResult>,
 ): Promise<Response> {
   const key = c.req.header("idempotency-key");
   if (key === undefined) {
@@ -60,12 +64,14 @@ export async function idempotent(
     // The provider key derives from the claim, which keeps its id when a stale claim is
     // taken over: the taker finds the dead request's payment and finishes it, never
     // charging a second time.
-    result = await work({ chargeKey: `pay_${claim.id}` });
+    result = await work({ chargeKey: `pay_${claim.id}`, released: claim.released });
   } catch (error) {
     // Someone else still works under this claim (a request we took over was alive after
     // all): leave the claim to it, neither storing this answer nor freeing the key.
     if (error instanceof AppError && error.code === "IDEMPOTENCY_IN_PROGRESS") throw error;
-    if (error instanceof AppError && error.status < 500) {
+    // A 4xx is the answer, stored for replay, except a conflict with a payment still
+    // unsettled: true now, not final, so a retry after settlement gets the real one.
+    if (error instanceof AppError && error.status < 500 && !isUnsettledConflict(error)) {
       const problem = problemOf(error, c.get("requestId"), c.req.path);
       await completeIdempotencyKey(
         ctx.db,
@@ -74,8 +80,11 @@ export async function idempotent(
         ctx.now(),
       );
     } else {
-      await releaseIdempotencyKey(ctx.db, claim.id).catch((releaseError: unknown) =>
-        ctx.logger.error({ err: releaseError }, "could not release an idempotency key"),
+      const status = error instanceof AppError ? error.status : 500;
+      // Deleted, or, when a payment was committed under it, kept for the retry to finish.
+      await releaseIdempotencyKey(ctx.db, claim.id, { status, now: ctx.now() }).catch(
+        (releaseError: unknown) =>
+          ctx.logger.error({ err: releaseError }, "could not release an idempotency key"),
       );
     }
     throw error;

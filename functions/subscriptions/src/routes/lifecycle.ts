@@ -47,7 +47,13 @@ export function lifecycleRoutes(deps: SubscriptionsDeps, ctx: BillingContext) {
           status: 200,
           body: await renew({
             ctx,
-            input: { subscriptionId: id, actor: actorOf(c), ...body, chargeKey: claim?.chargeKey },
+            input: {
+              subscriptionId: id,
+              actor: actorOf(c),
+              ...body,
+              chargeKey: claim?.chargeKey,
+              chargeKeyReleased: claim?.released,
+            },
           }),
         }),
       );

@@ -36,7 +36,13 @@ export function subscribeRoutes(deps: SubscriptionsDeps, ctx: BillingContext) {
       return idempotent(c, ctx, { scope: "subscriptions.create", request }, async (claim) => {
         const subscription = await subscribe({
           ctx,
-          input: { ...body, userId: c.get("auth").userId, actor, chargeKey: claim?.chargeKey },
+          input: {
+            ...body,
+            userId: c.get("auth").userId,
+            actor,
+            chargeKey: claim?.chargeKey,
+            chargeKeyReleased: claim?.released,
+          },
         });
         return { status: 201, body: subscription };
       });

@@ -3,6 +3,7 @@ import { AppError, enqueueEvent } from "@minispod/shared";
 import { and, eq, gte, ne } from "drizzle-orm";
 import { lockReachableSubscription } from "./access";
 import { audit } from "./audit";
+import { unsettledConflict } from "./charge";
 import type { Actor, BillingContext } from "./context";
 import { subscriptionEventData } from "./events";
 import { hasPendingPayment } from "./records";
@@ -40,9 +41,9 @@ export async function cancel({
       });
     }
     if (await hasPendingPayment(tx, subscription.id)) {
-      throw new AppError("CONFLICT", {
-        detail: "A payment for this subscription is being confirmed; cancel once it is settled.",
-      });
+      throw unsettledConflict(
+        "A payment for this subscription is being confirmed; cancel once it is settled.",
+      );
     }
     const now = ctx.now();
     const [cancelled] = await tx

@@ -62,6 +62,23 @@ export function unknownOutcomeError(
   });
 }
 
+const unsettled = new WeakSet<AppError>();
+
+/**
+ * A 409 because a payment is still unsettled (or a subscription still waits for
+ * its first one): true now, but not the request's final answer, so an
+ * Idempotency-Key does not store it; a retry after settlement gets the real one.
+ */
+export function unsettledConflict(detail: string, extra?: Record<string, unknown>): AppError {
+  const error = new AppError("CONFLICT", { detail, ...(extra ? { extra } : {}) });
+  unsettled.add(error);
+  return error;
+}
+
+export function isUnsettledConflict(error: unknown): boolean {
+  return error instanceof AppError && unsettled.has(error);
+}
+
 /** The 402 for a declined charge. */
 export function declinedError(
   result: { code: string; message: string },

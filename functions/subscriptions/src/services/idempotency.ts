@@ -1,9 +1,18 @@
-import { type Db, idempotencyKeys } from "@minispod/db";
+import { type Db, idempotencyKeys, payments } from "@minispod/db";
 import { AppError, sha256 } from "@minispod/shared";
 import { and, eq } from "drizzle-orm";
 
 export type IdempotencyClaim =
-  | { kind: "claimed"; id: string }
+  | {
+      kind: "claimed";
+      id: string;
+      /**
+       * True when this claim was released by an earlier request that ended with an
+       * unknown charge outcome (see `releaseIdempotencyKey`): nobody else works
+       * under it, and its payment (provider key `pay_<id>`) is ours to finish.
+       */
+      released: boolean;
+    }
   | { kind: "replay"; status: number; body: unknown };
 
 export interface ClaimInput {
@@ -49,7 +58,7 @@ export async function claimIdempotencyKey(db: Db, input: ClaimInput): Promise<Id
     })
     .onConflictDoNothing()
     .returning({ id: idempotencyKeys.id });
-  if (claimed) return { kind: "claimed", id: claimed.id };
+  if (claimed) return { kind: "claimed", id: claimed.id, released: false };
 
   const [earlier] = await db
     .select()
@@ -71,11 +80,14 @@ export async function claimIdempotencyKey(db: Db, input: ClaimInput): Promise<Id
   if (earlier.status === "COMPLETED") {
     return { kind: "replay", status: earlier.responseStatus ?? 200, body: earlier.responseBody };
   }
-  if (input.now.getTime() - earlier.createdAt.getTime() > input.staleAfterMs) {
-    // Take over a dead request's claim; compare-and-set so only one taker wins.
+  // IN_PROGRESS with an answer recorded: released by a request that ended unsettled.
+  const released = earlier.responseStatus !== null;
+  if (released || input.now.getTime() - earlier.createdAt.getTime() > input.staleAfterMs) {
+    // Take over a released or a dead request's claim, keeping its id (and so its
+    // payment's provider key); compare-and-set so only one taker wins.
     const [taken] = await db
       .update(idempotencyKeys)
-      .set({ createdAt: input.now })
+      .set({ createdAt: input.now, responseStatus: null, responseBody: null, completedAt: null })
       .where(
         and(
           eq(idempotencyKeys.id, earlier.id),
@@ -84,7 +96,7 @@ export async function claimIdempotencyKey(db: Db, input: ClaimInput): Promise<Id
         ),
       )
       .returning({ id: idempotencyKeys.id });
-    if (taken) return { kind: "claimed", id: taken.id };
+    if (taken) return { kind: "claimed", id: taken.id, released };
   }
   throw inProgress();
 }
@@ -114,7 +126,37 @@ export async function completeIdempotencyKey(
     .where(eq(idempotencyKeys.id, id));
 }
 
-/** Frees the key after a failure whose outcome a retry may change (5xx). */
-export async function releaseIdempotencyKey(db: Db, id: string): Promise<void> {
-  await db.delete(idempotencyKeys).where(eq(idempotencyKeys.id, id));
+/**
+ * Frees the key after a failure whose outcome a retry may change (a 5xx, or a
+ * conflict with a payment still unsettled). Nothing is stored as the key's answer.
+ *
+ * - No payment was committed under the claim (`pay_<id>`): the row is deleted, so
+ *   a retry starts afresh (even with another body).
+ * - A payment was: the row stays IN_PROGRESS with the answer's status noted, which
+ *   marks it released. The next request with the same key and body takes it over at
+ *   once, keeping the id, so it finds that payment and finishes it (its settled
+ *   outcome, or a fresh look at the provider) instead of charging again.
+ */
+export async function releaseIdempotencyKey(
+  db: Db,
+  id: string,
+  released?: { status: number; now: Date },
+): Promise<void> {
+  const [payment] = await db
+    .select({ id: payments.id })
+    .from(payments)
+    .where(eq(payments.idempotencyKey, `pay_${id}`));
+  if (!payment) {
+    await db.delete(idempotencyKeys).where(eq(idempotencyKeys.id, id));
+    return;
+  }
+  await db
+    .update(idempotencyKeys)
+    .set({
+      status: "IN_PROGRESS",
+      responseStatus: released?.status ?? 500,
+      responseBody: null,
+      completedAt: released?.now ?? new Date(),
+    })
+    .where(eq(idempotencyKeys.id, id));
 }

@@ -2,6 +2,7 @@ import { type Db, invoices, payments, serviceCatalog, subscriptions } from "@min
 import { AppError } from "@minispod/shared";
 import { and, desc, eq, inArray, ne } from "drizzle-orm";
 import { lockReachableSubscription } from "./access";
+import { unsettledConflict } from "./charge";
 import type { Actor, BillingContext } from "./context";
 import { addDays, addMonths } from "./period";
 import { describePeriod, hasPendingPayment, insertInvoice, insertPendingPayment } from "./records";
@@ -27,6 +28,8 @@ export interface RenewInput {
    * request's payment instead of buying another period.
    */
   chargeKey?: string | undefined;
+  /** True when the request that used `chargeKey` before has ended (it released the key). */
+  chargeKeyReleased?: boolean | undefined;
 }
 
 /**
@@ -49,7 +52,7 @@ export async function renew({
   if (input.chargeKey) {
     const earlier = await paymentWithKey(ctx.db, input.chargeKey);
     if (earlier && earlier.invoice.subscriptionId === input.subscriptionId) {
-      await resumeCharge(ctx, earlier, input.actor);
+      await resumeCharge(ctx, earlier, input.actor, { earlierEnded: input.chargeKeyReleased });
       return (await loadSubscriptionDetail(ctx.db, input.subscriptionId))!;
     }
   }
@@ -68,10 +71,10 @@ export async function renew({
         await refuseIfAnotherLive(tx, subscription);
       }
       if (await hasPendingPayment(tx, subscription.id)) {
-        throw new AppError("CONFLICT", {
-          detail:
-            "A payment for this subscription is being confirmed; try again once it is settled.",
-        });
+        throw unsettledConflict(
+          "A payment for this subscription is being confirmed; try again once it is settled.",
+          { subscriptionId: subscription.id, paymentStatus: "PENDING" },
+        );
       }
       const [service] = await tx
         .select()

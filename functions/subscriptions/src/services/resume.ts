@@ -1,7 +1,7 @@
-import { type Db, invoices, payments } from "@minispod/db";
+import { type Db, invoices, payments, subscriptions } from "@minispod/db";
 import { AppError } from "@minispod/shared";
 import { eq } from "drizzle-orm";
-import { declinedError, sendCharge, unknownOutcomeError } from "./charge";
+import { declinedError, sendCharge, unknownOutcomeError, unsettledConflict } from "./charge";
 import type { Actor, BillingContext } from "./context";
 import { isUniqueViolation } from "./db-errors";
 import { settleCharge } from "./settle";
@@ -64,6 +64,14 @@ export async function resumeCharge(
   ctx: BillingContext,
   earlier: { payment: Payment; invoice: typeof invoices.$inferSelect },
   actor: Actor,
+  options: {
+    /**
+     * The earlier request has ended (it released the key after an unknown outcome):
+     * nobody else waits for this charge. Unset for a stale claim taken over, whose
+     * request may still be alive.
+     */
+    earlierEnded?: boolean | undefined;
+  } = {},
 ): Promise<void> {
   const { payment, invoice } = earlier;
   const ids = {
@@ -76,9 +84,13 @@ export async function resumeCharge(
     try {
       return await chargeAndSettle(ctx, payment, invoice.description, actor, ids);
     } catch (error) {
-      // The earlier request may still be waiting for this very charge: the claim stays
-      // with it (a 5xx would free the key and let a later retry buy again).
-      if (error instanceof AppError && error.status >= 500) throw chargeInProgress();
+      if (error instanceof AppError && error.status >= 500) {
+        // Still unknown. The key stays bound to this payment either way, so a later
+        // retry finishes it rather than buying again.
+        if (options.earlierEnded) throw await stillUnsettled(ctx.db, ids);
+        // The earlier request may still be waiting for this very charge: the claim stays with it.
+        throw chargeInProgress();
+      }
       throw error;
     }
   }
@@ -91,6 +103,18 @@ export async function resumeCharge(
       ids,
     );
   }
+}
+
+async function stillUnsettled(db: Db, ids: ChargeIds): Promise<AppError> {
+  const [subscription] = await db
+    .select({ status: subscriptions.status })
+    .from(subscriptions)
+    .where(eq(subscriptions.id, ids.subscriptionId));
+  return unsettledConflict(
+    "The payment of the earlier attempt with this Idempotency-Key is still being confirmed; " +
+      "retry once it is settled.",
+    { ...ids, subscriptionStatus: subscription?.status, paymentStatus: "PENDING" },
+  );
 }
 
 /** A racing attempt under the same claim committed this payment key first. */

@@ -1,6 +1,7 @@
 import { serviceCatalog, subscriptions } from "@minispod/db";
 import { AppError } from "@minispod/shared";
 import { and, eq, inArray } from "drizzle-orm";
+import { unsettledConflict } from "./charge";
 import type { Actor, BillingContext } from "./context";
 import { isUniqueViolation } from "./db-errors";
 import { addMonths } from "./period";
@@ -28,6 +29,8 @@ export interface SubscribeInput {
    * payment and finishes it instead of subscribing (and charging) again.
    */
   chargeKey?: string | undefined;
+  /** True when the request that used `chargeKey` before has ended (it released the key). */
+  chargeKeyReleased?: boolean | undefined;
 }
 
 /**
@@ -50,7 +53,7 @@ export async function subscribe({
   if (input.chargeKey) {
     const earlier = await paymentWithKey(ctx.db, input.chargeKey);
     if (earlier && earlier.payment.userId === input.userId) {
-      await resumeCharge(ctx, earlier, input.actor);
+      await resumeCharge(ctx, earlier, input.actor, { earlierEnded: input.chargeKeyReleased });
       return (await loadSubscriptionDetail(ctx.db, earlier.invoice.subscriptionId))!;
     }
   }
@@ -138,11 +141,19 @@ async function refuseSecondLive(tx: BillingContext["db"], userId: string, servic
 }
 
 function liveConflict(live?: { id: string; status: string }): AppError {
-  const waiting = live?.status === "PENDING";
+  const extra = live ? { subscriptionId: live.id, subscriptionStatus: live.status } : undefined;
+  // Waiting for a first payment, or lost a race to a request whose charge is under way:
+  // true now, but it may end FAILED, so not an answer to store under an Idempotency-Key.
+  if (!live || live.status === "PENDING") {
+    return unsettledConflict(
+      live
+        ? "A subscription to this service is waiting for its first payment to be confirmed."
+        : "You already have a live subscription to this service.",
+      extra,
+    );
+  }
   return new AppError("CONFLICT", {
-    detail: waiting
-      ? "A subscription to this service is waiting for its first payment to be confirmed."
-      : "You already have a live subscription to this service.",
-    ...(live ? { extra: { subscriptionId: live.id, subscriptionStatus: live.status } } : {}),
+    detail: "You already have a live subscription to this service.",
+    extra: extra!,
   });
 }
