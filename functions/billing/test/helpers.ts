@@ -1,14 +1,19 @@
 import { randomUUID } from "node:crypto";
-import { type Db, outboxEvents, serviceCatalog } from "@minispod/db";
+import { type Db, invoices, outboxEvents, payments, serviceCatalog } from "@minispod/db";
 import { subscriptionsFunction } from "@minispod/fn-subscriptions";
 import { createApp as createSubscriptionsApp } from "@minispod/fn-subscriptions/app";
 import type { BillingContext, SubscriptionDetail } from "@minispod/fn-subscriptions/services";
 import { billingContextOf } from "@minispod/fn-subscriptions/services";
 import type { AppEnv } from "@minispod/shared";
-import { type SandboxPaymentProvider, sandboxPaymentProvider } from "@minispod/shared/payments";
+import {
+  SANDBOX_PAYMENT_METHODS,
+  type SandboxPaymentProvider,
+  sandboxPaymentProvider,
+} from "@minispod/shared/payments";
 import { createHarness, type Harness, json, type TestUser } from "@minispod/shared/testing";
 import { asc, eq } from "drizzle-orm";
 import type { Hono } from "hono";
+import { expect } from "vitest";
 import { type BillingDeps, createApp } from "../src/app";
 import { billingFunction } from "../src/function";
 
@@ -93,4 +98,33 @@ export async function outboxTypes(db: Db, subject: string) {
     .where(eq(outboxEvents.subject, subject))
     .orderBy(asc(outboxEvents.createdAt));
   return rows.map((r) => r.type.replace("dev.minispod.", ""));
+}
+
+/** POST a provider callback; `signature` omitted sends none. */
+export function deliverCallback(
+  t: BillingTest,
+  body: string,
+  signature: string | undefined,
+  app: Hono<AppEnv> = t.app,
+) {
+  const headers: Record<string, string> = { "content-type": "application/json" };
+  if (signature !== undefined) headers["payment-signature"] = signature;
+  return app.request("/api/v1/payments/webhook", { method: "POST", headers, body });
+}
+
+/** A first charge the provider made but whose answer was lost: payment PENDING, invoice OPEN. */
+export async function pendingFirstCharge(t: BillingTest) {
+  const { res, body } = await subscribeVia(t, t.customer, {
+    paymentMethod: SANDBOX_PAYMENT_METHODS.timeoutAfterCharge,
+  });
+  expect(res.status).toBe(503);
+  const subscriptionId = body.subscriptionId!;
+  const db = t.h.database.db;
+  const [invoice] = await db
+    .select()
+    .from(invoices)
+    .where(eq(invoices.subscriptionId, subscriptionId));
+  const [payment] = await db.select().from(payments).where(eq(payments.invoiceId, invoice!.id));
+  expect(payment?.status).toBe("PENDING");
+  return { subscriptionId, invoice: invoice!, payment: payment! };
 }

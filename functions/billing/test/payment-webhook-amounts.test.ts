@@ -1,8 +1,14 @@
 import { invoices, paymentProviderEvents, payments, subscriptions } from "@minispod/db";
-import { SANDBOX_PAYMENT_METHODS, signPaymentWebhook } from "@minispod/shared/payments";
+import { signPaymentWebhook } from "@minispod/shared/payments";
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type BillingTest, setupBilling, subscribeVia, WEBHOOK_SECRET } from "./helpers";
+import {
+  type BillingTest,
+  deliverCallback,
+  pendingFirstCharge as pendingFirstChargeOf,
+  setupBilling,
+  WEBHOOK_SECRET,
+} from "./helpers";
 
 let t: BillingTest;
 beforeAll(async () => {
@@ -13,30 +19,9 @@ afterAll(() => t.h.close());
 const db = () => t.h.database.db;
 const nowSeconds = () => Math.floor(Date.now() / 1000);
 
-function deliver(body: string) {
-  return t.app.request("/api/v1/payments/webhook", {
-    method: "POST",
-    headers: {
-      "content-type": "application/json",
-      "payment-signature": signPaymentWebhook(WEBHOOK_SECRET, body, nowSeconds()),
-    },
-    body,
-  });
-}
-
-/** A first charge whose answer was lost: subscription, invoice and payment PENDING/OPEN. */
-async function pendingFirstCharge() {
-  const { res, body } = await subscribeVia(t, t.customer, {
-    paymentMethod: SANDBOX_PAYMENT_METHODS.timeoutAfterCharge,
-  });
-  expect(res.status).toBe(503);
-  const [invoice] = await db()
-    .select()
-    .from(invoices)
-    .where(eq(invoices.subscriptionId, body.subscriptionId!));
-  const [payment] = await db().select().from(payments).where(eq(payments.invoiceId, invoice!.id));
-  return { subscriptionId: body.subscriptionId!, invoice: invoice!, payment: payment! };
-}
+const deliver = (body: string) =>
+  deliverCallback(t, body, signPaymentWebhook(WEBHOOK_SECRET, body, nowSeconds()));
+const pendingFirstCharge = () => pendingFirstChargeOf(t);
 
 async function statuses(subscriptionId: string, paymentId: string) {
   const [subscription] = await db()

@@ -5,12 +5,14 @@ import {
   serviceInstances,
   subscriptions,
 } from "@minispod/db";
-import { SANDBOX_PAYMENT_METHODS, signPaymentWebhook } from "@minispod/shared/payments";
+import { signPaymentWebhook } from "@minispod/shared/payments";
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   type BillingTest,
+  deliverCallback,
   outboxTypes,
+  pendingFirstCharge as pendingFirstChargeOf,
   setupBilling,
   subscribeVia,
   WEBHOOK_SECRET,
@@ -25,27 +27,9 @@ afterAll(() => t.h.close());
 const db = () => t.h.database.db;
 const nowSeconds = () => Math.floor(Date.now() / 1000);
 
-function deliver(body: string, signature: string | undefined, app = t.app) {
-  const headers: Record<string, string> = { "content-type": "application/json" };
-  if (signature !== undefined) headers["payment-signature"] = signature;
-  return app.request("/api/v1/payments/webhook", { method: "POST", headers, body });
-}
-
-/** A first charge the provider made but whose answer was lost: everything PENDING. */
-async function pendingFirstCharge() {
-  const { res, body } = await subscribeVia(t, t.customer, {
-    paymentMethod: SANDBOX_PAYMENT_METHODS.timeoutAfterCharge,
-  });
-  expect(res.status).toBe(503);
-  const subscriptionId = body.subscriptionId!;
-  const [invoice] = await db()
-    .select()
-    .from(invoices)
-    .where(eq(invoices.subscriptionId, subscriptionId));
-  const [payment] = await db().select().from(payments).where(eq(payments.invoiceId, invoice!.id));
-  expect(payment?.status).toBe("PENDING");
-  return { subscriptionId, invoice: invoice!, payment: payment! };
-}
+const deliver = (body: string, signature: string | undefined, app = t.app) =>
+  deliverCallback(t, body, signature, app);
+const pendingFirstCharge = () => pendingFirstChargeOf(t);
 
 async function state(subscriptionId: string) {
   const [subscription] = await db()
