@@ -38,15 +38,8 @@ describe.each(["postgres", "pglite"] as const)("schema constraints on %s", (kind
     return row!;
   };
 
-  it("treats emails as unique regardless of case", async () => {
-    await user("Case@Example.com");
-    const error = await user("case@example.COM").catch((e: unknown) => e);
-    expect(isUniqueViolation(error, "users_email_lower_uq")).toBe(true);
-  });
-
-  it("allows one invoice per subscription and period", async () => {
-    const owner = await user(`${randomUUID()}@example.com`);
-    const [service] = await database.db
+  const catalogEntry = async () => {
+    const [row] = await database.db
       .insert(serviceCatalog)
       .values({
         slug: `svc-${randomUUID().slice(0, 8)}`,
@@ -60,13 +53,25 @@ describe.each(["postgres", "pglite"] as const)("schema constraints on %s", (kind
         currency: "EUR",
       })
       .returning();
+    return row!;
+  };
+
+  it("treats emails as unique regardless of case", async () => {
+    await user("Case@Example.com");
+    const error = await user("case@example.COM").catch((e: unknown) => e);
+    expect(isUniqueViolation(error, "users_email_lower_uq")).toBe(true);
+  });
+
+  it("allows one invoice per subscription and period", async () => {
+    const owner = await user(`${randomUUID()}@example.com`);
+    const service = await catalogEntry();
     const start = new Date("2026-01-01T00:00:00Z");
     const end = new Date("2026-02-01T00:00:00Z");
     const [sub] = await database.db
       .insert(subscriptions)
       .values({
         userId: owner.id,
-        serviceId: service!.id,
+        serviceId: service.id,
         status: "ACTIVE",
         currentPeriodStart: start,
         currentPeriodEnd: end,
@@ -91,23 +96,10 @@ describe.each(["postgres", "pglite"] as const)("schema constraints on %s", (kind
 
   it("refuses a second live subscription to an exclusive service, and a negative price", async () => {
     const owner = await user(`${randomUUID()}@example.com`);
-    const [service] = await database.db
-      .insert(serviceCatalog)
-      .values({
-        slug: `svc-${randomUUID().slice(0, 8)}`,
-        name: "S",
-        image: "nginx",
-        imageTag: "1",
-        port: 80,
-        cpu: "100m",
-        memory: "128Mi",
-        priceMinor: 500,
-        currency: "EUR",
-      })
-      .returning();
+    const service = await catalogEntry();
     const row = {
       userId: owner.id,
-      serviceId: service!.id,
+      serviceId: service.id,
       status: "ACTIVE" as const,
       currentPeriodStart: new Date(),
       currentPeriodEnd: new Date(Date.now() + 86400_000),
