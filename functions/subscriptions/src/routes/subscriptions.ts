@@ -1,6 +1,7 @@
 import { subscriptionStatus } from "@minispod/db";
 import {
   type AppEnv,
+  actorOf,
   fields,
   idParam,
   jsonBody,
@@ -17,7 +18,6 @@ import { setAutoRenew } from "../services/auto-renew";
 import { type BillingContext, canReach } from "../services/context";
 import { listSubscriptions } from "../services/list";
 import { loadSubscriptionDetail } from "../services/views";
-import { actorOf } from "./actor";
 
 const listQuery = v.object({
   ...pageQuery.entries,
