@@ -1,3 +1,11 @@
+import {
+  type BillingContext,
+  canReach,
+  listSubscriptions,
+  loadSubscriptionDetail,
+  setAutoRenew,
+  subscriptionNotFound,
+} from "@minispod/billing";
 import { subscriptionStatus } from "@minispod/db";
 import {
   type AppEnv,
@@ -13,11 +21,6 @@ import {
 import { Hono } from "hono";
 import * as v from "valibot";
 import type { SubscriptionsDeps } from "../app";
-import { subscriptionNotFound } from "../services/access";
-import { setAutoRenew } from "../services/auto-renew";
-import { type BillingContext, canReach } from "../services/context";
-import { listSubscriptions } from "../services/list";
-import { loadSubscriptionDetail } from "../services/views";
 
 const listQuery = v.object({
   ...pageQuery.entries,
