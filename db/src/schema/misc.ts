@@ -33,7 +33,11 @@ export const idempotencyKeys = pgTable(
     createdAt: createdAt(),
     completedAt: ts("completed_at"),
   },
-  (t) => [uniqueIndex("idempotency_keys_uq").on(t.userId, t.scope, t.key)],
+  (t) => [
+    uniqueIndex("idempotency_keys_uq").on(t.userId, t.scope, t.key),
+    // The billing sweep purges rows past their retention, oldest first.
+    index("idempotency_keys_created_idx").on(t.createdAt),
+  ],
 );
 
 /** Who did what to which resource. */

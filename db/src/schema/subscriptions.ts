@@ -5,6 +5,7 @@ import {
   integer,
   pgEnum,
   pgTable,
+  primaryKey,
   text,
   uniqueIndex,
   uuid,
@@ -58,6 +59,8 @@ export const subscriptions = pgTable(
     cancelledAt: ts("cancelled_at"),
     cancelReason: text("cancel_reason"),
     expiredAt: ts("expired_at"),
+    /** Set when an EXPIRED subscription passed its retention window: workload and data deleted. */
+    purgedAt: ts("purged_at"),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },
@@ -65,10 +68,32 @@ export const subscriptions = pgTable(
     index("subscriptions_user_idx").on(t.userId, t.createdAt, t.id),
     index("subscriptions_status_period_end_idx").on(t.status, t.currentPeriodEnd),
     index("subscriptions_created_idx").on(t.createdAt, t.id),
+    // The billing sweep's dunning retries: few rows, found without scanning the live ones.
+    index("subscriptions_past_due_retry_idx")
+      .on(t.nextRenewalAttemptAt)
+      .where(sql`${t.status} = 'PAST_DUE'`),
     // PENDING counts as live: a second subscribe while the first charge is unsettled
     // must not charge the customer twice for one service.
     uniqueIndex("subscriptions_one_live_per_service_uq")
       .on(t.userId, t.serviceId)
       .where(sql`${t.exclusive} and ${t.status} in ('PENDING', 'ACTIVE', 'PAST_DUE')`),
   ],
+);
+
+/**
+ * Expiry reminders sent (7, 3, 1 days before a period ends): one row per
+ * subscription, period and threshold, so each reminder goes out once even when
+ * sweeps overlap or rerun.
+ */
+export const subscriptionReminders = pgTable(
+  "subscription_reminders",
+  {
+    subscriptionId: uuid("subscription_id")
+      .notNull()
+      .references(() => subscriptions.id, { onDelete: "cascade" }),
+    periodEnd: ts("period_end").notNull(),
+    daysBefore: integer("days_before").notNull(),
+    sentAt: ts("sent_at").notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.subscriptionId, t.periodEnd, t.daysBefore] })],
 );

@@ -9,6 +9,8 @@ export interface BillingSettings {
   clusterDomain: string;
   /** Days an EXPIRED subscription may still be renewed. */
   retentionDays: number;
+  /** Dunning retries, in days after the period's end, ascending; the last one ends the grace. */
+  dunningDays: number[];
 }
 
 /**
@@ -32,6 +34,7 @@ export interface BillingEnvFields extends BaseEnv {
   K8S_NAMESPACE_PREFIX: string;
   K8S_CLUSTER_DOMAIN: string;
   SUBSCRIPTION_RETENTION_DAYS: number;
+  BILLING_DUNNING_DAYS: number[];
 }
 
 /**
@@ -51,13 +54,19 @@ export function billingContextOf(
     events: deps.events,
     provider: deps.provider,
     source: deps.name,
-    settings: {
-      namespacePrefix: deps.env.K8S_NAMESPACE_PREFIX,
-      clusterDomain: deps.env.K8S_CLUSTER_DOMAIN,
-      retentionDays: deps.env.SUBSCRIPTION_RETENTION_DAYS,
-    },
+    settings: billingSettingsOf(deps.env),
   };
 }
 
 // One actor type for every function (the kernel's), re-exported for the services' callers.
 export { type Actor, canReach, systemActor } from "@minispod/shared";
+
+/** The billing rules' settings from a function's parsed env (`billingEnvEntries`). */
+export function billingSettingsOf(env: BillingEnvFields): BillingSettings {
+  return {
+    namespacePrefix: env.K8S_NAMESPACE_PREFIX,
+    clusterDomain: env.K8S_CLUSTER_DOMAIN,
+    retentionDays: env.SUBSCRIPTION_RETENTION_DAYS,
+    dunningDays: env.BILLING_DUNNING_DAYS,
+  };
+}

@@ -34,4 +34,24 @@ export const billingEnvEntries = {
   ...instanceEnvEntries,
   /** Days an EXPIRED subscription may still be renewed (its data is kept that long). */
   SUBSCRIPTION_RETENTION_DAYS: envField.int(30, 0, 3650),
+  /**
+   * Dunning: after a failed automatic renewal, retry this many days after the
+   * period's end (the grace period ends with the last one; then EXPIRED).
+   * Every function that settles charges reads it, as a callback may settle a renewal.
+   */
+  BILLING_DUNNING_DAYS: dayList("1,3,5"),
 };
+
+/** "7,3,1" -> [1, 3, 7]: distinct whole days, ascending. */
+export function dayList(fallback: string) {
+  return v.optional(
+    v.pipe(
+      v.string(),
+      v.regex(/^\s*\d+(\s*,\s*\d+)*\s*$/, 'must be whole days separated by commas, like "1,3,5"'),
+      v.transform((text) => [...new Set(text.split(",").map((d) => Number(d.trim())))]),
+      v.check((days) => days.every((d) => d >= 1 && d <= 365), "each day must be 1 to 365"),
+      v.transform((days) => days.sort((a, b) => a - b)),
+    ),
+    fallback,
+  );
+}

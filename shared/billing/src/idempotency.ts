@@ -1,6 +1,6 @@
 import { type Db, idempotencyKeys, payments } from "@minispod/db";
 import { AppError, sha256 } from "@minispod/shared";
-import { and, eq } from "drizzle-orm";
+import { and, eq, inArray, lt, notExists, sql } from "drizzle-orm";
 
 export type IdempotencyClaim =
   | {
@@ -159,4 +159,56 @@ export async function releaseIdempotencyKey(
       completedAt: released?.now ?? new Date(),
     })
     .where(eq(idempotencyKeys.id, id));
+}
+
+/**
+ * Deletes `Idempotency-Key` records older than `olderThan`, in batches, except
+ * a released claim whose payment is still PENDING (a retry must find it and
+ * finish that charge rather than buy again). Returns how many went.
+ */
+export async function purgeIdempotencyKeys(
+  db: Db,
+  options: { olderThan: Date; batchSize: number; maxBatches: number },
+): Promise<{ purged: number; more: boolean }> {
+  let purged = 0;
+  for (let i = 0; i < options.maxBatches; i++) {
+    const deleted = await db.transaction(async (tx) => {
+      const old = await tx
+        .select({ id: idempotencyKeys.id })
+        .from(idempotencyKeys)
+        .where(
+          and(
+            lt(idempotencyKeys.createdAt, options.olderThan),
+            notExists(
+              tx
+                .select({ one: sql`1` })
+                .from(payments)
+                .where(
+                  and(
+                    eq(payments.idempotencyKey, sql`'pay_' || ${idempotencyKeys.id}::text`),
+                    eq(payments.status, "PENDING"),
+                  ),
+                ),
+            ),
+          ),
+        )
+        .orderBy(idempotencyKeys.createdAt)
+        .limit(options.batchSize)
+        .for("update", { skipLocked: true });
+      if (old.length === 0) return 0;
+      const gone = await tx
+        .delete(idempotencyKeys)
+        .where(
+          inArray(
+            idempotencyKeys.id,
+            old.map((row) => row.id),
+          ),
+        )
+        .returning({ id: idempotencyKeys.id });
+      return gone.length;
+    });
+    purged += deleted;
+    if (deleted < options.batchSize) return { purged, more: false };
+  }
+  return { purged, more: true };
 }

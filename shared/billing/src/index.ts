@@ -24,10 +24,17 @@ export {
   type BillingEnvFields,
   type BillingSettings,
   billingContextOf,
+  billingSettingsOf,
   canReach,
   systemActor,
 } from "./context";
-export { billingEnvEntries, instanceEnvEntries, paymentEnvEntries } from "./env";
+export {
+  applyDunning,
+  isScheduledRenewal,
+  RENEWAL_KEY_PREFIX,
+  renewalKey,
+} from "./dunning";
+export { billingEnvEntries, dayList, instanceEnvEntries, paymentEnvEntries } from "./env";
 export {
   invoicePaidData,
   paymentEventData,
@@ -35,14 +42,23 @@ export {
   subscriptionEventData,
 } from "./events";
 export {
+  expireEndedSubscriptions,
+  purgeExpiredSubscriptions,
+  type SweepBatchOptions,
+  type SweepStepResult,
+  sendExpiryReminders,
+} from "./expiry";
+export {
   claimIdempotencyKey,
   completeIdempotencyKey,
   type IdempotencyClaim,
+  purgeIdempotencyKeys,
   releaseIdempotencyKey,
 } from "./idempotency";
 export { instancePlacement } from "./instance";
 export { type InvoiceDetail, type ListInvoicesInput, listInvoices, loadInvoice } from "./invoices";
 export { type ListSubscriptionsInput, listSubscriptions } from "./list";
+export { type ChargeOutcomeLabel, type SweepMetrics, sweepMetrics } from "./metrics";
 export { type PaymentEnv, paymentProviderFromEnv } from "./payment-provider";
 export { addDays, addMonths } from "./period";
 export {
@@ -51,8 +67,15 @@ export {
   type ProviderEventOutcome,
   providerEventSchema,
 } from "./provider-events";
+export { publishWritten } from "./publish";
 export { type ReconcileResult, reconcilePendingPayments } from "./reconcile";
 export { type RenewInput, renew } from "./renew";
+export {
+  claimDueRenewals,
+  type RenewalSweepOptions,
+  type RenewalSweepResult,
+  renewDueSubscriptions,
+} from "./renewals";
 export {
   type SettleInput,
   type SettleResult,

@@ -1,12 +1,12 @@
 import { randomUUID } from "node:crypto";
 import { type Db, invoices, payments } from "@minispod/db";
-import { and, eq, inArray, sql } from "drizzle-orm";
+import { type AnyColumn, and, eq, inArray, type SQL, sql } from "drizzle-orm";
 
 type Invoice = typeof invoices.$inferSelect;
 type Payment = typeof payments.$inferSelect;
 
 /** "INV-<year>-<number, at least 6 digits>" from the invoice number sequence. */
-function invoiceNumber(now: Date) {
+export function invoiceNumber(now: Date) {
   const prefix = `INV-${now.getUTCFullYear()}-`;
   // lpad alone would cut numbers past six digits, hence the greatest().
   return sql<string>`(select ${prefix}::text || lpad(n::text, greatest(6, length(n::text)), '0') from nextval('invoice_number_seq') as n)`;
@@ -88,4 +88,16 @@ export async function hasPendingPayment(tx: Db, subscriptionId: string): Promise
 export function describePeriod(serviceName: string, start: Date, end: Date): string {
   const day = (d: Date) => d.toISOString().slice(0, 10);
   return `${serviceName}, ${day(start)} to ${day(end)}`;
+}
+
+/**
+ * A PENDING payment on any invoice of `subscriptionId` (a column of the outer
+ * query, or a value), for `notExists(...)` in the sweeps' claims.
+ */
+export function pendingPaymentOf(tx: Db, subscriptionId: AnyColumn | SQL | string) {
+  return tx
+    .select({ one: sql`1` })
+    .from(payments)
+    .innerJoin(invoices, eq(invoices.id, payments.invoiceId))
+    .where(and(eq(invoices.subscriptionId, subscriptionId), eq(payments.status, "PENDING")));
 }

@@ -119,7 +119,7 @@ function nextPeriod(subscription: Subscription, now: Date, retentionDays: number
       subscription.expiredAt ?? subscription.currentPeriodEnd,
       retentionDays,
     );
-    if (now >= retainedUntil) {
+    if (subscription.purgedAt || now >= retainedUntil) {
       throw new AppError("CONFLICT", {
         detail: `The retention window ended on ${retainedUntil.toISOString()}; subscribe again instead.`,
         extra: {

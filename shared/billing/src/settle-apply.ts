@@ -10,6 +10,7 @@ import { enqueueEvent, recordAudit } from "@minispod/shared";
 import type { ChargeResult } from "@minispod/shared/payments";
 import { eq } from "drizzle-orm";
 import type { Actor, BillingContext } from "./context";
+import { applyDunning, isScheduledRenewal } from "./dunning";
 import {
   invoicePaidData,
   paymentEventData,
@@ -153,10 +154,11 @@ async function createInstance(
 export async function applyDecline(
   tx: Db,
   ctx: BillingContext,
-  { payment, invoice, subscription }: LockedPayment,
+  locked: LockedPayment,
   result: ChargeResult,
   actor: Actor,
 ): Promise<string[]> {
+  const { payment, invoice, subscription } = locked;
   const failure =
     result.status === "declined"
       ? { failureCode: result.code, failureMessage: result.message }
@@ -186,7 +188,7 @@ export async function applyDecline(
     resourceId: subscription.id,
     metadata: { invoiceId: invoice.id, paymentId: payment.id, ...failure },
   });
-  return [
+  const events = [
     await enqueueEvent(tx, {
       type: "payment.failed",
       source: ctx.source,
@@ -194,4 +196,13 @@ export async function applyDecline(
       data: paymentEventData(failed!, invoice),
     }),
   ];
+  // Only the sweep's own charges move a subscription along the dunning schedule: a
+  // customer's declined renew answers 402 and changes nothing else.
+  if (
+    isScheduledRenewal(payment) &&
+    (subscription.status === "ACTIVE" || subscription.status === "PAST_DUE")
+  ) {
+    events.push(...(await applyDunning(tx, ctx, locked, actor)));
+  }
+  return events;
 }

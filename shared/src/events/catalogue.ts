@@ -75,6 +75,7 @@ export const eventCatalogue = {
   "subscription.expired": subscription,
   "subscription.expiring_soon": v.looseObject({ ...subscription.entries, daysLeft: v.number() }),
   "subscription.past_due": subscription,
+  "subscription.purged": subscription,
   "subscription.auto_renew_changed": subscription,
   "payment.succeeded": payment,
   "payment.failed": payment,

@@ -36,6 +36,25 @@ export async function enqueueEvent<T extends EventType>(
   return row!.id;
 }
 
+/**
+ * `enqueueEvent` for many events in one INSERT, for set-based sweeps that
+ * change a batch of rows in one statement. Returns the CloudEvent ids in order.
+ */
+export async function enqueueEvents<T extends EventType>(
+  tx: Db,
+  events: NewEvent<T>[],
+): Promise<string[]> {
+  if (events.length === 0) return [];
+  const rows = events.map((event) => ({
+    type: fullType(event.type),
+    source: event.source,
+    subject: event.subject,
+    data: v.parse(eventCatalogue[event.type], event.data),
+  }));
+  const inserted = await tx.insert(outboxEvents).values(rows).returning({ id: outboxEvents.id });
+  return inserted.map((row) => row.id);
+}
+
 export interface RelayOptions {
   db: Db;
   publisher: EventPublisher;

@@ -2,6 +2,7 @@ import * as v from "valibot";
 import {
   type ChargeRequest,
   type ChargeResult,
+  type FoundCharge,
   type PaymentProvider,
   PaymentProviderError,
 } from "./port";
@@ -34,6 +35,8 @@ const chargeBody = v.looseObject({
   status: v.optional(v.nullable(v.string())),
   decline_code: v.optional(v.nullable(v.string())),
   message: v.optional(v.nullable(v.string())),
+  amount_minor: v.optional(v.nullable(v.number())),
+  currency: v.optional(v.nullable(v.string())),
 });
 type ChargeBody = v.InferOutput<typeof chargeBody>;
 
@@ -156,7 +159,7 @@ export function httpPaymentProvider(options: HttpPaymentProviderOptions): Paymen
       });
     },
 
-    findCharge(idempotencyKey: string): Promise<ChargeResult | null> {
+    findCharge(idempotencyKey: string): Promise<FoundCharge | null> {
       const what = "findCharge";
       const url = new URL("v1/charges", base);
       url.searchParams.set("idempotency_key", idempotencyKey);
@@ -166,7 +169,7 @@ export function httpPaymentProvider(options: HttpPaymentProviderOptions): Paymen
           await response.body?.cancel();
           return final(null);
         }
-        const retry = await retryableStatus<ChargeResult | null>(what, response);
+        const retry = await retryableStatus<FoundCharge | null>(what, response);
         if (retry) return retry;
         if (!response.ok) {
           throw fail(
@@ -174,7 +177,13 @@ export function httpPaymentProvider(options: HttpPaymentProviderOptions): Paymen
             false,
           );
         }
-        return final(toResult(what, await readCharge(what, response)));
+        const charge = await readCharge(what, response);
+        return final<FoundCharge>({
+          ...toResult(what, charge),
+          // What the gateway charged, when it says: reconciliation compares it with ours.
+          ...(typeof charge.amount_minor === "number" ? { amountMinor: charge.amount_minor } : {}),
+          ...(charge.currency ? { currency: charge.currency.toUpperCase() } : {}),
+        });
       });
     },
   };

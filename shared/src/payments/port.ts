@@ -22,6 +22,12 @@ export type ChargeResult =
   | { status: "declined"; providerPaymentId?: string | undefined; code: string; message: string };
 
 /**
+ * A charge looked up by key, with what the provider charged when it says so:
+ * reconciliation settles nothing whose amount or currency differs from ours.
+ */
+export type FoundCharge = ChargeResult & { amountMinor?: number; currency?: string };
+
+/**
  * The outcome of a charge is unknown (timeout, 5xx, network): the payment
  * stays PENDING and is reconciled later with the same idempotency key.
  */
@@ -42,5 +48,5 @@ export interface PaymentProvider {
   /** Declines are values; only an unknown outcome throws PaymentProviderError. */
   charge(request: ChargeRequest): Promise<ChargeResult>;
   /** Looks a charge up by its idempotency key (reconciliation); null when the provider never saw it. */
-  findCharge(idempotencyKey: string): Promise<ChargeResult | null>;
+  findCharge(idempotencyKey: string): Promise<FoundCharge | null>;
 }

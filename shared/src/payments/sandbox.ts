@@ -134,7 +134,13 @@ export function sandboxPaymentProvider(options: SandboxOptions = {}): SandboxPay
       return attempt;
     },
     async findCharge(idempotencyKey) {
-      return byKey.get(idempotencyKey)?.result ?? null;
+      const charge = byKey.get(idempotencyKey);
+      if (!charge) return null;
+      return {
+        ...charge.result,
+        amountMinor: charge.request.amountMinor,
+        currency: charge.request.currency,
+      };
     },
     webhookFor(idempotencyKey, webhook) {
       const charge = byKey.get(idempotencyKey);
