@@ -1,6 +1,8 @@
 import { authFunction } from "@minispod/fn-auth";
 import { billingFunction } from "@minispod/fn-billing";
+import { billingSweeperFunction } from "@minispod/fn-billing-sweeper";
 import { catalogFunction } from "@minispod/fn-catalog";
+import { expirySweeperFunction } from "@minispod/fn-expiry-sweeper";
 import { notifierFunction } from "@minispod/fn-notifier";
 import { outboxRelayFunction } from "@minispod/fn-outbox-relay";
 import { subscriptionsFunction } from "@minispod/fn-subscriptions";
@@ -22,4 +24,6 @@ export const functions: FunctionDefinition<any>[] = [
   notifierFunction,
   webhooksFunction,
   webhookDispatcherFunction,
+  expirySweeperFunction,
+  billingSweeperFunction,
 ];

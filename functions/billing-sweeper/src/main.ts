@@ -1,0 +1,4 @@
+import { runStandalone } from "@minispod/shared";
+import { billingSweeperFunction } from "./function";
+
+await runStandalone(billingSweeperFunction, process.env);

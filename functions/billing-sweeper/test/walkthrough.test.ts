@@ -1,0 +1,157 @@
+import { renew } from "@minispod/billing";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  activeSubscription,
+  addDays,
+  cron,
+  eventTypes,
+  hours,
+  START,
+  type SweeperTest,
+  setupSweeper,
+  state,
+} from "./helpers";
+
+let t: SweeperTest;
+beforeAll(async () => {
+  t = await setupSweeper({ BILLING_RENEWAL_WINDOW: "24h", BILLING_DUNNING_DAYS: "1,3,5" });
+});
+afterAll(() => t.h.close());
+
+describe("billing-sweeper walk-through on the injected clock", () => {
+  it("renews, then on a decline goes PAST_DUE, retries on schedule and recovers", async () => {
+    const sub = await activeSubscription(t);
+    const paymentIds = (await state(t, sub.id)).payments.map((p) => p.id);
+
+    // Outside the renewal window nothing happens.
+    expect((await cron(t, "renew", hours(sub.end, -25))).attempted).toBe(0);
+    // Inside it: charged, the period moves on.
+    const first = await cron(t, "renew", hours(sub.end, -23));
+    expect(first).toMatchObject({ attempted: 1, succeeded: 1, failed: 0 });
+    const renewed = await state(t, sub.id);
+    expect(renewed.subscription.status).toBe("ACTIVE");
+    expect(renewed.subscription.currentPeriodStart.getTime()).toBe(sub.end.getTime());
+    const end2 = renewed.subscription.currentPeriodEnd;
+    expect(renewed.invoices.map((i) => i.status)).toEqual(["PAID", "PAID"]);
+    // The idempotency key was stored with the payment, before the charge.
+    const renewal = renewed.payments.find((p) => !paymentIds.includes(p.id))!;
+    expect(renewal.idempotencyKey).toBe(`ren_${renewed.invoices[1]!.id}_1`);
+    expect(t.sandbox.charges.map((c) => c.request.idempotencyKey)).toContain(
+      renewal.idempotencyKey,
+    );
+    // Running again in the same window charges nothing more.
+    expect((await cron(t, "renew", hours(sub.end, -22))).attempted).toBe(0);
+    // One transaction writes them all (same timestamp), so compare as a set.
+    expect((await eventTypes(t, [sub.id, renewed.invoices[1]!.id, renewal.id])).sort()).toEqual([
+      "invoice.paid",
+      "payment.succeeded",
+      "subscription.activated",
+      "subscription.renewed",
+    ]);
+
+    // Next period: the card is declined.
+    t.steer(t.customer.id, "decline");
+    const declined = await cron(t, "renew", hours(end2, -1));
+    expect(declined).toMatchObject({ attempted: 1, succeeded: 0, failed: 1 });
+    let now = await state(t, sub.id);
+    expect(now.subscription).toMatchObject({ status: "PAST_DUE", renewalAttempts: 1 });
+    expect(now.subscription.nextRenewalAttemptAt?.getTime()).toBe(addDays(end2, 1).getTime());
+    expect(now.subscription.graceEndsAt?.getTime()).toBe(addDays(end2, 5).getTime());
+    expect(now.invoices.at(-1)?.status).toBe("OPEN");
+    const types = await eventTypes(t, [sub.id, ...now.payments.map((p) => p.id)]);
+    expect(types.slice(-2).sort()).toEqual(["payment.failed", "subscription.past_due"]);
+
+    // Not before the retry time; the retry declines again: still PAST_DUE, no second past_due.
+    expect((await cron(t, "renew", hours(end2, 12))).attempted).toBe(0);
+    expect((await cron(t, "renew", hours(addDays(end2, 1), 1))).failed).toBe(1);
+    now = await state(t, sub.id);
+    expect(now.subscription).toMatchObject({ status: "PAST_DUE", renewalAttempts: 2 });
+    expect(now.subscription.nextRenewalAttemptAt?.getTime()).toBe(addDays(end2, 3).getTime());
+    const afterRetry = await eventTypes(t, [sub.id, ...now.payments.map((p) => p.id)]);
+    expect(afterRetry.filter((e) => e === "subscription.past_due")).toHaveLength(1);
+    expect(afterRetry.filter((e) => e === "payment.failed")).toHaveLength(2);
+
+    // The card works again: the next retry recovers, on the same invoice.
+    t.steer(t.customer.id, "ok");
+    expect((await cron(t, "renew", hours(addDays(end2, 3), 1))).succeeded).toBe(1);
+    now = await state(t, sub.id);
+    expect(now.subscription).toMatchObject({
+      status: "ACTIVE",
+      renewalAttempts: 0,
+      nextRenewalAttemptAt: null,
+      graceEndsAt: null,
+    });
+    expect(now.subscription.currentPeriodStart.getTime()).toBe(end2.getTime());
+    expect(now.invoices.map((i) => i.status)).toEqual(["PAID", "PAID", "PAID"]);
+    expect(now.payments.map((p) => p.status)).toEqual([
+      "SUCCEEDED",
+      "SUCCEEDED",
+      "FAILED",
+      "FAILED",
+      "SUCCEEDED",
+    ]);
+    const all = await eventTypes(t, [sub.id]);
+    expect(all.at(-1)).toBe("subscription.renewed");
+  });
+
+  it("expires after the last retry fails, and a manual renew inside retention brings it back", async () => {
+    const customer = await t.h.user();
+    const sub = await activeSubscription(t, customer);
+    t.steer(customer.id, "decline");
+    await cron(t, "renew", hours(sub.end, -1));
+    for (const day of [1, 3]) await cron(t, "renew", hours(addDays(sub.end, day), 1));
+    expect((await state(t, sub.id)).subscription).toMatchObject({
+      status: "PAST_DUE",
+      renewalAttempts: 3,
+    });
+    const last = await cron(t, "renew", hours(addDays(sub.end, 5), 1));
+    expect(last.failed).toBe(1);
+    let now = await state(t, sub.id);
+    expect(now.subscription).toMatchObject({ status: "EXPIRED", renewalAttempts: 4 });
+    expect(now.subscription.expiredAt?.getTime()).toBe(hours(addDays(sub.end, 5), 1).getTime());
+    expect(now.invoices.at(-1)?.status).toBe("UNCOLLECTIBLE");
+    expect((await eventTypes(t, [sub.id])).at(-1)).toBe("subscription.expired");
+    // An EXPIRED subscription is not charged by the sweep again.
+    expect((await cron(t, "renew", addDays(sub.end, 6))).attempted).toBe(0);
+
+    t.steer(customer.id, "ok");
+    t.h.clock.now = addDays(sub.end, 10);
+    const revived = await renew({ ctx: t.ctx, input: { subscriptionId: sub.id, actor: customer } });
+    expect(revived.status).toBe("ACTIVE");
+    now = await state(t, sub.id);
+    expect(now.subscription.renewalAttempts).toBe(0);
+    expect((await eventTypes(t, [sub.id])).at(-1)).toBe("subscription.renewed");
+  });
+
+  it("purges Idempotency-Key records past their retention", async () => {
+    const { idempotencyKeys } = await import("@minispod/db");
+    const db = t.h.database.db;
+    await db.insert(idempotencyKeys).values([
+      {
+        userId: t.customer.id,
+        scope: "s",
+        key: "old",
+        requestHash: "h",
+        createdAt: addDays(START, -3),
+      },
+      { userId: t.customer.id, scope: "s", key: "new", requestHash: "h", createdAt: START },
+    ]);
+    const result = await cron(t, "purge-keys", hours(START, 1));
+    expect(result).toMatchObject({ purged: 1, more: false });
+    const left = await db.select({ key: idempotencyKeys.key }).from(idempotencyKeys);
+    expect(left.map((r) => r.key)).toEqual(["new"]);
+  });
+
+  it("exposes the sweep metrics and the outbox backlog on /metrics", async () => {
+    const res = await t.app.request("/metrics");
+    const text = await res.text();
+    expect(text).toMatch(
+      /sweep_charges_total\{outcome="succeeded",function="billing-sweeper"\} [1-9]/,
+    );
+    expect(text).toMatch(
+      /sweep_run_duration_seconds_count\{function="billing-sweeper",job="renew"\} [1-9]/,
+    );
+    expect(text).toMatch(/outbox_backlog_events\{function="billing-sweeper"\} \d+/);
+    expect(text).toMatch(/outbox_oldest_unpublished_age_seconds/);
+  });
+});
