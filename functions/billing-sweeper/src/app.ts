@@ -1,5 +1,6 @@
 import {
   billingContextOf,
+  publishWritten,
   purgeIdempotencyKeys,
   reconcilePendingPayments,
   renewDueSubscriptions,
@@ -24,7 +25,7 @@ export interface BillingSweeperDeps extends FunctionContext<BillingSweeperEnv> {
  */
 export function createApp(deps: BillingSweeperDeps) {
   const app = baseApp(deps);
-  const ctx = billingContextOf(deps);
+  const runCtx = billingContextOf(deps);
   const metrics = sweepMetrics(deps.metrics.registry, { db: deps.db, now: deps.now });
   const env = deps.env;
   const seconds = (since: number) => (performance.now() - since) / 1000;
@@ -35,6 +36,13 @@ export function createApp(deps: BillingSweeperDeps) {
       {
         renew: async (now) => {
           const started = performance.now();
+          // Settling writes events per payment; they are sent in chunks at the end of the
+          // run instead of one relay call per payment (outbox-relay covers a crash before).
+          const written: string[] = [];
+          const ctx = {
+            ...runCtx,
+            events: { ...deps.events, kick: (ids?: string[]) => void written.push(...(ids ?? [])) },
+          };
           const reconciled = await reconcilePendingPayments({
             ctx,
             provider: deps.provider,
@@ -63,9 +71,8 @@ export function createApp(deps: BillingSweeperDeps) {
           for (const outcome of ["attempted", "succeeded", "failed", "unknown"] as const) {
             metrics.charges.inc({ outcome }, renewed[outcome]);
           }
-          // Settling kicked its events already; this waits for them so the run ends sent.
-          await deps.events.idle();
-          return { reconciled, ...renewed };
+          const sent = await publishWritten(deps.events, written);
+          return { reconciled, ...renewed, events: written.length, published: sent.published };
         },
         "purge-keys": async (now) => {
           const started = performance.now();
