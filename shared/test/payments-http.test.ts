@@ -202,6 +202,20 @@ describe("http payment provider: findCharge", () => {
     expect(query).toBe("pay 0001/x");
   });
 
+  it("reports the amount and currency the gateway charged, when it says", async () => {
+    server.use(
+      http.get(CHARGES, () =>
+        HttpResponse.json({ id: "ch_8", status: "succeeded", amount_minor: 900, currency: "eur" }),
+      ),
+    );
+    expect(await provider().findCharge("pay_0008")).toEqual({
+      status: "succeeded",
+      providerPaymentId: "ch_8",
+      amountMinor: 900,
+      currency: "EUR",
+    });
+  });
+
   it("answers null when the gateway never saw the key", async () => {
     server.use(
       http.get(CHARGES, () => HttpResponse.json({ message: "no such charge" }, { status: 404 })),

@@ -1,0 +1,205 @@
+/**
+ * `npm run bench -- sweep`: the expiry sweep and the renewal sweep over many due
+ * subscriptions on real PostgreSQL, next to a plain SQL UPDATE of the same rows
+ * (the floor: what changing those rows costs with no events, audit or locks).
+ *
+ *   BENCH_DATABASE_URL  server to use (default postgres://postgres@127.0.0.1:5432/postgres);
+ *                       a scratch database is created on it and dropped after
+ *   BENCH_SWEEP_ROWS    due subscriptions for the expiry sweep (default 100000)
+ *   BENCH_RENEW_ROWS    due subscriptions for the renewal sweep (default 100000)
+ *   BENCH_ROUNDS        rounds, interleaved with the baseline (default 3)
+ */
+import {
+  billingContextOf,
+  expireEndedSubscriptions,
+  renewDueSubscriptions,
+} from "@minispod/billing";
+import { seedCatalogService, seedDueSubscriptions } from "@minispod/billing/testing";
+import { createDb, type Db, subscriptions } from "@minispod/db";
+import { createTemplateDatabase, dropDatabase } from "@minispod/db/testing";
+import { createEventSender, createLogger, createMetrics } from "@minispod/shared";
+import { sandboxPaymentProvider } from "@minispod/shared/payments";
+import { eq, sql } from "drizzle-orm";
+
+const server = process.env.BENCH_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
+const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
+const logger = createLogger({ name: "bench", level: "silent" });
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const rate = (rows: number, ms: number) => Math.round((rows / ms) * 1000);
+
+async function timed(work: () => Promise<unknown>): Promise<number> {
+  const started = performance.now();
+  await work();
+  return performance.now() - started;
+}
+
+export async function sweepBench() {
+  const name = `minispod_bench_${process.pid}`;
+  await createTemplateDatabase(server, name);
+  const url = server.replace(/\/[^/?]*(\?|$)/, `/${name}$1`);
+  const database = createDb(url, { max: 10 });
+  try {
+    await expiryVsUpdate(database.db);
+    await renewalVsUpdate(database.db);
+  } finally {
+    await database.close();
+    await dropDatabase(server, name);
+  }
+}
+
+/** Puts the seeded rows back to due (untimed) and cleans up dead tuples between rounds. */
+async function reset(db: Db, serviceId: string, periodEnd: Date) {
+  const start = new Date(periodEnd.getTime() - 30 * 86_400_000);
+  await db
+    .update(subscriptions)
+    .set({
+      status: "ACTIVE",
+      expiredAt: null,
+      renewalAttempts: 0,
+      currentPeriodStart: start,
+      currentPeriodEnd: periodEnd,
+    })
+    .where(eq(subscriptions.serviceId, serviceId));
+  await db.execute(sql`vacuum analyze subscriptions`);
+  await db.execute(sql`vacuum analyze invoices`);
+  await db.execute(sql`vacuum analyze payments`);
+}
+
+/** The floor: one UPDATE of exactly the rows the sweep changes, same predicate. */
+function plainExpiryUpdate(db: Db, serviceId: string, now: Date) {
+  return db.execute(sql`
+    update subscriptions set status = 'EXPIRED', expired_at = ${now.toISOString()}::timestamptz
+    where service_id = ${serviceId}::uuid and status = 'ACTIVE' and auto_renew = false
+      and current_period_end <= ${now.toISOString()}::timestamptz`);
+}
+
+async function expiryVsUpdate(db: Db) {
+  const rows = Number(process.env.BENCH_SWEEP_ROWS ?? 100_000);
+  const service = await seedCatalogService(db);
+  const now = new Date();
+  const periodEnd = new Date(now.getTime() - 60_000);
+  await seedDueSubscriptions(db, {
+    serviceId: service.id,
+    count: rows,
+    periodEnd,
+    autoRenew: false,
+    customers: 1000,
+  });
+  const ctx = {
+    db,
+    logger,
+    source: "bench",
+    settings: { namespacePrefix: "c-", clusterDomain: "x", retentionDays: 30, dunningDays: [1] },
+  };
+  const sweepMs: number[] = [];
+  const updateMs: number[] = [];
+  for (let round = 0; round < rounds; round++) {
+    await reset(db, service.id, periodEnd);
+    updateMs.push(await timed(() => plainExpiryUpdate(db, service.id, now)));
+    await reset(db, service.id, periodEnd);
+    let changed = 0;
+    sweepMs.push(
+      await timed(async () => {
+        const result = await expireEndedSubscriptions({
+          ctx,
+          now,
+          batchSize: 1000,
+          maxBatches: Math.ceil(rows / 1000) + 1,
+        });
+        changed = result.changed;
+      }),
+    );
+    if (changed !== rows) throw new Error(`expiry sweep changed ${changed} of ${rows} rows`);
+  }
+  const sweep = rate(rows, median(sweepMs));
+  const update = rate(rows, median(updateMs));
+  console.log(`\nexpiry sweep over ${rows} due subscriptions (median of ${rounds}, PostgreSQL)`);
+  console.log(
+    `  sweep (lock SKIP LOCKED, update, void invoices, outbox event + audit row each): ${sweep} rows/s`,
+  );
+  console.log(
+    `  plain SQL UPDATE of the same rows:                                       ${update} rows/s`,
+  );
+  console.log(`  ratio sweep / UPDATE: ${((sweep / update) * 100).toFixed(0)}%`);
+}
+
+async function renewalVsUpdate(db: Db) {
+  const rows = Number(process.env.BENCH_RENEW_ROWS ?? 100_000);
+  const service = await seedCatalogService(db);
+  const now = new Date();
+  const periodEnd = new Date(now.getTime() + 3_600_000);
+  await seedDueSubscriptions(db, {
+    serviceId: service.id,
+    count: rows,
+    periodEnd,
+    autoRenew: true,
+    customers: 1000,
+  });
+  // The in-memory sandbox: the figure is our side's cost, not a gateway's latency.
+  const env = {
+    K8S_NAMESPACE_PREFIX: "c-",
+    K8S_CLUSTER_DOMAIN: "x",
+    SUBSCRIPTION_RETENTION_DAYS: 30,
+    BILLING_DUNNING_DAYS: [1],
+  };
+  const ctx = billingContextOf({
+    name: "bench",
+    db,
+    now: () => now,
+    logger,
+    metrics: createMetrics("bench", { defaultMetrics: false }),
+    events: createEventSender(db, { publish: async () => {} }, logger),
+    provider: sandboxPaymentProvider(),
+    env: env as never,
+  } as never);
+  // Events are left in the outbox (the relay's job), as the sweeper's collector does.
+  const quiet = { ...ctx, events: { ...ctx.events, kick: () => {} } };
+  const sweepMs: number[] = [];
+  const updateMs: number[] = [];
+  const newEnd = new Date(periodEnd.getTime() + 30 * 86_400_000);
+  for (let round = 0; round < rounds; round++) {
+    await reset(db, service.id, periodEnd);
+    updateMs.push(
+      await timed(() =>
+        db.execute(sql`
+          update subscriptions set current_period_start = current_period_end,
+                 current_period_end = ${newEnd.toISOString()}::timestamptz
+          where service_id = ${service.id}::uuid and status = 'ACTIVE' and auto_renew
+            and current_period_end <= ${new Date(now.getTime() + 86_400_000).toISOString()}::timestamptz`),
+      ),
+    );
+    await reset(db, service.id, periodEnd);
+    // Each round renews a new period: the previous round's invoices are for another one.
+    let succeeded = 0;
+    sweepMs.push(
+      await timed(async () => {
+        const result = await renewDueSubscriptions({
+          ctx: quiet,
+          now,
+          windowSeconds: 86_400,
+          batchSize: 500,
+          maxBatches: Math.ceil(rows / 500) + 1,
+          concurrency: 16,
+        });
+        succeeded = result.succeeded;
+      }),
+    );
+    if (succeeded !== rows) throw new Error(`renewal sweep renewed ${succeeded} of ${rows} rows`);
+    await db.execute(sql`delete from outbox_events`);
+    await db.execute(sql`delete from audit_log`);
+    await db.execute(sql`delete from payments`);
+    await db.execute(sql`delete from invoices`);
+  }
+  const sweep = rate(rows, median(sweepMs));
+  const update = rate(rows, median(updateMs));
+  console.log(
+    `\nrenewal sweep over ${rows} due subscriptions (median of ${rounds}, PostgreSQL, sandbox provider)`,
+  );
+  console.log(
+    `  sweep (claim, invoice + payment rows, charge, settle, 3 outbox events + audit each): ${sweep} rows/s`,
+  );
+  console.log(
+    `  plain SQL UPDATE moving the same rows' period:                                ${update} rows/s`,
+  );
+  console.log(`  ratio sweep / UPDATE: ${((sweep / update) * 100).toFixed(1)}%`);
+}
