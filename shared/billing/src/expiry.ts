@@ -1,13 +1,12 @@
 import {
   instanceStatusEvents,
-  invoices,
   serviceCatalog,
   serviceInstances,
   subscriptionReminders,
   subscriptions,
 } from "@minispod/db";
 import { type AuditEntry, enqueueEvents, recordAudits, systemActor } from "@minispod/shared";
-import { and, eq, gt, inArray, isNull, lte, notExists, notInArray, or, sql } from "drizzle-orm";
+import { and, eq, gt, inArray, isNull, lte, notExists, notInArray, sql } from "drizzle-orm";
 import type { BillingContext } from "./context";
 import { subscriptionEventData } from "./events";
 import { addDays } from "./period";
@@ -144,73 +143,87 @@ export async function sendExpiryReminders(
  * Expires subscriptions whose period ended without a renewal (auto-renew off;
  * an auto-renewing one is the billing sweep's, through dunning): EXPIRED,
  * open invoices VOID, `subscription.expired` (the provisioner suspends the
- * instance, keeping its data for the retention window). One with a payment
- * still PENDING waits for its settlement.
+ * instance, keeping its data for the retention window) and an audit row. One
+ * with a payment still PENDING waits for its settlement.
+ *
+ * The hot sweep (every subscription passes through it once per lifetime), so
+ * each batch is one statement: data-modifying CTEs lock, update, void, and
+ * write the outbox and audit rows inside PostgreSQL, in one round trip. The
+ * event's `data` is built by `jsonb_build_object` in the shape of
+ * `subscriptionEventData` (tests parse it against the event catalogue).
  */
 export async function expireEndedSubscriptions(
   options: SweepBatchOptions,
 ): Promise<SweepStepResult> {
   const { ctx, now } = options;
-  return inBatches(options, (limit) =>
-    ctx.db.transaction(async (tx) => {
-      const due = await tx
-        .select({ subscription: subscriptions, service: serviceRef })
-        .from(subscriptions)
-        .innerJoin(serviceCatalog, eq(serviceCatalog.id, subscriptions.serviceId))
-        .where(
-          and(
-            or(eq(subscriptions.status, "ACTIVE"), eq(subscriptions.status, "PAST_DUE")),
-            eq(subscriptions.autoRenew, false),
-            isNull(subscriptions.purgedAt),
-            lte(subscriptions.currentPeriodEnd, now),
-            notExists(pendingPaymentOf(tx, subscriptions.id)),
-          ),
-        )
-        .orderBy(subscriptions.currentPeriodEnd)
-        .limit(limit)
-        .for("update", { of: subscriptions, skipLocked: true });
-      if (due.length === 0) return { examined: 0, changed: 0, eventIds: [] };
-      const ids = due.map((row) => row.subscription.id);
-      const expired = await tx
-        .update(subscriptions)
-        .set({ status: "EXPIRED", expiredAt: now, nextRenewalAttemptAt: null })
-        .where(inArray(subscriptions.id, ids))
-        .returning();
-      await tx
-        .update(invoices)
-        .set({ status: "VOID" })
-        .where(and(inArray(invoices.subscriptionId, ids), eq(invoices.status, "OPEN")));
-      const instances = await instancesOf(tx, ids);
-      const before = new Map(due.map((row) => [row.subscription.id, row]));
-      const eventIds = await enqueueEvents(
-        tx,
-        expired.map((subscription) => ({
-          type: "subscription.expired" as const,
-          source: ctx.source,
-          subject: subscription.id,
-          data: subscriptionEventData(subscription, before.get(subscription.id)!.service, {
-            previousStatus: before.get(subscription.id)!.subscription.status,
-            reason: "period_ended",
-            ...instanceRef(instances, subscription.id),
-          }),
-        })),
-      );
-      await recordAudits(
-        tx,
-        expired.map(
-          (subscription): AuditEntry => ({
-            actor: systemActor,
-            action: "subscription.expired",
-            resourceType: "subscription",
-            resourceId: subscription.id,
-            metadata: { reason: "period_ended" },
-            at: now,
-          }),
-        ),
-      );
-      return { examined: due.length, changed: expired.length, eventIds };
-    }),
-  );
+  const at = sql`${now.toISOString()}::timestamptz`;
+  const iso = (column: string) =>
+    sql.raw(`to_char(${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`);
+  return inBatches(options, async (limit) => {
+    const result = await ctx.db.execute(sql`
+      with due as (
+        select s.id, s.status as previous_status
+        from subscriptions s
+        where s.status in ('ACTIVE', 'PAST_DUE') and not s.auto_renew and s.purged_at is null
+          and s.current_period_end <= ${at}
+          and not exists (
+            select 1 from payments p join invoices i on i.id = p.invoice_id
+            where i.subscription_id = s.id and p.status = 'PENDING')
+        order by s.current_period_end
+        limit ${limit}
+        for update of s skip locked
+      ),
+      expired as (
+        update subscriptions s
+        set status = 'EXPIRED', expired_at = ${at}, next_renewal_attempt_at = null, updated_at = ${at}
+        from due where s.id = due.id
+        returning s.*, due.previous_status
+      ),
+      voided as (
+        update invoices i set status = 'VOID', updated_at = ${at}
+        from expired e where i.subscription_id = e.id and i.status = 'OPEN'
+        returning i.id
+      ),
+      events as (
+        insert into outbox_events (type, source, subject, data)
+        select 'dev.minispod.subscription.expired', ${ctx.source}, e.id::text,
+          jsonb_build_object(
+            'userId', e.user_id, 'subscriptionId', e.id, 'serviceId', c.id,
+            'serviceSlug', c.slug, 'serviceName', c.name, 'status', e.status,
+            'currentPeriodStart', ${iso("e.current_period_start")},
+            'currentPeriodEnd', ${iso("e.current_period_end")},
+            'autoRenew', e.auto_renew, 'previousStatus', e.previous_status, 'reason', 'period_ended'
+          ) || case when si.id is null then '{}'::jsonb else jsonb_build_object('instanceId', si.id) end
+        from expired e
+        join service_catalog c on c.id = e.service_id
+        left join service_instances si on si.subscription_id = e.id
+        returning id
+      ),
+      audits as (
+        insert into audit_log (actor_id, actor_role, action, resource_type, resource_id, metadata, created_at)
+        select null, 'SYSTEM', 'subscription.expired', 'subscription', e.id::text,
+          '{"reason":"period_ended"}'::jsonb, ${at}
+        from expired e
+        returning id
+      )
+      select (select count(*) from due)::int as examined,
+             (select count(*) from expired)::int as changed,
+             (select count(*) from voided)::int as voided,
+             (select count(*) from audits)::int as audited,
+             coalesce((select array_agg(id::text) from events), '{}') as event_ids`);
+    const [row] = rowsOf<{ examined: number; changed: number; event_ids: string[] }>(result);
+    return {
+      examined: Number(row?.examined ?? 0),
+      changed: Number(row?.changed ?? 0),
+      eventIds: row?.event_ids ?? [],
+    };
+  });
+}
+
+/** Rows of a raw `execute`: postgres.js answers an array, PGlite `{ rows }`. */
+function rowsOf<T>(result: unknown): T[] {
+  if (Array.isArray(result)) return result as T[];
+  return ((result as { rows?: T[] }).rows ?? []) as T[];
 }
 
 /**
