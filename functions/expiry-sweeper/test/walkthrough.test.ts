@@ -13,11 +13,12 @@ import {
   subscriptionReminders,
   subscriptions,
 } from "@minispod/db";
-import { type AppEnv, AppError } from "@minispod/shared";
+import { type AppEnv, AppError, eventCatalogue } from "@minispod/shared";
 import { sandboxPaymentProvider } from "@minispod/shared/payments";
 import { createHarness, type Harness, type TestUser } from "@minispod/shared/testing";
 import { and, asc, eq } from "drizzle-orm";
 import type { Hono } from "hono";
+import * as v from "valibot";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createApp } from "../src/app";
 import { expirySweeperFunction } from "../src/function";
@@ -113,7 +114,13 @@ describe("expiry-sweeper walk-through on the injected clock", () => {
       userId: customer.id,
       instanceId: instance!.id,
       status: "EXPIRED",
+      previousStatus: "ACTIVE",
+      currentPeriodEnd: sub.end.toISOString(),
     });
+    // Built inside PostgreSQL, yet exactly the catalogue's shape.
+    expect(v.safeParse(eventCatalogue["subscription.expired"], expiredEvent?.data).success).toBe(
+      true,
+    );
     const [audit] = await db()
       .select()
       .from(auditLog)
