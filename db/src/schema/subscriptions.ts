@@ -68,6 +68,14 @@ export const subscriptions = pgTable(
     index("subscriptions_user_idx").on(t.userId, t.createdAt, t.id),
     index("subscriptions_status_period_end_idx").on(t.status, t.currentPeriodEnd),
     index("subscriptions_created_idx").on(t.createdAt, t.id),
+    // The sweeps take due rows oldest first in batches: these partial indexes give them in
+    // period order without scanning (and sorting) every live subscription per batch.
+    index("subscriptions_renewal_due_idx")
+      .on(t.currentPeriodEnd)
+      .where(sql`${t.status} = 'ACTIVE' and ${t.autoRenew}`),
+    index("subscriptions_expiry_due_idx")
+      .on(t.currentPeriodEnd)
+      .where(sql`${t.status} in ('ACTIVE', 'PAST_DUE') and not ${t.autoRenew}`),
     // The billing sweep's dunning retries: few rows, found without scanning the live ones.
     index("subscriptions_past_due_retry_idx")
       .on(t.nextRenewalAttemptAt)
