@@ -1,4 +1,8 @@
 import { renew } from "@minispod/billing";
+import { auditLog, outboxEvents } from "@minispod/db";
+import { eventCatalogue } from "@minispod/shared";
+import { and, eq, inArray } from "drizzle-orm";
+import * as v from "valibot";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   activeSubscription,
@@ -48,6 +52,38 @@ describe("billing-sweeper walk-through on the injected clock", () => {
       "subscription.activated",
       "subscription.renewed",
     ]);
+
+    // The batch settlement builds the events in SQL: exactly the catalogue's shapes and data.
+    const written = await t.h.database.db
+      .select({ type: outboxEvents.type, subject: outboxEvents.subject, data: outboxEvents.data })
+      .from(outboxEvents)
+      .where(inArray(outboxEvents.subject, [sub.id, renewed.invoices[1]!.id, renewal.id]));
+    for (const event of written) {
+      const type = event.type.replace("dev.minispod.", "") as keyof typeof eventCatalogue;
+      expect(v.safeParse(eventCatalogue[type], event.data).success).toBe(true);
+    }
+    const renewedEvent = written.find((e) => e.type.endsWith("subscription.renewed"))!;
+    expect(renewedEvent.data).toMatchObject({
+      subscriptionId: sub.id,
+      userId: t.customer.id,
+      serviceId: sub.service.id,
+      status: "ACTIVE",
+      previousStatus: "ACTIVE",
+      currentPeriodStart: sub.end.toISOString(),
+      currentPeriodEnd: end2.toISOString(),
+    });
+    expect(written.find((e) => e.type.endsWith("payment.succeeded"))!.data).toMatchObject({
+      paymentId: renewal.id,
+      invoiceId: renewed.invoices[1]!.id,
+      amountMinor: sub.service.priceMinor,
+      currency: sub.service.currency,
+    });
+    const [audit] = await t.h.database.db
+      .select()
+      .from(auditLog)
+      .where(and(eq(auditLog.resourceId, sub.id), eq(auditLog.action, "subscription.renewed")));
+    expect(audit).toMatchObject({ actorId: null, actorRole: "SYSTEM" });
+    expect(audit?.metadata).toMatchObject({ paymentId: renewal.id });
 
     // Next period: the card is declined.
     t.steer(t.customer.id, "decline");

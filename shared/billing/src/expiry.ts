@@ -10,7 +10,7 @@ import { and, eq, gt, inArray, isNull, lte, notExists, notInArray, sql } from "d
 import type { BillingContext } from "./context";
 import { subscriptionEventData } from "./events";
 import { addDays } from "./period";
-import { pendingPaymentOf } from "./records";
+import { pendingPaymentOf, rowsOf } from "./records";
 
 type SweepContext = Pick<BillingContext, "db" | "logger" | "source" | "settings">;
 
@@ -218,12 +218,6 @@ export async function expireEndedSubscriptions(
       eventIds: row?.event_ids ?? [],
     };
   });
-}
-
-/** Rows of a raw `execute`: postgres.js answers an array, PGlite `{ rows }`. */
-function rowsOf<T>(result: unknown): T[] {
-  if (Array.isArray(result)) return result as T[];
-  return ((result as { rows?: T[] }).rows ?? []) as T[];
 }
 
 /**

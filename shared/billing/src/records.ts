@@ -101,3 +101,9 @@ export function pendingPaymentOf(tx: Db, subscriptionId: AnyColumn | SQL | strin
     .innerJoin(invoices, eq(invoices.id, payments.invoiceId))
     .where(and(eq(invoices.subscriptionId, subscriptionId), eq(payments.status, "PENDING")));
 }
+
+/** Rows of a raw `execute`: postgres.js answers an array, PGlite `{ rows }`. */
+export function rowsOf<T>(result: unknown): T[] {
+  if (Array.isArray(result)) return result as T[];
+  return ((result as { rows?: T[] }).rows ?? []) as T[];
+}

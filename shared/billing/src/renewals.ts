@@ -1,11 +1,12 @@
 import { type Db, invoices, payments, serviceCatalog, subscriptions } from "@minispod/db";
 import { systemActor } from "@minispod/shared";
-import { and, desc, eq, inArray, isNull, lte, notExists, or } from "drizzle-orm";
+import type { ChargeResult } from "@minispod/shared/payments";
+import { and, desc, eq, inArray, isNull, lte, notExists, or, sql } from "drizzle-orm";
 import { sendCharge } from "./charge";
 import type { BillingContext } from "./context";
 import { renewalKey } from "./dunning";
 import { addMonths } from "./period";
-import { describePeriod, invoiceNumber, pendingPaymentOf } from "./records";
+import { describePeriod, invoiceNumber, pendingPaymentOf, rowsOf } from "./records";
 import { settleCharge } from "./settle";
 
 type Payment = typeof payments.$inferSelect;
@@ -64,11 +65,32 @@ export async function renewDueSubscriptions(
   for (let batch = 0; batch < options.maxBatches; batch++) {
     const claim = await claimDueRenewals(options);
     result.examined += claim.examined;
+    const succeeded: { payment: Payment; providerPaymentId: string }[] = [];
     await mapLimit(claim.payments, options.concurrency, async (pending) => {
       result.attempted++;
-      const outcome = await chargeAndSettleRenewal(options.ctx, pending);
-      result[outcome]++;
+      const outcome = await sendCharge(
+        options.ctx.provider,
+        pending.payment,
+        pending.description,
+        options.ctx.logger,
+      );
+      if (outcome.status === "unknown") result.unknown++;
+      else if (outcome.status === "succeeded") {
+        succeeded.push({ payment: pending.payment, providerPaymentId: outcome.providerPaymentId });
+      } else result[await settleOne(options.ctx, pending.payment, outcome)]++;
     });
+    // The common case, settled for the whole batch at once; the rest one by one.
+    const bulk = await settleSucceededRenewals(options.ctx, succeeded);
+    result.succeeded += bulk.settled;
+    result.unknown += bulk.failedToCommit;
+    for (const left of bulk.leftOver) {
+      result[
+        await settleOne(options.ctx, left.payment, {
+          status: "succeeded",
+          providerPaymentId: left.providerPaymentId,
+        })
+      ]++;
+    }
     result.more = claim.examined === options.batchSize;
     if (!result.more) break;
   }
@@ -218,13 +240,12 @@ async function lastPaymentMethods(tx: Db, subscriptionIds: string[]) {
   return new Map(rows.map((r) => [r.subscriptionId, r.method]));
 }
 
-/** Sends one claimed charge and settles its answer; an unknown one stays PENDING. */
-async function chargeAndSettleRenewal(
+/** Settles one known answer; a failed commit leaves the payment PENDING for the reconciliation. */
+async function settleOne(
   ctx: BillingContext,
-  { payment, description }: PendingRenewal,
+  payment: Payment,
+  outcome: ChargeResult,
 ): Promise<"succeeded" | "failed" | "unknown"> {
-  const outcome = await sendCharge(ctx.provider, payment, description, ctx.logger);
-  if (outcome.status === "unknown") return "unknown";
   try {
     const settled = await settleCharge({
       ctx,
@@ -243,6 +264,142 @@ async function chargeAndSettleRenewal(
       "settling a renewal charge failed; left PENDING for the reconciliation",
     );
     return "unknown";
+  }
+}
+
+/**
+ * Settles a batch of successful renewal charges in one transaction, with the
+ * effect of `settleCharge` on each (payment SUCCEEDED, invoice PAID, the
+ * subscription ACTIVE in the invoice's period, `subscription.renewed`,
+ * `invoice.paid`, `payment.succeeded`, an audit row), in a few set-based
+ * statements instead of a dozen per payment.
+ *
+ * Row locks follow the global order, level by level: the subscriptions (by
+ * id), then their invoices, then the payments. Only payments still PENDING on
+ * ACTIVE or PAST_DUE subscriptions are settled here; anything else (a callback
+ * or a cancel got there first) is handed back for `settleCharge`, which knows
+ * every case. If the transaction fails, every payment stays PENDING for the
+ * reconciliation.
+ */
+async function settleSucceededRenewals(
+  ctx: BillingContext,
+  charges: { payment: Payment; providerPaymentId: string }[],
+): Promise<{
+  settled: number;
+  failedToCommit: number;
+  leftOver: { payment: Payment; providerPaymentId: string }[];
+}> {
+  if (charges.length === 0) return { settled: 0, failedToCommit: 0, leftOver: [] };
+  const now = ctx.now();
+  const at = sql`${now.toISOString()}::timestamptz`;
+  const iso = (column: string) =>
+    sql.raw(`to_char(${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`);
+  const input = JSON.stringify(
+    charges.map((c) => ({ payment_id: c.payment.id, provider_payment_id: c.providerPaymentId })),
+  );
+  const inputRows = sql`jsonb_to_recordset(${input}::jsonb) as r(payment_id uuid, provider_payment_id text)`;
+  try {
+    const { settled, eventIds } = await ctx.db.transaction(async (tx) => {
+      await tx.execute(sql`
+        select s.id from subscriptions s
+        where s.id in (select i.subscription_id from ${inputRows}
+                       join payments p on p.id = r.payment_id join invoices i on i.id = p.invoice_id)
+        order by s.id for update of s`);
+      await tx.execute(sql`
+        select i.id from invoices i
+        where i.id in (select p.invoice_id from ${inputRows} join payments p on p.id = r.payment_id)
+        order by i.id for update of i`);
+      const eligible = rowsOf<{ payment_id: string }>(
+        await tx.execute(sql`
+          select p.id as payment_id from ${inputRows}
+          join payments p on p.id = r.payment_id
+          join invoices i on i.id = p.invoice_id
+          join subscriptions s on s.id = i.subscription_id
+          where p.status = 'PENDING' and i.status = 'OPEN' and s.status in ('ACTIVE', 'PAST_DUE')
+          order by p.id for update of p`),
+      ).map((row) => row.payment_id);
+      if (eligible.length === 0) return { settled: new Set<string>(), eventIds: [] };
+      const chosen = JSON.stringify(
+        charges
+          .filter((c) => eligible.includes(c.payment.id))
+          .map((c) => ({ payment_id: c.payment.id, provider_payment_id: c.providerPaymentId })),
+      );
+      const [row] = rowsOf<{ event_ids: string[] }>(
+        await tx.execute(sql`
+          with input as (
+            select r.payment_id, r.provider_payment_id, p.user_id, p.amount_minor, p.currency,
+                   i.id as invoice_id, i.number, i.period_start, i.period_end,
+                   s.id as subscription_id, s.status as previous_status, s.auto_renew,
+                   c.id as service_id, c.slug, c.name
+            from jsonb_to_recordset(${chosen}::jsonb) as r(payment_id uuid, provider_payment_id text)
+            join payments p on p.id = r.payment_id
+            join invoices i on i.id = p.invoice_id
+            join subscriptions s on s.id = i.subscription_id
+            join service_catalog c on c.id = s.service_id
+          ),
+          paid_payments as (
+            update payments p set status = 'SUCCEEDED', provider_payment_id = input.provider_payment_id,
+                   failure_code = null, failure_message = null, updated_at = ${at}
+            from input where p.id = input.payment_id returning p.id
+          ),
+          paid_invoices as (
+            update invoices i set status = 'PAID', paid_at = ${at}, updated_at = ${at}
+            from input where i.id = input.invoice_id returning i.id
+          ),
+          renewed as (
+            update subscriptions s set status = 'ACTIVE', current_period_start = input.period_start,
+                   current_period_end = input.period_end, renewal_attempts = 0,
+                   next_renewal_attempt_at = null, grace_ends_at = null, expired_at = null,
+                   updated_at = ${at}
+            from input where s.id = input.subscription_id returning s.id
+          ),
+          events as (
+            insert into outbox_events (type, source, subject, data)
+            select e.type, ${ctx.source}, e.subject, e.data from input,
+            lateral (values
+              ('dev.minispod.subscription.renewed', input.subscription_id::text, jsonb_build_object(
+                'userId', input.user_id, 'subscriptionId', input.subscription_id,
+                'serviceId', input.service_id, 'serviceSlug', input.slug, 'serviceName', input.name,
+                'status', 'ACTIVE', 'currentPeriodStart', ${iso("input.period_start")},
+                'currentPeriodEnd', ${iso("input.period_end")}, 'autoRenew', input.auto_renew,
+                'previousStatus', input.previous_status)),
+              ('dev.minispod.invoice.paid', input.invoice_id::text, jsonb_build_object(
+                'userId', input.user_id, 'invoiceId', input.invoice_id, 'number', input.number,
+                'subscriptionId', input.subscription_id, 'amountMinor', input.amount_minor,
+                'currency', input.currency, 'periodStart', ${iso("input.period_start")},
+                'periodEnd', ${iso("input.period_end")})),
+              ('dev.minispod.payment.succeeded', input.payment_id::text, jsonb_build_object(
+                'userId', input.user_id, 'paymentId', input.payment_id, 'invoiceId', input.invoice_id,
+                'subscriptionId', input.subscription_id, 'amountMinor', input.amount_minor,
+                'currency', input.currency, 'failureCode', null, 'failureMessage', null))
+            ) as e(type, subject, data)
+            returning id
+          ),
+          audits as (
+            insert into audit_log (actor_id, actor_role, action, resource_type, resource_id, metadata, created_at)
+            select null, 'SYSTEM', 'subscription.renewed', 'subscription', input.subscription_id::text,
+                   jsonb_build_object('invoiceId', input.invoice_id, 'paymentId', input.payment_id,
+                                      'providerPaymentId', input.provider_payment_id), ${at}
+            from input returning id
+          )
+          select (select count(*) from paid_payments) + (select count(*) from paid_invoices)
+                   + (select count(*) from renewed) + (select count(*) from audits) as writes,
+                 coalesce((select array_agg(id::text) from events), '{}') as event_ids`),
+      );
+      return { settled: new Set(eligible), eventIds: row?.event_ids ?? [] };
+    });
+    if (eventIds.length > 0) ctx.events.kick(eventIds);
+    return {
+      settled: settled.size,
+      failedToCommit: 0,
+      leftOver: charges.filter((c) => !settled.has(c.payment.id)),
+    };
+  } catch (error) {
+    ctx.logger.error(
+      { err: error, payments: charges.length },
+      "settling a batch of renewal charges failed; left PENDING for the reconciliation",
+    );
+    return { settled: 0, failedToCommit: charges.length, leftOver: [] };
   }
 }
 
