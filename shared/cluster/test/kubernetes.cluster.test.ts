@@ -14,6 +14,7 @@ import { FIELD_MANAGER, instanceObjects, namespaceName } from "../src/names";
 import type { InstanceSpec } from "../src/port";
 import { describeCluster, labKubeConfig, uniqueId, waitFor } from "../src/testing";
 import { demoApps, statelessApp } from "./fixtures";
+import { canReach, type Endpoint } from "./network-policy";
 
 const config = { ...defaultClusterConfig, namespacePrefix: "t-", clusterDomain: "apps.lab.test" };
 
@@ -283,7 +284,58 @@ describeCluster("kubernetes driver against the lab's API server", () => {
       await apps.listNamespacedDeployment({ namespace: namespaceName(config, customerId) })
     ).items.map((d) => d.metadata?.name);
 
-  it("refuses a root pod in a restricted namespace with a typed invalid/forbidden error", async () => {
+  it("keeps customers apart: the policies read back let no namespace reach another's", async () => {
+    const [a, b] = [newCustomer(), newCustomer()];
+    for (const customerId of [a, b])
+      await cluster.ensureNamespace({ customerId, plans: [statelessApp.resources] });
+    const read = async (customerId: string) => {
+      const namespace = namespaceName(config, customerId);
+      const ns = await core.readNamespace({ name: namespace });
+      const policies = (await net.listNamespacedNetworkPolicy({ namespace })).items;
+      return { policies, labels: ns.metadata?.labels ?? {} };
+    };
+    const [nsA, nsB] = [await read(a), await read(b)];
+    const pod = (labels: Record<string, string>, ip: string, port = 8080): Endpoint => ({
+      namespaceLabels: labels,
+      podLabels: { "minispod.dev/instance": uniqueId() },
+      ip,
+      port,
+    });
+    const podA = pod(nsA.labels, "10.42.0.10");
+    const podB = pod(nsB.labels, "10.42.1.20");
+    const otherPodA = pod(nsA.labels, "10.42.0.11");
+    const traefik: Endpoint = {
+      namespaceLabels: { "kubernetes.io/metadata.name": "kube-system" },
+      podLabels: { "app.kubernetes.io/name": "traefik" },
+      ip: "10.42.0.2",
+      port: 8000,
+    };
+    const dns: Endpoint = {
+      namespaceLabels: { "kubernetes.io/metadata.name": "kube-system" },
+      podLabels: { "k8s-app": "kube-dns" },
+      ip: "10.42.0.3",
+      port: 53,
+      protocol: "UDP",
+    };
+    const outside = (ip: string, port = 443): Endpoint => ({
+      namespaceLabels: {},
+      podLabels: {},
+      ip,
+      port,
+    });
+
+    expect(canReach(nsB.policies, podB, nsA.policies, podA)).toBe(false);
+    expect(canReach(nsA.policies, podA, nsB.policies, podB)).toBe(false);
+    expect(canReach(nsA.policies, podA, nsA.policies, otherPodA)).toBe(false);
+    expect(canReach([], traefik, nsA.policies, podA)).toBe(true);
+    expect(canReach(nsA.policies, podA, [], dns)).toBe(true);
+    expect(canReach(nsA.policies, podA, [], outside("93.184.216.34"))).toBe(true);
+    for (const ip of ["10.43.0.1", "169.254.169.254", "192.168.1.1", "172.16.0.1"]) {
+      expect(canReach(nsA.policies, podA, [], outside(ip)), ip).toBe(false);
+    }
+  });
+
+  it("refuses a root pod in a restricted namespace and says so in plain words", async () => {
     const customerId = newCustomer();
     const root = demoApps.find((a) => a.runAsUser === null)!;
     await cluster.ensureNamespace({ customerId, plans: [root.resources] });
