@@ -141,6 +141,19 @@ describeCluster("kubernetes driver against the lab's API server", () => {
     );
   });
 
+  it("reads an instance's log lines through the API server (KWOK serves them)", async () => {
+    const customerId = newCustomer();
+    const spec: InstanceSpec = { customerId, instanceId: uniqueId(), app: statelessApp };
+    await cluster.ensureNamespace({ customerId, plans: [spec.app.resources] });
+    // No pod yet: no lines, no error.
+    await expect(cluster.logs(spec)).resolves.toEqual({ pod: null, lines: [] });
+    await cluster.applyInstance(spec);
+    await waitFor("running", async () => (await cluster.readStatus(spec)).phase === "running");
+    const logs = await cluster.logs(spec, { tailLines: 2 });
+    expect(logs.pod).toMatch(new RegExp(`^i-${spec.instanceId}-`));
+    expect(logs.lines).toEqual(["minispod lab: listening", "minispod lab: ready"]);
+  });
+
   it("says volume pending while a claim has no volume (the lab has no storage provisioner)", async () => {
     const customerId = newCustomer();
     const spec: InstanceSpec = { customerId, instanceId: uniqueId(), app: demoApps[0]! };
