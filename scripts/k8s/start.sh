@@ -161,8 +161,11 @@ launch kube-controller-manager --kubeconfig "$state/kubeconfig" \
   --service-account-private-key-file "$pki/sa.key" --root-ca-file "$pki/ca.crt" \
   --use-service-account-credentials=false \
   --concurrent-deployment-syncs 10 --concurrent-replicaset-syncs 10 \
+  --kube-api-qps 500 --kube-api-burst 1000 \
   --v 1
-launch kube-scheduler --kubeconfig "$state/kubeconfig" --secure-port 0 --leader-elect=false --v 1
+# Client-side rate limits raised: hundreds of instances at once in tests and benches.
+launch kube-scheduler --kubeconfig "$state/kubeconfig" --secure-port 0 --leader-elect=false \
+  --kube-api-qps 500 --kube-api-burst 1000 --v 1
 
 k8s_log "kwok on 127.0.0.1:$kwok_port"
 # Only Nodes annotated kwok.x-k8s.io/node=fake are KWOK's; node IP loopback so
