@@ -256,6 +256,8 @@ export function createKubernetesCluster(options: KubernetesClusterOptions): Kube
         { apiVersion: "networking.k8s.io/v1", kind: "Ingress", metadata: meta },
         { apiVersion: "v1", kind: "Secret", metadata: meta },
         { apiVersion: "v1", kind: "PersistentVolumeClaim", metadata: meta },
+        // The certificate cert-manager issued for the Ingress outlives it otherwise.
+        { apiVersion: "v1", kind: "Secret", metadata: { name: `${name}-tls`, namespace } },
       ];
       await Promise.all(
         kinds.map((o) =>

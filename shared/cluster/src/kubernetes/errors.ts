@@ -74,6 +74,17 @@ export function classify(error: unknown, what: string): Classified {
     if (status === 400 || status === 422) {
       return { error: new ClusterError("invalid", message, { status }), retryNow: false };
     }
+    if (status === 410) {
+      // An expired `continue` token of a paginated list: the sweep starts over.
+      return {
+        error: new ClusterError(
+          "conflict",
+          `${what}: the list changed too much, start again (${detail})`,
+          { status },
+        ),
+        retryNow: false,
+      };
+    }
     if (status === 409) {
       return {
         error: new ClusterError("conflict", message, { status }),
