@@ -152,7 +152,7 @@ export interface InstanceLogs {
  */
 export type ClusterErrorCode =
   | "forbidden" // 401/403: our credentials or RBAC are wrong; retrying won't help
-  | "invalid" // 400/422: the cluster refused the object
+  | "invalid" // 400/422, or admission refusing the object (Pod Security, quota): fix the object
   | "not_found"
   | "conflict" // 409 that persisted through retries
   | "unavailable" // 429/5xx/network errors that persisted through retries

@@ -5,11 +5,17 @@ import {
   type KubernetesObject,
   NetworkingV1Api,
   type V1ManagedFieldsEntry,
+  type V1Pod,
 } from "@kubernetes/client-node";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { defaultClusterConfig } from "../src/config";
 import { createKubernetesCluster, type KubernetesCluster } from "../src/kubernetes";
-import { instanceManifests, namespaceManifests, secretManifest } from "../src/manifests";
+import {
+  deploymentManifest,
+  instanceManifests,
+  namespaceManifests,
+  secretManifest,
+} from "../src/manifests";
 import { FIELD_MANAGER, instanceObjects, namespaceName } from "../src/names";
 import type { InstanceSpec } from "../src/port";
 import { describeCluster, labKubeConfig, uniqueId, waitFor } from "../src/testing";
@@ -283,8 +289,42 @@ describeCluster("kubernetes driver against the lab's API server", () => {
       for (const app of apps) {
         const spec = { customerId, instanceId: uniqueId(), app };
         const objects = [secretManifest(config, spec), ...instanceManifests(config, spec)];
-        const answered = await cluster.applyObjects(objects, { dryRun: true });
-        expect(answered.map((o) => o.kind)).toEqual(objects.map((o) => o.kind));
+        // PodSecurity only warns about a Deployment's template; the pod it would
+        // create is what admission (PodSecurity, LimitRange, quota) accepts or refuses.
+        const deployment = deploymentManifest(config, spec);
+        const pod: V1Pod = {
+          apiVersion: "v1",
+          kind: "Pod",
+          metadata: {
+            name: `${deployment.metadata?.name}-dry-run`,
+            namespace: deployment.metadata?.namespace,
+            ...deployment.spec?.template.metadata,
+          },
+          spec: deployment.spec?.template.spec,
+        };
+        const answered = await cluster.applyObjects([...objects, pod], { dryRun: true });
+        expect(answered.map((o) => o.kind)).toEqual([...objects, pod].map((o) => o.kind));
+      }
+      if (podSecurity === "restricted") {
+        // The same dry run refuses what the namespace must not run: a root pod.
+        const root = { customerId, instanceId: uniqueId(), app: { ...apps[0]!, runAsUser: null } };
+        const d = deploymentManifest(config, root);
+        const refused = await cluster
+          .applyObjects(
+            [
+              {
+                apiVersion: "v1",
+                kind: "Pod",
+                metadata: { name: "root-dry-run", namespace: d.metadata?.namespace },
+                spec: d.spec?.template.spec,
+              } as V1Pod,
+            ],
+            { dryRun: true },
+          )
+          .catch((e: unknown) => e);
+        // Refused by admission, not by RBAC: "invalid", not "forbidden".
+        expect(refused).toMatchObject({ code: "invalid", status: 403, retryable: false });
+        expect(String((refused as Error).message)).toMatch(/violates PodSecurity/);
       }
       // Dry run stored nothing.
       const left = await apps_list(customerId);

@@ -69,6 +69,15 @@ export function classify(error: unknown, what: string): Classified {
       if (/being terminated/i.test(detail)) {
         return { error: new ClusterError("unavailable", message, { status }), retryNow: false };
       }
+      // Admission refusing the object itself (Pod Security, quota, limits) is
+      // also a 403, but it is about the object, not our permissions.
+      if (
+        /violates PodSecurity|exceeded quota|usage per (Container|Pod|PersistentVolumeClaim)/i.test(
+          detail,
+        )
+      ) {
+        return { error: new ClusterError("invalid", message, { status }), retryNow: false };
+      }
       return { error: new ClusterError("forbidden", message, { status }), retryNow: false };
     }
     if (status === 400 || status === 422) {
