@@ -74,11 +74,10 @@ EOF
   rm -f ./*.csr ./*.ext ./*.srl
 )
 
-K8S_PICKED=""
-etcd_port=$(k8s_free_port)
-etcd_peer_port=$(k8s_free_port)
-api_port=$(k8s_free_port)
-kwok_port=$(k8s_free_port)
+k8s_free_port etcd_port
+k8s_free_port etcd_peer_port
+k8s_free_port api_port
+k8s_free_port kwok_port
 server="https://127.0.0.1:$api_port"
 
 b64() { base64 -w0 <"$1"; }
