@@ -81,6 +81,18 @@ describeCluster("kubernetes driver against the lab's API server", () => {
       "allow-internet",
       "default-deny",
     ]);
+    // Closing egress later converges too: the internet policy goes.
+    const closed = createKubernetesCluster({
+      config: { ...config, egress: "none" },
+      kubeConfig: kc,
+    });
+    await closed.ensureNamespace({ customerId, plans });
+    const after = await net.listNamespacedNetworkPolicy({ namespace });
+    expect(after.items.map((p) => p.metadata?.name).sort()).toEqual([
+      "allow-dns",
+      "allow-ingress-controller",
+      "default-deny",
+    ]);
   });
 
   it("applies every object of an instance; KWOK brings the Deployment to available", async () => {

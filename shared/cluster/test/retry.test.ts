@@ -1,5 +1,6 @@
 import { ApiException } from "@kubernetes/client-node";
 import { describe, expect, it } from "vitest";
+import { RequestTimeoutError } from "../src/kubernetes/driver";
 import { classify } from "../src/kubernetes/errors";
 import { withRetries } from "../src/kubernetes/retry";
 import { ClusterError } from "../src/port";
@@ -25,7 +26,7 @@ describe("retries", () => {
     const refused = Object.assign(new TypeError("fetch failed"), {
       cause: { code: "ECONNREFUSED" },
     });
-    const timedOut = Object.assign(new Error("timed out"), { name: "TimeoutError" });
+    const timedOut = new RequestTimeoutError("no answer within 10 ms");
     const fn = flaky(api(429), api(503), refused, timedOut);
     await expect(withRetries("read", fn, { ...noWait, attempts: 5 })).resolves.toBe("ok");
     expect(fn.calls).toBe(5);
