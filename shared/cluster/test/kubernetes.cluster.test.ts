@@ -182,6 +182,10 @@ describeCluster("kubernetes driver against the lab's API server", () => {
       return s.reason === "volume pending" ? s : undefined;
     });
     expect(status.phase).toBe("starting");
+    // The sweep says the same, reading the pods of its unsettled instances in one request.
+    const page = await cluster.listStatuses({ customerId });
+    expect(page.items).toMatchObject([{ instanceId: spec.instanceId, reason: "volume pending" }]);
+    expect(page.apiCalls).toBe(2);
   });
 
   it("says quota exceeded when the plans leave no room", async () => {
