@@ -23,7 +23,7 @@ export interface AppResources {
 /** An HTTP check of the app; without one the driver checks that the port accepts TCP. */
 export interface AppProbe {
   path: string;
-  /** Seconds the app may take to start before liveness counts (default 10). */
+  /** Seconds before the first check (default 0); the startup check then allows 5 minutes. */
   initialDelaySeconds?: number | undefined;
 }
 
