@@ -11,7 +11,7 @@ source "$here/lib.sh"
 missing=()
 for b in "${K8S_BINARIES[@]}"; do [ -x "$K8S_BIN_DIR/$b" ] || missing+=("$b"); done
 stages_ok=false
-[ -f "$K8S_STAGES_DIR/pod-fast.yaml" ] && stages_ok=true
+[ -f "$K8S_STAGES_DIR/pod-fast.yaml" ] && [ -f "$K8S_STAGES_DIR/volume-fast.yaml" ] && stages_ok=true
 if [ ${#missing[@]} -eq 0 ] && $stages_ok; then
   k8s_log "all binaries present in $K8S_BIN_DIR"
   exit 0
@@ -85,14 +85,17 @@ if need kwok || ! $stages_ok; then
   dir=$(GOFLAGS='' go mod download -json "sigs.k8s.io/kwok@$KWOK_VERSION" | sed -n 's/.*"Dir": "\(.*\)".*/\1/p')
   [ -d "$dir/kustomize/stage" ] || k8s_die "kwok module has no kustomize/stage folder"
   mkdir -p "$K8S_STAGES_DIR"
-  for stage in node/fast node/heartbeat-with-lease pod/fast; do
+  # volume/fast binds every claim of its StorageClass "kwok-volume" (applied by start.sh).
+  for stage in node/fast node/heartbeat-with-lease pod/fast volume/fast; do
     out="$K8S_STAGES_DIR/$(echo "$stage" | tr / -).yaml"
     : >"$out"
     # The files the stage's kustomization lists, as one multi-document YAML.
-    for f in $(sed -n 's/^- \(.*\.yaml\)$/\1/p' "$dir/kustomize/stage/$stage/kustomization.yaml"); do
+    for f in $(sed -n 's/^- \([^/]*\.yaml\)$/\1/p' "$dir/kustomize/stage/$stage/kustomization.yaml"); do
+      [ "$f" = storage-class.yaml ] && continue # an object for the cluster, not a Stage
       { echo "---"; cat "$dir/kustomize/stage/$stage/$f"; } >>"$out"
     done
   done
+  cp "$dir/kustomize/stage/volume/fast/storage-class.yaml" "$K8S_STAGES_DIR/storage-class.yaml"
 fi
 
 for b in "${K8S_BINARIES[@]}"; do [ -x "$K8S_BIN_DIR/$b" ] || k8s_die "$b was not built"; done

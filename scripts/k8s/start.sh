@@ -195,6 +195,7 @@ launch kwok --kubeconfig "$state/kubeconfig" \
   --config "$K8S_STAGES_DIR/node-fast.yaml" \
   --config "$K8S_STAGES_DIR/node-heartbeat-with-lease.yaml" \
   --config "$K8S_STAGES_DIR/pod-fast.yaml" \
+  --config "$K8S_STAGES_DIR/volume-fast.yaml" \
   --config "$state/kwok-logs.yaml"
 
 fail_start() {
@@ -204,6 +205,8 @@ fail_start() {
 }
 kube node-create kwok-node-0 || fail_start "could not create the fake node"
 kube wait-ready kwok-node-0 || fail_start "the lab did not become ready"
+# The default StorageClass, whose claims KWOK's volume stages bind at once.
+kube apply "$K8S_STAGES_DIR/storage-class.yaml" || fail_start "could not create the StorageClass"
 for d in "${crd_dirs[@]}"; do kube apply "$d" || fail_start "could not apply $d"; done
 
 cat >"$state/env" <<EOF

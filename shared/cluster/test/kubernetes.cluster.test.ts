@@ -172,11 +172,28 @@ describeCluster("kubernetes driver against the lab's API server", () => {
     expect(logs.lines).toEqual(["minispod lab: listening", "minispod lab: ready"]);
   });
 
-  it("says volume pending while a claim has no volume (the lab has no storage provisioner)", async () => {
+  it("runs an app with a volume: the claim is bound (KWOK's volume stages) and mounted", async () => {
     const customerId = newCustomer();
     const spec: InstanceSpec = { customerId, instanceId: uniqueId(), app: demoApps[0]! };
     await cluster.ensureNamespace({ customerId, plans: [spec.app.resources] });
     await cluster.applyInstance(spec);
+    await waitFor("running", async () => (await cluster.readStatus(spec)).phase === "running");
+    const { namespace, name } = instanceObjects(config, spec);
+    const pvc = await core.readNamespacedPersistentVolumeClaim({ name, namespace });
+    expect(pvc.status?.phase).toBe("Bound");
+    expect(pvc.spec?.resources?.requests?.storage).toBe("1Gi");
+  });
+
+  it("says volume pending while a claim finds no volume", async () => {
+    const customerId = newCustomer();
+    const spec: InstanceSpec = { customerId, instanceId: uniqueId(), app: demoApps[0]! };
+    // A StorageClass nobody provisions: the claim waits, as with a broken provisioner.
+    const noVolumes = createKubernetesCluster({
+      config: { ...config, storageClassName: "nobody-provisions-this" },
+      kubeConfig: kc,
+    });
+    await noVolumes.ensureNamespace({ customerId, plans: [spec.app.resources] });
+    await noVolumes.applyInstance(spec);
     const status = await waitFor("volume pending", async () => {
       const s = await cluster.readStatus(spec);
       return s.reason === "volume pending" ? s : undefined;
