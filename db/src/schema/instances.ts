@@ -1,5 +1,5 @@
 import { index, pgEnum, pgTable, text, uniqueIndex, uuid } from "drizzle-orm/pg-core";
-import { createdAt, id, updatedAt } from "./_common";
+import { createdAt, id, ts, updatedAt } from "./_common";
 import { subscriptions } from "./subscriptions";
 
 export const instanceStatus = pgEnum("instance_status", [
@@ -29,6 +29,8 @@ export const serviceInstances = pgTable(
     status: instanceStatus("status").notNull().default("PENDING"),
     /** Last problem in plain words ("image could not be pulled"), null when healthy. */
     lastError: text("last_error"),
+    /** When `status` last changed: a provision still starting past its deadline becomes FAILED. */
+    statusChangedAt: ts("status_changed_at").notNull().defaultNow(),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },

@@ -1,0 +1,26 @@
+CREATE TABLE "simulated_namespaces" (
+	"name" text PRIMARY KEY NOT NULL,
+	"customer_id" uuid NOT NULL,
+	"pod_security" text NOT NULL,
+	"plans" jsonb NOT NULL,
+	"created_at" timestamp (3) with time zone DEFAULT now() NOT NULL,
+	"updated_at" timestamp (3) with time zone DEFAULT now() NOT NULL
+);
+--> statement-breakpoint
+CREATE TABLE "simulated_workloads" (
+	"instance_id" uuid PRIMARY KEY NOT NULL,
+	"customer_id" uuid NOT NULL,
+	"namespace" text NOT NULL,
+	"name" text NOT NULL,
+	"host" text NOT NULL,
+	"app" jsonb NOT NULL,
+	"replicas" integer NOT NULL,
+	"generation" integer DEFAULT 1 NOT NULL,
+	"rollout_started_at" timestamp (3) with time zone NOT NULL,
+	"fault" text,
+	"created_at" timestamp (3) with time zone DEFAULT now() NOT NULL,
+	"updated_at" timestamp (3) with time zone DEFAULT now() NOT NULL
+);
+--> statement-breakpoint
+ALTER TABLE "service_instances" ADD COLUMN "status_changed_at" timestamp (3) with time zone DEFAULT now() NOT NULL;--> statement-breakpoint
+CREATE INDEX "simulated_workloads_namespace_idx" ON "simulated_workloads" USING btree ("namespace");
