@@ -1,4 +1,4 @@
-import { index, pgEnum, pgTable, text, uniqueIndex, uuid } from "drizzle-orm/pg-core";
+import { bigint, index, pgEnum, pgTable, text, uniqueIndex, uuid } from "drizzle-orm/pg-core";
 import { createdAt, id, ts, updatedAt } from "./_common";
 import { subscriptions } from "./subscriptions";
 
@@ -52,6 +52,8 @@ export const instanceStatusEvents = pgTable(
     status: instanceStatus("status").notNull(),
     message: text("message"),
     createdAt: createdAt(),
+    /** Order of lines written in one transaction (same created_at). */
+    seq: bigint("seq", { mode: "number" }).generatedAlwaysAsIdentity(),
   },
   (t) => [index("instance_status_events_instance_idx").on(t.instanceId, t.createdAt)],
 );

@@ -73,6 +73,7 @@ export const eventCatalogue = {
   "subscription.renewed": subscription,
   "subscription.cancelled": subscription,
   "subscription.expired": subscription,
+  "subscription.purged": subscription,
   "subscription.expiring_soon": v.looseObject({ ...subscription.entries, daysLeft: v.number() }),
   "subscription.past_due": subscription,
   "subscription.auto_renew_changed": subscription,

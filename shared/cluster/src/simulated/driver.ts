@@ -162,13 +162,11 @@ export function createSimulatedCluster(options: SimulatedClusterOptions): Simula
             status: 404,
           });
         }
-        const [row] = await tx
-          .select()
-          .from(simulatedWorkloads)
-          .where(eq(simulatedWorkloads.instanceId, spec.instanceId))
-          .for("update");
-        if (!row) {
-          await tx.insert(simulatedWorkloads).values({
+        // Create-or-update without a race: two applies of a new instance at once
+        // both land here, one inserts and the other updates (or finds nothing to do).
+        const created = await tx
+          .insert(simulatedWorkloads)
+          .values({
             instanceId: spec.instanceId,
             customerId: spec.customerId,
             namespace: objects.namespace,
@@ -178,9 +176,16 @@ export function createSimulatedCluster(options: SimulatedClusterOptions): Simula
             replicas,
             generation: 1,
             rolloutStartedAt: now(),
-          });
-          return;
-        }
+          })
+          .onConflictDoNothing()
+          .returning({ id: simulatedWorkloads.instanceId });
+        if (created.length > 0) return;
+        const [row] = await tx
+          .select()
+          .from(simulatedWorkloads)
+          .where(eq(simulatedWorkloads.instanceId, spec.instanceId))
+          .for("update");
+        if (!row) return;
         const templateChanged = canonical(row.app) !== canonical(app);
         // Like server-side apply: nothing changed, nothing written, no new rollout.
         if (!templateChanged && row.replicas === replicas) return;
