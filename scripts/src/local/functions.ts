@@ -1,8 +1,10 @@
 import { authFunction } from "@minispod/fn-auth";
 import { billingFunction } from "@minispod/fn-billing";
 import { catalogFunction } from "@minispod/fn-catalog";
+import { instancesFunction } from "@minispod/fn-instances";
 import { notifierFunction } from "@minispod/fn-notifier";
 import { outboxRelayFunction } from "@minispod/fn-outbox-relay";
+import { provisionerFunction } from "@minispod/fn-provisioner";
 import { subscriptionsFunction } from "@minispod/fn-subscriptions";
 import { webhookDispatcherFunction } from "@minispod/fn-webhook-dispatcher";
 import { webhooksFunction } from "@minispod/fn-webhooks";
@@ -22,4 +24,6 @@ export const functions: FunctionDefinition<any>[] = [
   notifierFunction,
   webhooksFunction,
   webhookDispatcherFunction,
+  provisionerFunction,
+  instancesFunction,
 ];
