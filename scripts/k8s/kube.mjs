@@ -188,6 +188,7 @@ switch (command) {
       node,
       "application/apply-patch+yaml",
     );
+
     break;
   }
   case "wait-ready": {
@@ -195,6 +196,21 @@ switch (command) {
     await waitFor(`node ${name} to be Ready`, async () => {
       const res = await call("GET", `/api/v1/nodes/${name}`);
       return res.json?.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True");
+    });
+    // The loopback address, where the API server finds KWOK's kubelet endpoint
+    // (pod logs). Set once KWOK has initialised the node, whose first status
+    // write would drop it; KWOK's heartbeat keeps it from then on.
+    const addresses = [{ type: "InternalIP", address: "127.0.0.1" }];
+    await waitFor(`node ${name} to keep its address`, async () => {
+      await must(
+        "PATCH",
+        `/api/v1/nodes/${name}/status?fieldManager=minispod-lab&force=true`,
+        { apiVersion: "v1", kind: "Node", metadata: { name }, status: { addresses } },
+        "application/apply-patch+yaml",
+      );
+      await sleep(500);
+      const res = await call("GET", `/api/v1/nodes/${name}`);
+      return res.json?.status?.addresses?.some((a) => a.address === "127.0.0.1");
     });
     // The ServiceAccount controller runs: pods can be admitted in new namespaces.
     await waitFor("the default ServiceAccount", async () => {

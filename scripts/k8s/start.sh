@@ -63,6 +63,11 @@ EOF
     -subj "/O=system:masters/CN=minispod-lab-admin" 2>/dev/null
   openssl x509 -req -in admin.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out admin.crt -days 30 \
     -extfile client.ext 2>/dev/null
+  # KWOK's kubelet endpoint (pod logs), reached by the API server on loopback.
+  openssl req -newkey rsa:2048 -nodes -keyout kwok.key -out kwok.csr -subj "/CN=kwok-node-0" 2>/dev/null
+  printf 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n' >kwok.ext
+  openssl x509 -req -in kwok.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out kwok.crt -days 30 \
+    -extfile kwok.ext 2>/dev/null
   # Signs and verifies ServiceAccount tokens.
   openssl genrsa -out sa.key 2048 2>/dev/null
   openssl rsa -in sa.key -pubout -out sa.pub 2>/dev/null
@@ -128,6 +133,7 @@ launch kube-apiserver \
   --service-cluster-ip-range 10.96.0.0/16 \
   --authorization-mode Node,RBAC \
   --endpoint-reconciler-type none \
+  --kubelet-preferred-address-types InternalIP \
   --cert-dir "$pki" \
   --profiling=false \
   --v 1
@@ -154,7 +160,6 @@ launch kube-controller-manager --kubeconfig "$state/kubeconfig" \
   --secure-port 0 --leader-elect=false \
   --service-account-private-key-file "$pki/sa.key" --root-ca-file "$pki/ca.crt" \
   --use-service-account-credentials=false \
-  --controllers '*,-nodeipam,-service-lb-controller,-cloud-node-lifecycle' \
   --concurrent-deployment-syncs 10 --concurrent-replicaset-syncs 10 \
   --v 1
 launch kube-scheduler --kubeconfig "$state/kubeconfig" --secure-port 0 --leader-elect=false --v 1
@@ -162,21 +167,42 @@ launch kube-scheduler --kubeconfig "$state/kubeconfig" --secure-port 0 --leader-
 k8s_log "kwok on 127.0.0.1:$kwok_port"
 # Only Nodes annotated kwok.x-k8s.io/node=fake are KWOK's; node IP loopback so
 # nothing (logs, exec) ever tries an address off this machine.
+# Every fake container "logs" the same few lines, so log reads go end to end
+# (API server -> kubelet endpoint -> file).
+cat >"$state/pod-logs.log" <<'EOF'
+2026-01-01T00:00:00.000000000Z stdout F minispod lab: app starting
+2026-01-01T00:00:01.000000000Z stdout F minispod lab: listening
+2026-01-01T00:00:02.000000000Z stdout F minispod lab: ready
+EOF
+cat >"$state/kwok-logs.yaml" <<EOF
+kind: ClusterLogs
+apiVersion: kwok.x-k8s.io/v1alpha1
+metadata:
+  name: lab-logs
+spec:
+  logs:
+  - logsFile: $state/pod-logs.log
+    follow: false
+EOF
 launch kwok --kubeconfig "$state/kubeconfig" \
   --manage-all-nodes=false \
   --manage-nodes-with-annotation-selector kwok.x-k8s.io/node=fake \
-  --node-ip 127.0.0.1 --node-lease-duration-seconds 40 \
+  --node-ip 127.0.0.1 --node-port "$kwok_port" --node-lease-duration-seconds 40 \
   --server-address "127.0.0.1:$kwok_port" \
+  --tls-cert-file "$pki/kwok.crt" --tls-private-key-file "$pki/kwok.key" \
   --config "$K8S_STAGES_DIR/node-fast.yaml" \
   --config "$K8S_STAGES_DIR/node-heartbeat-with-lease.yaml" \
-  --config "$K8S_STAGES_DIR/pod-fast.yaml"
+  --config "$K8S_STAGES_DIR/pod-fast.yaml" \
+  --config "$state/kwok-logs.yaml"
 
-kube node-create kwok-node-0
-for d in "${crd_dirs[@]}"; do kube apply "$d"; done
-kube wait-ready kwok-node-0 || {
-  tail -n 20 "$state/logs/kwok.log" "$state/logs/kube-controller-manager.log" >&2 || true
-  k8s_die "the lab did not become ready (logs: $state/logs)"
+fail_start() {
+  for name in kwok kube-controller-manager kube-scheduler; do tail -n 5 "$state/logs/$name.log" >&2 || true; done
+  "$here/stop.sh" || true
+  k8s_die "$1 (logs: $state/logs)"
 }
+kube node-create kwok-node-0 || fail_start "could not create the fake node"
+kube wait-ready kwok-node-0 || fail_start "the lab did not become ready"
+for d in "${crd_dirs[@]}"; do kube apply "$d" || fail_start "could not apply $d"; done
 
 cat >"$state/env" <<EOF
 export KUBECONFIG='$state/kubeconfig'

@@ -7,6 +7,8 @@ import {
   type KubernetesObject,
   KubernetesObjectApi,
   PatchStrategy,
+  type RequestContext,
+  type SecurityAuthentication,
   ServerConfiguration,
   type V1Deployment,
   type V1Pod,
@@ -103,9 +105,23 @@ export function createKubernetesCluster(options: KubernetesClusterOptions): Kube
   const timeoutMs = options.requestTimeoutMs ?? 10_000;
   const retry = options.retry ?? defaultRetryPolicy;
   let requestCount = 0;
+  // client-node builds a new connection pool (undici Agent) for every request,
+  // so each one paid a TLS handshake. Credentials are still applied per request
+  // (tokens rotate); the pool, whose TLS settings never change, is kept.
+  let pool: ReturnType<RequestContext["getDispatcher"]>;
+  const auth: SecurityAuthentication = {
+    getName: () => "kubeconfig with a shared connection pool",
+    applySecurityAuthentication: async (context) => {
+      await kc.applySecurityAuthentication(context);
+      const fresh = context.getDispatcher();
+      if (!fresh) return;
+      if (pool) context.setDispatcher(pool);
+      else pool = fresh;
+    },
+  };
   const configuration = createConfiguration({
     baseServer: new ServerConfiguration(server, {}),
-    authMethods: { default: kc },
+    authMethods: { default: auth },
     promiseMiddleware: [
       {
         pre: async (context) => {
