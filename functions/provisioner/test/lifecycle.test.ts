@@ -206,7 +206,7 @@ describe("redelivery and reordering", () => {
     await setSubscriptionStatus(db(), s.subscriptionId, "CANCELLED");
     await expectDelivered(s, "subscription.cancelled");
     expect(await expectDelivered(s, "subscription.activated")).toMatchObject({
-      outcome: "nothing-to-do",
+      desired: "deleted",
       status: "DELETED",
     });
     expect(await workload(s.instanceId)).toBeUndefined();

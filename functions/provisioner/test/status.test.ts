@@ -146,7 +146,19 @@ describe("the reconcile sweep", () => {
     // A workload removed behind our back.
     const removed = await activated();
     await t.cluster.deleteInstance(refOf(removed));
-    // A workload whose instance is DELETED (say, an old bug).
+    // A workload whose instance is DELETED (say, an old bug), and one this database never knew.
+    const stranger = { customerId: crypto.randomUUID(), instanceId: crypto.randomUUID() };
+    await t.cluster.ensureNamespace({ customerId: stranger.customerId, plans: [] });
+    await t.cluster.applyInstance({
+      ...stranger,
+      app: {
+        slug: "x",
+        image: "x",
+        imageTag: "1",
+        port: 80,
+        resources: { cpu: "1", memory: "1Gi" },
+      },
+    });
     const orphan = await activated();
     await db()
       .update(serviceInstances)
@@ -157,17 +169,21 @@ describe("the reconcile sweep", () => {
     expect(result.errors).toBe(0);
     expect(result.converged).toBeGreaterThanOrEqual(3);
     expect(result.orphansDeleted).toBeGreaterThanOrEqual(1);
+    expect(result.unknownWorkloads).toBeGreaterThanOrEqual(1);
     expect((await instanceRow(db(), lost.instanceId)).status).toBe("PROVISIONING");
     expect((await instanceRow(db(), expired.instanceId)).status).toBe("SUSPENDED");
     expect((await t.cluster.readStatus(refOf(expired))).phase).toBe("suspended");
     expect((await t.cluster.readStatus(refOf(removed))).phase).toBe("starting");
     expect((await t.cluster.readStatus(refOf(orphan))).phase).toBe("missing");
+    // Another deployment's (or a test's) workload sharing the cluster is not ours to delete.
+    expect((await t.cluster.readStatus(stranger)).phase).not.toBe("missing");
 
     // A second sweep finds nothing left to fix.
     advance(3 * DELAY);
     await sweep();
     const again = await sweep();
     expect(again).toMatchObject({ converged: 0, orphansDeleted: 0, observed: 0, errors: 0 });
+    expect(again.unknownWorkloads).toBeGreaterThanOrEqual(1);
   });
 
   it("lists the cluster in pages: API calls grow with pages, not instances", async () => {

@@ -188,17 +188,19 @@ export async function convergeInstance(
       throw error;
     }
     if (!acted) return { outcome: "nothing-to-do", desired, status: record.instance.status };
-    const written = await ctx.db.transaction(async (tx) => {
+    const outcome = await ctx.db.transaction(async (tx) => {
       const locked = await loadRecord(tx, by, { lock: true });
       if (!locked || desiredOf(locked, options) !== desired) return undefined;
       let current = locked;
-      for (const step of plan(ctx, locked, acted)) {
+      const steps = plan(ctx, locked, acted);
+      for (const step of steps) {
         current = await recordTransition(tx, current, step, { source: ctx.source, now: ctx.now() });
       }
-      return current;
+      return { written: current, changed: steps.length > 0 };
     });
-    if (!written) continue;
-    if (acted.desired === "deleted" && !acted.namespaceDeleted) {
+    if (!outcome) continue;
+    const { written, changed } = outcome;
+    if (acted.desired === "deleted" && changed && !acted.namespaceDeleted) {
       // The customer's quota shrinks with the instance gone (if anything else is left).
       const spec = await namespaceSpecOf(ctx.db, written.subscription.userId);
       if (spec.plans.length > 0) await ctx.cluster.ensureNamespace(spec);

@@ -7,7 +7,9 @@ export type Desired = "running" | "suspended" | "deleted" | "nothing";
  * Decided from the subscription as it is now in the database, never from
  * the event that woke us: a late `activated` after `cancelled` finds the
  * subscription CANCELLED and deletes, so nothing is resurrected. DELETED is
- * final for an instance.
+ * final for an instance: whatever else is said, its objects are deleted
+ * (again: a no-op normally, but it removes what a racing apply of a
+ * concurrent delivery or sweep may have re-created).
  *
  * `purged` (the retention window of an EXPIRED subscription is over) only
  * deletes while the subscription is still not live: a renewal that won the
@@ -17,7 +19,7 @@ export function desiredOf(
   record: Pick<InstanceRecord, "instance" | "subscription">,
   options: { purged?: boolean } = {},
 ): Desired {
-  if (record.instance.status === "DELETED") return "nothing";
+  if (record.instance.status === "DELETED") return "deleted";
   switch (record.subscription.status) {
     case "ACTIVE":
     case "PAST_DUE":

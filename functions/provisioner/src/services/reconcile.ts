@@ -1,7 +1,7 @@
 import type { InstanceStatus as LiveStatus } from "@minispod/cluster";
 import { serviceInstances, subscriptions } from "@minispod/db";
 import { type InstanceRecord, syncObserved } from "@minispod/instances";
-import { and, asc, eq, gt, ne } from "drizzle-orm";
+import { and, asc, eq, gt, inArray, ne } from "drizzle-orm";
 import type { ProvisionerContext } from "./context";
 import { convergeInstance } from "./converge";
 import { desiredOf } from "./desired";
@@ -18,8 +18,13 @@ export interface ReconcileResult {
   observed: number;
   /** Instances acted on because the cluster did not match their subscription. */
   converged: number;
-  /** Workloads with no live instance behind them, deleted. */
+  /** Workloads of instances that are DELETED here, deleted (again). */
   orphansDeleted: number;
+  /**
+   * Workloads with our labels whose instance this database does not know:
+   * left alone (another minispod deployment may share the cluster), logged.
+   */
+  unknownWorkloads: number;
   /** Instances that could not be reconciled this time (logged; next sweep retries). */
   errors: number;
   ms: number;
@@ -56,7 +61,7 @@ function needsConverge(record: Row, live: LiveStatus | undefined): boolean {
  * the database's instances in batches, records what the cluster reports
  * (running, failed, past the provision deadline), converges the ones whose
  * cluster objects don't match their subscription (a lost event), and
- * deletes workloads no instance owns any more.
+ * deletes the workloads of DELETED instances.
  */
 export async function reconcile(
   ctx: ProvisionerContext,
@@ -76,7 +81,14 @@ export async function reconcile(
   } while (token);
   const workloads = live.size;
 
-  const result = { instances: 0, observed: 0, converged: 0, orphansDeleted: 0, errors: 0 };
+  const result = {
+    instances: 0,
+    observed: 0,
+    converged: 0,
+    orphansDeleted: 0,
+    unknownWorkloads: 0,
+    errors: 0,
+  };
   let after: string | undefined;
   for (;;) {
     const rows: Row[] = await ctx.db
@@ -125,18 +137,49 @@ export async function reconcile(
     }
   }
 
-  // Listed before the database was read, so each of these had its row (now DELETED or gone).
-  for (const orphan of live.values()) {
-    try {
-      await ctx.cluster.deleteInstance({
-        customerId: orphan.customerId,
-        instanceId: orphan.instanceId,
-      });
-      result.orphansDeleted++;
-    } catch (error) {
-      result.errors++;
-      ctx.logger.warn({ err: error, instanceId: orphan.instanceId }, "reconcile: orphan kept");
+  // Listed before the database was read, so each of these had its row then: now DELETED,
+  // or never ours. Only the first are deleted.
+  const leftover = [...live.values()];
+  for (let start = 0; start < leftover.length; start += DB_BATCH) {
+    const batch = leftover.slice(start, start + DB_BATCH);
+    const deleted = new Set(
+      (
+        await ctx.db
+          .select({ id: serviceInstances.id })
+          .from(serviceInstances)
+          .where(
+            and(
+              inArray(
+                serviceInstances.id,
+                batch.map((w) => w.instanceId),
+              ),
+              eq(serviceInstances.status, "DELETED"),
+            ),
+          )
+      ).map((r) => r.id),
+    );
+    for (const workload of batch) {
+      if (!deleted.has(workload.instanceId)) {
+        result.unknownWorkloads++;
+        continue;
+      }
+      try {
+        await ctx.cluster.deleteInstance({
+          customerId: workload.customerId,
+          instanceId: workload.instanceId,
+        });
+        result.orphansDeleted++;
+      } catch (error) {
+        result.errors++;
+        ctx.logger.warn({ err: error, instanceId: workload.instanceId }, "reconcile: orphan kept");
+      }
     }
+  }
+  if (result.unknownWorkloads > 0) {
+    ctx.logger.warn(
+      { unknownWorkloads: result.unknownWorkloads },
+      "reconcile: workloads with our labels that this database does not know were left alone",
+    );
   }
   return { ...result, workloads, pages, listApiCalls, ms: Date.now() - started };
 }
