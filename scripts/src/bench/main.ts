@@ -21,6 +21,7 @@ import {
   memoryStore,
   parseEnv,
 } from "@minispod/shared";
+import { provisionBench } from "./provision";
 
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -160,3 +161,4 @@ async function coldStart() {
 const which = process.argv[2];
 if (!which || which === "login") await loginTiming();
 if (!which || which === "cold-start") await coldStart();
+if (!which || which === "provision") await provisionBench();

@@ -1,6 +1,6 @@
 import type { InstanceStatus as LiveStatus } from "@minispod/cluster";
 import { serviceInstances, subscriptions } from "@minispod/db";
-import { type InstanceRecord, syncObserved } from "@minispod/instances";
+import { type InstanceRecord, observedTransition, syncObserved } from "@minispod/instances";
 import { and, asc, eq, gt, inArray, ne } from "drizzle-orm";
 import type { ProvisionerContext } from "./context";
 import { convergeInstance } from "./converge";
@@ -121,7 +121,15 @@ export async function reconcile(
         if (needsConverge(record, status)) {
           const done = await convergeInstance(ctx, { instanceId: id });
           if (done.outcome === "converged") result.converged++;
-        } else if (status) {
+        } else if (
+          status &&
+          // Decided on the batch's row first: most sweeps find nothing to record, and
+          // then no transaction is opened at all.
+          observedTransition(record.instance, status, {
+            now: ctx.now(),
+            provisionTimeoutMs: ctx.provisionTimeoutMs,
+          })
+        ) {
           const before = record.instance.status;
           const synced = await syncObserved(ctx.db, id, status, {
             now: ctx.now(),
