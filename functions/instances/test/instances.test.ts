@@ -165,8 +165,13 @@ describe("GET /api/v1/instances/:id/logs", () => {
     }
   });
 
-  it("has no lines for an instance that is not in the cluster", async () => {
+  it("has no lines (and no URL yet) for an instance that is not in the cluster", async () => {
     const pending = await makeInstance(t, t.customer, "PENDING");
+    expect(await (await get(`/api/v1/instances/${pending.id}`)).json()).toMatchObject({
+      status: "PENDING",
+      url: null,
+      live: null,
+    });
     expect(await (await get(`/api/v1/instances/${pending.id}/logs`)).json()).toEqual({
       pod: null,
       lines: [],

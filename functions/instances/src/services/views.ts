@@ -30,7 +30,11 @@ export function selectInstances(db: Db) {
 
 type Row = Awaited<ReturnType<ReturnType<typeof selectInstances>["where"]>>[number];
 
-/** An instance as the API shows it. The URL is only shown once it answers somewhere. */
+/**
+ * An instance as the API shows it. The URL is shown once the provisioner has
+ * placed the instance on the cluster (PENDING rows carry a placeholder) and
+ * until it is deleted.
+ */
 export function instanceDto(row: Row) {
   return {
     id: row.id,
@@ -38,7 +42,7 @@ export function instanceDto(row: Row) {
     userId: row.userId,
     service: row.service,
     status: row.status,
-    url: row.status === "DELETED" ? null : row.url,
+    url: row.status === "PENDING" || row.status === "DELETED" ? null : row.url,
     lastError: row.lastError,
     statusChangedAt: row.statusChangedAt.toISOString(),
     createdAt: row.createdAt.toISOString(),
