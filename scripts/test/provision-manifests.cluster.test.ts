@@ -24,34 +24,60 @@ const config = {
 
 describeCluster("the demo catalog as the provisioner applies it", () => {
   let h: Harness;
-  const customerId = randomUUID();
+  const customers = { restricted: randomUUID(), baseline: randomUUID() };
 
   beforeAll(async () => {
     h = await createHarness();
     await seedDemoCatalog(h.database.db);
   });
   afterAll(async () => {
-    await labKubeConfig()
-      .makeApiClient(CoreV1Api)
-      .deleteNamespace({ name: namespaceName(config, customerId) })
-      .catch(() => undefined);
+    const core = labKubeConfig().makeApiClient(CoreV1Api);
+    for (const id of Object.values(customers)) {
+      await core.deleteNamespace({ name: namespaceName(config, id) }).catch(() => undefined);
+    }
     await h.close();
   });
 
-  it("is accepted object by object by the API server (dry run stores nothing)", async () => {
+  it("is accepted object by object, pods included, by the API server (dry run stores nothing)", async () => {
     const cluster = createKubernetesCluster({ config, kubeConfig: labKubeConfig() });
     const rows = await h.database.db.select().from(serviceCatalog);
     expect(rows.map((r) => r.slug).sort()).toEqual(
       ["excalidraw", "gitea", "n8n", "uptime-kuma", "vaultwarden"].sort(),
     );
     const apps = rows.map(appSpecOf);
-    await cluster.ensureNamespace({ customerId, plans: apps.map((a) => a.resources) });
-    for (const app of apps) {
-      const spec = { customerId, instanceId: randomUUID(), app };
-      const objects = [secretManifest(config, spec), ...instanceManifests(config, spec)];
-      const answered = await cluster.applyObjects(objects, { dryRun: true });
-      expect(answered.map((o) => o.kind)).toEqual(objects.map((o) => o.kind));
-      expect((await cluster.readStatus(spec)).phase).toBe("missing");
+    expect(apps.find((a) => a.slug === "excalidraw")?.podSecurity).toBe("baseline");
+    for (const level of ["restricted", "baseline"] as const) {
+      const customerId = customers[level];
+      const mine = apps.filter((a) => (a.podSecurity ?? "restricted") === level);
+      await cluster.ensureNamespace({
+        customerId,
+        plans: mine.map((a) => a.resources),
+        podSecurity: level,
+      });
+      for (const app of mine) {
+        const spec = { customerId, instanceId: randomUUID(), app };
+        const objects = [secretManifest(config, spec), ...instanceManifests(config, spec)];
+        const answered = await cluster.applyObjects(objects, { dryRun: true });
+        expect(answered.map((o) => o.kind)).toEqual(objects.map((o) => o.kind));
+        // Pod Security is enforced on pods, not Deployments: admit the pod it would make.
+        const deployment = objects.find((o) => o.kind === "Deployment") as unknown as {
+          metadata: { name: string; namespace: string };
+          spec: { template: { metadata?: object; spec: object } };
+        };
+        const pod = {
+          apiVersion: "v1",
+          kind: "Pod",
+          metadata: {
+            ...deployment.spec.template.metadata,
+            name: deployment.metadata.name,
+            namespace: deployment.metadata.namespace,
+          },
+          spec: deployment.spec.template.spec,
+        };
+        const [admitted] = await cluster.applyObjects([pod], { dryRun: true });
+        expect(admitted?.kind).toBe("Pod");
+        expect((await cluster.readStatus(spec)).phase).toBe("missing");
+      }
     }
   });
 });

@@ -9,6 +9,7 @@ import {
   type ProvisionerTest,
   refOf,
   type Subscribed,
+  seedService,
   setSubscriptionStatus,
   setupProvisioner,
   subscriptionEvent,
@@ -65,6 +66,31 @@ describe("activation", () => {
     expect(namespace?.plans).toEqual([
       { cpu: "250m", memory: "256Mi", storage: "1Gi", storageMountPath: "/data" },
     ]);
+  });
+
+  it("runs the customer's namespace at the baseline level only when one of their apps needs it", async () => {
+    const user = await t.h.user();
+    const restricted = await activeSubscription(t.h, { user });
+    await expectDelivered(restricted, "subscription.activated");
+    const level = async () =>
+      (
+        await db()
+          .select()
+          .from(simulatedNamespaces)
+          .where(eq(simulatedNamespaces.name, `customer-${user.id}`))
+      )[0]?.podSecurity;
+    expect(await level()).toBe("restricted");
+    const service = await seedService(db(), {
+      workload: { podSecurity: "baseline", runAsUser: null },
+    });
+    const root = await activeSubscription(t.h, { user, service });
+    await expectDelivered(root, "subscription.activated");
+    expect(await level()).toBe("baseline");
+    const [workload] = await db()
+      .select()
+      .from(simulatedWorkloads)
+      .where(eq(simulatedWorkloads.instanceId, root.instanceId));
+    expect(workload?.app).toMatchObject({ podSecurity: "baseline", runAsUser: null });
   });
 
   it("sends the instance events to the broker right away", async () => {

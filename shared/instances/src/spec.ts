@@ -56,6 +56,7 @@ export const refOf = (record: InstanceRecord): InstanceRef => ({
 
 /** What the catalog says about an app, in the cluster port's words. */
 export function appSpecOf(service: CatalogRow): AppSpec {
+  const workload = service.workload;
   return {
     slug: service.slug,
     image: service.image,
@@ -68,6 +69,10 @@ export function appSpecOf(service: CatalogRow): AppSpec {
       storage: service.storage,
       storageMountPath: service.storageMountPath,
     },
+    ...(workload.podSecurity ? { podSecurity: workload.podSecurity } : {}),
+    ...(workload.runAsUser !== undefined ? { runAsUser: workload.runAsUser } : {}),
+    ...(workload.generatedSecrets?.length ? { generatedSecrets: workload.generatedSecrets } : {}),
+    ...(workload.probePath ? { probe: { path: workload.probePath } } : {}),
   };
 }
 
@@ -88,5 +93,11 @@ export async function namespaceSpecOf(db: Db, customerId: string): Promise<Names
         ne(serviceInstances.status, "DELETED"),
       ),
     );
-  return { customerId, plans: rows.map((r) => appSpecOf(r.service).resources) };
+  const apps = rows.map((r) => appSpecOf(r.service));
+  return {
+    customerId,
+    plans: apps.map((a) => a.resources),
+    // One app that needs "baseline" sets the level of the whole namespace.
+    podSecurity: apps.some((a) => a.podSecurity === "baseline") ? "baseline" : "restricted",
+  };
 }
