@@ -11,7 +11,7 @@ source "$here/lib.sh"
 missing=()
 for b in "${K8S_BINARIES[@]}"; do [ -x "$K8S_BIN_DIR/$b" ] || missing+=("$b"); done
 stages_ok=false
-[ -f "$K8S_STAGES_DIR/pod-fast.yaml" ] && stages_ok=true
+[ -f "$K8S_STAGES_DIR/pod-fast.yaml" ] && [ -f "$K8S_STAGES_DIR/volume-fast.yaml" ] && stages_ok=true
 if [ ${#missing[@]} -eq 0 ] && $stages_ok; then
   k8s_log "all binaries present in $K8S_BIN_DIR"
   exit 0
@@ -55,7 +55,7 @@ import (
 	_ "k8s.io/kubernetes/cmd/kube-scheduler"
 )
 GO
-    (cd "$src" && go mod tidy -e >/dev/null 2>&1 || true; cd "$src" && go mod download)
+    (cd "$src" && { go mod tidy -e >/dev/null 2>&1 || true; } && go mod download)
   fi
   k8s_log "building kube-apiserver, kube-controller-manager, kube-scheduler (slow on a cold cache)"
   (cd "$src" && go build -trimpath -ldflags "$ldflags" -o "$K8S_BIN_DIR/" \
@@ -69,7 +69,7 @@ if need etcd; then
   if [ ! -f "$src/go.mod" ]; then
     printf 'module minispod.dev/k8s-lab-etcd\n\ngo 1.25\n\nrequire go.etcd.io/etcd/server/v3 %s\n' "$ETCD_VERSION" >"$src/go.mod"
     printf '//go:build tools\n\npackage tools\n\nimport _ "go.etcd.io/etcd/server/v3"\n' >"$src/tools.go"
-    (cd "$src" && go mod tidy -e >/dev/null 2>&1 || true)
+    (cd "$src" && { go mod tidy -e >/dev/null 2>&1 || true; })
   fi
   k8s_log "building etcd $ETCD_VERSION"
   (cd "$src" && go build -trimpath -ldflags "$ldflags" -o "$K8S_BIN_DIR/etcd" go.etcd.io/etcd/server/v3)
@@ -78,21 +78,24 @@ fi
 if need kwok || ! $stages_ok; then
   if need kwok; then
     k8s_log "building kwok $KWOK_VERSION"
-    GOBIN="$K8S_BIN_DIR" GOFLAGS= go install -trimpath -ldflags "$ldflags" "sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION"
+    GOBIN="$K8S_BIN_DIR" GOFLAGS='' go install -trimpath -ldflags "$ldflags" "sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION"
   fi
   # The Stage documents that make KWOK's fake node and pods behave (ready nodes with
   # leases, pods that start at once) ship inside its module.
-  dir=$(GOFLAGS= go mod download -json "sigs.k8s.io/kwok@$KWOK_VERSION" | sed -n 's/.*"Dir": "\(.*\)".*/\1/p')
+  dir=$(GOFLAGS='' go mod download -json "sigs.k8s.io/kwok@$KWOK_VERSION" | sed -n 's/.*"Dir": "\(.*\)".*/\1/p')
   [ -d "$dir/kustomize/stage" ] || k8s_die "kwok module has no kustomize/stage folder"
   mkdir -p "$K8S_STAGES_DIR"
-  for stage in node/fast node/heartbeat-with-lease pod/fast; do
+  # volume/fast binds every claim of its StorageClass "kwok-volume" (applied by start.sh).
+  for stage in node/fast node/heartbeat-with-lease pod/fast volume/fast; do
     out="$K8S_STAGES_DIR/$(echo "$stage" | tr / -).yaml"
     : >"$out"
     # The files the stage's kustomization lists, as one multi-document YAML.
-    for f in $(sed -n 's/^- \(.*\.yaml\)$/\1/p' "$dir/kustomize/stage/$stage/kustomization.yaml"); do
+    for f in $(sed -n 's/^- \([^/]*\.yaml\)$/\1/p' "$dir/kustomize/stage/$stage/kustomization.yaml"); do
+      [ "$f" = storage-class.yaml ] && continue # an object for the cluster, not a Stage
       { echo "---"; cat "$dir/kustomize/stage/$stage/$f"; } >>"$out"
     done
   done
+  cp "$dir/kustomize/stage/volume/fast/storage-class.yaml" "$K8S_STAGES_DIR/storage-class.yaml"
 fi
 
 for b in "${K8S_BINARIES[@]}"; do [ -x "$K8S_BIN_DIR/$b" ] || k8s_die "$b was not built"; done

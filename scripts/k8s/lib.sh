@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034
 # Shared settings of the Kubernetes test lab scripts (sourced, not run).
 # Everything the lab builds or writes lives OUTSIDE the repository:
 #   MINISPOD_K8S_CACHE  build cache: Go work modules, binaries, KWOK stages
@@ -37,15 +38,18 @@ k8s_node() {
   if [ -x "$k8s_repo_root/node_modules/.bin/node" ]; then "$k8s_repo_root/node_modules/.bin/node" "$@"; else node "$@"; fi
 }
 
-# A port nothing listens on now, not among those already picked ($K8S_PICKED).
+# Sets variable $1 to a port nothing listens on now and not handed out before
+# (runs in this shell, not a $(...) subshell, so it remembers what it picked).
+K8S_PICKED=""
 k8s_free_port() {
   local p
   while :; do
-    p=$((20000 + RANDOM % 40000))
-    [[ " ${K8S_PICKED:-} " == *" $p "* ]] && continue
+    # Below the usual ephemeral range (32768+), where outgoing connections take ports.
+    p=$((20000 + RANDOM % 12000))
+    [[ " $K8S_PICKED " == *" $p "* ]] && continue
     if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
-      K8S_PICKED="${K8S_PICKED:-} $p"
-      echo "$p"
+      K8S_PICKED="$K8S_PICKED $p"
+      printf -v "$1" '%s' "$p"
       return
     fi
   done

@@ -74,11 +74,10 @@ EOF
   rm -f ./*.csr ./*.ext ./*.srl
 )
 
-K8S_PICKED=""
-etcd_port=$(k8s_free_port)
-etcd_peer_port=$(k8s_free_port)
-api_port=$(k8s_free_port)
-kwok_port=$(k8s_free_port)
+k8s_free_port etcd_port
+k8s_free_port etcd_peer_port
+k8s_free_port api_port
+k8s_free_port kwok_port
 server="https://127.0.0.1:$api_port"
 
 b64() { base64 -w0 <"$1"; }
@@ -161,8 +160,11 @@ launch kube-controller-manager --kubeconfig "$state/kubeconfig" \
   --service-account-private-key-file "$pki/sa.key" --root-ca-file "$pki/ca.crt" \
   --use-service-account-credentials=false \
   --concurrent-deployment-syncs 10 --concurrent-replicaset-syncs 10 \
+  --kube-api-qps 500 --kube-api-burst 1000 \
   --v 1
-launch kube-scheduler --kubeconfig "$state/kubeconfig" --secure-port 0 --leader-elect=false --v 1
+# Client-side rate limits raised: hundreds of instances at once in tests and benches.
+launch kube-scheduler --kubeconfig "$state/kubeconfig" --secure-port 0 --leader-elect=false \
+  --kube-api-qps 500 --kube-api-burst 1000 --v 1
 
 k8s_log "kwok on 127.0.0.1:$kwok_port"
 # Only Nodes annotated kwok.x-k8s.io/node=fake are KWOK's; node IP loopback so
@@ -193,6 +195,7 @@ launch kwok --kubeconfig "$state/kubeconfig" \
   --config "$K8S_STAGES_DIR/node-fast.yaml" \
   --config "$K8S_STAGES_DIR/node-heartbeat-with-lease.yaml" \
   --config "$K8S_STAGES_DIR/pod-fast.yaml" \
+  --config "$K8S_STAGES_DIR/volume-fast.yaml" \
   --config "$state/kwok-logs.yaml"
 
 fail_start() {
@@ -202,6 +205,8 @@ fail_start() {
 }
 kube node-create kwok-node-0 || fail_start "could not create the fake node"
 kube wait-ready kwok-node-0 || fail_start "the lab did not become ready"
+# The default StorageClass, whose claims KWOK's volume stages bind at once.
+kube apply "$K8S_STAGES_DIR/storage-class.yaml" || fail_start "could not create the StorageClass"
 for d in "${crd_dirs[@]}"; do kube apply "$d" || fail_start "could not apply $d"; done
 
 cat >"$state/env" <<EOF

@@ -7,7 +7,11 @@ source "$here/lib.sh"
 state=$MINISPOD_K8S_STATE
 [ -f "$state/env" ] || { k8s_log "not running"; exit 1; }
 for name in etcd kube-apiserver kube-controller-manager kube-scheduler kwok; do
-  pid=$(cat "$state/pids/$name" 2>/dev/null) && kill -0 "$pid" 2>/dev/null || { k8s_log "$name is not running"; exit 1; }
+  pid=$(cat "$state/pids/$name" 2>/dev/null || true)
+  if [ -z "$pid" ] || ! kill -0 "$pid" 2>/dev/null; then
+    k8s_log "$name is not running"
+    exit 1
+  fi
 done
 k8s_node "$here/kube.mjs" --kubeconfig "$state/kubeconfig" get /readyz >/dev/null
 echo "$state/env"

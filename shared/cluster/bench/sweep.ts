@@ -100,6 +100,24 @@ async function sweep() {
     await cluster.applyInstance({ ...ref, app });
   });
   console.log(`created ${SWEEP_COUNT} instances in ${ms(performance.now() - created)}`);
+  // Right away, most are still starting: each page also reads its unsettled instances' pods.
+  {
+    const started = performance.now();
+    let calls = 0;
+    let pages = 0;
+    let starting = 0;
+    let token: string | null = null;
+    do {
+      const page = await cluster.listStatuses({ limit: 250, continue: token });
+      calls += page.apiCalls;
+      pages++;
+      starting += page.items.filter((i) => i.phase === "starting").length;
+      token = page.continue;
+    } while (token);
+    console.log(
+      `sweep while starting (page 250): ${pages} pages, ${calls} API requests, ${starting} starting, ${ms(performance.now() - started)}`,
+    );
+  }
   const mine = new Set(list.map((r) => r.instanceId));
   // Wait until every one runs, so each sweep below sees the same state.
   for (;;) {

@@ -21,6 +21,11 @@ export interface ClusterConfig {
    * addresses (never to cluster or private ranges); "none" allows DNS only.
    */
   egress: "internet" | "none";
+  /**
+   * K8S_STORAGE_CLASS: StorageClass of instance volumes; empty uses the
+   * cluster's default (K3s: local-path).
+   */
+  storageClassName?: string | null | undefined;
 }
 
 export const defaultClusterConfig: ClusterConfig = {

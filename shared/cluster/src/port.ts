@@ -23,7 +23,7 @@ export interface AppResources {
 /** An HTTP check of the app; without one the driver checks that the port accepts TCP. */
 export interface AppProbe {
   path: string;
-  /** Seconds the app may take to start before liveness counts (default 10). */
+  /** Seconds before the first check (default 0); the startup check then allows 5 minutes. */
   initialDelaySeconds?: number | undefined;
 }
 
@@ -152,7 +152,7 @@ export interface InstanceLogs {
  */
 export type ClusterErrorCode =
   | "forbidden" // 401/403: our credentials or RBAC are wrong; retrying won't help
-  | "invalid" // 400/422: the cluster refused the object
+  | "invalid" // 400/422, or admission refusing the object (Pod Security, quota): fix the object
   | "not_found"
   | "conflict" // 409 that persisted through retries
   | "unavailable" // 429/5xx/network errors that persisted through retries

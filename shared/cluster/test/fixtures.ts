@@ -26,7 +26,8 @@ export const demoApps: AppSpec[] = [
     slug: "vaultwarden",
     image: "vaultwarden/server",
     imageTag: "1.32.0",
-    port: 80,
+    // Non-root cannot bind 80: Rocket is moved to 8080 (the seed still says 80).
+    port: 8080,
     env: { ROCKET_PORT: "8080" },
     resources: { cpu: "100m", memory: "128Mi", storage: "1Gi", storageMountPath: "/data" },
     generatedSecrets: ["ADMIN_TOKEN"],

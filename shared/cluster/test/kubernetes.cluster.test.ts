@@ -5,11 +5,17 @@ import {
   type KubernetesObject,
   NetworkingV1Api,
   type V1ManagedFieldsEntry,
+  type V1Pod,
 } from "@kubernetes/client-node";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { defaultClusterConfig } from "../src/config";
 import { createKubernetesCluster, type KubernetesCluster } from "../src/kubernetes";
-import { instanceManifests, namespaceManifests, secretManifest } from "../src/manifests";
+import {
+  deploymentManifest,
+  instanceManifests,
+  namespaceManifests,
+  secretManifest,
+} from "../src/manifests";
 import { FIELD_MANAGER, instanceObjects, namespaceName } from "../src/names";
 import type { InstanceSpec } from "../src/port";
 import { describeCluster, labKubeConfig, uniqueId, waitFor } from "../src/testing";
@@ -73,6 +79,18 @@ describeCluster("kubernetes driver against the lab's API server", () => {
       "allow-dns",
       "allow-ingress-controller",
       "allow-internet",
+      "default-deny",
+    ]);
+    // Closing egress later converges too: the internet policy goes.
+    const closed = createKubernetesCluster({
+      config: { ...config, egress: "none" },
+      kubeConfig: kc,
+    });
+    await closed.ensureNamespace({ customerId, plans });
+    const after = await net.listNamespacedNetworkPolicy({ namespace });
+    expect(after.items.map((p) => p.metadata?.name).sort()).toEqual([
+      "allow-dns",
+      "allow-ingress-controller",
       "default-deny",
     ]);
   });
@@ -154,16 +172,37 @@ describeCluster("kubernetes driver against the lab's API server", () => {
     expect(logs.lines).toEqual(["minispod lab: listening", "minispod lab: ready"]);
   });
 
-  it("says volume pending while a claim has no volume (the lab has no storage provisioner)", async () => {
+  it("runs an app with a volume: the claim is bound (KWOK's volume stages) and mounted", async () => {
     const customerId = newCustomer();
     const spec: InstanceSpec = { customerId, instanceId: uniqueId(), app: demoApps[0]! };
     await cluster.ensureNamespace({ customerId, plans: [spec.app.resources] });
     await cluster.applyInstance(spec);
+    await waitFor("running", async () => (await cluster.readStatus(spec)).phase === "running");
+    const { namespace, name } = instanceObjects(config, spec);
+    const pvc = await core.readNamespacedPersistentVolumeClaim({ name, namespace });
+    expect(pvc.status?.phase).toBe("Bound");
+    expect(pvc.spec?.resources?.requests?.storage).toBe("1Gi");
+  });
+
+  it("says volume pending while a claim finds no volume", async () => {
+    const customerId = newCustomer();
+    const spec: InstanceSpec = { customerId, instanceId: uniqueId(), app: demoApps[0]! };
+    // A StorageClass nobody provisions: the claim waits, as with a broken provisioner.
+    const noVolumes = createKubernetesCluster({
+      config: { ...config, storageClassName: "nobody-provisions-this" },
+      kubeConfig: kc,
+    });
+    await noVolumes.ensureNamespace({ customerId, plans: [spec.app.resources] });
+    await noVolumes.applyInstance(spec);
     const status = await waitFor("volume pending", async () => {
       const s = await cluster.readStatus(spec);
       return s.reason === "volume pending" ? s : undefined;
     });
     expect(status.phase).toBe("starting");
+    // The sweep says the same, reading the pods of its unsettled instances in one request.
+    const page = await cluster.listStatuses({ customerId });
+    expect(page.items).toMatchObject([{ instanceId: spec.instanceId, reason: "volume pending" }]);
+    expect(page.apiCalls).toBe(2);
   });
 
   it("says quota exceeded when the plans leave no room", async () => {
@@ -283,8 +322,42 @@ describeCluster("kubernetes driver against the lab's API server", () => {
       for (const app of apps) {
         const spec = { customerId, instanceId: uniqueId(), app };
         const objects = [secretManifest(config, spec), ...instanceManifests(config, spec)];
-        const answered = await cluster.applyObjects(objects, { dryRun: true });
-        expect(answered.map((o) => o.kind)).toEqual(objects.map((o) => o.kind));
+        // PodSecurity only warns about a Deployment's template; the pod it would
+        // create is what admission (PodSecurity, LimitRange, quota) accepts or refuses.
+        const deployment = deploymentManifest(config, spec);
+        const pod: V1Pod = {
+          apiVersion: "v1",
+          kind: "Pod",
+          metadata: {
+            name: `${deployment.metadata?.name}-dry-run`,
+            namespace: deployment.metadata?.namespace,
+            ...deployment.spec?.template.metadata,
+          },
+          spec: deployment.spec?.template.spec,
+        };
+        const answered = await cluster.applyObjects([...objects, pod], { dryRun: true });
+        expect(answered.map((o) => o.kind)).toEqual([...objects, pod].map((o) => o.kind));
+      }
+      if (podSecurity === "restricted") {
+        // The same dry run refuses what the namespace must not run: a root pod.
+        const root = { customerId, instanceId: uniqueId(), app: { ...apps[0]!, runAsUser: null } };
+        const d = deploymentManifest(config, root);
+        const refused = await cluster
+          .applyObjects(
+            [
+              {
+                apiVersion: "v1",
+                kind: "Pod",
+                metadata: { name: "root-dry-run", namespace: d.metadata?.namespace },
+                spec: d.spec?.template.spec,
+              } as V1Pod,
+            ],
+            { dryRun: true },
+          )
+          .catch((e: unknown) => e);
+        // Refused by admission, not by RBAC: "invalid", not "forbidden".
+        expect(refused).toMatchObject({ code: "invalid", status: 403, retryable: false });
+        expect(String((refused as Error).message)).toMatch(/violates PodSecurity/);
       }
       // Dry run stored nothing.
       const left = await apps_list(customerId);

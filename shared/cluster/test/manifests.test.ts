@@ -144,6 +144,9 @@ describe("instance manifests", () => {
       "/health",
     );
     expect(pvcManifest(config, { customerId, instanceId, app: statelessApp })).toBeNull();
+    expect(pvcManifest(config, spec)?.spec?.storageClassName).toBeUndefined();
+    const classed = pvcManifest({ ...config, storageClassName: "fast-ssd" }, spec);
+    expect(classed?.spec?.storageClassName).toBe("fast-ssd");
   });
 
   it("routes <instance>.<domain> over TLS with the configured issuer", () => {

@@ -77,6 +77,16 @@ describeCluster(
       await waitFor("running", async () => (await cluster.readStatus(spec)).phase === "running");
       const page = await cluster.listStatuses({ limit: 50 });
       expect(page.apiCalls).toBeGreaterThanOrEqual(1);
+      expect((await cluster.logs(spec, { tailLines: 1 })).lines).toHaveLength(1);
+      // Closing egress deletes a NetworkPolicy.
+      const closed = createKubernetesCluster({
+        config: { ...config, egress: "none" },
+        kubeConfig: asProvisioner,
+      });
+      await closed.ensureNamespace({
+        customerId,
+        plans: [statelessApp.resources, statelessApp.resources],
+      });
       await cluster.scaleInstance(spec, 0);
       await cluster.scaleInstance(spec, 1);
       await cluster.restart(spec);

@@ -78,12 +78,12 @@ describeCluster("retries over real HTTP through a fault-injecting proxy", () => 
     proxy.setFault((req) => {
       if (req.method !== "PATCH" || !req.path.startsWith(target)) return null;
       hits++;
-      return hits === 1 ? { hangMs: 5_000 } : hits === 2 ? { reset: true } : null;
+      return hits === 1 ? { hangMs: 8_000 } : hits === 2 ? { reset: true } : null;
     });
     const started = Date.now();
     await cluster.ensureNamespace({ customerId, plans: [] });
     expect(hits).toBe(3);
-    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(Date.now() - started).toBeLessThan(8_000);
   });
 
   it("gives up after the last try with unavailable or timeout, both retryable", async () => {
@@ -97,7 +97,7 @@ describeCluster("retries over real HTTP through a fault-injecting proxy", () => 
       fast.attempts,
     );
 
-    proxy.setFault((req) => (req.method === "PATCH" ? { hangMs: 2_000 } : null));
+    proxy.setFault((req) => (req.method === "PATCH" ? { hangMs: 4_000 } : null));
     const slow = await cluster.ensureNamespace({ customerId, plans: [] }).catch((e: unknown) => e);
     expect(slow).toMatchObject({ code: "timeout", retryable: true });
   });

@@ -15,6 +15,7 @@ import {
 } from "@kubernetes/client-node";
 import type { ClusterConfig } from "../config";
 import {
+  ALLOW_INTERNET,
   deploymentManifest,
   ingressManifest,
   instanceManifests,
@@ -86,6 +87,25 @@ const partialDeployment = (
   spec,
 });
 
+/** Thrown into a request that outlived its timeout. */
+export class RequestTimeoutError extends Error {
+  override name = "TimeoutError";
+}
+
+/**
+ * Like AbortSignal.timeout, but aborts with a plain Error: client-node
+ * rewrites the message of errors from its discovery requests, which throws
+ * on a DOMException (read-only message) and hides the timeout.
+ */
+function timeoutSignal(ms: number): AbortSignal {
+  const controller = new AbortController();
+  setTimeout(
+    () => controller.abort(new RequestTimeoutError(`no answer within ${ms} ms`)),
+    ms,
+  ).unref();
+  return controller.signal;
+}
+
 const RESTARTED_AT = "kubectl.kubernetes.io/restartedAt";
 const DEFAULT_PAGE = 250;
 
@@ -126,7 +146,7 @@ export function createKubernetesCluster(options: KubernetesClusterOptions): Kube
       {
         pre: async (context) => {
           requestCount++;
-          context.setSignal(AbortSignal.timeout(timeoutMs));
+          context.setSignal(timeoutSignal(timeoutMs));
           return context;
         },
         post: async (response) => response,
@@ -210,7 +230,17 @@ export function createKubernetesCluster(options: KubernetesClusterOptions): Kube
       const { namespace, objects: inside } = namespaceManifests(config, spec);
       await apply(namespace);
       await Promise.all(inside.map((o) => apply(o)));
-      return { namespace: namespace.metadata?.name as string };
+      const name = namespace.metadata?.name as string;
+      if (config.egress === "none") {
+        // Applying a smaller set does not remove what an earlier setting created.
+        const open: KubernetesObject = {
+          apiVersion: "networking.k8s.io/v1",
+          kind: "NetworkPolicy",
+          metadata: { name: ALLOW_INTERNET, namespace: name },
+        };
+        await orNull(call(`delete ${describe(open)}`, () => objects.delete(open)));
+      }
+      return { namespace: name };
     },
 
     async applyInstance(spec: InstanceSpec): Promise<AppliedInstance> {
@@ -262,6 +292,8 @@ export function createKubernetesCluster(options: KubernetesClusterOptions): Kube
         { apiVersion: "networking.k8s.io/v1", kind: "Ingress", metadata: meta },
         { apiVersion: "v1", kind: "Secret", metadata: meta },
         { apiVersion: "v1", kind: "PersistentVolumeClaim", metadata: meta },
+        // The certificate cert-manager issued for the Ingress outlives it otherwise.
+        { apiVersion: "v1", kind: "Secret", metadata: { name: `${name}-tls`, namespace } },
       ];
       await Promise.all(
         kinds.map((o) =>

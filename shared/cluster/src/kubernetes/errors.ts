@@ -69,10 +69,30 @@ export function classify(error: unknown, what: string): Classified {
       if (/being terminated/i.test(detail)) {
         return { error: new ClusterError("unavailable", message, { status }), retryNow: false };
       }
+      // Admission refusing the object itself (Pod Security, quota, limits) is
+      // also a 403, but it is about the object, not our permissions.
+      if (
+        /violates PodSecurity|exceeded quota|usage per (Container|Pod|PersistentVolumeClaim)/i.test(
+          detail,
+        )
+      ) {
+        return { error: new ClusterError("invalid", message, { status }), retryNow: false };
+      }
       return { error: new ClusterError("forbidden", message, { status }), retryNow: false };
     }
     if (status === 400 || status === 422) {
       return { error: new ClusterError("invalid", message, { status }), retryNow: false };
+    }
+    if (status === 410) {
+      // An expired `continue` token of a paginated list: the sweep starts over.
+      return {
+        error: new ClusterError(
+          "conflict",
+          `${what}: the list changed too much, start again (${detail})`,
+          { status },
+        ),
+        retryNow: false,
+      };
     }
     if (status === 409) {
       return {

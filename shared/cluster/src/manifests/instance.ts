@@ -178,7 +178,11 @@ export function pvcManifest(
     apiVersion: "v1",
     kind: "PersistentVolumeClaim",
     metadata: { name, namespace, labels: instanceLabels(spec, spec.app) },
-    spec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage } } },
+    spec: {
+      accessModes: ["ReadWriteOnce"],
+      resources: { requests: { storage } },
+      ...(config.storageClassName ? { storageClassName: config.storageClassName } : {}),
+    },
   };
 }
 

@@ -10,6 +10,9 @@ import { labels, MANAGED_BY, namespaceName } from "../names";
 import type { AppResources, NamespaceSpec } from "../port";
 import { bytes, cpuMillis, formatBytes, formatCpu } from "./quantities";
 
+/** Name of the NetworkPolicy that exists only with K8S_EGRESS=internet. */
+export const ALLOW_INTERNET = "allow-internet";
+
 /** The ServiceAccount instance pods run as: no API token is ever mounted. */
 export const WORKLOAD_SERVICE_ACCOUNT = "workload";
 
@@ -224,7 +227,7 @@ export function networkPolicyManifests(
     policies.push({
       apiVersion: "networking.k8s.io/v1",
       kind: "NetworkPolicy",
-      metadata: meta("allow-internet"),
+      metadata: meta(ALLOW_INTERNET),
       spec: {
         podSelector: {},
         policyTypes: ["Egress"],
