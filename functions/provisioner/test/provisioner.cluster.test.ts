@@ -32,6 +32,8 @@ const config = {
   ...defaultClusterConfig,
   namespacePrefix: "prov-",
   clusterDomain: "apps.lab.test",
+  // A class nobody provisions: a volume stays pending whatever the lab offers.
+  storageClassName: "unprovisioned",
 };
 const LIFECYCLE = [
   "subscription.activated",
@@ -49,8 +51,7 @@ describeCluster("provisioner against the lab's API server", () => {
   let core: CoreV1Api;
   let net: NetworkingV1Api;
   const namespaces = new Set<string>();
-  // The lab has no storage provisioner: a volume stays pending, so instances that must
-  // run are of an app without storage.
+  // Volumes stay pending (see config): instances that must run are of an app without storage.
   let stateless: Catalog;
   const subscribe = () => activeSubscription(t.h, { service: stateless });
 

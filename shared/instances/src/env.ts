@@ -33,6 +33,8 @@ export const clusterEnvEntries = {
   /** cert-manager ClusterIssuer of instance certificates; unset: the ingress's default certificate. */
   K8S_TLS_ISSUER: v.optional(v.string()),
   K8S_EGRESS: v.optional(v.picklist(["internet", "none"], "must be internet or none"), "internet"),
+  /** StorageClass of instance volumes; unset: the cluster's default (K3s: local-path). */
+  K8S_STORAGE_CLASS: v.optional(v.pipe(v.string(), v.nonEmpty())),
   /** Longest wait for one Kubernetes API request, in ms. */
   K8S_REQUEST_TIMEOUT_MS: envField.int(10_000, 100, 120_000),
   /**
@@ -53,6 +55,7 @@ export function clusterConfigOf(env: ClusterEnv): ClusterConfig {
     ingressNamespace: env.K8S_INGRESS_NAMESPACE,
     tlsIssuer: env.K8S_TLS_ISSUER ? env.K8S_TLS_ISSUER : null,
     egress: env.K8S_EGRESS,
+    storageClassName: env.K8S_STORAGE_CLASS ?? null,
   };
 }
 
