@@ -1,7 +1,7 @@
 import { ClusterError, type ClusterPort } from "@minispod/cluster";
-import { outboxEvents } from "@minispod/db";
+import { auditLog, outboxEvents } from "@minispod/db";
 import { runRouteSecurityTests } from "@minispod/shared/testing";
-import { eq } from "drizzle-orm";
+import { and, eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type InstancesTest, type Made, makeInstance, setupInstances } from "./helpers";
 
@@ -240,6 +240,18 @@ describe("POST /api/v1/instances/:id/restart", () => {
     expect(shown.timeline.map((e) => e.message)).toContain(
       "Restarting, as asked by an administrator.",
     );
+    // Acting on someone else's instance leaves a trace: who, on whose, through which request.
+    const [audit] = await t.h.database.db
+      .select()
+      .from(auditLog)
+      .where(and(eq(auditLog.resourceId, theirs.id), eq(auditLog.action, "instance.restarted")));
+    expect(audit).toMatchObject({
+      actorId: t.admin.id,
+      actorRole: "ADMIN",
+      resourceType: "instance",
+    });
+    expect(audit?.metadata).toMatchObject({ ownerId: t.other.id });
+    expect(audit?.requestId).toBeTruthy();
   });
 
   it("answers 400 to an id that is not a uuid", async () => {

@@ -1,6 +1,7 @@
 import { instanceStatus } from "@minispod/db";
 import {
   type AppEnv,
+  actorOf,
   fields,
   idParam,
   pageQuery,
@@ -9,10 +10,9 @@ import {
   requireAuth,
   type TokenVerifier,
 } from "@minispod/shared";
-import type { Context } from "hono";
 import { Hono } from "hono";
 import * as v from "valibot";
-import type { Actor, InstancesContext } from "../services/context";
+import type { InstancesContext } from "../services/context";
 import { instanceLogs, listInstances, showInstance } from "../services/read";
 import { restartInstance } from "../services/restart";
 
@@ -38,32 +38,30 @@ const logsQuery = v.object({
   since: v.optional(wholeNumber(1, 7 * 86_400)),
 });
 
-const actorOf = (c: Context<AppEnv>): Actor => {
-  const auth = c.get("auth");
-  return { id: auth.userId, role: auth.role };
-};
-
 /** `/api/v1/instances`: the customer's instances (admins: everyone's). */
-export function instanceRoutes(ctx: InstancesContext, verifier: TokenVerifier) {
+export function instanceRoutes(
+  ctx: InstancesContext,
+  verifier: TokenVerifier,
+  trustedHops: number,
+) {
+  const actor = (c: Parameters<typeof actorOf>[0]) => actorOf(c, trustedHops);
   return new Hono<AppEnv>()
     .use(requireAuth(verifier))
     .get("/", queryParams(listQuery), async (c) => {
       const { userId, status, ...page } = c.req.valid("query");
-      return c.json(
-        await listInstances({ ctx, input: { actor: actorOf(c), page, userId, status } }),
-      );
+      return c.json(await listInstances({ ctx, input: { actor: actor(c), page, userId, status } }));
     })
     .get("/:id", pathParams(idParam), async (c) => {
       const id = c.req.valid("param").id;
-      return c.json(await showInstance({ ctx, input: { actor: actorOf(c), id } }));
+      return c.json(await showInstance({ ctx, input: { actor: actor(c), id } }));
     })
     .get("/:id/logs", pathParams(idParam), queryParams(logsQuery), async (c) => {
       const { tail, since } = c.req.valid("query");
       const id = c.req.valid("param").id;
-      return c.json(await instanceLogs({ ctx, input: { actor: actorOf(c), id, tail, since } }));
+      return c.json(await instanceLogs({ ctx, input: { actor: actor(c), id, tail, since } }));
     })
     .post("/:id/restart", pathParams(idParam), async (c) => {
       const id = c.req.valid("param").id;
-      return c.json(await restartInstance({ ctx, input: { actor: actorOf(c), id } }), 202);
+      return c.json(await restartInstance({ ctx, input: { actor: actor(c), id } }), 202);
     });
 }

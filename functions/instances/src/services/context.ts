@@ -1,7 +1,8 @@
 import type { ClusterPort } from "@minispod/cluster";
-import type { Db, UserRole } from "@minispod/db";
-import type { Logger } from "@minispod/shared";
-import { isAdmin } from "@minispod/shared";
+import type { Db } from "@minispod/db";
+import type { Logger, UserActor } from "@minispod/shared";
+
+export { canReach } from "@minispod/shared";
 
 export interface InstancesContext {
   db: Db;
@@ -13,12 +14,5 @@ export interface InstancesContext {
   provisionTimeoutMs: number;
 }
 
-/** The signed-in caller. */
-export interface Actor {
-  id: string;
-  role: UserRole;
-}
-
-/** Customers reach only their own instances; admins reach all. */
-export const canReach = (actor: Actor, ownerId: string) =>
-  isAdmin(actor.role) || actor.id === ownerId;
+/** The signed-in caller (the shared actor type, so audit rows read alike). */
+export type Actor = UserActor;

@@ -1,6 +1,6 @@
 import { isClusterError } from "@minispod/cluster";
 import { loadRecord, recordTransition } from "@minispod/instances";
-import { AppError } from "@minispod/shared";
+import { AppError, recordAudit } from "@minispod/shared";
 import type { Actor, InstancesContext } from "./context";
 import { instanceNotFound, reachableInstance } from "./read";
 
@@ -46,6 +46,14 @@ export async function restartInstance({
   const status = await ctx.db.transaction(async (tx) => {
     const locked = await loadRecord(tx, { instanceId: row.id }, { lock: true });
     if (!locked) throw instanceNotFound();
+    await recordAudit(tx, {
+      actor: input.actor,
+      action: "instance.restarted",
+      resourceType: "instance",
+      resourceId: row.id,
+      metadata: { restartedAt, ownerId: row.userId },
+      at: ctx.now(),
+    });
     const after = await recordTransition(
       tx,
       locked,
