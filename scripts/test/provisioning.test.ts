@@ -18,28 +18,6 @@ import { createLocalRunner, type LocalRunner } from "../src/local/runner";
 let h: Harness;
 let runner: LocalRunner;
 
-beforeAll(async () => {
-  h = await createHarness();
-  runner = await createLocalRunner({
-    source: {
-      DATABASE_URL: h.databaseUrl,
-      REDIS_URL: h.redisUrl,
-      REDIS_KEY_PREFIX: h.redisPrefix,
-      DATA_DIR: mkdtempSync(join(tmpdir(), "minispod-provisioning-")),
-      LOCAL_CRON: "false",
-      LOG_LEVEL: "silent",
-      BCRYPT_COST: "4",
-      ADMIN_PASSWORD: "admin password 1",
-      K8S_SIMULATED_DELAY_MS: "0",
-    },
-    functions,
-  });
-}, 120_000);
-afterAll(async () => {
-  await runner?.close();
-  await h?.close();
-});
-
 const api = (path: string, init?: RequestInit) => runner.app.request(`/api/v1${path}`, init);
 
 interface Shown {
@@ -89,67 +67,92 @@ async function expire(subscriptionId: string) {
   ctx.events.kick();
 }
 
-describe("local mode: an instance from subscribe to cancel", () => {
-  it("runs with a URL right after subscribing, then suspends, resumes and is deleted", async () => {
-    const register = await api(
-      "/auth/register",
-      json({ email: "dora@example.com", password: "a long password", name: "Dora" }),
-    );
-    expect(register.status).toBe(201);
-    const auth = { authorization: `Bearer ${(await register.json()).accessToken}` };
+// `npm start`'s default database is PGlite; deployments use PostgreSQL: the same life on both.
+describe.each(["pglite", "postgres"] as const)("local mode on %s", (database) => {
+  beforeAll(async () => {
+    h = await createHarness();
+    runner = await createLocalRunner({
+      source: {
+        ...(database === "postgres"
+          ? { DATABASE_URL: h.databaseUrl, REDIS_URL: h.redisUrl, REDIS_KEY_PREFIX: h.redisPrefix }
+          : {}),
+        DATA_DIR: mkdtempSync(join(tmpdir(), "minispod-provisioning-")),
+        LOCAL_CRON: "false",
+        LOG_LEVEL: "silent",
+        BCRYPT_COST: "4",
+        ADMIN_PASSWORD: "admin password 1",
+        K8S_SIMULATED_DELAY_MS: "0",
+      },
+      functions,
+    });
+  }, 120_000);
+  afterAll(async () => {
+    await runner?.close();
+    await h?.close();
+  });
 
-    const subscribe = await api("/subscriptions", json({ serviceSlug: "gitea" }, auth));
-    expect(subscribe.status).toBe(201);
-    const subscription = (await subscribe.json()) as { id: string; instance: { id: string } };
-    await runner.settle();
+  describe("an instance from subscribe to cancel", () => {
+    it("runs with a URL right after subscribing, then suspends, resumes and is deleted", async () => {
+      const register = await api(
+        "/auth/register",
+        json({ email: "dora@example.com", password: "a long password", name: "Dora" }),
+      );
+      expect(register.status).toBe(201);
+      const auth = { authorization: `Bearer ${(await register.json()).accessToken}` };
 
-    const list = await (await api("/instances", { headers: auth })).json();
-    expect(list.items).toHaveLength(1);
-    const id = list.items[0].id as string;
-    expect(id).toBe(subscription.instance.id);
+      const subscribe = await api("/subscriptions", json({ serviceSlug: "gitea" }, auth));
+      expect(subscribe.status).toBe(201);
+      const subscription = (await subscribe.json()) as { id: string; instance: { id: string } };
+      await runner.settle();
 
-    let shown = await show(id, auth);
-    expect(shown.status).toBe("RUNNING");
-    expect(shown.url).toBe(`https://i-${id}.apps.localhost`);
-    expect(shown.live?.phase).toBe("running");
-    expect(shown.timeline.map((e) => e.status)).toEqual(["PENDING", "PROVISIONING", "RUNNING"]);
-    const logs = await (await api(`/instances/${id}/logs`, { headers: auth })).json();
-    expect(logs.lines.join("\n")).toContain("starting gitea/gitea:1.22");
+      const list = await (await api("/instances", { headers: auth })).json();
+      expect(list.items).toHaveLength(1);
+      const id = list.items[0].id as string;
+      expect(id).toBe(subscription.instance.id);
 
-    await expire(subscription.id);
-    await runner.settle();
-    shown = await show(id, auth);
-    expect(shown.status).toBe("SUSPENDED");
-    expect(shown.live?.phase).toBe("suspended");
+      let shown = await show(id, auth);
+      expect(shown.status).toBe("RUNNING");
+      expect(shown.url).toBe(`https://i-${id}.apps.localhost`);
+      expect(shown.live?.phase).toBe("running");
+      expect(shown.timeline.map((e) => e.status)).toEqual(["PENDING", "PROVISIONING", "RUNNING"]);
+      const logs = await (await api(`/instances/${id}/logs`, { headers: auth })).json();
+      expect(logs.lines.join("\n")).toContain("starting gitea/gitea:1.22");
 
-    const renew = await api(`/subscriptions/${subscription.id}/renew`, json({}, auth));
-    expect(renew.status).toBe(200);
-    await runner.settle();
-    shown = await show(id, auth);
-    expect(shown.status).toBe("RUNNING");
+      await expire(subscription.id);
+      await runner.settle();
+      shown = await show(id, auth);
+      expect(shown.status).toBe("SUSPENDED");
+      expect(shown.live?.phase).toBe("suspended");
 
-    const cancel = await api(`/subscriptions/${subscription.id}/cancel`, json({}, auth));
-    expect(cancel.status).toBe(200);
-    await runner.settle();
-    shown = await show(id, auth);
-    expect(shown.status).toBe("DELETED");
-    expect(shown.url).toBeNull();
-    expect(shown.timeline.map((e) => e.status)).toEqual([
-      "PENDING",
-      "PROVISIONING",
-      "RUNNING",
-      "SUSPENDED",
-      "PROVISIONING",
-      "RUNNING",
-      "DELETING",
-      "DELETED",
-    ]);
+      const renew = await api(`/subscriptions/${subscription.id}/renew`, json({}, auth));
+      expect(renew.status).toBe(200);
+      await runner.settle();
+      shown = await show(id, auth);
+      expect(shown.status).toBe("RUNNING");
 
-    // Every step reached the customer's mailbox through the notifier's instance templates.
-    const mailbox = await (await runner.app.request("/_dev/notifier/mailbox")).json();
-    const subjects = (mailbox.items ?? mailbox)
-      .filter((m: { to: string }) => m.to.includes("dora@example.com"))
-      .map((m: { subject: string }) => m.subject);
-    expect(subjects.length).toBeGreaterThan(2);
+      const cancel = await api(`/subscriptions/${subscription.id}/cancel`, json({}, auth));
+      expect(cancel.status).toBe(200);
+      await runner.settle();
+      shown = await show(id, auth);
+      expect(shown.status).toBe("DELETED");
+      expect(shown.url).toBeNull();
+      expect(shown.timeline.map((e) => e.status)).toEqual([
+        "PENDING",
+        "PROVISIONING",
+        "RUNNING",
+        "SUSPENDED",
+        "PROVISIONING",
+        "RUNNING",
+        "DELETING",
+        "DELETED",
+      ]);
+
+      // Every step reached the customer's mailbox through the notifier's instance templates.
+      const mailbox = await (await runner.app.request("/_dev/notifier/mailbox")).json();
+      const subjects = (mailbox.items ?? mailbox)
+        .filter((m: { to: string }) => m.to.includes("dora@example.com"))
+        .map((m: { subject: string }) => m.subject);
+      expect(subjects.length).toBeGreaterThan(2);
+    });
   });
 });
