@@ -13,6 +13,21 @@ import {
 } from "drizzle-orm/pg-core";
 import { createdAt, id, ts, updatedAt } from "./_common";
 
+/**
+ * How the provisioner must run the app's container, where the image needs
+ * it (all optional; the defaults are the hardened ones).
+ */
+export interface CatalogWorkload {
+  /** "baseline" for images that cannot run under the restricted Pod Security Standard. */
+  podSecurity?: "restricted" | "baseline";
+  /** UID to run as; null when the image must start as root (then podSecurity is "baseline"). */
+  runAsUser?: number | null;
+  /** Environment variables given a random value once, kept in the instance's Secret. */
+  generatedSecrets?: string[];
+  /** HTTP path of the app's health check; without it, a TCP check of the port. */
+  probePath?: string;
+}
+
 export const billingPeriod = pgEnum("billing_period", ["MONTHLY"]);
 export type BillingPeriod = (typeof billingPeriod.enumValues)[number];
 
@@ -41,6 +56,8 @@ export const serviceCatalog = pgTable(
     allowMultiple: boolean("allow_multiple").notNull().default(false),
     /** The app may run as a Knative Service that scales to zero. */
     scaleToZero: boolean("scale_to_zero").notNull().default(false),
+    /** How the container must run (see CatalogWorkload); set by the demo seed, not yet by the admin API. */
+    workload: jsonb("workload").$type<CatalogWorkload>().notNull().default({}),
     retiredAt: ts("retired_at"),
     createdAt: createdAt(),
     updatedAt: updatedAt(),

@@ -3,6 +3,7 @@ export * from "./catalog";
 export * from "./events";
 export * from "./instances";
 export * from "./misc";
+export * from "./simulated-cluster";
 export * from "./subscriptions";
 export * from "./users";
 export * from "./webhooks";

@@ -1,5 +1,5 @@
-import { index, pgEnum, pgTable, text, uniqueIndex, uuid } from "drizzle-orm/pg-core";
-import { createdAt, id, updatedAt } from "./_common";
+import { bigint, index, pgEnum, pgTable, text, uniqueIndex, uuid } from "drizzle-orm/pg-core";
+import { createdAt, id, ts, updatedAt } from "./_common";
 import { subscriptions } from "./subscriptions";
 
 export const instanceStatus = pgEnum("instance_status", [
@@ -29,6 +29,8 @@ export const serviceInstances = pgTable(
     status: instanceStatus("status").notNull().default("PENDING"),
     /** Last problem in plain words ("image could not be pulled"), null when healthy. */
     lastError: text("last_error"),
+    /** When `status` last changed: a provision still starting past its deadline becomes FAILED. */
+    statusChangedAt: ts("status_changed_at").notNull().defaultNow(),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },
@@ -50,6 +52,8 @@ export const instanceStatusEvents = pgTable(
     status: instanceStatus("status").notNull(),
     message: text("message"),
     createdAt: createdAt(),
+    /** Order of lines written in one transaction (same created_at). */
+    seq: bigint("seq", { mode: "number" }).generatedAlwaysAsIdentity(),
   },
   (t) => [index("instance_status_events_instance_idx").on(t.instanceId, t.createdAt)],
 );

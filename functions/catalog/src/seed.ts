@@ -1,4 +1,4 @@
-import { type Db, serviceCatalog } from "@minispod/db";
+import { type CatalogWorkload, type Db, serviceCatalog } from "@minispod/db";
 import * as v from "valibot";
 import { createServiceSchema } from "./schemas";
 import { insertValues } from "./services/write";
@@ -37,7 +37,9 @@ const DEMO: v.InferInput<typeof createServiceSchema>[] = [
       "Password manager server compatible with the Bitwarden apps and browser extensions.",
     image: "vaultwarden/server",
     imageTag: "1.32.0",
-    port: 80,
+    // Instances run as a non-root user, which cannot bind port 80.
+    port: 8080,
+    defaultEnv: { ROCKET_PORT: "8080" },
     resources: { cpu: "100m", memory: "128Mi", storage: "1Gi", storageMountPath: "/data" },
     price: eur(200),
   },
@@ -69,6 +71,17 @@ const DEMO: v.InferInput<typeof createServiceSchema>[] = [
 ];
 
 /**
+ * How each demo image must run (the admin API does not set this yet): which
+ * secrets to generate, and the one image (nginx on port 80) that needs root.
+ */
+const DEMO_WORKLOAD: Record<string, CatalogWorkload> = {
+  gitea: { generatedSecrets: ["GITEA__security__SECRET_KEY", "GITEA__security__INTERNAL_TOKEN"] },
+  vaultwarden: { generatedSecrets: ["ADMIN_TOKEN"] },
+  n8n: { generatedSecrets: ["N8N_ENCRYPTION_KEY"] },
+  excalidraw: { podSecurity: "baseline", runAsUser: null },
+};
+
+/**
  * Inserts the demo catalog; entries whose slug exists are left as they are,
  * so running it on every start is safe.
  *
@@ -77,7 +90,10 @@ const DEMO: v.InferInput<typeof createServiceSchema>[] = [
  */
 export async function seedDemoCatalog(db: Db): Promise<{ created: number }> {
   // Parsed like an admin's request, so the demo data obeys the same rules.
-  const values = DEMO.map((entry) => insertValues(v.parse(createServiceSchema, entry)));
+  const values = DEMO.map((entry) => ({
+    ...insertValues(v.parse(createServiceSchema, entry)),
+    workload: DEMO_WORKLOAD[entry.slug] ?? {},
+  }));
   const rows = await db
     .insert(serviceCatalog)
     .values(values)

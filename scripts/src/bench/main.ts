@@ -22,6 +22,7 @@ import {
   parseEnv,
 } from "@minispod/shared";
 import { sweepBench } from "./sweep";
+import { provisionBench } from "./provision";
 
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -162,3 +163,4 @@ const which = process.argv[2];
 if (!which || which === "login") await loginTiming();
 if (!which || which === "cold-start") await coldStart();
 if (!which || which === "sweep") await sweepBench();
+if (!which || which === "provision") await provisionBench();

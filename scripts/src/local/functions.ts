@@ -3,8 +3,10 @@ import { billingFunction } from "@minispod/fn-billing";
 import { billingSweeperFunction } from "@minispod/fn-billing-sweeper";
 import { catalogFunction } from "@minispod/fn-catalog";
 import { expirySweeperFunction } from "@minispod/fn-expiry-sweeper";
+import { instancesFunction } from "@minispod/fn-instances";
 import { notifierFunction } from "@minispod/fn-notifier";
 import { outboxRelayFunction } from "@minispod/fn-outbox-relay";
+import { provisionerFunction } from "@minispod/fn-provisioner";
 import { subscriptionsFunction } from "@minispod/fn-subscriptions";
 import { webhookDispatcherFunction } from "@minispod/fn-webhook-dispatcher";
 import { webhooksFunction } from "@minispod/fn-webhooks";
@@ -26,4 +28,6 @@ export const functions: FunctionDefinition<any>[] = [
   webhookDispatcherFunction,
   expirySweeperFunction,
   billingSweeperFunction,
+  provisionerFunction,
+  instancesFunction,
 ];

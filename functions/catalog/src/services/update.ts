@@ -6,7 +6,7 @@ import type { ServiceRow } from "./read";
 
 type ServiceValues = Omit<
   ServiceRow,
-  "id" | "slug" | "active" | "retiredAt" | "createdAt" | "updatedAt"
+  "id" | "slug" | "active" | "retiredAt" | "createdAt" | "updatedAt" | "workload"
 >;
 
 /** The request's partial fields laid over the stored row. */

@@ -247,18 +247,24 @@ export function createKubernetesCluster(options: KubernetesClusterOptions): Kube
       const names = instanceObjects(config, spec);
       // Created once, never re-applied: applying would generate new passwords.
       const secret = secretManifest(config, spec);
-      await call(`create Secret ${names.namespace}/${names.name}`, async () => {
-        try {
-          await core.createNamespacedSecret({
-            namespace: names.namespace,
-            body: secret,
-            fieldManager: FIELD_MANAGER,
-          });
-        } catch (error) {
-          if (error instanceof ApiException && error.code === 409) return; // already there: keep its values
-          throw error;
-        }
-      });
+      // A replay must not even try to create it again: the quota admission charges every
+      // create, even of an object that exists, until the quota controller recounts, so a
+      // burst of replayed events failed with "exceeded quota: secrets". The Deployment is
+      // applied after the Secret, so when it exists the Secret does too.
+      const created = (await readDeployment(spec)) !== null;
+      if (!created)
+        await call(`create Secret ${names.namespace}/${names.name}`, async () => {
+          try {
+            await core.createNamespacedSecret({
+              namespace: names.namespace,
+              body: secret,
+              fieldManager: FIELD_MANAGER,
+            });
+          } catch (error) {
+            if (error instanceof ApiException && error.code === 409) return; // already there: keep its values
+            throw error;
+          }
+        });
       await Promise.all(instanceManifests(config, spec).map((o) => apply(o)));
       return names;
     },

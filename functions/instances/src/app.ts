@@ -1,0 +1,28 @@
+import type { ClusterPort } from "@minispod/cluster";
+import { baseApp, type FunctionContext } from "@minispod/shared";
+import type { InstancesEnv } from "./env";
+import { instanceRoutes } from "./routes/instances";
+import type { InstancesContext } from "./services/context";
+
+export interface InstancesDeps extends FunctionContext<InstancesEnv> {
+  cluster: ClusterPort;
+}
+
+export function createApp(deps: InstancesDeps) {
+  const ctx: InstancesContext = {
+    db: deps.db,
+    cluster: deps.cluster,
+    logger: deps.logger,
+    now: deps.now,
+    source: "instances",
+    provisionTimeoutMs: deps.env.PROVISION_TIMEOUT * 1000,
+  };
+  const app = baseApp(deps);
+  // Transitions recorded by a read or a restart are in the outbox; send them now.
+  app.use("/api/v1/instances/*", async (_c, next) => {
+    await next();
+    deps.events.kick();
+  });
+  app.route("/api/v1/instances", instanceRoutes(ctx, deps.verifier, deps.env.TRUST_PROXY_HOPS));
+  return app;
+}

@@ -1,0 +1,22 @@
+import { CLUSTER_IN_PRODUCTION, clusterAllowed, clusterEnvEntries } from "@minispod/instances";
+import { baseEnvEntries, envField } from "@minispod/shared";
+import * as v from "valibot";
+
+const entries = {
+  ...baseEnvEntries,
+  ...clusterEnvEntries,
+  /** Same as the provisioner's: an on-demand read past it records FAILED too. */
+  PROVISION_TIMEOUT: envField.duration("10m"),
+};
+
+const schema = v.pipe(
+  v.object(entries),
+  v.forward(
+    v.check((env) => clusterAllowed(env), CLUSTER_IN_PRODUCTION),
+    ["K8S_DRIVER"],
+  ),
+);
+
+/** The instances API's environment; `entries` alongside, because `parseEnv` reads it. */
+export const instancesEnvSchema = Object.assign(schema, { entries });
+export type InstancesEnv = v.InferOutput<typeof schema>;

@@ -1,0 +1,4 @@
+import { runStandalone } from "@minispod/shared";
+import { instancesFunction } from "./function";
+
+await runStandalone(instancesFunction, process.env);

@@ -1,0 +1,67 @@
+import { instanceStatus } from "@minispod/db";
+import {
+  type AppEnv,
+  actorOf,
+  fields,
+  idParam,
+  pageQuery,
+  pathParams,
+  queryParams,
+  requireAuth,
+  type TokenVerifier,
+} from "@minispod/shared";
+import { Hono } from "hono";
+import * as v from "valibot";
+import type { InstancesContext } from "../services/context";
+import { instanceLogs, listInstances, showInstance } from "../services/read";
+import { restartInstance } from "../services/restart";
+
+const listQuery = v.object({
+  ...pageQuery.entries,
+  userId: v.optional(fields.uuid()),
+  status: v.optional(v.picklist(instanceStatus.enumValues, "is not an instance status")),
+});
+
+const wholeNumber = (min: number, max: number) =>
+  v.pipe(
+    v.string(),
+    v.regex(/^\d+$/, "must be a whole number"),
+    v.transform(Number),
+    v.minValue(min, `must be at least ${min}`),
+    v.maxValue(max, `must be at most ${max}`),
+  );
+
+const logsQuery = v.object({
+  /** Last lines to return. */
+  tail: v.optional(wholeNumber(1, 5000), "200"),
+  /** Only lines of the last `since` seconds (at most 7 days). */
+  since: v.optional(wholeNumber(1, 7 * 86_400)),
+});
+
+/** `/api/v1/instances`: the customer's instances (admins: everyone's). */
+export function instanceRoutes(
+  ctx: InstancesContext,
+  verifier: TokenVerifier,
+  trustedHops: number,
+) {
+  const actor = (c: Parameters<typeof actorOf>[0]) => actorOf(c, trustedHops);
+  return new Hono<AppEnv>()
+    .use(requireAuth(verifier))
+    .get("/", queryParams(listQuery), async (c) => {
+      const { userId, status, ...page } = c.req.valid("query");
+      return c.json(await listInstances({ ctx, input: { actor: actor(c), page, userId, status } }));
+    })
+    .get("/:id", pathParams(idParam), async (c) => {
+      const id = c.req.valid("param").id;
+      return c.json(await showInstance({ ctx, input: { actor: actor(c), id } }));
+    })
+    .get("/:id/logs", pathParams(idParam), queryParams(logsQuery), async (c) => {
+      const { tail, since } = c.req.valid("query");
+      const id = c.req.valid("param").id;
+      return c.json(await instanceLogs({ ctx, input: { actor: actor(c), id, tail, since } }));
+    })
+    .post("/:id/restart", pathParams(idParam), async (c) => {
+      const id = c.req.valid("param").id;
+      return c.json(await restartInstance({ ctx, input: { actor: actor(c), id } }), 202);
+    });
+}

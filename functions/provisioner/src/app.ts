@@ -1,0 +1,57 @@
+import type { ClusterPort } from "@minispod/cluster";
+import { baseApp, cronRoutes, type FunctionContext } from "@minispod/shared";
+import type { ProvisionerEnv } from "./env";
+import { provisionerEventRoutes } from "./routes/events";
+import type { ProvisionerContext } from "./services/context";
+import { createFollower } from "./services/follow";
+import { reconcile } from "./services/reconcile";
+
+export interface ProvisionerDeps extends FunctionContext<ProvisionerEnv> {
+  cluster: ClusterPort;
+}
+
+export const SOURCE = "provisioner";
+
+/** The services' context from the function's dependencies (the dev routes use it too). */
+export function provisionerContext(deps: ProvisionerDeps): ProvisionerContext {
+  const ctx: ProvisionerContext = {
+    db: deps.db,
+    cluster: deps.cluster,
+    logger: deps.logger,
+    now: deps.now,
+    source: SOURCE,
+    provisionTimeoutMs: deps.env.PROVISION_TIMEOUT * 1000,
+  };
+  const follower = createFollower(ctx, deps.env.PROVISION_POLL_MS);
+  deps.onClose(() => follower.close());
+  ctx.onProvisioning = (id) => follower.follow(id);
+  return ctx;
+}
+
+/**
+ * The provisioner has no public routes: the broker delivers subscription
+ * events to `/events`, a PingSource calls `/cron/reconcile`.
+ */
+export function createApp(deps: ProvisionerDeps, ctx = provisionerContext(deps)) {
+  const app = baseApp(deps);
+  // Events are in the outbox once convergeInstance commits; send them now rather than at
+  // the relay's next pass.
+  app.route(
+    "/events",
+    provisionerEventRoutes(ctx, () => deps.events.kick()),
+  );
+  app.route(
+    "/cron",
+    cronRoutes(
+      {
+        reconcile: async () => {
+          const result = await reconcile(ctx, { pageSize: deps.env.RECONCILE_PAGE_SIZE });
+          deps.events.kick();
+          return { ...result };
+        },
+      },
+      { now: deps.now },
+    ),
+  );
+  return app;
+}

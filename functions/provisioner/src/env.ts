@@ -1,0 +1,29 @@
+import { CLUSTER_IN_PRODUCTION, clusterAllowed, clusterEnvEntries } from "@minispod/instances";
+import { baseEnvEntries, envField } from "@minispod/shared";
+import * as v from "valibot";
+
+const entries = {
+  ...baseEnvEntries,
+  ...clusterEnvEntries,
+  /** A provision not running after this long becomes FAILED, with the cluster's reason. */
+  PROVISION_TIMEOUT: envField.duration("10m"),
+  /**
+   * How often (ms) the provisioner re-reads an instance it just applied until
+   * it runs or fails; 0 leaves that to the reconcile sweep alone.
+   */
+  PROVISION_POLL_MS: envField.int(1000, 0, 60_000),
+  /** Instances per page when the sweep lists the cluster. */
+  RECONCILE_PAGE_SIZE: envField.int(250, 1, 1000),
+};
+
+const schema = v.pipe(
+  v.object(entries),
+  v.forward(
+    v.check((env) => clusterAllowed(env), CLUSTER_IN_PRODUCTION),
+    ["K8S_DRIVER"],
+  ),
+);
+
+/** The provisioner's environment; `entries` alongside, because `parseEnv` reads it. */
+export const provisionerEnvSchema = Object.assign(schema, { entries });
+export type ProvisionerEnv = v.InferOutput<typeof schema>;

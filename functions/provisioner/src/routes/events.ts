@@ -1,0 +1,82 @@
+import { isClusterError } from "@minispod/cluster";
+import {
+  type AppEnv,
+  AppError,
+  type EventType,
+  eventCatalogue,
+  readCloudEvent,
+  shortType,
+} from "@minispod/shared";
+import { Hono } from "hono";
+import * as v from "valibot";
+import type { ProvisionerContext } from "../services/context";
+import { convergeInstance } from "../services/converge";
+
+/** The subscription events that move an instance; each one converges it to its subscription. */
+export const HANDLED = [
+  "subscription.activated",
+  "subscription.renewed",
+  "subscription.expired",
+  "subscription.cancelled",
+  "subscription.purged",
+] as const satisfies readonly EventType[];
+type Handled = (typeof HANDLED)[number];
+
+const isHandled = (type: EventType | undefined): type is Handled =>
+  type !== undefined && (HANDLED as readonly string[]).includes(type);
+
+/**
+ * `POST /events`, where the provisioner's Triggers deliver. Unlike the
+ * shared `eventRoutes`, it records no processed-event row: what an event
+ * causes is decided from the subscription's state in the database (see
+ * convergeInstance), so a redelivery finds nothing left to do and emits
+ * nothing, and the cluster calls stay outside any transaction. Answers 200
+ * when done, 422 for an event it can never handle, 503 to get a retry.
+ */
+export function provisionerEventRoutes(ctx: ProvisionerContext, afterCommit: () => void) {
+  return new Hono<AppEnv>().post("/", async (c) => {
+    const event = await readCloudEvent(c.req.raw);
+    const log = c.get("logger").child({ eventId: event.id, eventType: event.type });
+    const type = shortType(event.type);
+    if (!isHandled(type)) {
+      log.warn("event type not handled here");
+      return c.json({ outcome: "ignored" });
+    }
+    const parsed = v.safeParse(eventCatalogue[type], event.data);
+    if (!parsed.success) {
+      log.error("event rejected for good: data does not match its schema");
+      throw new AppError("UNPROCESSABLE", {
+        detail: `data of ${event.type} does not match its schema`,
+      });
+    }
+    const { subscriptionId, userId } = parsed.output;
+    try {
+      const result = await convergeInstance(
+        ctx,
+        { subscriptionId },
+        { purged: type === "subscription.purged" },
+      );
+      const instanceId = (parsed.output as { instanceId?: unknown }).instanceId;
+      if (
+        result.outcome === "no-instance" &&
+        type === "subscription.purged" &&
+        typeof instanceId === "string"
+      ) {
+        // The subscription (and with it the instance row) is already gone: clear the cluster by name.
+        await ctx.cluster.deleteInstance({ customerId: userId, instanceId });
+      }
+      afterCommit();
+      log.info({ ...result }, "event consumed");
+      return c.json(result);
+    } catch (error) {
+      if (isClusterError(error) && !error.retryable) {
+        // 403/422 from the cluster: retrying the same request won't help; the broker
+        // dead-letters the event after its retries and an operator replays it once fixed.
+        log.error({ err: error }, "the cluster refused; asking for a retry");
+      } else {
+        log.error({ err: error }, "event failed; asking for a retry");
+      }
+      throw new AppError("SERVICE_UNAVAILABLE", { detail: "Provisioning failed; retry later." });
+    }
+  });
+}

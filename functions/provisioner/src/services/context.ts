@@ -1,0 +1,16 @@
+import type { ClusterPort } from "@minispod/cluster";
+import type { Db } from "@minispod/db";
+import type { Logger } from "@minispod/shared";
+
+/** What the provisioner's services need; built once in app.ts. */
+export interface ProvisionerContext {
+  db: Db;
+  cluster: ClusterPort;
+  logger: Logger;
+  now: () => Date;
+  /** The CloudEvent source of what the provisioner emits. */
+  source: string;
+  provisionTimeoutMs: number;
+  /** Called for an instance left PROVISIONING, to watch it until it runs or fails. */
+  onProvisioning?: ((instanceId: string) => void) | undefined;
+}

@@ -1,0 +1,158 @@
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { serviceCatalog, subscriptions } from "@minispod/db";
+import { enqueueEvent } from "@minispod/shared";
+import { createHarness, type Harness, json } from "@minispod/shared/testing";
+import { eq } from "drizzle-orm";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { functions } from "../src/local/functions";
+import { createLocalRunner, type LocalRunner } from "../src/local/runner";
+
+/**
+ * An instance's whole life in local mode, through the runner exactly as
+ * `npm start` assembles it: the broker routes subscription events to the
+ * provisioner by knative/'s Triggers, the simulated cluster (delays 0)
+ * runs the workload, and /api/v1/instances shows it.
+ */
+let h: Harness;
+let runner: LocalRunner;
+
+const api = (path: string, init?: RequestInit) => runner.app.request(`/api/v1${path}`, init);
+
+interface Shown {
+  id: string;
+  status: string;
+  url: string | null;
+  live: { phase: string } | null;
+  timeline: { status: string; message: string }[];
+}
+
+async function show(id: string, auth: Record<string, string>): Promise<Shown> {
+  const response = await api(`/instances/${id}`, { headers: auth });
+  expect(response.status).toBe(200);
+  return (await response.json()) as Shown;
+}
+
+/** What the expiry sweeper (another function) does: EXPIRED and subscription.expired, one commit. */
+async function expire(subscriptionId: string) {
+  const ctx = runner.hosted.get("subscriptions")!.ctx;
+  await ctx.db.transaction(async (tx) => {
+    const [row] = await tx
+      .update(subscriptions)
+      .set({ status: "EXPIRED", expiredAt: new Date() })
+      .where(eq(subscriptions.id, subscriptionId))
+      .returning();
+    const [service] = await tx
+      .select()
+      .from(serviceCatalog)
+      .where(eq(serviceCatalog.id, row!.serviceId));
+    await enqueueEvent(tx, {
+      type: "subscription.expired",
+      source: "expiry-sweeper",
+      subject: subscriptionId,
+      data: {
+        userId: row!.userId,
+        subscriptionId,
+        serviceId: service!.id,
+        serviceSlug: service!.slug,
+        serviceName: service!.name,
+        status: "EXPIRED",
+        currentPeriodStart: row!.currentPeriodStart.toISOString(),
+        currentPeriodEnd: row!.currentPeriodEnd.toISOString(),
+        autoRenew: row!.autoRenew,
+      },
+    });
+  });
+  ctx.events.kick();
+}
+
+// `npm start`'s default database is PGlite; deployments use PostgreSQL: the same life on both.
+describe.each(["pglite", "postgres"] as const)("local mode on %s", (database) => {
+  beforeAll(async () => {
+    h = await createHarness();
+    runner = await createLocalRunner({
+      source: {
+        ...(database === "postgres"
+          ? { DATABASE_URL: h.databaseUrl, REDIS_URL: h.redisUrl, REDIS_KEY_PREFIX: h.redisPrefix }
+          : {}),
+        DATA_DIR: mkdtempSync(join(tmpdir(), "minispod-provisioning-")),
+        LOCAL_CRON: "false",
+        LOG_LEVEL: "silent",
+        BCRYPT_COST: "4",
+        ADMIN_PASSWORD: "admin password 1",
+        K8S_SIMULATED_DELAY_MS: "0",
+      },
+      functions,
+    });
+  }, 120_000);
+  afterAll(async () => {
+    await runner?.close();
+    await h?.close();
+  });
+
+  describe("an instance from subscribe to cancel", () => {
+    it("runs with a URL right after subscribing, then suspends, resumes and is deleted", async () => {
+      const register = await api(
+        "/auth/register",
+        json({ email: "dora@example.com", password: "a long password", name: "Dora" }),
+      );
+      expect(register.status).toBe(201);
+      const auth = { authorization: `Bearer ${(await register.json()).accessToken}` };
+
+      const subscribe = await api("/subscriptions", json({ serviceSlug: "gitea" }, auth));
+      expect(subscribe.status).toBe(201);
+      const subscription = (await subscribe.json()) as { id: string; instance: { id: string } };
+      await runner.settle();
+
+      const list = await (await api("/instances", { headers: auth })).json();
+      expect(list.items).toHaveLength(1);
+      const id = list.items[0].id as string;
+      expect(id).toBe(subscription.instance.id);
+
+      let shown = await show(id, auth);
+      expect(shown.status).toBe("RUNNING");
+      expect(shown.url).toBe(`https://i-${id}.apps.localhost`);
+      expect(shown.live?.phase).toBe("running");
+      expect(shown.timeline.map((e) => e.status)).toEqual(["PENDING", "PROVISIONING", "RUNNING"]);
+      const logs = await (await api(`/instances/${id}/logs`, { headers: auth })).json();
+      expect(logs.lines.join("\n")).toContain("starting gitea/gitea:1.22");
+
+      await expire(subscription.id);
+      await runner.settle();
+      shown = await show(id, auth);
+      expect(shown.status).toBe("SUSPENDED");
+      expect(shown.live?.phase).toBe("suspended");
+
+      const renew = await api(`/subscriptions/${subscription.id}/renew`, json({}, auth));
+      expect(renew.status).toBe(200);
+      await runner.settle();
+      shown = await show(id, auth);
+      expect(shown.status).toBe("RUNNING");
+
+      const cancel = await api(`/subscriptions/${subscription.id}/cancel`, json({}, auth));
+      expect(cancel.status).toBe(200);
+      await runner.settle();
+      shown = await show(id, auth);
+      expect(shown.status).toBe("DELETED");
+      expect(shown.url).toBeNull();
+      expect(shown.timeline.map((e) => e.status)).toEqual([
+        "PENDING",
+        "PROVISIONING",
+        "RUNNING",
+        "SUSPENDED",
+        "PROVISIONING",
+        "RUNNING",
+        "DELETING",
+        "DELETED",
+      ]);
+
+      // Every step reached the customer's mailbox through the notifier's instance templates.
+      const mailbox = await (await runner.app.request("/_dev/notifier/mailbox")).json();
+      const subjects = (mailbox.items ?? mailbox)
+        .filter((m: { to: string }) => m.to.includes("dora@example.com"))
+        .map((m: { subject: string }) => m.subject);
+      expect(subjects.length).toBeGreaterThan(2);
+    });
+  });
+});

@@ -1,0 +1,303 @@
+import { type Db, simulatedNamespaces, simulatedWorkloads } from "@minispod/db";
+import { and, asc, count, eq, gt } from "drizzle-orm";
+import type { ClusterConfig } from "../config";
+import { instanceObjects, namespaceName } from "../names";
+import {
+  type AppliedInstance,
+  type AppSpec,
+  ClusterError,
+  type ClusterPort,
+  type InstanceLogs,
+  type InstanceRef,
+  type InstanceSpec,
+  type InstanceStatus,
+  type ListStatusesOptions,
+  type LogOptions,
+  type NamespaceSpec,
+  type StatusPage,
+} from "../port";
+import { FAULT_ENV, isSimulatedFault, type SimulatedFault } from "./faults";
+import { eventsOf, logsOf, verdictOf, type WorkloadState } from "./rollout";
+
+export interface SimulatedClusterOptions {
+  db: Db;
+  config: ClusterConfig;
+  /**
+   * Length of each of a rollout's three steps (pull, start, ready), in ms
+   * (K8S_SIMULATED_DELAY_MS). 0 makes an instance ready as soon as it is applied.
+   */
+  delayMs: number;
+  now?: (() => Date) | undefined;
+}
+
+/** The simulated driver plus what only a simulation can do. */
+export interface SimulatedCluster extends ClusterPort {
+  /**
+   * Makes the instance fail this way from now on (null: heal it); starts a
+   * new rollout, like editing a Deployment would. Wins over the catalog marker.
+   */
+  setFault(ref: InstanceRef, fault: SimulatedFault | null): Promise<void>;
+}
+
+type Workload = typeof simulatedWorkloads.$inferSelect;
+
+const DEFAULT_PAGE = 250;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** JSON with sorted keys, so a spec read back from jsonb compares equal to the one given. */
+function canonical(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) =>
+    v && typeof v === "object" && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : v,
+  );
+}
+
+/** The spec as stored: undefined fields dropped, so replays compare equal. */
+const storedApp = (app: AppSpec): AppSpec => JSON.parse(JSON.stringify(app)) as AppSpec;
+
+function stateOf(row: Workload): WorkloadState {
+  const app = row.app as AppSpec;
+  const marker = app.env?.[FAULT_ENV];
+  const fault = isSimulatedFault(row.fault) ? row.fault : isSimulatedFault(marker) ? marker : null;
+  return {
+    name: row.name,
+    image: `${app.image}:${app.imageTag}`,
+    port: app.port,
+    replicas: row.replicas,
+    generation: row.generation,
+    rolloutStartedAt: row.rolloutStartedAt,
+    fault,
+  };
+}
+
+const notFound = (ref: InstanceRef) =>
+  new ClusterError("not_found", `instance ${ref.instanceId} is not in the simulated cluster`, {
+    status: 404,
+  });
+
+/**
+ * The cluster port for local mode: no Kubernetes, the objects are rows in
+ * the database (simulated_namespaces, simulated_workloads), and status is
+ * computed from when the current rollout began, so an instance walks
+ * starting -> running (or into its injected failure) in `delayMs` steps
+ * without any timer running. Writes converge like server-side apply: an
+ * unchanged spec applied again writes nothing.
+ *
+ * @example
+ * const cluster = createSimulatedCluster({ db, config, delayMs: 1000 });
+ * await cluster.ensureNamespace({ customerId, plans: [app.resources] });
+ * await cluster.applyInstance({ customerId, instanceId, app });
+ * (await cluster.readStatus({ customerId, instanceId })).phase; // "starting", then "running"
+ */
+export function createSimulatedCluster(options: SimulatedClusterOptions): SimulatedCluster {
+  const { db, config, delayMs } = options;
+  const now = options.now ?? (() => new Date());
+
+  const load = async (ref: InstanceRef) => {
+    const [row] = await db
+      .select()
+      .from(simulatedWorkloads)
+      .where(eq(simulatedWorkloads.instanceId, ref.instanceId));
+    // Names carry the customer: another customer's id finds nothing, as in a real cluster.
+    return row && row.customerId === ref.customerId ? row : undefined;
+  };
+
+  const statusOf = (row: Workload, withEvents: boolean): InstanceStatus => {
+    const state = stateOf(row);
+    const at = now();
+    const verdict = verdictOf(state, at, delayMs);
+    return {
+      customerId: row.customerId,
+      instanceId: row.instanceId,
+      phase: verdict.phase,
+      reason: verdict.reason,
+      replicas: { desired: row.replicas, ready: verdict.ready },
+      events: withEvents ? eventsOf(state, at, delayMs) : [],
+    };
+  };
+
+  const startRollout = async (ref: InstanceRef, set: Partial<Workload>) => {
+    const row = await load(ref);
+    if (!row) throw notFound(ref);
+    await db
+      .update(simulatedWorkloads)
+      .set({ ...set, rolloutStartedAt: now() })
+      .where(eq(simulatedWorkloads.instanceId, ref.instanceId));
+    return row;
+  };
+
+  return {
+    name: "simulated",
+
+    async ensureNamespace(spec: NamespaceSpec) {
+      const name = namespaceName(config, spec.customerId);
+      const values = {
+        name,
+        customerId: spec.customerId,
+        podSecurity: spec.podSecurity ?? "restricted",
+        plans: JSON.parse(JSON.stringify(spec.plans)) as unknown,
+      };
+      await db
+        .insert(simulatedNamespaces)
+        .values(values)
+        .onConflictDoUpdate({
+          target: simulatedNamespaces.name,
+          set: { podSecurity: values.podSecurity, plans: values.plans },
+        });
+      return { namespace: name };
+    },
+
+    async applyInstance(spec: InstanceSpec): Promise<AppliedInstance> {
+      const objects = instanceObjects(config, spec);
+      const app = storedApp(spec.app);
+      const replicas = spec.suspended ? 0 : 1;
+      await db.transaction(async (tx) => {
+        const [namespace] = await tx
+          .select({ name: simulatedNamespaces.name })
+          .from(simulatedNamespaces)
+          .where(eq(simulatedNamespaces.name, objects.namespace));
+        if (!namespace) {
+          throw new ClusterError("not_found", `namespace ${objects.namespace} does not exist`, {
+            status: 404,
+          });
+        }
+        // Create-or-update without a race: two applies of a new instance at once
+        // both land here, one inserts and the other updates (or finds nothing to do).
+        const created = await tx
+          .insert(simulatedWorkloads)
+          .values({
+            instanceId: spec.instanceId,
+            customerId: spec.customerId,
+            namespace: objects.namespace,
+            name: objects.name,
+            host: objects.host,
+            app,
+            replicas,
+            generation: 1,
+            rolloutStartedAt: now(),
+          })
+          .onConflictDoNothing()
+          .returning({ id: simulatedWorkloads.instanceId });
+        if (created.length > 0) return;
+        const [row] = await tx
+          .select()
+          .from(simulatedWorkloads)
+          .where(eq(simulatedWorkloads.instanceId, spec.instanceId))
+          .for("update");
+        if (!row) return;
+        const templateChanged = canonical(row.app) !== canonical(app);
+        // Like server-side apply: nothing changed, nothing written, no new rollout.
+        if (!templateChanged && row.replicas === replicas) return;
+        const startsPods = templateChanged || row.replicas !== replicas;
+        await tx
+          .update(simulatedWorkloads)
+          .set({
+            app,
+            replicas,
+            generation: templateChanged ? row.generation + 1 : row.generation,
+            ...(startsPods ? { rolloutStartedAt: now() } : {}),
+          })
+          .where(eq(simulatedWorkloads.instanceId, spec.instanceId));
+      });
+      return {
+        namespace: objects.namespace,
+        name: objects.name,
+        host: objects.host,
+        url: objects.url,
+      };
+    },
+
+    async scaleInstance(ref, replicas) {
+      const row = await load(ref);
+      if (!row) throw notFound(ref);
+      if (row.replicas === replicas) return;
+      await startRollout(ref, { replicas });
+    },
+
+    async deleteInstance(ref) {
+      const namespace = namespaceName(config, ref.customerId);
+      return db.transaction(async (tx) => {
+        await tx
+          .delete(simulatedWorkloads)
+          .where(
+            and(
+              eq(simulatedWorkloads.instanceId, ref.instanceId),
+              eq(simulatedWorkloads.customerId, ref.customerId),
+            ),
+          );
+        const [left] = await tx
+          .select({ n: count() })
+          .from(simulatedWorkloads)
+          .where(eq(simulatedWorkloads.namespace, namespace));
+        if ((left?.n ?? 0) > 0) return { namespaceDeleted: false };
+        const gone = await tx
+          .delete(simulatedNamespaces)
+          .where(eq(simulatedNamespaces.name, namespace))
+          .returning({ name: simulatedNamespaces.name });
+        return { namespaceDeleted: gone.length > 0 };
+      });
+    },
+
+    async readStatus(ref) {
+      const row = await load(ref);
+      if (!row) {
+        return {
+          ...ref,
+          phase: "missing",
+          reason: "not found in the cluster",
+          replicas: { desired: 0, ready: 0 },
+          events: [],
+        };
+      }
+      return statusOf(row, true);
+    },
+
+    async listStatuses(list: ListStatusesOptions = {}): Promise<StatusPage> {
+      const limit = list.limit ?? DEFAULT_PAGE;
+      if (list.continue && !UUID.test(list.continue)) {
+        throw new ClusterError("invalid", "the continue token is not one this cluster gave out", {
+          status: 400,
+        });
+      }
+      // One query per page, like one LIST with a label selector and `limit`.
+      const rows = await db
+        .select()
+        .from(simulatedWorkloads)
+        .where(
+          and(
+            list.customerId ? eq(simulatedWorkloads.customerId, list.customerId) : undefined,
+            list.continue ? gt(simulatedWorkloads.instanceId, list.continue) : undefined,
+          ),
+        )
+        .orderBy(asc(simulatedWorkloads.instanceId))
+        .limit(limit + 1);
+      const items = rows.slice(0, limit);
+      return {
+        items: items.map((row) => statusOf(row, false)),
+        continue: rows.length > limit ? (items.at(-1)?.instanceId ?? null) : null,
+        apiCalls: 1,
+      };
+    },
+
+    async logs(ref, logOptions?: LogOptions): Promise<InstanceLogs> {
+      const row = await load(ref);
+      if (!row) throw notFound(ref);
+      return logsOf(stateOf(row), now(), delayMs, logOptions);
+    },
+
+    async restart(ref) {
+      const row = await load(ref);
+      if (!row) throw notFound(ref);
+      const at = now();
+      await startRollout(ref, { generation: row.generation + 1 });
+      return { restartedAt: at.toISOString() };
+    },
+
+    async setFault(ref, fault) {
+      const row = await load(ref);
+      if (!row) throw notFound(ref);
+      await startRollout(ref, { fault, generation: row.generation + 1 });
+    },
+  };
+}

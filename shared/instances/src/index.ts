@@ -1,0 +1,4 @@
+export * from "./cluster";
+export * from "./env";
+export * from "./spec";
+export * from "./status";

@@ -1,0 +1,103 @@
+import type { AppSpec, InstanceRef, NamespaceSpec } from "@minispod/cluster";
+import { type Db, serviceCatalog, serviceInstances, subscriptions } from "@minispod/db";
+import { and, eq, inArray, ne } from "drizzle-orm";
+
+export type InstanceRow = typeof serviceInstances.$inferSelect;
+type CatalogRow = typeof serviceCatalog.$inferSelect;
+
+/** An instance with what decides its fate: its subscription and its catalog entry. */
+export interface InstanceRecord {
+  instance: InstanceRow;
+  subscription: { id: string; userId: string; status: typeof subscriptions.$inferSelect.status };
+  service: CatalogRow;
+}
+
+const recordColumns = {
+  instance: serviceInstances,
+  subscription: {
+    id: subscriptions.id,
+    userId: subscriptions.userId,
+    status: subscriptions.status,
+  },
+  service: serviceCatalog,
+};
+
+function selectRecords(db: Db) {
+  return db
+    .select(recordColumns)
+    .from(serviceInstances)
+    .innerJoin(subscriptions, eq(subscriptions.id, serviceInstances.subscriptionId))
+    .innerJoin(serviceCatalog, eq(serviceCatalog.id, subscriptions.serviceId));
+}
+
+/**
+ * The instance of a subscription. `lock` takes the instance row FOR UPDATE:
+ * every status change of an instance is made under that lock, so two
+ * deliveries of one event can never both record the same transition.
+ */
+export async function loadRecord(
+  db: Db,
+  by: { subscriptionId: string } | { instanceId: string },
+  options: { lock?: boolean } = {},
+): Promise<InstanceRecord | undefined> {
+  const where =
+    "subscriptionId" in by
+      ? eq(serviceInstances.subscriptionId, by.subscriptionId)
+      : eq(serviceInstances.id, by.instanceId);
+  const query = selectRecords(db).where(where);
+  const [row] = options.lock ? await query.for("update", { of: serviceInstances }) : await query;
+  return row;
+}
+
+export const refOf = (record: InstanceRecord): InstanceRef => ({
+  customerId: record.subscription.userId,
+  instanceId: record.instance.id,
+});
+
+/** What the catalog says about an app, in the cluster port's words. */
+export function appSpecOf(service: CatalogRow): AppSpec {
+  const workload = service.workload;
+  return {
+    slug: service.slug,
+    image: service.image,
+    imageTag: service.imageTag,
+    port: service.port,
+    env: service.defaultEnv,
+    resources: {
+      cpu: service.cpu,
+      memory: service.memory,
+      storage: service.storage,
+      storageMountPath: service.storageMountPath,
+    },
+    ...(workload.podSecurity ? { podSecurity: workload.podSecurity } : {}),
+    ...(workload.runAsUser !== undefined ? { runAsUser: workload.runAsUser } : {}),
+    ...(workload.generatedSecrets?.length ? { generatedSecrets: workload.generatedSecrets } : {}),
+    ...(workload.probePath ? { probe: { path: workload.probePath } } : {}),
+  };
+}
+
+/**
+ * The customer's namespace sized for every instance that holds cluster
+ * resources (running, starting, failed or suspended with its volume).
+ */
+export async function namespaceSpecOf(db: Db, customerId: string): Promise<NamespaceSpec> {
+  const rows = await db
+    .select({ service: serviceCatalog })
+    .from(serviceInstances)
+    .innerJoin(subscriptions, eq(subscriptions.id, serviceInstances.subscriptionId))
+    .innerJoin(serviceCatalog, eq(serviceCatalog.id, subscriptions.serviceId))
+    .where(
+      and(
+        eq(subscriptions.userId, customerId),
+        inArray(subscriptions.status, ["ACTIVE", "PAST_DUE", "EXPIRED"]),
+        ne(serviceInstances.status, "DELETED"),
+      ),
+    );
+  const apps = rows.map((r) => appSpecOf(r.service));
+  return {
+    customerId,
+    plans: apps.map((a) => a.resources),
+    // One app that needs "baseline" sets the level of the whole namespace.
+    podSecurity: apps.some((a) => a.podSecurity === "baseline") ? "baseline" : "restricted",
+  };
+}
