@@ -13,6 +13,7 @@ const benches: Record<string, () => Promise<{ run: Bench }>> = {
   table: () => import("./table"),
   login: () => import("./login"),
   "cold-start": () => import("./cold-start"),
+  profile: () => import("./profile-only"),
 };
 
 const [first, ...rest] = process.argv.slice(2);

@@ -48,9 +48,11 @@ interface Row {
   baseResults: LoadResult[];
 }
 
-export async function run(args: string[] = []) {
-  pinSelf();
-  console.log(`machine: ${machineLine()}`);
+/**
+ * Fresh database with one user and a few catalog entries, built bundles, the
+ * Prisma client, a token, and the env the bundles and baselines run with.
+ */
+export async function prepare() {
   const adminUrl = process.env.BENCH_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
   const redisUrl = process.env.BENCH_REDIS_URL ?? "redis://127.0.0.1:6379";
   const databaseUrl = await freshDatabase(adminUrl, "minispod_bench");
@@ -115,6 +117,13 @@ export async function run(args: string[] = []) {
   };
   const baseEnv = { DATABASE_URL: databaseUrl, JWT_PUBLIC_KEY: pems.publicPem };
 
+  return { databaseUrl, password, bearer, fnEnv, baseEnv };
+}
+
+export async function run(args: string[] = []) {
+  pinSelf();
+  console.log(`machine: ${machineLine()}`);
+  const { password, bearer, fnEnv, baseEnv } = await prepare();
   const servers: Server[] = [];
   const start = async (...a: Parameters<typeof startServer>) => {
     const s = await startServer(...a);
