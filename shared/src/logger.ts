@@ -8,6 +8,8 @@ export interface LoggerOptions {
   level?: string;
   /** Extra fields redacted on top of the defaults (passwords, tokens, secrets). */
   redact?: string[];
+  /** Where lines go; stdout (asynchronously) by default. Tests pass a stream to read them. */
+  destination?: pino.DestinationStream;
 }
 
 const DEFAULT_REDACT = [
@@ -27,7 +29,6 @@ const DEFAULT_REDACT = [
 // The request a line is logged for. Cheaper than a child logger per request
 // (pino serialises a child's bindings when it is made, logged or not).
 const requestScope = new AsyncLocalStorage<{ requestId: string }>();
-const NO_FIELDS = Object.freeze({});
 
 /** Runs `fn` so that every line logged inside it (and in work it starts) carries `requestId`. */
 export function runWithRequestId<T>(requestId: string, fn: () => T): T {
@@ -52,8 +53,12 @@ export function createLogger(options: LoggerOptions): Logger {
       redact: { paths: [...DEFAULT_REDACT, ...(options.redact ?? [])], censor: "[redacted]" },
       base: { fn: options.name },
       timestamp: pino.stdTimeFunctions.isoTime,
-      mixin: () => requestScope.getStore() ?? NO_FIELDS,
+      // A fresh object each line: pino merges the line's own fields into it.
+      mixin: () => {
+        const scope = requestScope.getStore();
+        return scope ? { requestId: scope.requestId } : {};
+      },
     },
-    pino.destination({ dest: 1, sync: false }),
+    options.destination ?? pino.destination({ dest: 1, sync: false }),
   );
 }
