@@ -149,16 +149,18 @@ export function createFunctionApp(options: FunctionAppOptions): Hono<AppEnv> {
     );
   }
 
-  app.use(
-    "*",
-    bodyLimit({
-      maxSize: options.bodyLimitBytes ?? 1024 * 1024,
-      onError: () => {
-        throw new AppError("PAYLOAD_TOO_LARGE", {
-          detail: `The request body exceeds ${options.bodyLimitBytes ?? 1024 * 1024} bytes.`,
-        });
-      },
-    }),
+  const limitBody = bodyLimit({
+    maxSize: options.bodyLimitBytes ?? 1024 * 1024,
+    onError: () => {
+      throw new AppError("PAYLOAD_TOO_LARGE", {
+        detail: `The request body exceeds ${options.bodyLimitBytes ?? 1024 * 1024} bytes.`,
+      });
+    },
+  });
+  // GET and HEAD carry no body; asking for one would make the Node adapter
+  // build a whole WHATWG Request for every read.
+  app.use("*", (c, next) =>
+    c.req.method === "GET" || c.req.method === "HEAD" ? next() : limitBody(c, next),
   );
 
   app.use("/api/*", async (c, next) => {
