@@ -160,7 +160,10 @@ export async function run(args: string[] = []) {
         if (round % 2 === 1) sides.reverse();
         for (const side of sides) await side();
       }
-      process.stdout.write(`  round ${round + 1}/${ROUNDS} done\n`);
+      const ratios = rows.map((r) =>
+        (r.oursResults.at(-1)!.rps / r.baseResults.at(-1)!.rps).toFixed(2),
+      );
+      process.stdout.write(`  round ${round + 1}/${ROUNDS} done; ratios ${ratios.join(" ")}\n`);
     }
 
     // Login: bcrypt verify at cost 12 dominates; compare with the machine's raw rate on the same core.
@@ -226,6 +229,8 @@ export async function run(args: string[] = []) {
         connections: 50,
       });
       for (const s of servers.splice(0)) await s.stop();
+    } catch (error) {
+      console.log(`npm start: ${(error as Error).message.split("\n").slice(0, 6).join("\n")}`);
     } finally {
       rmSync(dataDir, { recursive: true, force: true });
     }
