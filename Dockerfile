@@ -18,7 +18,9 @@ RUN node ../../scripts/build-function.mjs \
  && if [ -s /out/natives.txt ]; then cd /out && npm install --omit=dev --no-save --no-package-lock $(cat /out/natives.txt); fi
 
 FROM node:24-bookworm-slim
-ENV NODE_ENV=production PORT=8080 MIGRATIONS_DIR=/app/migrations NODE_OPTIONS=--enable-source-maps
+# No --enable-source-maps: it costs ~60 MiB RSS and ~260 ms of cold start per function.
+# The bundle keeps its main.mjs.map beside it: add the flag for a debugging session only.
+ENV NODE_ENV=production PORT=8080 MIGRATIONS_DIR=/app/migrations
 WORKDIR /app
 COPY --from=build --chown=node:node /out/ /app/
 USER node

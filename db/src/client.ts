@@ -32,6 +32,13 @@ export interface CreateDbOptions {
   max?: number;
   /** Where the drizzle-kit migrations are (bundled images keep them beside the bundle). */
   migrationsFolder?: string;
+  /**
+   * Named server-side prepared statements (postgres.js `prepare`, on by
+   * default): PostgreSQL parses and plans a statement once per connection.
+   * Turn off behind PgBouncer in transaction pooling mode before 1.21, where
+   * a statement prepared on one server connection is missing on the next.
+   */
+  prepare?: boolean;
 }
 
 export const migrationsFolder = fileURLToPath(new URL("../migrations", import.meta.url));
@@ -66,6 +73,7 @@ export function createDb(url: string, options: CreateDbOptions = {}): Database {
   if (url.startsWith("postgres://") || url.startsWith("postgresql://")) {
     const client = postgres(url, {
       max: options.max ?? 10,
+      prepare: options.prepare ?? true,
       onnotice: () => {},
       connection: { application_name: "minispod" },
     });
@@ -83,6 +91,29 @@ export function createDb(url: string, options: CreateDbOptions = {}): Database {
   throw new Error(
     `Unsupported database URL scheme in "${redactUrl(url)}": use postgres://, postgresql:// or pglite://`,
   );
+}
+
+/**
+ * A drizzle prepared query built once per database handle and reused: the SQL
+ * is not rebuilt in JavaScript on each call, and PostgreSQL plans it once per
+ * connection (unless `prepare` is off). Values go in as `sql.placeholder()`s.
+ *
+ * @example
+ * const byId = preparedQuery((db) =>
+ *   db.select().from(users).where(eq(users.id, sql.placeholder("id"))).prepare("user_by_id"));
+ * const [user] = await byId(db).execute({ id });
+ */
+export function preparedQuery<Q>(build: (db: Db) => Q): (db: Db) => Q {
+  // Keyed by handle: a transaction is its own handle and gets its own (short-lived) copy.
+  const built = new WeakMap<Db, Q>();
+  return (db) => {
+    let query = built.get(db);
+    if (query === undefined) {
+      query = build(db);
+      built.set(db, query);
+    }
+    return query;
+  };
 }
 
 /** Hides the password of a connection URL so it can be logged. */

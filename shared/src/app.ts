@@ -1,14 +1,15 @@
 import { randomUUID } from "node:crypto";
+import { ServerResponse } from "node:http";
 import { type Context, Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
 import { matchedRoutes } from "hono/route";
-import { secureHeaders } from "hono/secure-headers";
 import type { AuthClaims } from "./auth";
 import type { RateLimiter } from "./cache";
 import { sha256 } from "./crypto";
 import { AppError, handleError } from "./errors";
-import type { Logger } from "./logger";
+import type { TokenVerifier, VerifyHint } from "./jwt";
+import { type Logger, runWithRequestId } from "./logger";
 import type { Metrics } from "./metrics";
 import { type OpenApiDocument, openApiDocument, referencePage } from "./openapi";
 import { enforceRateLimit } from "./rate-limit";
@@ -20,6 +21,8 @@ export interface AppVariables {
   requestId: string;
   logger: Logger;
   auth: AuthClaims;
+  /** Cache reads started for the request's bearer token (see TokenVerifier.prefetch). */
+  verifyHint?: VerifyHint;
 }
 export type AppEnv = { Variables: AppVariables };
 
@@ -36,10 +39,46 @@ export interface FunctionAppOptions {
   bodyLimitBytes?: number;
   corsOrigins?: string[];
   /** Requests per minute one access token may make to `/api/*` (0 = no limit). */
-  tokenRateLimit?: { limiter: RateLimiter; perMinute: number };
+  tokenRateLimit?: { limiter: RateLimiter; perMinute: number; verifier?: TokenVerifier };
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/**
+ * Security headers on every response (what hono/secure-headers sets by
+ * default, with a same-site resource policy), computed once.
+ */
+export const SECURITY_HEADERS: readonly (readonly [string, string])[] = [
+  ["cross-origin-resource-policy", "same-site"],
+  ["cross-origin-opener-policy", "same-origin"],
+  ["origin-agent-cluster", "?1"],
+  ["referrer-policy", "no-referrer"],
+  ["strict-transport-security", "max-age=15552000; includeSubDomains"],
+  ["x-content-type-options", "nosniff"],
+  ["x-dns-prefetch-control", "off"],
+  ["x-download-options", "noopen"],
+  ["x-frame-options", "SAMEORIGIN"],
+  ["x-permitted-cross-domain-policies", "none"],
+  ["x-xss-protection", "0"],
+];
+
+/** The Node response under @hono/node-server (absent under `app.request()` and other runtimes). */
+function nodeResponse(c: Context): ServerResponse | undefined {
+  const outgoing = (c.env as { outgoing?: unknown } | undefined)?.outgoing;
+  return outgoing instanceof ServerResponse ? outgoing : undefined;
+}
+
+/**
+ * Sets a response header for whatever response the request ends with. Under
+ * Node it goes straight on the ServerResponse (a plain header map): building
+ * a WHATWG Headers object per request is what made the cheapest route cost
+ * four times bare node:http. Headers the route's own Response sets win.
+ */
+export function setResponseHeader(c: Context, name: string, value: string): void {
+  const outgoing = nodeResponse(c);
+  if (outgoing) outgoing.setHeader(name, value);
+  else c.header(name, value);
+}
 const BODY_METHODS = new Set(["POST", "PUT", "PATCH"]);
 
 /**
@@ -55,35 +94,51 @@ const BODY_METHODS = new Set(["POST", "PUT", "PATCH"]);
 export function createFunctionApp(options: FunctionAppOptions): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   const { logger, metrics } = options;
+  // The request line has fixed fields and never a secret: skipping the redaction
+  // pass saves about 10 µs per request.
+  const accessLog = logger.child({}, { redact: [] });
 
   app.use("*", async (c, next) => {
     const incoming = c.req.header("x-request-id");
     const requestId = incoming && REQUEST_ID.test(incoming) ? incoming : randomUUID();
     c.set("requestId", requestId);
-    c.set("logger", logger.child({ requestId }));
-    c.header("x-request-id", requestId);
+    // Lines logged while serving carry the request id (see runWithRequestId).
+    c.set("logger", logger);
+    const outgoing = nodeResponse(c);
+    if (outgoing) {
+      for (const [name, value] of SECURITY_HEADERS) outgoing.setHeader(name, value);
+      outgoing.setHeader("x-request-id", requestId);
+    } else {
+      c.header("x-request-id", requestId);
+    }
     const started = performance.now();
-    await next();
+    await runWithRequestId(requestId, next);
+    if (!outgoing) {
+      const headers = c.res.headers;
+      for (const [name, value] of SECURITY_HEADERS)
+        if (!headers.has(name)) headers.set(name, value);
+    }
     const seconds = (performance.now() - started) / 1000;
     const route = routeTemplate(c);
     const labels = { method: c.req.method, route, status: String(c.res.status) };
     metrics.httpRequests.inc(labels);
     metrics.httpDuration.observe(labels, seconds);
     if (!route.startsWith("/health") && route !== "/metrics") {
-      c.get("logger").info(
-        {
-          method: c.req.method,
-          path: c.req.path,
-          route,
-          status: c.res.status,
-          ms: Math.round(seconds * 1000),
-        },
-        "request",
+      runWithRequestId(requestId, () =>
+        accessLog.info(
+          {
+            method: c.req.method,
+            path: c.req.path,
+            route,
+            status: c.res.status,
+            ms: Math.round(seconds * 1000),
+          },
+          "request",
+        ),
       );
     }
   });
 
-  app.use("*", secureHeaders({ crossOriginResourcePolicy: "same-site" }));
   const origins = options.corsOrigins ?? [];
   if (origins.length > 0) {
     app.use(
@@ -97,16 +152,18 @@ export function createFunctionApp(options: FunctionAppOptions): Hono<AppEnv> {
     );
   }
 
-  app.use(
-    "*",
-    bodyLimit({
-      maxSize: options.bodyLimitBytes ?? 1024 * 1024,
-      onError: () => {
-        throw new AppError("PAYLOAD_TOO_LARGE", {
-          detail: `The request body exceeds ${options.bodyLimitBytes ?? 1024 * 1024} bytes.`,
-        });
-      },
-    }),
+  const limitBody = bodyLimit({
+    maxSize: options.bodyLimitBytes ?? 1024 * 1024,
+    onError: () => {
+      throw new AppError("PAYLOAD_TOO_LARGE", {
+        detail: `The request body exceeds ${options.bodyLimitBytes ?? 1024 * 1024} bytes.`,
+      });
+    },
+  });
+  // GET and HEAD carry no body; asking for one would make the Node adapter
+  // build a whole WHATWG Request for every read.
+  app.use("*", (c, next) =>
+    c.req.method === "GET" || c.req.method === "HEAD" ? next() : limitBody(c, next),
   );
 
   app.use("/api/*", async (c, next) => {
@@ -131,6 +188,9 @@ export function createFunctionApp(options: FunctionAppOptions): Hono<AppEnv> {
       // Keyed by the token itself, not its claims: a forged token naming someone
       // else's id must not spend their budget (it is refused later anyway).
       if (token) {
+        // Started in the same tick as the rate-limit hit, so both go to Redis in one write.
+        const hint = tokenLimit.verifier?.prefetch?.(token);
+        if (hint) c.set("verifyHint", hint);
         await enforceRateLimit(
           tokenLimit.limiter,
           { name: "api-token", limit: tokenLimit.perMinute, windowSeconds: 60 },

@@ -1,6 +1,6 @@
 import type { UserRole } from "@minispod/db";
 import { createMiddleware } from "hono/factory";
-import type { AppEnv } from "./app";
+import { type AppEnv, setResponseHeader } from "./app";
 import { AppError } from "./errors";
 import { TokenError, type TokenVerifier } from "./jwt";
 import { annotate } from "./openapi";
@@ -31,7 +31,7 @@ export function requireAuth(verifier: TokenVerifier) {
         });
       }
       try {
-        c.set("auth", await verifier.verify(match[1]));
+        c.set("auth", await verifier.verify(match[1], c.get("verifyHint")));
       } catch (error) {
         if (error instanceof TokenError && error.reason === "expired") {
           throw new AppError("TOKEN_EXPIRED", {
@@ -40,7 +40,7 @@ export function requireAuth(verifier: TokenVerifier) {
         }
         throw new AppError("INVALID_TOKEN", { detail: "The access token is not valid." });
       }
-      c.header("cache-control", "no-store");
+      setResponseHeader(c, "cache-control", "no-store");
       await next();
     }),
     { auth: true },

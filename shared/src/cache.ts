@@ -32,6 +32,9 @@ export function createRedisClient(url: string, keyPrefix = "minispod:"): Redis {
     lazyConnect: false,
     maxRetriesPerRequest: 2,
     enableOfflineQueue: true,
+    // Commands issued in the same tick (the per-token rate limit and the
+    // revocation read of one request, or of concurrent requests) share one write.
+    enableAutoPipelining: true,
   });
 }
 
@@ -63,13 +66,18 @@ if ttl < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]); ttl = tonumber(ARGV[1])
 return {count, ttl}
 `;
 
+type HitCommand = (key: string, windowMs: number) => Promise<[number, number]>;
+
 export function redisRateLimiter(redis: Redis): RateLimiter {
+  // defineCommand sends EVALSHA (the script's digest, not its text) and falls
+  // back to EVAL once if the server does not know the script yet.
+  if (!("minispodHit" in redis)) {
+    redis.defineCommand("minispodHit", { numberOfKeys: 1, lua: HIT_SCRIPT });
+  }
+  const hit = (redis as unknown as { minispodHit: HitCommand }).minispodHit.bind(redis);
   return {
     async hit(key, limit, windowSeconds) {
-      const [count, ttl] = (await redis.eval(HIT_SCRIPT, 1, `rl:${key}`, windowSeconds * 1000)) as [
-        number,
-        number,
-      ];
+      const [count, ttl] = await hit(`rl:${key}`, windowSeconds * 1000);
       return result(count, ttl, limit);
     },
   };

@@ -139,6 +139,8 @@ export const baseEnvEntries = {
   PORT: envField.port(8080),
   DATABASE_URL: envField.databaseUrl(),
   DATABASE_POOL_MAX: envField.int(10, 1, 100),
+  /** Server-side prepared statements; false behind PgBouncer transaction pooling before 1.21. */
+  DATABASE_PREPARE: envField.bool(true),
   REDIS_URL: v.optional(envField.redisUrl()),
   /** Prefix of every Redis key, so several deployments (or test runs) can share one Redis. */
   REDIS_KEY_PREFIX: v.optional(v.pipe(v.string(), v.maxLength(64)), "minispod:"),

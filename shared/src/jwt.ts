@@ -26,7 +26,22 @@ type VerifyKey = jose.CryptoKey | jose.KeyObject | jose.JWTVerifyGetKey;
  * issuer, audience, expiry.
  */
 export interface TokenVerifier {
-  verify(token: string): Promise<AuthClaims>;
+  /** `hint`: what `prefetch` started for this request, if anything. */
+  verify(token: string, hint?: VerifyHint): Promise<AuthClaims>;
+  /**
+   * Starts the cache reads `verify` will need (the revocation check) before
+   * the token is verified, so they share a round trip with the per-token rate
+   * limit. Nothing it reads is trusted until `verify` has checked the signature.
+   */
+  prefetch?(token: string): VerifyHint | undefined;
+}
+
+/** Reads started by `TokenVerifier.prefetch`, for one token. */
+export interface VerifyHint {
+  token: string;
+  /** The token's `sub`, read before verification: used only if verification agrees. */
+  userId: string;
+  revokedBefore: Promise<string | null>;
 }
 
 export class TokenError extends Error {

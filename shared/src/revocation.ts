@@ -1,5 +1,5 @@
 import type { KeyValueStore } from "./cache";
-import { TokenError, type TokenVerifier } from "./jwt";
+import { TokenError, type TokenVerifier, type VerifyHint } from "./jwt";
 
 const key = (userId: string) => `tokens-revoked-before:${userId}`;
 
@@ -18,26 +18,49 @@ export async function revokeUserTokens(
   await store.set(key(userId), String(at.getTime()), ttlSeconds + 60);
 }
 
+/** The `sub` claim of a JWT, read without verifying anything. */
+function unverifiedSubject(token: string): string | undefined {
+  const payload = token.split(".")[1];
+  if (!payload) return undefined;
+  try {
+    const sub = (
+      JSON.parse(Buffer.from(payload, "base64url").toString("utf8")) as { sub?: unknown }
+    ).sub;
+    return typeof sub === "string" && sub.length <= 128 ? sub : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * Wraps a verifier with the revocation check. One cache read per request; if
  * the store is unreachable the token's own signature and expiry still decide
  * (the check is a second line of defence, and failing closed would log every
- * customer out during a cache outage).
+ * customer out during a cache outage). `prefetch` starts that read early, from
+ * the token's unverified `sub`; `verify` uses it only when the verified
+ * subject is the same, and reads again otherwise.
  */
 export function withRevocation(
   verifier: TokenVerifier,
   store: KeyValueStore,
   onStoreError: (error: unknown) => void = () => {},
 ): TokenVerifier {
+  const read = (userId: string) =>
+    store.get(key(userId)).catch((error: unknown) => {
+      onStoreError(error);
+      return null;
+    });
   return {
-    async verify(token) {
+    prefetch(token): VerifyHint | undefined {
+      const userId = unverifiedSubject(token);
+      return userId === undefined ? undefined : { token, userId, revokedBefore: read(userId) };
+    },
+    async verify(token, hint) {
       const claims = await verifier.verify(token);
-      let revokedBefore: string | null = null;
-      try {
-        revokedBefore = await store.get(key(claims.userId));
-      } catch (error) {
-        onStoreError(error);
-      }
+      const revokedBefore =
+        hint && hint.token === token && hint.userId === claims.userId
+          ? await hint.revokedBefore
+          : await read(claims.userId);
       if (revokedBefore && claims.issuedAt.getTime() < Number(revokedBefore)) {
         throw new TokenError("invalid", "token revoked");
       }

@@ -130,7 +130,10 @@ export async function createInfrastructure(
   logger: Logger,
   overrides: { publisher?: EventPublisher } = {},
 ): Promise<Infrastructure> {
-  const database = createDb(env.DATABASE_URL, { max: env.DATABASE_POOL_MAX });
+  const database = createDb(env.DATABASE_URL, {
+    max: env.DATABASE_POOL_MAX,
+    prepare: env.DATABASE_PREPARE,
+  });
   let redis: Redis | undefined;
   let store: KeyValueStore;
   let limiter: RateLimiter;
@@ -221,6 +224,10 @@ export function baseApp(ctx: FunctionContext) {
     metricsEnabled: ctx.env.METRICS_ENABLED,
     bodyLimitBytes: ctx.env.BODY_LIMIT_BYTES,
     corsOrigins: ctx.env.CORS_ORIGINS,
-    tokenRateLimit: { limiter: ctx.limiter, perMinute: ctx.env.API_RATE_LIMIT_PER_TOKEN },
+    tokenRateLimit: {
+      limiter: ctx.limiter,
+      perMinute: ctx.env.API_RATE_LIMIT_PER_TOKEN,
+      verifier: ctx.verifier,
+    },
   });
 }

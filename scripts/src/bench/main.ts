@@ -2,165 +2,28 @@
  * Benchmarks that print figures (never timed tests). Ratios are compared within
  * one run, because this machine is shared and noisy.
  *
- *   npm run bench                 # all
- *   npm run bench -- login        # one
+ *   npm run bench                  # the main table (table.ts)
+ *   npm run bench -- <name> [...]  # one bench by name, extra arguments passed on
  *
- * Uses PGlite in memory unless BENCH_DATABASE_URL names a PostgreSQL database.
+ * Each bench is a module exporting `run(args)`, registered below with one line.
  */
-import { spawn } from "node:child_process";
-import { existsSync } from "node:fs";
-import { fileURLToPath } from "node:url";
-import { createDb } from "@minispod/db";
-import { authFunction } from "@minispod/fn-auth";
-import {
-  buildContext,
-  createTokenSigner,
-  exportKeyPem,
-  generateSigningKey,
-  memoryPublisher,
-  memoryStore,
-  parseEnv,
-} from "@minispod/shared";
-import { sweepBench } from "./sweep";
-import { provisionBench } from "./provision";
+type Bench = (args: string[]) => Promise<unknown>;
 
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
+const benches: Record<string, () => Promise<{ run: Bench }>> = {
+  table: () => import("./table"),
+  login: () => import("./login"),
+  "cold-start": () => import("./cold-start"),
+  profile: () => import("./profile-only"),
+  sweep: async () => ({ run: (await import("./sweep")).sweepBench }),
+  provision: async () => ({ run: (await import("./provision")).provisionBench }),
 };
-const fmt = (ms: number) => `${ms.toFixed(1)} ms`;
 
-async function loginTiming() {
-  const keys = await exportKeyPem(await generateSigningKey());
-  const database = createDb(process.env.BENCH_DATABASE_URL ?? "pglite://memory");
-  await database.migrate();
-  const env = parseEnv(authFunction.envSchema as never, {
-    DATABASE_URL: process.env.BENCH_DATABASE_URL ?? "pglite://memory",
-    JWT_PRIVATE_KEY: keys.privatePem,
-    JWT_PUBLIC_KEY: keys.publicPem,
-    LOG_LEVEL: "silent",
-    BCRYPT_COST: "12",
-    AUTH_RATE_LIMIT_LOGIN: "100000",
-    AUTH_RATE_LIMIT_REGISTER: "100000",
-    AUTH_RATE_LIMIT_RESET: "100000",
-  }) as Parameters<typeof authFunction.create>[0]["env"];
-  const memory = memoryStore();
-  const signer = createTokenSigner(await generateSigningKey(), {
-    issuer: "minispod",
-    audience: "minispod-api",
-  });
-  const ctx = buildContext(authFunction, env, {
-    database,
-    store: memory,
-    limiter: memory,
-    publisher: memoryPublisher(),
-    verifier: signer.verifier(),
-    close: () => database.close(),
-  });
-  const app = await authFunction.create(ctx);
-  const post = (path: string, body: unknown) =>
-    app.request(`/api/v1/auth${path}`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify(body),
-    });
-  await post("/register", {
-    email: "bench@example.com",
-    password: "the right password",
-    name: "B",
-  });
-
-  const rounds = Number(process.env.BENCH_ROUNDS ?? 15);
-  const cases = {
-    "unknown email": { email: "nobody@example.com", password: "a wrong password" },
-    "known email, wrong password": { email: "bench@example.com", password: "a wrong password" },
-    "known email, right password": { email: "bench@example.com", password: "the right password" },
-  };
-  const times: Record<string, number[]> = {};
-  // Interleave the cases so drift on a shared machine hits all of them alike.
-  for (let i = 0; i < rounds; i++) {
-    for (const [name, body] of Object.entries(cases)) {
-      const started = performance.now();
-      await post("/login", body);
-      times[name] = [...(times[name] ?? []), performance.now() - started];
-    }
-  }
-  console.log(`\nlogin at bcrypt cost 12, median of ${rounds} interleaved rounds`);
-  for (const [name, xs] of Object.entries(times))
-    console.log(`  ${name.padEnd(30)} ${fmt(median(xs))}`);
-  const ratio = median(times["unknown email"]!) / median(times["known email, wrong password"]!);
-  console.log(
-    `  ratio unknown / known-wrong      ${ratio.toFixed(3)}  (1.000 = indistinguishable)`,
-  );
-
-  const forgot: Record<string, number[]> = {};
-  for (let i = 0; i < rounds; i++) {
-    for (const [name, email] of [
-      ["unknown email", "nobody@example.com"],
-      ["known email", "bench@example.com"],
-    ] as const) {
-      const started = performance.now();
-      await post("/password/forgot", { email });
-      forgot[name] = [...(forgot[name] ?? []), performance.now() - started];
-    }
-  }
-  console.log(`\nforgot-password, median of ${rounds} interleaved rounds`);
-  for (const [name, xs] of Object.entries(forgot))
-    console.log(`  ${name.padEnd(30)} ${fmt(median(xs))}`);
-  console.log(
-    `  ratio unknown / known            ${(median(forgot["unknown email"]!) / median(forgot["known email"]!)).toFixed(3)}`,
-  );
-  await database.close();
+const [first, ...rest] = process.argv.slice(2);
+const name = first && !first.startsWith("-") ? first : "table";
+const args = name === first ? rest : process.argv.slice(2);
+const load = benches[name];
+if (!load) {
+  console.error(`unknown bench "${name}"; one of: ${Object.keys(benches).join(", ")}`);
+  process.exit(2);
 }
-
-async function coldStart() {
-  const bundle = fileURLToPath(new URL("../../../functions/auth/dist/main.mjs", import.meta.url));
-  const url =
-    process.env.BENCH_DATABASE_URL ??
-    process.env.TEST_DATABASE_URL ??
-    "postgres://postgres@127.0.0.1:5432/postgres";
-  if (!existsSync(bundle)) {
-    console.log("\ncold start: build first (npm run build -w @minispod/fn-auth)");
-    return;
-  }
-  const keys = await exportKeyPem(await generateSigningKey());
-  const samples: number[] = [];
-  for (let i = 0; i < 5; i++) {
-    const port = 18_080 + i;
-    const started = performance.now();
-    const child = spawn(process.execPath, [bundle], {
-      env: {
-        ...process.env,
-        PORT: String(port),
-        DATABASE_URL: url,
-        JWT_PRIVATE_KEY: keys.privatePem,
-        JWT_PUBLIC_KEY: keys.publicPem,
-        LOG_LEVEL: "silent",
-      },
-      stdio: "ignore",
-    });
-    for (;;) {
-      try {
-        const res = await fetch(`http://127.0.0.1:${port}/health/readiness`);
-        if (res.ok) break;
-      } catch {
-        // not listening yet
-      }
-      if (performance.now() - started > 20_000) throw new Error("auth bundle did not become ready");
-      await new Promise((r) => setTimeout(r, 5));
-    }
-    samples.push(performance.now() - started);
-    child.kill("SIGTERM");
-    await new Promise((r) => child.once("exit", r));
-  }
-  console.log(`\ncold start of the bundled auth function (spawn -> readiness 200), 5 runs`);
-  console.log(
-    `  median ${fmt(median(samples))}, min ${fmt(Math.min(...samples))}, max ${fmt(Math.max(...samples))}`,
-  );
-}
-
-const which = process.argv[2];
-if (!which || which === "login") await loginTiming();
-if (!which || which === "cold-start") await coldStart();
-if (!which || which === "sweep") await sweepBench();
-if (!which || which === "provision") await provisionBench();
+await (await load()).run(args);

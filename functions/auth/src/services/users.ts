@@ -1,4 +1,4 @@
-import { type Db, users } from "@minispod/db";
+import { type Db, preparedQuery, users } from "@minispod/db";
 import { AppError } from "@minispod/shared";
 import { eq, sql } from "drizzle-orm";
 
@@ -21,12 +21,21 @@ export async function findUserByEmail(db: Db, email: string): Promise<UserRow | 
   return user;
 }
 
+// Every authenticated auth request runs this one: prepared once per handle.
+const userById = preparedQuery((db) =>
+  db
+    .select()
+    .from(users)
+    .where(eq(users.id, sql.placeholder("id")))
+    .prepare("auth_user_by_id"),
+);
+
 /**
  * Loads the caller of an access token. A deleted or disabled account, or a
  * token issued before the last password change, no longer counts.
  */
 export async function loadActiveUser(db: Db, userId: string, issuedAt?: Date): Promise<UserRow> {
-  const [user] = await db.select().from(users).where(eq(users.id, userId));
+  const [user] = await userById(db).execute({ id: userId });
   if (!user) throw new AppError("INVALID_TOKEN", { detail: "The account no longer exists." });
   if (user.disabledAt)
     throw new AppError("ACCOUNT_DISABLED", { detail: "This account is disabled." });

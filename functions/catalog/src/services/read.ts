@@ -1,6 +1,6 @@
-import { type Db, serviceCatalog } from "@minispod/db";
+import { type Db, preparedQuery, serviceCatalog } from "@minispod/db";
 import { AppError, keyset, type Page, type PageQuery } from "@minispod/shared";
-import { and, eq } from "drizzle-orm";
+import { and, desc, eq, sql } from "drizzle-orm";
 
 export type ServiceRow = typeof serviceCatalog.$inferSelect;
 
@@ -21,6 +21,11 @@ export async function listServices({
   includeRetired?: boolean;
 }): Promise<Page<ServiceRow>> {
   const p = keyset(serviceCatalog.createdAt, serviceCatalog.id, query);
+  if (!query.cursor) {
+    // The first page is what nearly every visitor asks for: a prepared statement.
+    const first = includeRetired ? firstPageAll(db) : firstPageActive(db);
+    return p.page(await first.execute({ fetch: p.fetch }), (row) => row);
+  }
   const rows = await db
     .select()
     .from(serviceCatalog)
@@ -29,6 +34,17 @@ export async function listServices({
     .limit(p.fetch);
   return p.page(rows, (row) => row);
 }
+
+const firstPage = (db: Db, activeOnly: boolean, name: string) =>
+  db
+    .select()
+    .from(serviceCatalog)
+    .where(activeOnly ? eq(serviceCatalog.active, true) : undefined)
+    .orderBy(desc(serviceCatalog.createdAt), desc(serviceCatalog.id))
+    .limit(sql.placeholder("fetch"))
+    .prepare(name);
+const firstPageActive = preparedQuery((db) => firstPage(db, true, "catalog_first_page_active"));
+const firstPageAll = preparedQuery((db) => firstPage(db, false, "catalog_first_page_all"));
 
 /**
  * One entry by slug, retired or not: customers holding a subscription to a
