@@ -8,6 +8,7 @@ import type { AuthClaims } from "./auth";
 import type { RateLimiter } from "./cache";
 import { sha256 } from "./crypto";
 import { AppError, handleError } from "./errors";
+import { requestTrace, withTrace } from "./events/trace";
 import type { Logger } from "./logger";
 import type { Metrics } from "./metrics";
 import { type OpenApiDocument, openApiDocument, referencePage } from "./openapi";
@@ -60,10 +61,16 @@ export function createFunctionApp(options: FunctionAppOptions): Hono<AppEnv> {
     const incoming = c.req.header("x-request-id");
     const requestId = incoming && REQUEST_ID.test(incoming) ? incoming : randomUUID();
     c.set("requestId", requestId);
-    c.set("logger", logger.child({ requestId }));
+    // W3C trace context: carried into the events this request enqueues (see events/trace.ts).
+    const trace = requestTrace(
+      c.req.header("traceparent") ?? c.req.header("ce-traceparent"),
+      c.req.method,
+      requestId,
+    );
+    c.set("logger", logger.child(trace ? { requestId, traceId: trace.traceId } : { requestId }));
     c.header("x-request-id", requestId);
     const started = performance.now();
-    await next();
+    await (trace ? withTrace(trace, next) : next());
     const seconds = (performance.now() - started) / 1000;
     const route = routeTemplate(c);
     const labels = { method: c.req.method, route, status: String(c.res.status) };
