@@ -149,6 +149,8 @@ export function createFunctionApp(options: FunctionAppOptions): Hono<AppEnv> {
   }
 
   app.get("/health/liveness", (c) => c.json({ status: "ok" }));
+  // Probes ask every few seconds: an outage is logged when it starts and ends, not per probe.
+  const failing = new Set<string>();
   app.get("/health/readiness", async (c) => {
     const checks: Record<string, string> = {};
     let ok = true;
@@ -156,10 +158,17 @@ export function createFunctionApp(options: FunctionAppOptions): Hono<AppEnv> {
       try {
         await withTimeout(check(), 2000);
         checks[name] = "ok";
+        if (failing.delete(name)) logger.info({ check: name }, "readiness check passes again");
       } catch (error) {
         ok = false;
         checks[name] = "failing";
-        c.get("logger").warn({ err: error, check: name }, "readiness check failed");
+        if (!failing.has(name)) {
+          failing.add(name);
+          logger.warn(
+            { err: error, check: name },
+            "readiness check failed; answering 503 until it passes",
+          );
+        }
       }
     }
     return c.json({ status: ok ? "ok" : "unavailable", checks }, ok ? 200 : 503);

@@ -46,7 +46,8 @@ function plainMessage(issue: v.BaseIssue<unknown>): string {
     }
     if (issue.type === "strict_object" && issue.expected === "never") return "is not allowed";
     if (issue.type === "picklist" || issue.type === "enum" || issue.type === "literal") {
-      return `must be one of ${issue.expected?.replace(/^\(|\)$/g, "").replaceAll(" | ", ", ")}`;
+      const choices = issue.expected?.replace(/^\(|\)$/g, "").replaceAll('"', "");
+      return `must be one of ${choices?.replaceAll(" | ", ", ")}`;
     }
     if (issue.received === "undefined") return "is required";
     return `must be ${TYPE_WORDS[issue.type] ?? issue.type.replaceAll("_", " ")}`;

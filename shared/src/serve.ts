@@ -188,6 +188,10 @@ function drainUnreadBodies(server: Server, maxBytes: number, timeoutMs: number) 
         incoming.off("end", cleanup);
         incoming.off("error", cleanup);
       };
+      // The app's web stream over this body (Readable.toWeb) holds a "data"
+      // listener that pauses the socket once its unread queue is full: nobody
+      // reads that stream any more, so it goes, and the rest is discarded here.
+      incoming.removeAllListeners("data");
       incoming.on("data", onData);
       incoming.once("end", cleanup);
       incoming.once("error", cleanup);
