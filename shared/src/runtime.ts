@@ -222,6 +222,7 @@ export async function checkConnections(
   if (!redis || !env.REDIS_URL) return;
   const outage = outages.get(redis);
   try {
+    await withDeadline(firstConnection(redis), timeoutMs, "Redis");
     await withDeadline(redis.ping(), timeoutMs, "Redis");
   } catch (error) {
     throw new StartupError(
@@ -236,6 +237,23 @@ export async function checkConnections(
     );
   }
   if (outage) outage.announce = true;
+}
+
+/** Settles on the first connect or the first failure: a refused connection fails at once, not after retries. */
+function firstConnection(redis: Redis): Promise<void> {
+  if (redis.status === "ready") return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const onReady = () => {
+      redis.off("error", onError);
+      resolve();
+    };
+    const onError = (error: unknown) => {
+      redis.off("ready", onReady);
+      reject(error);
+    };
+    redis.once("ready", onReady);
+    redis.once("error", onError);
+  });
 }
 
 const outages = new WeakMap<Redis, RedisOutage>();
