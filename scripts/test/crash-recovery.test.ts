@@ -137,6 +137,11 @@ describe("local runner killed with SIGKILL mid-traffic", () => {
     expect(unsentAtKill + queuedAtKill).toBeGreaterThan(0);
 
     runner = await start();
+    // The admin exists now: the banner says ADMIN_PASSWORD was not applied, and how to change it.
+    expect(first.stdout()).toContain("(created from ADMIN_PASSWORD)");
+    expect(runner.stdout()).toMatch(
+      /ADMIN_PASSWORD only sets the password of a new admin.*reset-password/,
+    );
     // Drained: every outbox row published, the broker's queue empty.
     for (let i = 0; i < 600; i++) {
       const unsent = await count(

@@ -30,9 +30,13 @@ export interface Spawned {
  * Starts a TypeScript entry as its own Node process with exactly `env` (plus
  * PATH and HOME), the way `npm start` or a container would run it.
  */
-export function spawnEntry(entry: string, env: Record<string, string>): Spawned {
+export function spawnEntry(
+  entry: string,
+  env: Record<string, string>,
+  args: string[] = [],
+): Spawned {
   const started = performance.now();
-  const child = spawn(process.execPath, ["--import", "tsx", entry], {
+  const child = spawn(process.execPath, ["--import", "tsx", entry, ...args], {
     cwd: repoRoot,
     env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", ...env },
     stdio: ["ignore", "pipe", "pipe"],
@@ -72,8 +76,13 @@ export function spawnEntry(entry: string, env: Record<string, string>): Spawned 
 }
 
 /** Runs an entry expected to fail at start-up; kills it if it is still running after `limitMs`. */
-export async function runToExit(entry: string, env: Record<string, string>, limitMs = 30_000) {
-  const spawned = spawnEntry(entry, env);
+export async function runToExit(
+  entry: string,
+  env: Record<string, string>,
+  argsOrLimit: string[] | number = [],
+  limitMs = typeof argsOrLimit === "number" ? argsOrLimit : 30_000,
+) {
+  const spawned = spawnEntry(entry, env, Array.isArray(argsOrLimit) ? argsOrLimit : []);
   const timer = setTimeout(() => spawned.child.kill("SIGKILL"), limitMs);
   const result = await spawned.exited;
   clearTimeout(timer);
