@@ -13,6 +13,7 @@ import type { Logger } from "./logger";
 import type { Metrics } from "./metrics";
 import { type OpenApiDocument, openApiDocument, referencePage } from "./openapi";
 import { enforceRateLimit } from "./rate-limit";
+import { networkReason } from "./startup";
 
 /** Version of the public API description. */
 export const API_VERSION = "1.0.0";
@@ -153,6 +154,7 @@ export function createFunctionApp(options: FunctionAppOptions): Hono<AppEnv> {
   const failing = new Set<string>();
   app.get("/health/readiness", async (c) => {
     const checks: Record<string, string> = {};
+    const reasons: Record<string, string> = {};
     let ok = true;
     for (const [name, check] of Object.entries(options.readiness ?? {})) {
       try {
@@ -162,6 +164,7 @@ export function createFunctionApp(options: FunctionAppOptions): Hono<AppEnv> {
       } catch (error) {
         ok = false;
         checks[name] = "failing";
+        reasons[name] = networkReason(error);
         if (!failing.has(name)) {
           failing.add(name);
           logger.warn(
@@ -171,7 +174,10 @@ export function createFunctionApp(options: FunctionAppOptions): Hono<AppEnv> {
         }
       }
     }
-    return c.json({ status: ok ? "ok" : "unavailable", checks }, ok ? 200 : 503);
+    return c.json(
+      { status: ok ? "ok" : "unavailable", checks, ...(ok ? {} : { reasons }) },
+      ok ? 200 : 503,
+    );
   });
   if (options.metricsEnabled ?? true) {
     app.get("/metrics", async (c) => {
