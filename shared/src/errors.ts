@@ -183,6 +183,41 @@ export function handleError(error: unknown, c: Context): Response {
     if (mapped.status >= 500) logger?.error({ err: error }, "request failed");
     return problemResponse(c, mapped);
   }
+  if (isDependencyUnreachable(error)) {
+    // Redis or PostgreSQL gone mid-request: the client may retry, so 503 rather than 500.
+    logger?.warn({ err: error }, "dependency unreachable");
+    return problemResponse(
+      c,
+      new AppError("SERVICE_UNAVAILABLE", {
+        detail: "A service this request needs is unreachable; try again shortly.",
+        retryAfter: 5,
+      }),
+    );
+  }
   logger?.error({ err: error }, "unhandled error");
   return problemResponse(c, new AppError("INTERNAL"));
+}
+
+const UNREACHABLE_CODES = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "ETIMEDOUT",
+  "EPIPE",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  "CONNECT_TIMEOUT", // postgres.js
+  "CONNECTION_CLOSED", // postgres.js
+  "CONNECTION_ENDED", // postgres.js
+]);
+
+/** ioredis and postgres.js errors that mean "not reachable now" (drizzle wraps them as `cause`). */
+function isDependencyUnreachable(error: unknown): boolean {
+  for (let e = error, depth = 0; e && depth < 4; depth++) {
+    const candidate = e as { name?: string; code?: string; message?: string; cause?: unknown };
+    if (candidate.name === "MaxRetriesPerRequestError") return true;
+    if (candidate.code && UNREACHABLE_CODES.has(candidate.code)) return true;
+    if (candidate.message === "Connection is closed.") return true; // ioredis
+    e = candidate.cause;
+  }
+  return false;
 }
