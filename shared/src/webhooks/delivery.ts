@@ -5,6 +5,7 @@ import {
   webhookEndpoints,
 } from "@minispod/db";
 import { and, eq, max, ne } from "drizzle-orm";
+import { parseTraceparent } from "../events/trace";
 import type { Logger } from "../logger";
 import { disableEndpoint } from "./disable";
 import { MAX_ATTEMPTS, retryDelaySeconds, WEBHOOK_USER_AGENT } from "./message";
@@ -145,6 +146,7 @@ export async function attemptDelivery(
       ms: result.durationMs,
       ok: result.ok,
       ...(result.error ? { error: result.error } : {}),
+      ...(options.traceparent ? { traceId: parseTraceparent(options.traceparent)?.traceId } : {}),
     },
     "webhook attempt",
   );
