@@ -96,11 +96,17 @@ describe("Redis lost after start-up", () => {
       expect(probe.body.reasons.cache).toEqual(expect.any(String));
       await new Promise((resolve) => setTimeout(resolve, 300));
     }
+    // Logs arrive through a pipe: wait for the line rather than race it.
+    await until(async () => lines("readiness check failed").length > 0, "the outage log line");
     expect(lines("Redis unreachable")).toHaveLength(1);
     expect(lines("readiness check failed")).toHaveLength(1);
 
     await openProxy(Number(new URL(h.redisUrl).port || 6379), new URL(h.redisUrl).hostname);
     await until(async () => (await readiness()).status === 200, "readiness 200 again");
+    await until(
+      async () => lines("readiness check passes again").length > 0,
+      "the recovery log line",
+    );
     expect(lines("Redis reachable again")).toHaveLength(1);
     expect(lines("readiness check passes again")).toHaveLength(1);
     expect(lines("Redis unreachable")).toHaveLength(1);
