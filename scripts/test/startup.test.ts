@@ -160,6 +160,19 @@ describe("a standalone function with a broken setting", () => {
     expectFailureNaming(result, "JWT_PUBLIC_KEY", "catalog");
   });
 
+  it("auth with a malformed JWT_PRIVATE_KEY: names it, not pkcs8 or DOMException", async () => {
+    const result = await runToExit(
+      functionEntry("auth"),
+      fnEnv({
+        JWT_PUBLIC_KEY: publicPem,
+        JWT_PRIVATE_KEY:
+          "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEI\n-----END PRIVATE KEY-----",
+      }),
+    );
+    expectFailureNaming(result, "JWT_PRIVATE_KEY", "auth");
+    expect(result.stderr + result.stdout).not.toMatch(/pkcs8|DOMException/i);
+  });
+
   it("with DATABASE_URL at a closed port: names DATABASE_URL", async () => {
     const closed = await freePort();
     const result = await runToExit(
