@@ -1,6 +1,7 @@
 import { createPrivateKey, createPublicKey } from "node:crypto";
 import * as v from "valibot";
 import { describeIssue, sentence } from "./issues";
+import { normalizePem } from "./jwt";
 
 /** Raised when the environment does not match a function's schema; names every bad variable. */
 export class EnvError extends Error {
@@ -49,11 +50,6 @@ export function parseDuration(text: string): number {
   const match = /^(\d+)\s*([smhd]?)$/.exec(text.trim());
   if (!match) throw new Error(`not a duration: ${text}`);
   return Number(match[1]) * (UNITS[match[2] || "s"] ?? 1);
-}
-
-/** Env values often carry PEMs with literal "\n"; turn them back into lines. */
-function unescapePem(pem: string): string {
-  return pem.includes("\\n") ? pem.replaceAll("\\n", "\n") : pem;
 }
 
 function keyType(load: () => { asymmetricKeyType?: string | undefined }): string | undefined {
@@ -133,7 +129,7 @@ export const envField = {
       v.check(
         (pem) =>
           pem.includes("PRIVATE KEY") &&
-          keyType(() => createPrivateKey(unescapePem(pem))) === "ed25519",
+          keyType(() => createPrivateKey(normalizePem(pem))) === "ed25519",
         'must be an Ed25519 private key in PKCS#8 PEM ("-----BEGIN PRIVATE KEY-----")',
       ),
     ),
@@ -144,7 +140,7 @@ export const envField = {
       v.check(
         (pem) =>
           pem.includes("PUBLIC KEY") &&
-          keyType(() => createPublicKey(unescapePem(pem))) === "ed25519",
+          keyType(() => createPublicKey(normalizePem(pem))) === "ed25519",
         'must be an Ed25519 public key in SPKI PEM ("-----BEGIN PUBLIC KEY-----")',
       ),
     ),

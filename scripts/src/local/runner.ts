@@ -254,15 +254,22 @@ function buildRootApp(hosted: Map<string, HostedFunction>): Hono {
   root.get("/docs", (c) => c.html(referencePage("/openapi.json", "minispod API")));
   root.get("/health/liveness", (c) => c.json({ status: "ok" }));
   root.get("/health/readiness", async (c) => {
+    const reasons: Record<string, unknown> = {};
     const results = await Promise.all(
       [...hosted.values()].map(async ({ definition, app }) => {
         const res = await app.request("/health/readiness");
+        if (!res.ok)
+          reasons[definition.name] = ((await res.json()) as { reasons?: unknown }).reasons;
         return [definition.name, res.ok ? "ok" : "failing"] as const;
       }),
     );
     const ok = results.every(([, s]) => s === "ok");
     return c.json(
-      { status: ok ? "ok" : "unavailable", functions: Object.fromEntries(results) },
+      {
+        status: ok ? "ok" : "unavailable",
+        functions: Object.fromEntries(results),
+        ...(ok ? {} : { reasons }),
+      },
       ok ? 200 : 503,
     );
   });
