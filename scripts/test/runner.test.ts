@@ -2,7 +2,7 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { deadEvents } from "@minispod/db";
+import { deadEvents, localBrokerDeliveries } from "@minispod/db";
 import { authFunction } from "@minispod/fn-auth";
 import { outboxRelayFunction } from "@minispod/fn-outbox-relay";
 import {
@@ -10,6 +10,7 @@ import {
   baseApp,
   baseEnvSchema,
   type CloudEventMessage,
+  createLogger,
   cronRoutes,
   eventRoutes,
   type FunctionDefinition,
@@ -18,6 +19,8 @@ import { createHarness, type Harness, json } from "@minispod/shared/testing";
 import { eq } from "drizzle-orm";
 import type { Hono } from "hono";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createLocalBroker } from "../src/local/broker";
+import { loadManifests } from "../src/local/manifests";
 import { createLocalRunner, type LocalRunner } from "../src/local/runner";
 
 const fixtures = fileURLToPath(new URL("./fixtures/knative/", import.meta.url));
@@ -184,6 +187,52 @@ describe.each(["pglite", "postgres"] as const)("local runner on %s", (kind) => {
       .where(eq(deadEvents.eventId, id));
     expect(rows).toHaveLength(1);
     expect(rows[0]?.extensions).toMatchObject({ knativeerrordest: "probe/events" });
+  });
+
+  it("holds what it accepted in the database until delivered, so a restarted broker delivers it", async () => {
+    const db = runner.infra.database.db;
+    const manifests = loadManifests(fixtures);
+    const logger = createLogger({ name: "broker-test", level: "silent" });
+    const id = crypto.randomUUID();
+    // Accepted by a broker that dies before delivering anything (never started).
+    const crashed = createLocalBroker({
+      manifests,
+      logger,
+      db,
+      deliver: async () => {
+        throw new Error("the crashed broker delivers nothing");
+      },
+    });
+    await crashed.publish(passwordChanged(id));
+    await crashed.stop();
+    const queued = await db
+      .select()
+      .from(localBrokerDeliveries)
+      .where(eq(localBrokerDeliveries.eventId, id));
+    expect(queued.map((r) => r.trigger).sort()).toEqual(["probe-legacy-filter", "probe-users"]);
+    expect(probe.seen.filter((s) => s.id === id)).toEqual([]);
+
+    const restarted = createLocalBroker({
+      manifests,
+      logger,
+      db,
+      deliver: async (destination, headers, body) =>
+        runner.hosted
+          .get(destination.service)
+          ?.app.request(destination.uri, { method: "POST", headers, body }),
+    });
+    await restarted.start();
+    await restarted.idle();
+    await restarted.stop();
+    expect(
+      probe.seen
+        .filter((s) => s.id === id)
+        .map((s) => s.path)
+        .sort(),
+    ).toEqual(["/events", "/legacy"]);
+    expect(
+      await db.select().from(localBrokerDeliveries).where(eq(localBrokerDeliveries.eventId, id)),
+    ).toEqual([]);
   });
 
   it("fires PingSources at the sink they name", async () => {

@@ -8,11 +8,13 @@ import type { AuthClaims } from "./auth";
 import type { RateLimiter } from "./cache";
 import { sha256 } from "./crypto";
 import { AppError, handleError } from "./errors";
+import { requestTrace, withTrace } from "./events/trace";
 import type { TokenVerifier, VerifyHint } from "./jwt";
 import { type Logger, runWithRequestId } from "./logger";
 import type { Metrics } from "./metrics";
 import { type OpenApiDocument, openApiDocument, referencePage } from "./openapi";
 import { enforceRateLimit } from "./rate-limit";
+import { networkReason } from "./startup";
 
 /** Version of the public API description. */
 export const API_VERSION = "1.0.0";
@@ -102,8 +104,15 @@ export function createFunctionApp(options: FunctionAppOptions): Hono<AppEnv> {
     const incoming = c.req.header("x-request-id");
     const requestId = incoming && REQUEST_ID.test(incoming) ? incoming : randomUUID();
     c.set("requestId", requestId);
+    // W3C trace context: carried into the events this request enqueues (see events/trace.ts).
+    // Only requests that carry one or change state get it, so plain reads pay nothing.
+    const trace = requestTrace(
+      c.req.header("traceparent") ?? c.req.header("ce-traceparent"),
+      c.req.method,
+      requestId,
+    );
     // Lines logged while serving carry the request id (see runWithRequestId).
-    c.set("logger", logger);
+    c.set("logger", trace ? logger.child({ traceId: trace.traceId }) : logger);
     const outgoing = nodeResponse(c);
     if (outgoing) {
       for (const [name, value] of SECURITY_HEADERS) outgoing.setHeader(name, value);
@@ -112,7 +121,7 @@ export function createFunctionApp(options: FunctionAppOptions): Hono<AppEnv> {
       c.header("x-request-id", requestId);
     }
     const started = performance.now();
-    await runWithRequestId(requestId, next);
+    await runWithRequestId(requestId, () => (trace ? withTrace(trace, next) : next()));
     if (!outgoing) {
       const headers = c.res.headers;
       for (const [name, value] of SECURITY_HEADERS)
@@ -202,20 +211,34 @@ export function createFunctionApp(options: FunctionAppOptions): Hono<AppEnv> {
   }
 
   app.get("/health/liveness", (c) => c.json({ status: "ok" }));
+  // Probes ask every few seconds: an outage is logged when it starts and ends, not per probe.
+  const failing = new Set<string>();
   app.get("/health/readiness", async (c) => {
     const checks: Record<string, string> = {};
+    const reasons: Record<string, string> = {};
     let ok = true;
     for (const [name, check] of Object.entries(options.readiness ?? {})) {
       try {
         await withTimeout(check(), 2000);
         checks[name] = "ok";
+        if (failing.delete(name)) logger.info({ check: name }, "readiness check passes again");
       } catch (error) {
         ok = false;
         checks[name] = "failing";
-        c.get("logger").warn({ err: error, check: name }, "readiness check failed");
+        reasons[name] = networkReason(error);
+        if (!failing.has(name)) {
+          failing.add(name);
+          logger.warn(
+            { err: error, check: name },
+            "readiness check failed; answering 503 until it passes",
+          );
+        }
       }
     }
-    return c.json({ status: ok ? "ok" : "unavailable", checks }, ok ? 200 : 503);
+    return c.json(
+      { status: ok ? "ok" : "unavailable", checks, ...(ok ? {} : { reasons }) },
+      ok ? 200 : 503,
+    );
   });
   if (options.metricsEnabled ?? true) {
     app.get("/metrics", async (c) => {

@@ -1,4 +1,7 @@
+import { createPrivateKey, createPublicKey } from "node:crypto";
 import * as v from "valibot";
+import { describeIssue, sentence } from "./issues";
+import { normalizePem } from "./jwt";
 
 /** Raised when the environment does not match a function's schema; names every bad variable. */
 export class EnvError extends Error {
@@ -29,28 +32,15 @@ export function parseEnv<TSchema extends AnyObjectSchema>(
   }
   const result = v.safeParse(schema, cleaned);
   if (result.success) return result.output;
-  const problems = result.issues.map((issue) => {
-    const name = issue.path?.map((p) => String(p.key)).join(".") ?? "(environment)";
-    // Never echo the value: it may be a secret.
-    return `${name}: ${issue.message}`;
-  });
-  throw new EnvError(problems);
-}
-
-/** `parseEnv`, but prints the problems and exits — for `main.ts`. */
-export function loadEnvOrExit<TSchema extends AnyObjectSchema>(
-  schema: TSchema,
-  source: Record<string, string | undefined>,
-): v.InferOutput<TSchema> {
-  try {
-    return parseEnv(schema, source);
-  } catch (error) {
-    if (error instanceof EnvError) {
-      console.error(error.message);
-      process.exit(1);
-    }
-    throw error;
+  // One line per variable: a pipe keeps checking after its first failure
+  // (PORT=abc is "not an integer" and "not between 1 and 65535").
+  const problems = new Map<string, string>();
+  for (const issue of result.issues) {
+    const problem = describeIssue(issue);
+    if (!problems.has(problem.field))
+      problems.set(problem.field, sentence(problem, "(environment)"));
   }
+  throw new EnvError([...problems.values()]);
 }
 
 const UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400 };
@@ -60,6 +50,14 @@ export function parseDuration(text: string): number {
   const match = /^(\d+)\s*([smhd]?)$/.exec(text.trim());
   if (!match) throw new Error(`not a duration: ${text}`);
   return Number(match[1]) * (UNITS[match[2] || "s"] ?? 1);
+}
+
+function keyType(load: () => { asymmetricKeyType?: string | undefined }): string | undefined {
+  try {
+    return load().asymmetricKeyType;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Env schema pieces shared by functions. */
@@ -124,6 +122,28 @@ export const envField = {
           .filter(Boolean),
       ),
     ),
+  /** An Ed25519 private key, PKCS#8 PEM (literal "\\n" allowed); checked at start-up. */
+  ed25519PrivateKey: () =>
+    v.pipe(
+      v.string(),
+      v.check(
+        (pem) =>
+          pem.includes("PRIVATE KEY") &&
+          keyType(() => createPrivateKey(normalizePem(pem))) === "ed25519",
+        'must be an Ed25519 private key in PKCS#8 PEM ("-----BEGIN PRIVATE KEY-----")',
+      ),
+    ),
+  /** An Ed25519 public key, SPKI PEM (literal "\\n" allowed); checked at start-up. */
+  ed25519PublicKey: () =>
+    v.pipe(
+      v.string(),
+      v.check(
+        (pem) =>
+          pem.includes("PUBLIC KEY") &&
+          keyType(() => createPublicKey(normalizePem(pem))) === "ed25519",
+        'must be an Ed25519 public key in SPKI PEM ("-----BEGIN PUBLIC KEY-----")',
+      ),
+    ),
   logLevel: () =>
     v.optional(v.picklist(["fatal", "error", "warn", "info", "debug", "trace", "silent"]), "info"),
   nodeEnv: () => v.optional(v.picklist(["development", "test", "production"]), "development"),
@@ -149,7 +169,7 @@ export const baseEnvEntries = {
   BROKER_URL: v.optional(envField.url()),
   METRICS_ENABLED: envField.bool(true),
   /** Verifying key for access tokens (SPKI PEM). Either this or JWT_JWKS_URL. */
-  JWT_PUBLIC_KEY: v.optional(v.string()),
+  JWT_PUBLIC_KEY: v.optional(envField.ed25519PublicKey()),
   JWT_JWKS_URL: v.optional(envField.url()),
   JWT_ISSUER: v.optional(v.string(), "minispod"),
   JWT_AUDIENCE: v.optional(v.string(), "minispod-api"),

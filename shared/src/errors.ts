@@ -22,6 +22,7 @@ export const errorStatus = {
   ACCOUNT_DISABLED: 403,
   NOT_FOUND: 404,
   METHOD_NOT_ALLOWED: 405,
+  REQUEST_TIMEOUT: 408,
   CONFLICT: 409,
   EMAIL_TAKEN: 409,
   IDEMPOTENCY_KEY_REUSED: 422,
@@ -31,6 +32,7 @@ export const errorStatus = {
   UNSUPPORTED_MEDIA_TYPE: 415,
   UNPROCESSABLE: 422,
   RATE_LIMITED: 429,
+  HEADERS_TOO_LARGE: 431,
   INTERNAL: 500,
   BAD_GATEWAY: 502,
   SERVICE_UNAVAILABLE: 503,
@@ -53,6 +55,7 @@ const titles: Record<ErrorCode, string> = {
   ACCOUNT_DISABLED: "Account disabled",
   NOT_FOUND: "Not found",
   METHOD_NOT_ALLOWED: "Method not allowed",
+  REQUEST_TIMEOUT: "Request timeout",
   CONFLICT: "Conflict",
   EMAIL_TAKEN: "Email already registered",
   IDEMPOTENCY_KEY_REUSED: "Idempotency key reused",
@@ -62,6 +65,7 @@ const titles: Record<ErrorCode, string> = {
   UNSUPPORTED_MEDIA_TYPE: "Unsupported media type",
   UNPROCESSABLE: "Unprocessable request",
   RATE_LIMITED: "Too many requests",
+  HEADERS_TOO_LARGE: "Request headers too large",
   INTERNAL: "Internal server error",
   BAD_GATEWAY: "Upstream failure",
   SERVICE_UNAVAILABLE: "Service unavailable",
@@ -179,6 +183,41 @@ export function handleError(error: unknown, c: Context): Response {
     if (mapped.status >= 500) logger?.error({ err: error }, "request failed");
     return problemResponse(c, mapped);
   }
+  if (isDependencyUnreachable(error)) {
+    // Redis or PostgreSQL gone mid-request: the client may retry, so 503 rather than 500.
+    logger?.warn({ err: error }, "dependency unreachable");
+    return problemResponse(
+      c,
+      new AppError("SERVICE_UNAVAILABLE", {
+        detail: "A service this request needs is unreachable; try again shortly.",
+        retryAfter: 5,
+      }),
+    );
+  }
   logger?.error({ err: error }, "unhandled error");
   return problemResponse(c, new AppError("INTERNAL"));
+}
+
+const UNREACHABLE_CODES = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "ETIMEDOUT",
+  "EPIPE",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  "CONNECT_TIMEOUT", // postgres.js
+  "CONNECTION_CLOSED", // postgres.js
+  "CONNECTION_ENDED", // postgres.js
+]);
+
+/** ioredis and postgres.js errors that mean "not reachable now" (drizzle wraps them as `cause`). */
+function isDependencyUnreachable(error: unknown): boolean {
+  for (let e = error, depth = 0; e && depth < 4; depth++) {
+    const candidate = e as { name?: string; code?: string; message?: string; cause?: unknown };
+    if (candidate.name === "MaxRetriesPerRequestError") return true;
+    if (candidate.code && UNREACHABLE_CODES.has(candidate.code)) return true;
+    if (candidate.message === "Connection is closed.") return true; // ioredis
+    e = candidate.cause;
+  }
+  return false;
 }

@@ -177,6 +177,6 @@ async function thumbprint(publicKey: jose.CryptoKey): Promise<string> {
 }
 
 /** Env values often carry PEMs with literal "\n"; turn them back into lines. */
-function normalizePem(pem: string): string {
+export function normalizePem(pem: string): string {
   return pem.includes("\\n") ? pem.replaceAll("\\n", "\n") : pem;
 }

@@ -11,13 +11,14 @@ import {
   redisRateLimiter,
   redisStore,
 } from "./cache";
-import type { BaseEnv } from "./env";
+import { type BaseEnv, EnvError } from "./env";
 import { type RelayResult, relayOutbox } from "./events/outbox";
 import { type EventPublisher, httpPublisher, memoryPublisher } from "./events/publisher";
 import { type TokenVerifier, verifierFromConfig } from "./jwt";
 import { createLogger, type Logger } from "./logger";
 import { createMetrics, type Metrics } from "./metrics";
 import { withRevocation } from "./revocation";
+import { networkReason, StartupError, withDeadline } from "./startup";
 
 /** Sends outbox rows right after a commit; outbox-relay catches whatever this misses. */
 export interface EventSender {
@@ -139,6 +140,7 @@ export async function createInfrastructure(
   let limiter: RateLimiter;
   if (env.REDIS_URL) {
     redis = createRedisClient(env.REDIS_URL, env.REDIS_KEY_PREFIX);
+    outages.set(redis, watchRedis(redis, logger));
     store = redisStore(redis);
     limiter = redisRateLimiter(redis);
   } else {
@@ -150,6 +152,11 @@ export async function createInfrastructure(
   const publisher = sink ? httpPublisher(sink) : (overrides.publisher ?? memoryPublisher());
   if (!sink && !overrides.publisher)
     logger.warn("no K_SINK or BROKER_URL: events stay in the outbox");
+  if (!env.JWT_PUBLIC_KEY && !env.JWT_JWKS_URL) {
+    throw new EnvError([
+      "JWT_PUBLIC_KEY is required (the SPKI PEM of auth's signing key), or set JWT_JWKS_URL",
+    ]);
+  }
   const signatureVerifier = await verifierFromConfig({
     publicKeyPem: env.JWT_PUBLIC_KEY,
     jwksUrl: env.JWT_JWKS_URL,
@@ -176,9 +183,108 @@ export async function createInfrastructure(
     ...(redis ? { redis } : {}),
     async close() {
       await database.close();
-      if (redis) await redis.quit();
+      if (redis) {
+        // quit() waits for a connection that may never come; an unreachable Redis is just dropped.
+        if (redis.status === "ready") await redis.quit();
+        else redis.disconnect();
+      }
     },
   };
+}
+
+/**
+ * ioredis reports every failed reconnect as an "error" event (and prints
+ * `[ioredis] Unhandled error event` to stderr when nobody listens). One
+ * warning per outage goes to the log instead, once start-up has passed.
+ */
+/**
+ * Start-up check: reaches the database and Redis once, or throws a
+ * StartupError naming the variable. After it passes, a Redis outage is logged
+ * once (not per reconnect) and shows as readiness 503 until Redis is back.
+ */
+export async function checkConnections(
+  infra: Infrastructure,
+  env: Pick<BaseEnv, "DATABASE_URL" | "REDIS_URL">,
+  timeoutMs = 5000,
+): Promise<void> {
+  try {
+    await withDeadline(infra.database.ping(), timeoutMs, "the database");
+  } catch (error) {
+    throw new StartupError(
+      {
+        variable: "DATABASE_URL",
+        dependency: "PostgreSQL",
+        tried: redactUrl(env.DATABASE_URL),
+        problem: `could not connect: ${networkReason(error)}`,
+        fix: "start PostgreSQL, or point DATABASE_URL at a running server (user, password and database must exist)",
+      },
+      { cause: error },
+    );
+  }
+  const { redis } = infra;
+  if (!redis || !env.REDIS_URL) return;
+  const outage = outages.get(redis);
+  try {
+    await withDeadline(firstConnection(redis), timeoutMs, "Redis");
+    await withDeadline(redis.ping(), timeoutMs, "Redis");
+  } catch (error) {
+    throw new StartupError(
+      {
+        variable: "REDIS_URL",
+        dependency: "Redis",
+        tried: redactUrl(env.REDIS_URL),
+        problem: `could not connect: ${networkReason(outage?.lastError ?? error)}`,
+        fix: "start Redis, point REDIS_URL at a running one, or unset it (local mode keeps the cache in memory)",
+      },
+      { cause: error },
+    );
+  }
+  if (outage) outage.announce = true;
+}
+
+/** Settles on the first connect or the first failure: a refused connection fails at once, not after retries. */
+function firstConnection(redis: Redis): Promise<void> {
+  if (redis.status === "ready") return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const onReady = () => {
+      redis.off("error", onError);
+      resolve();
+    };
+    const onError = (error: unknown) => {
+      redis.off("ready", onReady);
+      reject(error);
+    };
+    redis.once("ready", onReady);
+    redis.once("error", onError);
+  });
+}
+
+const outages = new WeakMap<Redis, RedisOutage>();
+
+interface RedisOutage {
+  /** Off until start-up has passed: a Redis missing at start is a StartupError instead. */
+  announce: boolean;
+  down: boolean;
+  lastError?: unknown;
+}
+
+function watchRedis(redis: Redis, logger: Logger): RedisOutage {
+  const state: RedisOutage = { announce: false, down: false };
+  redis.on("error", (error) => {
+    state.lastError = error;
+    if (state.down || !state.announce) return;
+    state.down = true;
+    logger.warn(
+      { dependency: "Redis", variable: "REDIS_URL", reason: networkReason(error) },
+      "Redis unreachable; reconnecting in the background, readiness answers 503 until it is back",
+    );
+  });
+  redis.on("ready", () => {
+    if (!state.down) return;
+    state.down = false;
+    logger.info({ dependency: "Redis" }, "Redis reachable again");
+  });
+  return state;
 }
 
 export function buildContext<E extends BaseEnv>(

@@ -1,9 +1,19 @@
+import { randomUUID } from "node:crypto";
+import type { IncomingMessage, Server, ServerResponse } from "node:http";
+import type { AddressInfo, Socket } from "node:net";
 import { serve } from "@hono/node-server";
 import type { Hono } from "hono";
 import type { AppEnv } from "./app";
-import { type BaseEnv, EnvError, parseEnv } from "./env";
+import { type BaseEnv, parseEnv } from "./env";
+import { AppError, problemOf } from "./errors";
 import { createLogger, type Logger } from "./logger";
-import { buildContext, createInfrastructure, type FunctionDefinition } from "./runtime";
+import {
+  buildContext,
+  checkConnections,
+  createInfrastructure,
+  type FunctionDefinition,
+} from "./runtime";
+import { exitOnStartupFailure, StartupError } from "./startup";
 
 export interface ServeOptions {
   port: number;
@@ -14,16 +24,74 @@ export interface ServeOptions {
   onShutdown?: () => Promise<void>;
   /** Longest wait for in-flight requests before exiting anyway. */
   graceMs?: number;
+  /**
+   * A body the app answered without reading (413, 401 before the upload
+   * ended…) is still read and thrown away, up to this many bytes, so the client
+   * gets the answer instead of a reset connection; past it the connection closes.
+   */
+  maxDrainBytes?: number;
+  /** Longest time spent reading such an unread body. */
+  drainTimeoutMs?: number;
 }
 
 /**
  * Serves a Hono app and shuts down gracefully on SIGTERM/SIGINT: stop
- * accepting, let in-flight requests finish, close pools, exit.
+ * accepting, let in-flight requests finish, close pools, exit. Resolves once
+ * the port is listening; rejects with a StartupError naming PORT when it can't
+ * be (in use, not allowed), so nobody announces a server that isn't there.
+ *
+ * @example
+ * const server = await serveApp(app.fetch, { port: 8080, logger });
  */
-export function serveApp(fetch: Hono<AppEnv>["fetch"], options: ServeOptions) {
-  const server = serve({ fetch, port: options.port, hostname: options.hostname }, (info) => {
-    options.logger.info({ port: info.port, address: info.address }, "listening");
+export async function serveApp(
+  fetch: Hono<AppEnv>["fetch"],
+  options: ServeOptions,
+): Promise<Server> {
+  const server = serve({
+    fetch,
+    port: options.port,
+    hostname: options.hostname,
+    // Ours below: the adapter's own clean-up gives a slow upload 500 ms, then resets it.
+    autoCleanupIncoming: false,
+  }) as Server;
+  answerClientErrors(server, options.logger);
+  drainUnreadBodies(
+    server,
+    options.maxDrainBytes ?? 16 * 1024 * 1024,
+    options.drainTimeoutMs ?? 15_000,
+  );
+
+  await new Promise<void>((resolve, reject) => {
+    const onError = (error: NodeJS.ErrnoException) => {
+      server.off("listening", onListening);
+      const where = `${options.hostname ?? "0.0.0.0"}:${options.port}`;
+      reject(
+        new StartupError(
+          {
+            variable: "PORT",
+            tried: where,
+            problem:
+              error.code === "EADDRINUSE"
+                ? "the port is already in use (another process listens there)"
+                : error.code === "EACCES"
+                  ? "not allowed to listen on this port"
+                  : `cannot listen: ${error.code ?? error.message}`,
+            fix: "stop the other process, or set PORT to a free port",
+          },
+          { cause: error },
+        ),
+      );
+    };
+    const onListening = () => {
+      server.off("error", onError);
+      resolve();
+    };
+    server.once("error", onError);
+    server.once("listening", onListening);
   });
+  const address = server.address() as AddressInfo;
+  options.logger.info({ port: address.port, address: address.address }, "listening");
+
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
@@ -50,32 +118,114 @@ export function serveApp(fetch: Hono<AppEnv>["fetch"], options: ServeOptions) {
   return server;
 }
 
-/** `main.ts` of every function: parse env (fail fast), connect, build, serve. */
+const STATUS_LINE: Record<number, string> = {
+  400: "Bad Request",
+  408: "Request Timeout",
+  431: "Request Header Fields Too Large",
+};
+
+/**
+ * Requests Node rejects before the app sees them (headers over the limit, a
+ * malformed request line) get the same problem+json as everything else,
+ * instead of Node's bare status line.
+ */
+function answerClientErrors(server: Server, logger: Logger) {
+  server.on("clientError", (error: NodeJS.ErrnoException, socket: Socket) => {
+    if (error.code === "ECONNRESET" || !socket.writable) {
+      socket.destroy();
+      return;
+    }
+    const problem =
+      error.code === "HPE_HEADER_OVERFLOW"
+        ? new AppError("HEADERS_TOO_LARGE", {
+            detail: "The request headers are too large; send fewer or shorter headers.",
+          })
+        : error.code === "ERR_HTTP_REQUEST_TIMEOUT"
+          ? new AppError("REQUEST_TIMEOUT", { detail: "The request took too long to arrive." })
+          : new AppError("BAD_REQUEST", { detail: "The request is not valid HTTP." });
+    const requestId = randomUUID();
+    logger.info(
+      { requestId, code: error.code, status: problem.status },
+      "request refused by the HTTP parser",
+    );
+    const body = JSON.stringify(problemOf(problem, requestId));
+    socket.end(
+      `HTTP/1.1 ${problem.status} ${STATUS_LINE[problem.status] ?? "Bad Request"}\r\n` +
+        "content-type: application/problem+json\r\n" +
+        `content-length: ${Buffer.byteLength(body)}\r\n` +
+        `x-request-id: ${requestId}\r\n` +
+        "cache-control: no-store\r\n" +
+        "connection: close\r\n\r\n" +
+        body,
+    );
+  });
+}
+
+/**
+ * Once an answer is sent, reads what is left of the request body (bounded in
+ * bytes and time) so the client, still uploading, can read the answer: closing
+ * on it mid-upload makes fetch report a socket error instead of the 413.
+ */
+function drainUnreadBodies(server: Server, maxBytes: number, timeoutMs: number) {
+  server.on("request", (incoming: IncomingMessage, outgoing: ServerResponse) => {
+    if (incoming.method === "GET" || incoming.method === "HEAD") return;
+    outgoing.once("finish", () => {
+      if (incoming.readableEnded || incoming.destroyed) return;
+      let read = 0;
+      const giveUp = () => {
+        cleanup();
+        incoming.socket?.destroy();
+      };
+      const timer = setTimeout(giveUp, timeoutMs);
+      timer.unref();
+      const onData = (chunk: Buffer) => {
+        read += chunk.length;
+        if (read > maxBytes) giveUp();
+      };
+      const cleanup = () => {
+        clearTimeout(timer);
+        incoming.off("data", onData);
+        incoming.off("end", cleanup);
+        incoming.off("error", cleanup);
+      };
+      // The app's web stream over this body (Readable.toWeb) holds a "data"
+      // listener that pauses the socket once its unread queue is full: nobody
+      // reads that stream any more, so it goes, and the rest is discarded here.
+      incoming.removeAllListeners("data");
+      incoming.on("data", onData);
+      incoming.once("end", cleanup);
+      incoming.once("error", cleanup);
+      incoming.resume();
+    });
+  });
+}
+
+/** `main.ts` of every function: parse env, connect, build and serve — or say why not and exit 1. */
 export async function runStandalone<E extends BaseEnv>(
   definition: FunctionDefinition<E>,
   source: Record<string, string | undefined>,
 ): Promise<void> {
-  let env: E;
+  let logger: Logger | undefined;
   try {
-    env = parseEnv(definition.envSchema as never, source) as E;
+    const env = parseEnv(definition.envSchema as never, source) as E;
+    logger = createLogger({ name: definition.name, level: env.LOG_LEVEL });
+    const infra = await createInfrastructure(env, logger);
+    await checkConnections(infra, env).catch(async (error) => {
+      await infra.close().catch(() => undefined);
+      throw error;
+    });
+    const ctx = buildContext(definition, env, infra, logger);
+    const app = await definition.create(ctx);
+    await serveApp(app.fetch, {
+      port: env.PORT,
+      logger,
+      onShutdown: async () => {
+        await ctx.events.idle();
+        await ctx.closeAll();
+        await infra.close();
+      },
+    });
   } catch (error) {
-    if (error instanceof EnvError) {
-      console.error(`${definition.name}: ${error.message}`);
-      process.exit(1);
-    }
-    throw error;
+    exitOnStartupFailure(definition.name, error, logger);
   }
-  const logger = createLogger({ name: definition.name, level: env.LOG_LEVEL });
-  const infra = await createInfrastructure(env, logger);
-  const ctx = buildContext(definition, env, infra, logger);
-  const app = await definition.create(ctx);
-  serveApp(app.fetch, {
-    port: env.PORT,
-    logger,
-    onShutdown: async () => {
-      await ctx.events.idle();
-      await ctx.closeAll();
-      await infra.close();
-    },
-  });
 }

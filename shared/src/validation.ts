@@ -2,14 +2,21 @@ import type { ValidationTargets } from "hono";
 import { validator } from "hono/validator";
 import * as v from "valibot";
 import { AppError, type FieldError } from "./errors";
+import { describeIssue, sentence } from "./issues";
 import { annotate } from "./openapi";
 
-/** valibot issues -> `[{ field: "resources.cpu", message }]`. */
+/** valibot issues -> `[{ field: "resources.cpu", message: "is required" }]`, in plain words. */
 export function fieldErrors(issues: readonly v.BaseIssue<unknown>[]): FieldError[] {
-  return issues.map((issue) => ({
-    field: issue.path?.map((p) => String(p.key)).join(".") ?? "",
-    message: issue.message,
-  }));
+  const seen = new Set<string>();
+  const errors: FieldError[] = [];
+  // One message per field: a pipe goes on checking after the first failure.
+  for (const issue of issues) {
+    const error = describeIssue(issue);
+    if (seen.has(error.field)) continue;
+    seen.add(error.field);
+    errors.push(error);
+  }
+  return errors;
 }
 
 /** Parses `value` or throws a 400 VALIDATION_FAILED listing the offending fields. */
@@ -22,9 +29,7 @@ export function parseOrThrow<S extends v.GenericSchema>(
   if (result.success) return result.output;
   const fields = fieldErrors(result.issues);
   throw new AppError("VALIDATION_FAILED", {
-    detail: `The ${what} has ${fields.length === 1 ? "an invalid field" : "invalid fields"}: ${fields
-      .map((f) => f.field || "(body)")
-      .join(", ")}.`,
+    detail: `Invalid ${what}: ${fields.map((f) => sentence(f, `the ${what}`)).join("; ")}.`,
     fields,
   });
 }

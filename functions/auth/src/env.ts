@@ -4,10 +4,7 @@ import * as v from "valibot";
 export const authEnvSchema = v.object({
   ...baseEnvEntries,
   /** Ed25519 private key, PKCS#8 PEM. Only the auth function holds it. */
-  JWT_PRIVATE_KEY: v.pipe(
-    v.string(),
-    v.includes("PRIVATE KEY", "must be a PKCS#8 PEM private key"),
-  ),
+  JWT_PRIVATE_KEY: envField.ed25519PrivateKey(),
   /** Access token lifetime (seed name JWT_EXPIRES_IN). */
   JWT_EXPIRES_IN: envField.duration("15m"),
   JWT_REFRESH_EXPIRES_IN: envField.duration("30d"),

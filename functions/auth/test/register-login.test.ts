@@ -161,6 +161,10 @@ describe("login", () => {
     expect(statuses[10]).toBe(429);
     expect(Number(last!.headers.get("retry-after"))).toBeGreaterThan(0);
     expect((await last!.json()).code).toBe("RATE_LIMITED");
+    // The counter is keyed by a keyed hash of the address, never the address itself.
+    const keys = await t.h.redis.keys(`${t.h.redisPrefix}rl:auth:login-email:*`);
+    expect(keys.length).toBeGreaterThan(0);
+    for (const key of keys) expect(key).not.toMatch(/@|example\.com|target/);
   });
 
   it("rate-limits registrations from one address", async () => {

@@ -136,7 +136,7 @@ describe("environment", () => {
 
   it("fails fast in production without SMTP_HOST, naming the variable", () => {
     expect(() => parse(base)).toThrow(EnvError);
-    expect(() => parse(base)).toThrow(/SMTP_HOST: is required when NODE_ENV=production/);
+    expect(() => parse(base)).toThrow(/SMTP_HOST is required when NODE_ENV=production/);
   });
 
   it("takes the SMTP settings with their defaults", () => {

@@ -2,7 +2,10 @@ import { parseEnv } from "@minispod/shared";
 import { describe, expect, it } from "vitest";
 import { dispatcherEnvSchema } from "../src/env";
 
-const base = { DATABASE_URL: "postgres://localhost/minispod", JWT_PUBLIC_KEY: "x" };
+const base = {
+  DATABASE_URL: "postgres://localhost/minispod",
+  JWT_JWKS_URL: "http://auth.minispod.svc/api/v1/auth/jwks.json",
+};
 
 describe("WEBHOOK_ALLOW_PRIVATE outside development", () => {
   it("webhook-dispatcher refuses to start with the SSRF guard off in production", () => {

@@ -12,6 +12,10 @@ export const runnerEnvSchema = v.object({
     "admin@minispod.local",
   ),
   ADMIN_PASSWORD: v.optional(v.pipe(v.string(), v.minLength(10, "must be at least 10 characters"))),
+  /** Signing key shared by auth and every verifier; generated into DATA_DIR when unset. */
+  JWT_PRIVATE_KEY: v.optional(envField.ed25519PrivateKey()),
+  /** bcrypt cost for the admin's password (auth reads its own). */
+  BCRYPT_COST: envField.int(12, 4, 31),
   /** Start PingSource schedules (cron sweeps). */
   LOCAL_CRON: envField.bool(true),
   LOG_LEVEL: envField.logLevel(),

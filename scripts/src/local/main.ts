@@ -1,46 +1,55 @@
-import { createLogger, EnvError, serveApp } from "@minispod/shared";
+import { createLogger, exitOnStartupFailure, type Logger, serveApp } from "@minispod/shared";
 import { functions } from "./functions";
-import { createLocalRunner } from "./runner";
+import { createLocalRunner, type LocalRunner } from "./runner";
 
 /** `npm start`: every function on one port, on the embedded defaults. */
 async function main() {
-  let runner: Awaited<ReturnType<typeof createLocalRunner>>;
+  let runner: LocalRunner | undefined;
+  let logger: Logger | undefined;
   try {
     runner = await createLocalRunner({ source: process.env, functions });
+    logger = createLogger({ name: "local", level: runner.env.LOG_LEVEL });
+    const r = runner;
+    await serveApp(r.app.fetch as never, {
+      port: r.env.PORT,
+      hostname: r.env.HOST,
+      logger,
+      onShutdown: () => r.close(),
+    });
   } catch (error) {
-    if (error instanceof EnvError) {
-      console.error(error.message);
-      process.exit(1);
-    }
-    throw error;
+    await runner?.close().catch(() => undefined);
+    exitOnStartupFailure("minispod", error, logger);
   }
-  const { env } = runner;
-  const logger = createLogger({ name: "local", level: env.LOG_LEVEL });
-  serveApp(runner.app.fetch as never, {
-    port: env.PORT,
-    hostname: env.HOST,
-    logger,
-    onShutdown: () => runner.close(),
-  });
+  // Only now: the banner promises a server that is listening.
+  console.log(banner(runner));
+}
+
+function banner(runner: LocalRunner): string {
+  const { env, admin } = runner;
   const base = `http://localhost:${env.PORT}`;
-  const lines = [
+  const reset = "npm run admin -- reset-password";
+  const adminLine = admin.password
+    ? `${admin.email} / ${admin.password}   (generated; shown once — lost it? ${reset})`
+    : admin.created
+      ? `${admin.email} (created from ADMIN_PASSWORD)`
+      : admin.ignoredPassword
+        ? `${admin.email} (already exists: ADMIN_PASSWORD only sets the password of a new admin and was not applied; to change it: ADMIN_PASSWORD=… ${reset})`
+        : `${admin.email} (already exists; forgot the password? ${reset})`;
+  return [
     "",
     `minispod is running at ${base}  (local mode, ${runner.hosted.size} functions)`,
     `  database   ${runner.databaseUrl.startsWith("pglite://") ? `PGlite in ${runner.databaseUrl.slice(9)}` : "DATABASE_URL"}`,
-    `  cache      ${process.env.REDIS_URL ? "REDIS_URL" : "in memory"}`,
-    `  events     ${process.env.K_SINK || process.env.BROKER_URL ? "K_SINK/BROKER_URL" : "in-process broker (routes from knative/)"}`,
+    `  cache      ${runner.infra.redis ? "REDIS_URL" : "in memory"}`,
+    `  events     ${runner.externalBroker ? "K_SINK/BROKER_URL" : "in-process broker (routes from knative/, queue in the database)"}`,
     `  health     ${base}/health/readiness`,
     `  metrics    ${base}/metrics`,
     `  API docs   ${base}/docs  (OpenAPI 3.1 at ${base}/openapi.json)`,
     ...runner.devTools.map((path) => `  dev tools  ${base}${path}`),
     ...runner.seeded.map((s) => `  seeded     ${s}`),
-    runner.admin.password
-      ? `  admin      ${runner.admin.email} / ${runner.admin.password}   (generated; shown once — set ADMIN_PASSWORD to choose it)`
-      : `  admin      ${runner.admin.email} (${runner.admin.created ? "created from ADMIN_PASSWORD" : "already exists"})`,
-    `  log in     curl -s ${base}/api/v1/auth/login -H 'content-type: application/json' -d '{"email":"${runner.admin.email}","password":"…"}'`,
+    `  admin      ${adminLine}`,
+    `  log in     curl -s ${base}/api/v1/auth/login -H 'content-type: application/json' -d '{"email":"${admin.email}","password":"…"}'`,
     "",
-  ];
-  console.log(lines.join("\n"));
+  ].join("\n");
 }
 
 await main();

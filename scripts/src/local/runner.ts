@@ -1,12 +1,14 @@
 import { mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { outboxEvents } from "@minispod/db";
 import {
   API_VERSION,
   type AppEnv,
   AppError,
   baseEnvSchema,
   buildContext,
+  checkConnections,
   createInfrastructure,
   createLogger,
   EnvError,
@@ -14,13 +16,16 @@ import {
   type FunctionDefinition,
   handleError,
   type Infrastructure,
+  type Logger,
   mergeOpenApi,
   type OpenApiDocument,
   parseEnv,
   referencePage,
+  relayOutbox,
 } from "@minispod/shared";
+import { isNull } from "drizzle-orm";
 import { Hono } from "hono";
-import { ensureAdmin } from "./admin";
+import { type AdminStatus, ensureAdmin } from "./admin";
 import { createLocalBroker, type LocalBroker } from "./broker";
 import { type RunnerEnv, runnerEnvSchema } from "./env";
 import { localSigningKeys } from "./keys";
@@ -43,7 +48,9 @@ export interface LocalRunner {
   broker: LocalBroker;
   infra: Infrastructure;
   hosted: Map<string, HostedFunction>;
-  admin: { email: string; created: boolean; password?: string };
+  admin: AdminStatus;
+  /** K_SINK/BROKER_URL names a real broker; the in-process one then stays idle. */
+  externalBroker: boolean;
   seeded: string[];
   /** GET pages of the local-only tools, e.g. `/_dev/notifier/mailbox`. */
   devTools: string[];
@@ -68,7 +75,7 @@ export async function createLocalRunner(options: {
   const logger = createLogger({ name: "local", level: env.LOG_LEVEL });
   const dataDir = resolve(env.DATA_DIR);
   mkdirSync(dataDir, { recursive: true });
-  const keys = await localSigningKeys(dataDir, options.source.JWT_PRIVATE_KEY);
+  const keys = await localSigningKeys(dataDir, env.JWT_PRIVATE_KEY);
 
   const databaseUrl = options.source.DATABASE_URL || `pglite://${join(dataDir, "pglite")}`;
   // Local defaults first; anything the developer exported wins, except the key pair,
@@ -87,18 +94,31 @@ export async function createLocalRunner(options: {
 
   const hosted = new Map<string, HostedFunction>();
   const manifests = loadManifests(options.knativeDir ?? defaultKnativeDir);
+
+  const baseEnv = parseEnv(baseEnvSchema, source);
+  // The broker keeps its queue in the database the infrastructure connects to.
+  const lateBroker: { current?: LocalBroker } = {};
+  const infra = await createInfrastructure(baseEnv, logger, {
+    publisher: {
+      publish: (event) => {
+        if (!lateBroker.current) throw new Error("the local broker is not ready yet");
+        return lateBroker.current.publish(event);
+      },
+    },
+  });
   const broker = createLocalBroker({
     manifests,
     logger,
+    db: infra.database.db,
     deliver: async (destination, headers, body) =>
       hosted
         .get(destination.service)
         ?.app.request(destination.uri, { method: "POST", headers, body }),
   });
-
-  const baseEnv = parseEnv(baseEnvSchema, source);
-  const infra = await createInfrastructure(baseEnv, logger, { publisher: broker });
+  lateBroker.current = broker;
+  const externalBroker = Boolean(baseEnv.K_SINK ?? baseEnv.BROKER_URL);
   try {
+    await checkConnections(infra, baseEnv);
     await infra.database.migrate();
     const problems: string[] = [];
     for (const definition of options.functions) {
@@ -125,14 +145,17 @@ export async function createLocalRunner(options: {
     const note = await definition.seedLocal?.(ctx);
     if (note) seeded.push(`${definition.name}: ${note}`);
   }
-  const admin = {
+  const admin = await ensureAdmin(infra.database.db, {
     email: env.ADMIN_EMAIL,
-    ...(await ensureAdmin(infra.database.db, {
-      email: env.ADMIN_EMAIL,
-      password: env.ADMIN_PASSWORD,
-      bcryptCost: Number(options.source.BCRYPT_COST ?? 12),
-    })),
-  };
+    password: env.ADMIN_PASSWORD,
+    bcryptCost: env.BCRYPT_COST,
+  });
+  if (admin.ignoredPassword) {
+    logger.warn(
+      { email: admin.email },
+      "ADMIN_PASSWORD not applied: the admin already exists (npm run admin -- reset-password changes it)",
+    );
+  }
 
   const app = buildRootApp(hosted);
   const devTools = [...hosted.values()].flatMap(({ definition, devApp }) =>
@@ -140,9 +163,14 @@ export async function createLocalRunner(options: {
       .filter((r) => r.method === "GET" && !r.path.includes(":") && !r.path.includes("*"))
       .map((r) => `/_dev/${definition.name}${r.path === "/" ? "" : r.path}`),
   );
+  if (!externalBroker) {
+    await broker.start();
+  }
+  const recovering = externalBroker ? Promise.resolve() : recoverOutbox(infra, broker, logger);
   if (env.LOCAL_CRON) broker.startSchedules();
 
   const settle = async () => {
+    await recovering;
     // A delivery can commit new outbox rows and kick new sends; a few rounds drain the chain.
     for (let round = 0; round < 5; round++) {
       await Promise.all([...hosted.values()].map((h) => h.ctx.events.idle()));
@@ -157,18 +185,45 @@ export async function createLocalRunner(options: {
     infra,
     hosted,
     admin,
+    externalBroker,
     seeded,
     devTools: [...new Set(devTools)],
     dataDir,
     databaseUrl,
     settle,
     async close() {
-      broker.stop();
+      await recovering;
+      await broker.stop();
       await Promise.allSettled([...hosted.values()].map((h) => h.ctx.events.idle()));
       await Promise.allSettled([...hosted.values()].map((h) => h.ctx.closeAll()));
       await infra.close();
     },
   };
+}
+
+/**
+ * Sends what a previous run committed but never handed to the broker (killed
+ * between commit and send): right away rather than after the outbox lease and
+ * the next relay sweep. Only this process sends from this database, so the
+ * leases of a killed one are void.
+ */
+async function recoverOutbox(infra: Infrastructure, broker: LocalBroker, logger: Logger) {
+  const db = infra.database.db;
+  try {
+    await db
+      .update(outboxEvents)
+      .set({ nextAttemptAt: new Date() })
+      .where(isNull(outboxEvents.publishedAt));
+    let total = 0;
+    for (;;) {
+      const { published } = await relayOutbox({ db, publisher: broker, logger });
+      total += published;
+      if (published === 0) break;
+    }
+    if (total > 0) logger.info({ published: total }, "sent events left unsent by the last run");
+  } catch (error) {
+    logger.warn({ err: error }, "sending events left by the last run failed; the relay will retry");
+  }
 }
 
 function buildRootApp(hosted: Map<string, HostedFunction>): Hono {
@@ -199,15 +254,22 @@ function buildRootApp(hosted: Map<string, HostedFunction>): Hono {
   root.get("/docs", (c) => c.html(referencePage("/openapi.json", "minispod API")));
   root.get("/health/liveness", (c) => c.json({ status: "ok" }));
   root.get("/health/readiness", async (c) => {
+    const reasons: Record<string, unknown> = {};
     const results = await Promise.all(
       [...hosted.values()].map(async ({ definition, app }) => {
         const res = await app.request("/health/readiness");
+        if (!res.ok)
+          reasons[definition.name] = ((await res.json()) as { reasons?: unknown }).reasons;
         return [definition.name, res.ok ? "ok" : "failing"] as const;
       }),
     );
     const ok = results.every(([, s]) => s === "ok");
     return c.json(
-      { status: ok ? "ok" : "unavailable", functions: Object.fromEntries(results) },
+      {
+        status: ok ? "ok" : "unavailable",
+        functions: Object.fromEntries(results),
+        ...(ok ? {} : { reasons }),
+      },
       ok ? 200 : 503,
     );
   });

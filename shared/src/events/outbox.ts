@@ -4,6 +4,7 @@ import * as v from "valibot";
 import type { Logger } from "../logger";
 import { type EventData, type EventType, eventCatalogue, fullType } from "./catalogue";
 import type { CloudEventMessage, EventPublisher } from "./publisher";
+import { currentTraceparent } from "./trace";
 
 export interface NewEvent<T extends EventType> {
   type: T;
@@ -31,7 +32,14 @@ export async function enqueueEvent<T extends EventType>(
   const data = v.parse(eventCatalogue[event.type], event.data);
   const [row] = await tx
     .insert(outboxEvents)
-    .values({ type: fullType(event.type), source: event.source, subject: event.subject, data })
+    .values({
+      type: fullType(event.type),
+      source: event.source,
+      subject: event.subject,
+      data,
+      // The trace of the request (or event, or sweep) that caused it, for every consumer.
+      traceparent: currentTraceparent() ?? null,
+    })
     .returning({ id: outboxEvents.id });
   return row!.id;
 }
@@ -126,6 +134,7 @@ export async function relayOutbox(options: RelayOptions): Promise<RelayResult> {
       subject: row.subject ?? undefined,
       time: row.time.toISOString(),
       data: row.data,
+      ...(row.traceparent ? { extensions: { traceparent: row.traceparent } } : {}),
     };
     try {
       await publisher.publish(message);

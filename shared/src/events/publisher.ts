@@ -35,7 +35,11 @@ export function toBinaryHttp(event: CloudEventMessage): {
   });
   const message = HTTP.binary(ce);
   const body = typeof message.body === "string" ? message.body : JSON.stringify(message.body);
-  return { headers: message.headers as Record<string, string>, body };
+  const headers = message.headers as Record<string, string>;
+  // The distributed-tracing extension travels as ce-traceparent; the plain W3C
+  // header too, for brokers and proxies that trace HTTP hops.
+  if (event.extensions?.traceparent) headers.traceparent = event.extensions.traceparent;
+  return { headers, body };
 }
 
 /** Parses a binary- or structured-mode HTTP CloudEvent. Throws on anything malformed. */

@@ -5,6 +5,7 @@ import {
   webhookEndpoints,
 } from "@minispod/db";
 import { and, eq, max, ne } from "drizzle-orm";
+import { parseTraceparent } from "../events/trace";
 import type { Logger } from "../logger";
 import { disableEndpoint } from "./disable";
 import { MAX_ATTEMPTS, retryDelaySeconds, WEBHOOK_USER_AGENT } from "./message";
@@ -58,7 +59,12 @@ export function signingSecrets(endpoint: EndpointRow, now: Date): string[] {
 }
 
 /** The signed request for one attempt of `delivery` at `now`. */
-export function buildRequest(delivery: DeliveryRow, endpoint: EndpointRow, now: Date) {
+export function buildRequest(
+  delivery: DeliveryRow,
+  endpoint: EndpointRow,
+  now: Date,
+  traceparent?: string,
+) {
   // The body is the stored payload serialised the same way on every attempt.
   const body = JSON.stringify(delivery.payload);
   const timestamp = Math.floor(now.getTime() / 1000);
@@ -73,6 +79,8 @@ export function buildRequest(delivery: DeliveryRow, endpoint: EndpointRow, now: 
       body,
       secrets: signingSecrets(endpoint, now),
     }),
+    // The W3C trace of the customer action, so their systems can join ours.
+    ...(traceparent ? { traceparent } : {}),
   };
   return { url: endpoint.url, headers, body };
 }
@@ -91,7 +99,13 @@ export function buildRequest(delivery: DeliveryRow, endpoint: EndpointRow, now: 
 export async function attemptDelivery(
   db: Db,
   deliveryId: string,
-  options: { mode: AttemptMode; now: Date; config: DeliveryConfig },
+  options: {
+    mode: AttemptMode;
+    now: Date;
+    config: DeliveryConfig;
+    /** Trace of the event being delivered (first attempts, sent while handling it). */
+    traceparent?: string | undefined;
+  },
 ): Promise<AttemptOutcome | undefined> {
   const { now, config, mode } = options;
   const [found] = await db
@@ -114,7 +128,7 @@ export async function attemptDelivery(
     }
   }
 
-  const request = buildRequest(found.delivery, found.endpoint, now);
+  const request = buildRequest(found.delivery, found.endpoint, now, options.traceparent);
   const send = config.sender ?? sendWebhookRequest;
   const result = await send({
     ...request,
@@ -132,6 +146,7 @@ export async function attemptDelivery(
       ms: result.durationMs,
       ok: result.ok,
       ...(result.error ? { error: result.error } : {}),
+      ...(options.traceparent ? { traceId: parseTraceparent(options.traceparent)?.traceId } : {}),
     },
     "webhook attempt",
   );

@@ -1,4 +1,5 @@
-import { clientIp, enforceRateLimit, rateLimit } from "@minispod/shared";
+import { createHmac } from "node:crypto";
+import { clientIp, enforceRateLimit, rateLimit, sha256 } from "@minispod/shared";
 import type { Context } from "hono";
 import type { AuthDeps } from "../app";
 import type { ClientInfo } from "../services/sessions";
@@ -6,6 +7,12 @@ import type { ClientInfo } from "../services/sessions";
 /** Rate limits of the public auth routes, per client address (and per email where one is sent). */
 export function authLimits(deps: AuthDeps) {
   const window = deps.env.AUTH_RATE_LIMIT_WINDOW;
+  // Limit keys live in Redis for a window: keyed by a keyed hash, never the
+  // address itself, and not a plain hash either (a list of addresses would
+  // reverse it). The key is derived from the signing key auth alone holds.
+  const emailKey = sha256(`rate-limit-email:${deps.env.JWT_PRIVATE_KEY}`);
+  const hashEmail = (email: string) =>
+    createHmac("sha256", emailKey).update(email.toLowerCase()).digest("base64url");
   const ip = (c: Context) => clientIp(c, deps.env.TRUST_PROXY_HOPS);
   const rule = (name: string, limit: number) => ({
     name: `auth:${name}`,
@@ -33,7 +40,7 @@ export function authLimits(deps: AuthDeps) {
           `${name}-email`,
           name === "login" ? deps.env.AUTH_RATE_LIMIT_LOGIN : deps.env.AUTH_RATE_LIMIT_RESET,
         ),
-        email.toLowerCase(),
+        hashEmail(email),
       ),
   };
 }

@@ -18,6 +18,8 @@ export function notificationHeaders(input: {
   eventId: string;
   template: string;
   domain: string;
+  /** W3C trace id of the customer action that caused the email. */
+  traceId?: string | undefined;
 }): Record<string, string> {
   const eventId = input.eventId.replace(UNSAFE, "-");
   return {
@@ -26,5 +28,6 @@ export function notificationHeaders(input: {
     "Auto-Submitted": "auto-generated",
     "X-Minispod-Event-Id": eventId,
     "X-Minispod-Template": input.template,
+    ...(input.traceId ? { "X-Minispod-Trace-Id": input.traceId } : {}),
   };
 }

@@ -1,5 +1,6 @@
 import { emailMessages, users } from "@minispod/db";
 import {
+  currentTrace,
   type EventContext,
   type EventHandlers,
   type EventType,
@@ -88,7 +89,7 @@ export async function sendEventEmail<T extends EventType>(
     subject: email.subject,
     text: email.text,
     html: email.html,
-    headers: notificationHeaders({ ...key, domain: deps.domain }),
+    headers: notificationHeaders({ ...key, domain: deps.domain, traceId: currentTrace()?.traceId }),
   });
   await tx
     .update(emailMessages)
@@ -109,7 +110,13 @@ export function notificationHandlers(deps: NotifyDeps): EventHandlers {
       const outcome = await sendEventEmail(deps, ctx, template);
       // Ids only: event data holds tokens and addresses.
       deps.logger.info(
-        { eventId: ctx.event.id, template: template.name, userId: ctx.data.userId, outcome },
+        {
+          eventId: ctx.event.id,
+          template: template.name,
+          userId: ctx.data.userId,
+          outcome,
+          traceId: currentTrace()?.traceId,
+        },
         "notification handled",
       );
     };

@@ -16,7 +16,13 @@ export interface SendSummary {
 export async function sendDeliveries(
   db: Db,
   ids: readonly string[],
-  options: { now: () => Date; config: DeliveryConfig; concurrency: number },
+  options: {
+    now: () => Date;
+    config: DeliveryConfig;
+    concurrency: number;
+    /** W3C trace of the event these deliveries came from (first attempts). */
+    traceparent?: string | undefined;
+  },
 ): Promise<SendSummary> {
   const summary: SendSummary = { succeeded: 0, failed: 0, eventIds: [] };
   let next = 0;
@@ -28,6 +34,7 @@ export async function sendDeliveries(
           mode: "scheduled",
           now: options.now(),
           config: options.config,
+          traceparent: options.traceparent,
         });
         if (!outcome) continue;
         if (outcome.delivery.status === "SUCCEEDED") summary.succeeded++;
