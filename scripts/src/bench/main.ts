@@ -1,15 +1,3 @@
-/**
- * Benchmarks that print figures (never timed tests). Ratios are compared within
- * one run, because this machine is shared and noisy.
- *
- *   npm run bench                 # all
- *   npm run bench -- login        # one
- *
- * Uses PGlite in memory unless BENCH_DATABASE_URL names a PostgreSQL database.
- */
-import { spawn } from "node:child_process";
-import { existsSync } from "node:fs";
-import { fileURLToPath } from "node:url";
 import { createDb } from "@minispod/db";
 import { authFunction } from "@minispod/fn-auth";
 import {
@@ -21,6 +9,7 @@ import {
   memoryStore,
   parseEnv,
 } from "@minispod/shared";
+import { coldStartBench } from "./cold-start";
 
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -111,52 +100,6 @@ async function loginTiming() {
   await database.close();
 }
 
-async function coldStart() {
-  const bundle = fileURLToPath(new URL("../../../functions/auth/dist/main.mjs", import.meta.url));
-  const url =
-    process.env.BENCH_DATABASE_URL ??
-    process.env.TEST_DATABASE_URL ??
-    "postgres://postgres@127.0.0.1:5432/postgres";
-  if (!existsSync(bundle)) {
-    console.log("\ncold start: build first (npm run build -w @minispod/fn-auth)");
-    return;
-  }
-  const keys = await exportKeyPem(await generateSigningKey());
-  const samples: number[] = [];
-  for (let i = 0; i < 5; i++) {
-    const port = 18_080 + i;
-    const started = performance.now();
-    const child = spawn(process.execPath, [bundle], {
-      env: {
-        ...process.env,
-        PORT: String(port),
-        DATABASE_URL: url,
-        JWT_PRIVATE_KEY: keys.privatePem,
-        JWT_PUBLIC_KEY: keys.publicPem,
-        LOG_LEVEL: "silent",
-      },
-      stdio: "ignore",
-    });
-    for (;;) {
-      try {
-        const res = await fetch(`http://127.0.0.1:${port}/health/readiness`);
-        if (res.ok) break;
-      } catch {
-        // not listening yet
-      }
-      if (performance.now() - started > 20_000) throw new Error("auth bundle did not become ready");
-      await new Promise((r) => setTimeout(r, 5));
-    }
-    samples.push(performance.now() - started);
-    child.kill("SIGTERM");
-    await new Promise((r) => child.once("exit", r));
-  }
-  console.log(`\ncold start of the bundled auth function (spawn -> readiness 200), 5 runs`);
-  console.log(
-    `  median ${fmt(median(samples))}, min ${fmt(Math.min(...samples))}, max ${fmt(Math.max(...samples))}`,
-  );
-}
-
 const which = process.argv[2];
 if (!which || which === "login") await loginTiming();
-if (!which || which === "cold-start") await coldStart();
+if (!which || which === "cold-start") await coldStartBench();
