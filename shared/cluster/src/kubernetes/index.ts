@@ -1,0 +1,4 @@
+export * from "./driver";
+export * from "./errors";
+export * from "./retry";
+export * from "./status";

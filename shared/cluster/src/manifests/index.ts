@@ -1,0 +1,3 @@
+export * from "./instance";
+export * from "./namespace";
+export * from "./quantities";

@@ -1,0 +1,201 @@
+/**
+ * The cluster port. The provisioner and the instances API drive customer
+ * workloads through it; `kubernetes` (KUBECONFIG or in-cluster) and
+ * `simulated` (local mode, objects kept in the database) implement it.
+ *
+ * Every write converges: calling a method twice with the same input leaves
+ * the cluster as one call would, so replayed or reordered events are safe.
+ */
+
+/** Pod Security Standard a namespace enforces. */
+export type PodSecurityLevel = "restricted" | "baseline";
+
+/** Kubernetes quantities, as the catalog stores them ("250m", "512Mi", "5Gi"). */
+export interface AppResources {
+  cpu: string;
+  memory: string;
+  /** Size of the persistent volume; null/undefined when the app keeps no data. */
+  storage?: string | null | undefined;
+  /** Where the volume is mounted in the container; required with storage. */
+  storageMountPath?: string | null | undefined;
+}
+
+/** An HTTP check of the app; without one the driver checks that the port accepts TCP. */
+export interface AppProbe {
+  path: string;
+  /** Seconds the app may take to start before liveness counts (default 10). */
+  initialDelaySeconds?: number | undefined;
+}
+
+/** What the catalog says about an app: enough to build its workload. */
+export interface AppSpec {
+  /** Catalog slug, e.g. "gitea"; a label on every object, never part of a name. */
+  slug: string;
+  image: string;
+  imageTag: string;
+  /** The container port the app listens on (HTTP). */
+  port: number;
+  /** Plain configuration, from the catalog's default_env. */
+  env?: Record<string, string> | undefined;
+  resources: AppResources;
+  probe?: AppProbe | null | undefined;
+  /**
+   * "baseline" for images that cannot run under "restricted" (for example
+   * they need root); default "restricted".
+   */
+  podSecurity?: PodSecurityLevel | undefined;
+  /**
+   * UID to run as; null when the image must start as root (then
+   * podSecurity must be "baseline"). Default 1000 with runAsNonRoot.
+   */
+  runAsUser?: number | null | undefined;
+  /**
+   * Names of environment variables that get a random secret value,
+   * generated once when the instance is first applied, kept in the
+   * instance's Secret, never logged and never put in events.
+   */
+  generatedSecrets?: readonly string[] | undefined;
+}
+
+/** Identifies one instance; every object name derives from these two ids. */
+export interface InstanceRef {
+  /** Our user id of the owner (uuid). */
+  customerId: string;
+  /** Our instance id (uuid). */
+  instanceId: string;
+}
+
+export interface NamespaceSpec {
+  customerId: string;
+  /**
+   * The apps of the customer's live subscriptions: the ResourceQuota is
+   * their sum, the LimitRange's maximum the largest of them.
+   */
+  plans: readonly AppResources[];
+  /** "baseline" when any of the customer's apps needs it; default "restricted". */
+  podSecurity?: PodSecurityLevel | undefined;
+}
+
+export interface InstanceSpec extends InstanceRef {
+  app: AppSpec;
+  /** Suspended instances are applied with 0 replicas; volumes are kept. */
+  suspended?: boolean | undefined;
+}
+
+export interface AppliedInstance {
+  namespace: string;
+  /** Name shared by the Deployment, Service, Ingress, Secret and PVC. */
+  name: string;
+  host: string;
+  url: string;
+}
+
+export type InstancePhase = "starting" | "running" | "failed" | "suspended" | "missing";
+
+export interface ClusterEvent {
+  /** ISO 8601. */
+  at: string;
+  type: "Normal" | "Warning";
+  /** Kubernetes' reason, e.g. "BackOff", "FailedCreate". */
+  reason: string;
+  /** The message in plain words where we know it, else Kubernetes' own. */
+  message: string;
+  /** "Pod/gitea-abc", "Deployment/gitea". */
+  object: string;
+}
+
+export interface InstanceStatus extends InstanceRef {
+  phase: InstancePhase;
+  /**
+   * Plain words a customer understands: "running", "starting",
+   * "image could not be pulled", "volume pending", "quota exceeded",
+   * "crash looping", "suspended", "not found in the cluster".
+   */
+  reason: string;
+  replicas: { desired: number; ready: number };
+  /** Newest first; empty from listStatuses (events are read per instance). */
+  events: ClusterEvent[];
+}
+
+export interface ListStatusesOptions {
+  /** Only this customer's instances. */
+  customerId?: string | undefined;
+  /** Instances per page (default 250). */
+  limit?: number | undefined;
+  /** Token from the previous page; absent for the first page. */
+  continue?: string | null | undefined;
+}
+
+export interface StatusPage {
+  items: InstanceStatus[];
+  /** Token for the next page; null on the last page. */
+  continue: string | null;
+  /** API requests this page took (a page costs a fixed number, never one per instance). */
+  apiCalls: number;
+}
+
+export interface LogOptions {
+  tailLines?: number | undefined;
+  sinceSeconds?: number | undefined;
+}
+
+export interface InstanceLogs {
+  /** Pod the lines came from; null when no pod exists (suspended, not yet scheduled). */
+  pod: string | null;
+  lines: string[];
+}
+
+/**
+ * Why a cluster call failed. `retryable` tells the caller (an event
+ * consumer) whether a redelivery may succeed; drivers already retried
+ * the transient ones a few times before throwing.
+ */
+export type ClusterErrorCode =
+  | "forbidden" // 401/403: our credentials or RBAC are wrong; retrying won't help
+  | "invalid" // 400/422: the cluster refused the object
+  | "not_found"
+  | "conflict" // 409 that persisted through retries
+  | "unavailable" // 429/5xx/network errors that persisted through retries
+  | "timeout";
+
+export class ClusterError extends Error {
+  override name = "ClusterError";
+  readonly retryable: boolean;
+  constructor(
+    readonly code: ClusterErrorCode,
+    message: string,
+    options?: { cause?: unknown; status?: number | undefined },
+  ) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.status = options?.status;
+    this.retryable = code === "conflict" || code === "unavailable" || code === "timeout";
+  }
+  readonly status: number | undefined;
+}
+
+export const isClusterError = (error: unknown, code?: ClusterErrorCode): error is ClusterError =>
+  error instanceof ClusterError && (code === undefined || error.code === code);
+
+export interface ClusterPort {
+  /** "kubernetes" or "simulated". */
+  readonly name: string;
+  /** Creates or updates the customer's hardened namespace (quota, limits, network policies, service account). */
+  ensureNamespace(spec: NamespaceSpec): Promise<{ namespace: string }>;
+  /** Creates or updates every object of the instance; the namespace must exist. */
+  applyInstance(spec: InstanceSpec): Promise<AppliedInstance>;
+  /** 0 suspends (volumes kept), 1 resumes. */
+  scaleInstance(ref: InstanceRef, replicas: 0 | 1): Promise<void>;
+  /**
+   * Deletes the instance's objects, volume included; deletes the namespace
+   * too when no other instance is left in it. Deleting what is gone is not an error.
+   */
+  deleteInstance(ref: InstanceRef): Promise<{ namespaceDeleted: boolean }>;
+  /** Live status with recent events; phase "missing" when the cluster has no such instance. */
+  readStatus(ref: InstanceRef): Promise<InstanceStatus>;
+  /** One page of every managed instance's status, for the reconcile sweep. */
+  listStatuses(options?: ListStatusesOptions): Promise<StatusPage>;
+  /** Recent log lines of the instance's pod. */
+  logs(ref: InstanceRef, options?: LogOptions): Promise<InstanceLogs>;
+  /** Rollout restart: new pods, same configuration. */
+  restart(ref: InstanceRef): Promise<{ restartedAt: string }>;
+}

@@ -1,0 +1,183 @@
+import { describe, expect, it } from "vitest";
+import { defaultClusterConfig } from "../src/config";
+import {
+  deploymentManifest,
+  ingressManifest,
+  limitRangeManifest,
+  namespaceManifest,
+  networkPolicyManifests,
+  pvcManifest,
+  resourceQuotaManifest,
+  secretManifest,
+  serviceAccountManifests,
+} from "../src/manifests";
+import { bytes, cpuMillis, formatBytes, formatCpu } from "../src/manifests/quantities";
+import { demoApps, statelessApp } from "./fixtures";
+
+const config = {
+  ...defaultClusterConfig,
+  clusterDomain: "apps.example.test",
+  tlsIssuer: "letsencrypt",
+};
+const customerId = "7b0c6a3e-0000-4000-8000-000000000001";
+const instanceId = "0f7c1c9a-0000-4000-8000-0000000000aa";
+const [kuma, gitea] = demoApps as [
+  NonNullable<(typeof demoApps)[0]>,
+  NonNullable<(typeof demoApps)[1]>,
+];
+
+describe("quantities", () => {
+  it("adds up CPU and bytes the way Kubernetes writes them", () => {
+    expect(cpuMillis("250m")).toBe(250);
+    expect(cpuMillis("0.5")).toBe(500);
+    expect(cpuMillis("2")).toBe(2000);
+    expect(bytes("512Mi")).toBe(512 * 2 ** 20);
+    expect(bytes("1G")).toBe(1e9);
+    expect(formatCpu(1500)).toBe("1500m");
+    expect(formatCpu(2000)).toBe("2");
+    expect(formatBytes(bytes("512Mi") + bytes("1Gi"))).toBe("1536Mi");
+    expect(() => cpuMillis("lots")).toThrow(RangeError);
+    expect(() => bytes("5 GB")).toThrow(RangeError);
+  });
+});
+
+describe("namespace manifests", () => {
+  const spec = { customerId, plans: [kuma.resources, gitea.resources] };
+
+  it("names the namespace prefix + customer id and enforces restricted by default", () => {
+    const ns = namespaceManifest(config, spec);
+    expect(ns.metadata?.name).toBe(`customer-${customerId}`);
+    expect(ns.metadata?.labels).toMatchObject({
+      "minispod.dev/customer": customerId,
+      "pod-security.kubernetes.io/enforce": "restricted",
+      "pod-security.kubernetes.io/warn": "restricted",
+    });
+    const baseline = namespaceManifest(config, { ...spec, podSecurity: "baseline" });
+    expect(baseline.metadata?.labels?.["pod-security.kubernetes.io/enforce"]).toBe("baseline");
+  });
+
+  it("sizes the quota from the plans plus room for one surge pod of the largest", () => {
+    const hard = resourceQuotaManifest(config, spec).spec?.hard ?? {};
+    expect(hard["requests.cpu"]).toBe("1250m"); // 250m + 500m + 500m
+    expect(hard["limits.memory"]).toBe("1280Mi"); // 256Mi + 512Mi + 512Mi
+    expect(hard["requests.storage"]).toBe("6Gi");
+    expect(hard.persistentvolumeclaims).toBe("2");
+    expect(hard["count/deployments.apps"]).toBe("2");
+    expect(hard["services.loadbalancers"]).toBe("0");
+  });
+
+  it("bounds one container by the largest plan", () => {
+    const [container, pvc] = limitRangeManifest(config, spec).spec?.limits ?? [];
+    expect(container?.max).toEqual({ cpu: "500m", memory: "512Mi" });
+    expect(pvc).toMatchObject({ type: "PersistentVolumeClaim", max: { storage: "5Gi" } });
+  });
+
+  it("denies all traffic and allows only the ingress controller, DNS and (configured) the internet", () => {
+    const names = networkPolicyManifests(config, spec).map((p) => p.metadata?.name);
+    expect(names).toEqual([
+      "default-deny",
+      "allow-ingress-controller",
+      "allow-dns",
+      "allow-internet",
+    ]);
+    const closed = networkPolicyManifests({ ...config, egress: "none" }, spec).map(
+      (p) => p.metadata?.name,
+    );
+    expect(closed).not.toContain("allow-internet");
+    const internet = networkPolicyManifests(config, spec)[3]?.spec?.egress?.[0]?.to?.[0]?.ipBlock;
+    expect(internet?.except).toEqual(
+      expect.arrayContaining(["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"]),
+    );
+  });
+
+  it("gives pods service accounts that mount no token", () => {
+    for (const sa of serviceAccountManifests(config, spec))
+      expect(sa.automountServiceAccountToken).toBe(false);
+  });
+});
+
+describe("instance manifests", () => {
+  const spec = { customerId, instanceId, app: gitea };
+
+  it("hardens the pod: non-root, RuntimeDefault seccomp, no capabilities, no escalation, no service links", () => {
+    const pod = deploymentManifest(config, spec).spec?.template.spec;
+    expect(pod?.enableServiceLinks).toBe(false);
+    expect(pod?.automountServiceAccountToken).toBe(false);
+    expect(pod?.securityContext).toMatchObject({
+      runAsNonRoot: true,
+      seccompProfile: { type: "RuntimeDefault" },
+    });
+    const container = pod?.containers[0];
+    expect(container?.securityContext).toMatchObject({
+      allowPrivilegeEscalation: false,
+      capabilities: { drop: ["ALL"] },
+    });
+    expect(container?.resources).toEqual({
+      requests: { cpu: "500m", memory: "512Mi" },
+      limits: { cpu: "500m", memory: "512Mi" },
+    });
+    expect(container?.image).toBe("gitea/gitea:1.22");
+    expect(container?.volumeMounts).toEqual([{ name: "data", mountPath: "/data" }]);
+  });
+
+  it("runs root-only images as root with only NET_BIND_SERVICE back, and scales suspended ones to zero", () => {
+    const excalidraw = demoApps[4]!;
+    const d = deploymentManifest(config, {
+      customerId,
+      instanceId,
+      app: excalidraw,
+      suspended: true,
+    });
+    expect(d.spec?.replicas).toBe(0);
+    expect(d.spec?.template.spec?.securityContext?.runAsNonRoot).toBeUndefined();
+    expect(d.spec?.template.spec?.containers[0]?.securityContext?.capabilities).toEqual({
+      drop: ["ALL"],
+      add: ["NET_BIND_SERVICE"],
+    });
+  });
+
+  it("uses Recreate with a volume and a surge without one", () => {
+    expect(deploymentManifest(config, spec).spec?.strategy?.type).toBe("Recreate");
+    const stateless = deploymentManifest(config, { customerId, instanceId, app: statelessApp });
+    expect(stateless.spec?.strategy?.type).toBe("RollingUpdate");
+    expect(stateless.spec?.template.spec?.containers[0]?.readinessProbe?.httpGet?.path).toBe(
+      "/health",
+    );
+    expect(pvcManifest(config, { customerId, instanceId, app: statelessApp })).toBeNull();
+  });
+
+  it("routes <instance>.<domain> over TLS with the configured issuer", () => {
+    const ingress = ingressManifest(config, spec);
+    const host = `i-${instanceId}.apps.example.test`;
+    expect(ingress.spec?.rules?.[0]?.host).toBe(host);
+    expect(ingress.spec?.tls).toEqual([{ hosts: [host], secretName: `i-${instanceId}-tls` }]);
+    expect(ingress.metadata?.annotations?.["cert-manager.io/cluster-issuer"]).toBe("letsencrypt");
+    expect(ingress.spec?.ingressClassName).toBe("traefik");
+  });
+
+  it("labels every object with the customer and the instance, under the same deterministic name", () => {
+    const objects = [
+      deploymentManifest(config, spec),
+      ingressManifest(config, spec),
+      pvcManifest(config, spec),
+    ];
+    for (const o of objects) {
+      expect(o?.metadata?.name).toBe(`i-${instanceId}`);
+      expect(o?.metadata?.labels).toMatchObject({
+        "minispod.dev/customer": customerId,
+        "minispod.dev/instance": instanceId,
+      });
+    }
+    expect(deploymentManifest(config, spec)).toEqual(deploymentManifest(config, spec));
+  });
+
+  it("generates a distinct strong value for each secret key, kept out of the Deployment", () => {
+    const secret = secretManifest(config, spec);
+    const values = Object.values(secret.stringData ?? {});
+    expect(Object.keys(secret.stringData ?? {})).toEqual(gitea.generatedSecrets);
+    expect(new Set(values).size).toBe(values.length);
+    for (const value of values) expect(value).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    const deployment = JSON.stringify(deploymentManifest(config, spec));
+    for (const value of values) expect(deployment).not.toContain(value);
+  });
+});
