@@ -223,7 +223,12 @@ describe.skipIf(noKubectl !== undefined)(
       delete find(objects, "Service", "billing").metadata.labels?.[
         "networking.knative.dev/visibility"
       ];
+      for (const binding of objects.filter((o) => o.kind === "ClusterRoleBinding"))
+        for (const subject of (binding as unknown as { subjects: { namespace: string }[] })
+          .subjects)
+          subject.namespace = "default";
       expect(checkBuiltOverlay(objects, ctx)).toEqual([
+        "ClusterRoleBinding/minispod-provisioner: binds ServiceAccount provisioner of namespace default",
         "ConfigMap/kafka-broker-config is in namespace (none: the kubectl context's), not minispod",
         "Service/catalog: image registry.example.com/minispod/fn-catalog:latest has no pinned tag",
         "images disagree on registry or tag: registry.example.com|0.1.0, registry.example.com|latest (set them together)",

@@ -433,6 +433,7 @@ function checkPublicRouting(objects: K8sObject[], ctx: CheckContext): string[] {
 
 // ---- Built overlay only ------------------------------------------------------
 
+/** Kinds that have no namespace; the provisioner's ClusterRole is one (it creates customers' namespaces). */
 const clusterScoped = new Set([
   "Namespace",
   "ClusterRole",
@@ -447,12 +448,20 @@ function checkNamespaces(objects: K8sObject[]): string[] {
   for (const o of objects) {
     if (o.kind === "Namespace") {
       if (o.metadata.name !== NAMESPACE) problems.push(`Namespace/${o.metadata.name} is not ours`);
-    } else if (clusterScoped.has(o.kind)) {
-      problems.push(`${label(o)} is cluster-scoped; cluster set-up belongs in knative/cluster/`);
-    } else if (o.metadata.namespace !== NAMESPACE) {
+    } else if (!clusterScoped.has(o.kind) && o.metadata.namespace !== NAMESPACE) {
       problems.push(
         `${label(o)} is in namespace ${o.metadata.namespace ?? "(none: the kubectl context's)"}, not ${NAMESPACE}`,
       );
+    }
+    // A binding to a ServiceAccount elsewhere would grant our rights to someone else's pods.
+    if (o.kind === "ClusterRoleBinding" || o.kind === "RoleBinding") {
+      const subjects = (o as unknown as { subjects?: Doc[] }).subjects ?? [];
+      for (const subject of subjects) {
+        if (subject.kind === "ServiceAccount" && subject.namespace !== NAMESPACE)
+          problems.push(
+            `${label(o)}: binds ServiceAccount ${subject.name} of namespace ${subject.namespace}`,
+          );
+      }
     }
   }
   return problems;
