@@ -154,7 +154,6 @@ launch kube-controller-manager --kubeconfig "$state/kubeconfig" \
   --secure-port 0 --leader-elect=false \
   --service-account-private-key-file "$pki/sa.key" --root-ca-file "$pki/ca.crt" \
   --use-service-account-credentials=false \
-  --controllers '*,-nodeipam,-service-lb-controller,-cloud-node-lifecycle' \
   --concurrent-deployment-syncs 10 --concurrent-replicaset-syncs 10 \
   --v 1
 launch kube-scheduler --kubeconfig "$state/kubeconfig" --secure-port 0 --leader-elect=false --v 1
@@ -171,12 +170,14 @@ launch kwok --kubeconfig "$state/kubeconfig" \
   --config "$K8S_STAGES_DIR/node-heartbeat-with-lease.yaml" \
   --config "$K8S_STAGES_DIR/pod-fast.yaml"
 
-kube node-create kwok-node-0
-for d in "${crd_dirs[@]}"; do kube apply "$d"; done
-kube wait-ready kwok-node-0 || {
-  tail -n 20 "$state/logs/kwok.log" "$state/logs/kube-controller-manager.log" >&2 || true
-  k8s_die "the lab did not become ready (logs: $state/logs)"
+fail_start() {
+  for name in kwok kube-controller-manager kube-scheduler; do tail -n 5 "$state/logs/$name.log" >&2 || true; done
+  "$here/stop.sh" || true
+  k8s_die "$1 (logs: $state/logs)"
 }
+kube node-create kwok-node-0 || fail_start "could not create the fake node"
+kube wait-ready kwok-node-0 || fail_start "the lab did not become ready"
+for d in "${crd_dirs[@]}"; do kube apply "$d" || fail_start "could not apply $d"; done
 
 cat >"$state/env" <<EOF
 export KUBECONFIG='$state/kubeconfig'
