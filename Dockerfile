@@ -1,10 +1,16 @@
-# One image per function: docker build --build-arg FUNCTION=auth -t minispod/fn-auth .
+# One image per function; scripts/deploy/images.sh builds and pushes them all:
+#   docker build --build-arg FUNCTION=auth -t <registry>/minispod/fn-auth:<tag> .
 # The bundle is a single ESM file; only native addons are installed beside it.
-FROM node:24-bookworm-slim AS build
+# NODE_IMAGE: the Node the repository pins (package.json devDependency `node`).
+ARG NODE_IMAGE=node:24.21.0-bookworm-slim
+FROM ${NODE_IMAGE} AS build
 WORKDIR /src
 COPY package.json package-lock.json ./
 COPY db/package.json db/
 COPY shared/package.json shared/
+COPY shared/billing/package.json shared/billing/
+COPY shared/cluster/package.json shared/cluster/
+COPY shared/instances/package.json shared/instances/
 COPY scripts/package.json scripts/
 COPY functions functions
 RUN find functions -mindepth 2 -not -name package.json -not -type d -delete && npm ci --ignore-scripts=false
@@ -17,12 +23,15 @@ RUN node ../../scripts/build-function.mjs \
  && node -e "const n=require('/out/natives.json');const s=Object.entries(n).map(([k,v])=>k+'@'+v).join(' ');require('fs').writeFileSync('/out/natives.txt',s)" \
  && if [ -s /out/natives.txt ]; then cd /out && npm install --omit=dev --no-save --no-package-lock $(cat /out/natives.txt); fi
 
-FROM node:24-bookworm-slim
+FROM ${NODE_IMAGE}
 # No --enable-source-maps: it costs ~60 MiB RSS and ~260 ms of cold start per function.
 # The bundle keeps its main.mjs.map beside it: add the flag for a debugging session only.
 ENV NODE_ENV=production PORT=8080 MIGRATIONS_DIR=/app/migrations
 WORKDIR /app
-COPY --from=build --chown=node:node /out/ /app/
-USER node
+COPY --from=build --chown=0:0 /out/ /app/
+# Numeric: the kubelet can only prove runAsNonRoot (knative/base) for a numeric
+# user; with `USER node` every pod would fail with "non-numeric user". 1000 is
+# the image's `node` user. The files stay root-owned: the app writes nothing.
+USER 1000:1000
 EXPOSE 8080
 CMD ["node", "main.mjs"]

@@ -12,7 +12,7 @@ type Bench = (args: string[]) => Promise<unknown>;
 const benches: Record<string, () => Promise<{ run: Bench }>> = {
   table: () => import("./table"),
   login: () => import("./login"),
-  "cold-start": () => import("./cold-start"),
+  "cold-start": async () => ({ run: (await import("./cold-start")).coldStartBench }),
   profile: () => import("./profile-only"),
   sweep: async () => ({ run: (await import("./sweep")).sweepBench }),
   provision: async () => ({ run: (await import("./provision")).provisionBench }),
