@@ -7,10 +7,11 @@ import { secureHeaders } from "hono/secure-headers";
 import type { AuthClaims } from "./auth";
 import type { RateLimiter } from "./cache";
 import { sha256 } from "./crypto";
+import { docsRoutes } from "./docs";
 import { AppError, handleError } from "./errors";
 import type { Logger } from "./logger";
 import type { Metrics } from "./metrics";
-import { type OpenApiDocument, openApiDocument, referencePage } from "./openapi";
+import { type OpenApiDocument, openApiDocument } from "./openapi";
 import { enforceRateLimit } from "./rate-limit";
 
 /** Version of the public API description. */
@@ -173,7 +174,7 @@ export function createFunctionApp(options: FunctionAppOptions): Hono<AppEnv> {
     });
     return c.json(document);
   });
-  app.get("/docs", (c) => c.html(referencePage("openapi.json", `minispod ${options.name} API`)));
+  app.route("/", docsRoutes("openapi.json", `minispod ${options.name} API`));
 
   app.notFound((c) => {
     throw new AppError("NOT_FOUND", { detail: `No route for ${c.req.method} ${c.req.path}.` });

@@ -2,6 +2,7 @@ export * from "./app";
 export * from "./auth";
 export * from "./cache";
 export * from "./crypto";
+export * from "./docs";
 export * from "./env";
 export * from "./errors";
 export * from "./events/index";

@@ -191,15 +191,3 @@ export function mergeOpenApi(documents: OpenApiDocument[], info: OpenApiInfo): O
       first?.components ?? openApiDocument({ routes: [] } as unknown as Hono, info).components,
   };
 }
-
-/** An interactive reference page (Scalar, loaded by the browser) over `specUrl`. */
-export function referencePage(specUrl: string, title: string): string {
-  return `<!doctype html>
-<html lang="en">
-<head><meta charset="utf-8"><title>${title}</title><meta name="viewport" content="width=device-width, initial-scale=1"></head>
-<body>
-<script id="api-reference" data-url="${specUrl}"></script>
-<script src="https://cdn.jsdelivr.net/npm/@scalar/api-reference"></script>
-</body>
-</html>`;
-}

@@ -9,6 +9,7 @@ import {
   buildContext,
   createInfrastructure,
   createLogger,
+  docsRoutes,
   EnvError,
   type FunctionContext,
   type FunctionDefinition,
@@ -17,7 +18,6 @@ import {
   mergeOpenApi,
   type OpenApiDocument,
   parseEnv,
-  referencePage,
 } from "@minispod/shared";
 import { Hono } from "hono";
 import { ensureAdmin } from "./admin";
@@ -196,7 +196,7 @@ function buildRootApp(hosted: Map<string, HostedFunction>): Hono {
       }),
     );
   });
-  root.get("/docs", (c) => c.html(referencePage("/openapi.json", "minispod API")));
+  root.route("/", docsRoutes("/openapi.json", "minispod API"));
   root.get("/health/liveness", (c) => c.json({ status: "ok" }));
   root.get("/health/readiness", async (c) => {
     const results = await Promise.all(
