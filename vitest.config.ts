@@ -2,7 +2,7 @@ import { defineConfig } from "vitest/config";
 
 export default defineConfig({
   test: {
-    projects: ["db", "shared", "scripts", "functions/*"],
+    projects: ["db", "shared", "shared/billing", "scripts", "functions/*"],
     // Two cores: more workers only add contention on PostgreSQL.
     maxWorkers: 3,
   },

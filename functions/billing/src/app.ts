@@ -1,4 +1,4 @@
-import { billingContextOf } from "@minispod/fn-subscriptions/services";
+import { billingContextOf } from "@minispod/billing";
 import { baseApp, type FunctionContext } from "@minispod/shared";
 import type { PaymentProvider } from "@minispod/shared/payments";
 import type { BillingEnv } from "./env";

@@ -1,4 +1,4 @@
-import { instanceEnvEntries, paymentEnvEntries } from "@minispod/fn-subscriptions/env";
+import { billingEnvEntries, paymentEnvEntries } from "@minispod/billing";
 import { baseEnvEntries, envField } from "@minispod/shared";
 import * as v from "valibot";
 
@@ -6,9 +6,8 @@ export const billingEnvSchema = v.object({
   ...baseEnvEntries,
   // Settling a first charge (callback or reconciliation) activates the subscription
   // and places its instance, exactly as the subscriptions function would.
-  ...instanceEnvEntries,
+  ...billingEnvEntries,
   ...paymentEnvEntries,
-  SUBSCRIPTION_RETENTION_DAYS: envField.int(30, 0, 3650),
   /**
    * Secret(s) for `Payment-Signature`: comma-separated, the current one first,
    * then any being rotated out. Required in production.

@@ -1,4 +1,4 @@
-import { paymentProviderFromEnv } from "@minispod/fn-subscriptions/payment-provider";
+import { paymentProviderFromEnv } from "@minispod/billing";
 import { EnvError, type FunctionDefinition } from "@minispod/shared";
 import { createApp } from "./app";
 import { type BillingEnv, billingEnvSchema } from "./env";

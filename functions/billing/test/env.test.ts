@@ -1,4 +1,3 @@
-import { subscriptionsFunction } from "@minispod/fn-subscriptions";
 import { EnvError } from "@minispod/shared";
 import { createHarness, type Harness } from "@minispod/shared/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -10,7 +9,7 @@ beforeAll(async () => {
 });
 afterAll(() => h.close());
 
-describe("billing and subscriptions environment", () => {
+describe("billing environment", () => {
   it("has working defaults for local use", () => {
     const env = h.env(billingFunction);
     expect(env).toMatchObject({
@@ -54,9 +53,7 @@ describe("billing and subscriptions environment", () => {
     expect(message).toContain("PAYMENT_WEBHOOK_SECRET");
     expect(message).toContain("SUBSCRIPTION_RETENTION_DAYS");
     expect(message).not.toContain("short-secret");
-    expect(() => h.env(subscriptionsFunction, { K8S_CLUSTER_DOMAIN: "Not A Domain" })).toThrow(
-      EnvError,
-    );
+    expect(() => h.env(billingFunction, { K8S_CLUSTER_DOMAIN: "Not A Domain" })).toThrow(EnvError);
   });
 
   it("refuses to start in production without a webhook secret or a real gateway", () => {
@@ -68,8 +65,5 @@ describe("billing and subscriptions environment", () => {
     expect(() => billingFunction.create(h.context(billingFunction, withSecret))).toThrow(
       /PAYMENT_GATEWAY_URL/,
     );
-    expect(() =>
-      subscriptionsFunction.create(h.context(subscriptionsFunction, production)),
-    ).toThrow(/PAYMENT_GATEWAY_URL/);
   });
 });

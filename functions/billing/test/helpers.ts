@@ -1,10 +1,16 @@
 import { randomUUID } from "node:crypto";
+import {
+  type BillingContext,
+  billingContextOf,
+  cancel,
+  loadSubscriptionDetail,
+  renew,
+  type SubscriptionDetail,
+  setAutoRenew,
+  subscribe,
+} from "@minispod/billing";
 import { type Db, invoices, outboxEvents, payments, serviceCatalog } from "@minispod/db";
-import { subscriptionsFunction } from "@minispod/fn-subscriptions";
-import { createApp as createSubscriptionsApp } from "@minispod/fn-subscriptions/app";
-import type { BillingContext, SubscriptionDetail } from "@minispod/fn-subscriptions/services";
-import { billingContextOf } from "@minispod/fn-subscriptions/services";
-import type { AppEnv } from "@minispod/shared";
+import { type AppEnv, actorOf, baseApp, requireAuth } from "@minispod/shared";
 import {
   SANDBOX_PAYMENT_METHODS,
   type SandboxPaymentProvider,
@@ -23,7 +29,10 @@ export interface BillingTest {
   h: Harness;
   /** The billing app. */
   app: Hono<AppEnv>;
-  /** The subscriptions app over the same database and provider, to make invoices the real way. */
+  /**
+   * The subscription services over HTTP (same database and provider), to make
+   * invoices the real way; see `subscriptionServicesApp`.
+   */
   subscriptions: Hono<AppEnv>;
   deps: BillingDeps;
   ctx: BillingContext;
@@ -44,7 +53,7 @@ export async function setupBilling(): Promise<BillingTest> {
   return {
     h,
     app: createApp(deps),
-    subscriptions: createSubscriptionsApp({ ...h.context(subscriptionsFunction), provider }),
+    subscriptions: subscriptionServicesApp(deps),
     deps,
     ctx: billingContextOf(deps),
     provider,
@@ -53,6 +62,63 @@ export async function setupBilling(): Promise<BillingTest> {
     admin: await h.user({ role: "ADMIN" }),
     appWithEnv: (env) => createApp({ ...deps, env: { ...deps.env, ...env } }),
   };
+}
+
+/**
+ * A test-only app calling the @minispod/billing services the way the
+ * subscriptions function's routes do (billing may not import that function),
+ * with the kernel's error handling, so tests read statuses and problems.
+ */
+function subscriptionServicesApp(deps: BillingDeps): Hono<AppEnv> {
+  const ctx = billingContextOf(deps);
+  const app = baseApp(deps);
+  app.use("/api/v1/subscriptions/*", requireAuth(deps.verifier));
+  app.use("/api/v1/subscriptions", requireAuth(deps.verifier));
+  const body = async (c: { req: { json(): Promise<unknown> } }) =>
+    (await c.req.json().catch(() => ({}))) as Record<string, unknown>;
+  const str = (value: unknown) => (typeof value === "string" ? value : undefined);
+  app.post("/api/v1/subscriptions", async (c) => {
+    const input = await body(c);
+    const actor = actorOf(c);
+    const detail = await subscribe({
+      ctx,
+      input: {
+        userId: actor.id,
+        serviceSlug: String(input.serviceSlug),
+        paymentMethod: str(input.paymentMethod),
+        actor,
+      },
+    });
+    return c.json(detail, 201);
+  });
+  app.post("/api/v1/subscriptions/:id/renew", async (c) => {
+    const input = await body(c);
+    const subscriptionId = c.req.param("id");
+    const detail = await renew({
+      ctx,
+      input: { subscriptionId, actor: actorOf(c), paymentMethod: str(input.paymentMethod) },
+    });
+    return c.json(detail);
+  });
+  app.post("/api/v1/subscriptions/:id/cancel", async (c) => {
+    return c.json(
+      await cancel({ ctx, input: { subscriptionId: c.req.param("id"), actor: actorOf(c) } }),
+    );
+  });
+  app.patch("/api/v1/subscriptions/:id", async (c) => {
+    const input = await body(c);
+    const subscriptionId = c.req.param("id");
+    return c.json(
+      await setAutoRenew({
+        ctx,
+        input: { subscriptionId, autoRenew: input.autoRenew === true, actor: actorOf(c) },
+      }),
+    );
+  });
+  app.get("/api/v1/subscriptions/:id", async (c) =>
+    c.json(await loadSubscriptionDetail(ctx.db, c.req.param("id"))),
+  );
+  return app;
 }
 
 export async function seedService(db: Db) {

@@ -1,4 +1,4 @@
-import type { SubscriptionDetail } from "@minispod/fn-subscriptions/services";
+import type { SubscriptionDetail } from "@minispod/billing";
 import { SANDBOX_PAYMENT_METHODS } from "@minispod/shared/payments";
 import { json, runRouteSecurityTests, type TestUser } from "@minispod/shared/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";

@@ -1,9 +1,9 @@
+import { reconcilePendingPayments } from "@minispod/billing";
 import { invoices, outboxEvents, payments, subscriptions } from "@minispod/db";
 import { SANDBOX_PAYMENT_METHODS } from "@minispod/shared/payments";
 import { json } from "@minispod/shared/testing";
 import { and, eq, inArray } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { reconcilePendingPayments } from "../src/services";
 import { type BillingTest, setupBilling, subscribeVia, WEBHOOK_SECRET } from "./helpers";
 
 /**

@@ -1,9 +1,9 @@
+import { reconcilePendingPayments } from "@minispod/billing";
 import { auditLog, invoices, payments, serviceInstances, subscriptions } from "@minispod/db";
 import { type PaymentProvider, SANDBOX_PAYMENT_METHODS } from "@minispod/shared/payments";
 import { json } from "@minispod/shared/testing";
 import { asc, eq, sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { reconcilePendingPayments } from "../src/services/reconcile";
 import { type BillingTest, outboxTypes, seedService, setupBilling, subscribeVia } from "./helpers";
 
 let t: BillingTest;

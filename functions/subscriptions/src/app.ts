@@ -1,10 +1,10 @@
+import { billingContextOf } from "@minispod/billing";
 import { baseApp, type FunctionContext } from "@minispod/shared";
 import type { PaymentProvider } from "@minispod/shared/payments";
 import type { SubscriptionsEnv } from "./env";
 import { lifecycleRoutes } from "./routes/lifecycle";
 import { subscribeRoutes } from "./routes/subscribe";
 import { subscriptionRoutes } from "./routes/subscriptions";
-import { billingContextOf } from "./services/context";
 
 export interface SubscriptionsDeps extends FunctionContext<SubscriptionsEnv> {
   /** Injected so tests choose how charges behave. */

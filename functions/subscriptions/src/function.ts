@@ -1,7 +1,7 @@
+import { paymentProviderFromEnv } from "@minispod/billing";
 import type { FunctionDefinition } from "@minispod/shared";
 import { createApp } from "./app";
 import { type SubscriptionsEnv, subscriptionsEnvSchema } from "./env";
-import { paymentProviderFromEnv } from "./payment-provider";
 
 /** subscriptions: subscribe (first charge), list, show, cancel, renew, auto-renew. */
 export const subscriptionsFunction: FunctionDefinition<SubscriptionsEnv> = {

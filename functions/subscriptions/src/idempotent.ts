@@ -1,13 +1,13 @@
-import { type AppEnv, AppError, problemOf } from "@minispod/shared";
-import type { Context } from "hono";
-import type { ContentfulStatusCode } from "hono/utils/http-status";
-import { isUnsettledConflict } from "./services/charge";
-import type { BillingContext } from "./services/context";
+import type { BillingContext } from "@minispod/billing";
 import {
   claimIdempotencyKey,
   completeIdempotencyKey,
+  isUnsettledConflict,
   releaseIdempotencyKey,
-} from "./services/idempotency";
+} from "@minispod/billing";
+import { type AppEnv, AppError, problemOf } from "@minispod/shared";
+import type { Context } from "hono";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
 
 const KEY = /^[\x21-\x7e]{1,255}$/;
 /** Longer than any charge may take (PAYMENT_TIMEOUT), so only dead requests go stale. */

@@ -1,3 +1,4 @@
+import { billingContextOf, settleCharge } from "@minispod/billing";
 import { idempotencyKeys, invoices, payments } from "@minispod/db";
 import type { AppEnv } from "@minispod/shared";
 import {
@@ -11,8 +12,6 @@ import { json } from "@minispod/shared/testing";
 import { and, asc, eq } from "drizzle-orm";
 import type { Hono } from "hono";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { billingContextOf } from "../src/services/context";
-import { settleCharge } from "../src/services/settle";
 import {
   type SubscriptionBody,
   type SubscriptionsTest,

@@ -1,3 +1,4 @@
+import { addMonths } from "@minispod/billing";
 import {
   auditLog,
   instanceStatusEvents,
@@ -10,7 +11,6 @@ import { SANDBOX_PAYMENT_METHODS } from "@minispod/shared/payments";
 import { json, runRouteSecurityTests, type TestUser } from "@minispod/shared/testing";
 import { asc, eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { addMonths } from "../src/services/period";
 import {
   outboxFor,
   type SubscriptionBody,

@@ -1,10 +1,9 @@
+import { billingContextOf, settleCharge, systemActor } from "@minispod/billing";
 import { invoices, payments } from "@minispod/db";
 import type { ChargeRequest, PaymentProvider } from "@minispod/shared/payments";
 import { json, type TestUser } from "@minispod/shared/testing";
 import { asc, eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { billingContextOf, systemActor } from "../src/services";
-import { settleCharge } from "../src/services/settle";
 import {
   type SubscriptionBody,
   type SubscriptionsTest,

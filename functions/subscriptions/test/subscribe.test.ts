@@ -2,6 +2,7 @@ import {
   auditLog,
   instanceStatusEvents,
   invoices,
+  isUniqueViolation,
   outboxEvents,
   payments,
   serviceInstances,
@@ -12,7 +13,6 @@ import { json, runRouteSecurityTests } from "@minispod/shared/testing";
 import { and, eq, inArray, sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createApp } from "../src/app";
-import { isUniqueViolation } from "../src/services/db-errors";
 import {
   outboxFor,
   recordingSender,

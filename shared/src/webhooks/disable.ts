@@ -1,5 +1,6 @@
-import { auditLog, type Db, webhookEndpoints } from "@minispod/db";
+import { type Db, webhookEndpoints } from "@minispod/db";
 import { and, eq } from "drizzle-orm";
+import { recordAudit, systemActor } from "../audit";
 import { enqueueEvent } from "../events/outbox";
 
 /**
@@ -24,14 +25,13 @@ export async function disableEndpoint(
     .where(and(eq(webhookEndpoints.id, endpoint.id), eq(webhookEndpoints.enabled, true)))
     .returning({ id: webhookEndpoints.id });
   if (!disabled) return undefined;
-  await tx.insert(auditLog).values({
-    actorId: null,
-    actorRole: "SYSTEM",
+  await recordAudit(tx, {
+    actor: systemActor,
     action: "webhook.disabled",
     resourceType: "webhook_endpoint",
     resourceId: endpoint.id,
     metadata: { reason, url: endpoint.url },
-    createdAt: now,
+    at: now,
   });
   return enqueueEvent(tx, {
     type: "webhook.endpoint_disabled",

@@ -1,5 +1,5 @@
-import { auditLog, type Db, isUniqueViolation, users } from "@minispod/db";
-import { AppError, enqueueEvent, revokeUserTokens } from "@minispod/shared";
+import { type Db, isUniqueViolation, type UserRole, users } from "@minispod/db";
+import { AppError, enqueueEvent, recordAudit, revokeUserTokens } from "@minispod/shared";
 import { eq } from "drizzle-orm";
 import type { AuthDeps } from "../app";
 import { consumeOneTimeToken, issueOneTimeToken } from "./one-time-tokens";
@@ -8,23 +8,16 @@ import { findUserByEmail, loadActiveUser, type UserRow } from "./users";
 
 const SOURCE = "auth";
 
+/** Account changes are made by the account's own user, over a request. */
 async function audit(
   tx: Db,
-  entry: {
-    actorId: string | null;
-    action: string;
-    userId: string;
-    ip?: string | undefined;
-    requestId?: string;
-  },
+  entry: { user: { id: string; role: UserRole }; action: string; ip?: string | undefined },
 ) {
-  await tx.insert(auditLog).values({
-    actorId: entry.actorId,
+  await recordAudit(tx, {
+    actor: { id: entry.user.id, role: entry.user.role, ip: entry.ip },
     action: entry.action,
     resourceType: "user",
-    resourceId: entry.userId,
-    ip: entry.ip,
-    requestId: entry.requestId,
+    resourceId: entry.user.id,
   });
 }
 
@@ -66,12 +59,7 @@ export async function register(
           verificationExpiresAt: verification.expiresAt.toISOString(),
         },
       });
-      await audit(tx, {
-        actorId: user!.id,
-        action: "user.register",
-        userId: user!.id,
-        ip: client.ip,
-      });
+      await audit(tx, { user: user!, action: "user.register", ip: client.ip });
       const session = await issueSession(deps, tx, user!, client);
       return { user: user!, session };
     });
@@ -138,12 +126,7 @@ export async function changePassword(
       subject: user.id,
       data: { userId: user.id, email: user.email },
     });
-    await audit(tx, {
-      actorId: user.id,
-      action: "user.password_change",
-      userId: user.id,
-      ip: client.ip,
-    });
+    await audit(tx, { user, action: "user.password_change", ip: client.ip });
     return issueSession(deps, tx, user, client);
   });
   await revokeUserTokens(deps.store, user.id, now, deps.env.JWT_EXPIRES_IN);
@@ -190,7 +173,7 @@ export async function resetPassword(
       subject: userId,
       data: { userId, email: user!.email },
     });
-    await audit(tx, { actorId: userId, action: "user.password_reset", userId, ip: client.ip });
+    await audit(tx, { user: user!, action: "user.password_reset", ip: client.ip });
     return userId;
   });
   await revokeUserTokens(deps.store, resetUserId, now, deps.env.JWT_EXPIRES_IN);

@@ -1,5 +1,6 @@
+import type { BillingContext } from "@minispod/billing";
+import { listInvoices, loadInvoice } from "@minispod/billing";
 import { invoiceStatus } from "@minispod/db";
-import type { BillingContext } from "@minispod/fn-subscriptions/services";
 import {
   type AppEnv,
   fields,
@@ -12,7 +13,6 @@ import {
 import { Hono } from "hono";
 import * as v from "valibot";
 import type { BillingDeps } from "../app";
-import { listInvoices, loadInvoice } from "../services/invoices";
 
 const listQuery = v.object({
   ...pageQuery.entries,

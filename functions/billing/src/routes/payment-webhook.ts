@@ -1,9 +1,9 @@
-import type { BillingContext } from "@minispod/fn-subscriptions/services";
+import type { BillingContext } from "@minispod/billing";
+import { handleProviderEvent, providerEventSchema } from "@minispod/billing";
 import { type AppEnv, AppError, parseOrThrow } from "@minispod/shared";
 import { PAYMENT_SIGNATURE_HEADER, verifyPaymentWebhook } from "@minispod/shared/payments";
 import { Hono } from "hono";
 import type { BillingDeps } from "../app";
-import { handleProviderEvent, providerEventSchema } from "../services/provider-events";
 
 /**
  * `POST /api/v1/payments/webhook`: the provider's callbacks. No bearer token;

@@ -1,23 +1,17 @@
 import {
   type AppEnv,
-  clientIp,
+  actorOf,
   jsonBody,
   pathParams,
   requireAuth,
   requireRole,
 } from "@minispod/shared";
-import { type Context, Hono } from "hono";
+import { Hono } from "hono";
 import type { CatalogDeps } from "../app";
 import { toServiceDto } from "../dto";
 import { createServiceSchema, slugParam, updateServiceSchema } from "../schemas";
-import type { Actor } from "../services/audit";
 import { updateService } from "../services/update";
 import { createService, retireService } from "../services/write";
-
-function actorOf(c: Context<AppEnv>): Actor {
-  const auth = c.get("auth");
-  return { userId: auth.userId, role: auth.role, requestId: c.get("requestId"), ip: clientIp(c) };
-}
 
 /**
  * Admin writes. Auth runs per route, not as `use("*")`: these share their

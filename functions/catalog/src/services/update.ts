@@ -1,8 +1,7 @@
 import { type Db, serviceCatalog } from "@minispod/db";
-import { AppError } from "@minispod/shared";
+import { type Actor, AppError, recordAudit } from "@minispod/shared";
 import { eq } from "drizzle-orm";
 import { STORAGE_RULE_MESSAGE, storageRule, type UpdateServiceInput } from "../schemas";
-import { type Actor, audit } from "./audit";
 import type { ServiceRow } from "./read";
 
 type ServiceValues = Omit<
@@ -111,7 +110,9 @@ export async function updateService({
       .set({ ...next, updatedAt: now })
       .where(eq(serviceCatalog.id, row.id))
       .returning();
-    await audit(tx, actor, {
+    await recordAudit(tx, {
+      actor,
+      resourceType: "service",
       action: "service.updated",
       resourceId: row.id,
       metadata: { slug, changes: diff },

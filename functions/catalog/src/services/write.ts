@@ -1,8 +1,7 @@
 import { type Db, serviceCatalog } from "@minispod/db";
-import { AppError } from "@minispod/shared";
+import { type Actor, AppError, recordAudit } from "@minispod/shared";
 import { and, eq, isNull } from "drizzle-orm";
 import type { CreateServiceInput } from "../schemas";
-import { type Actor, audit } from "./audit";
 import { getServiceBySlug, type ServiceRow } from "./read";
 
 /** Validated create input -> row values (shared with the demo seed). */
@@ -53,7 +52,9 @@ export async function createService({
         fields: [{ field: "slug", message: "is already taken" }],
       });
     }
-    await audit(tx, actor, {
+    await recordAudit(tx, {
+      actor,
+      resourceType: "service",
       action: "service.created",
       resourceId: row.id,
       metadata: { slug: row.slug },
@@ -84,7 +85,13 @@ export async function retireService({
       .where(and(eq(serviceCatalog.slug, slug), isNull(serviceCatalog.retiredAt)))
       .returning();
     if (!row) return getServiceBySlug({ db: tx, slug });
-    await audit(tx, actor, { action: "service.retired", resourceId: row.id, metadata: { slug } });
+    await recordAudit(tx, {
+      actor,
+      resourceType: "service",
+      action: "service.retired",
+      resourceId: row.id,
+      metadata: { slug },
+    });
     return row;
   });
 }

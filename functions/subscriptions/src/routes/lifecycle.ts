@@ -1,12 +1,10 @@
-import { type AppEnv, idParam, jsonBody, pathParams, requireAuth } from "@minispod/shared";
+import type { BillingContext } from "@minispod/billing";
+import { cancel, renew } from "@minispod/billing";
+import { type AppEnv, actorOf, idParam, jsonBody, pathParams, requireAuth } from "@minispod/shared";
 import { Hono } from "hono";
 import * as v from "valibot";
 import type { SubscriptionsDeps } from "../app";
 import { idempotent } from "../idempotent";
-import { cancel } from "../services/cancel";
-import type { BillingContext } from "../services/context";
-import { renew } from "../services/renew";
-import { actorOf } from "./actor";
 
 // Both bodies are optional: without a JSON content type the validators see `{}`.
 const cancelBody = v.object({

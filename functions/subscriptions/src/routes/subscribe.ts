@@ -1,11 +1,10 @@
-import { type AppEnv, jsonBody, requireAuth } from "@minispod/shared";
+import type { BillingContext } from "@minispod/billing";
+import { subscribe } from "@minispod/billing";
+import { type AppEnv, actorOf, jsonBody, requireAuth } from "@minispod/shared";
 import { Hono } from "hono";
 import * as v from "valibot";
 import type { SubscriptionsDeps } from "../app";
 import { idempotent } from "../idempotent";
-import type { BillingContext } from "../services/context";
-import { subscribe } from "../services/subscribe";
-import { actorOf } from "./actor";
 
 export const subscribeBody = v.object({
   serviceSlug: v.pipe(

@@ -1,6 +1,15 @@
+import {
+  type BillingContext,
+  canReach,
+  listSubscriptions,
+  loadSubscriptionDetail,
+  setAutoRenew,
+  subscriptionNotFound,
+} from "@minispod/billing";
 import { subscriptionStatus } from "@minispod/db";
 import {
   type AppEnv,
+  actorOf,
   fields,
   idParam,
   jsonBody,
@@ -12,12 +21,6 @@ import {
 import { Hono } from "hono";
 import * as v from "valibot";
 import type { SubscriptionsDeps } from "../app";
-import { subscriptionNotFound } from "../services/access";
-import { setAutoRenew } from "../services/auto-renew";
-import { type BillingContext, canReach } from "../services/context";
-import { listSubscriptions } from "../services/list";
-import { loadSubscriptionDetail } from "../services/views";
-import { actorOf } from "./actor";
 
 const listQuery = v.object({
   ...pageQuery.entries,

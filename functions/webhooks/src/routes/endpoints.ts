@@ -2,6 +2,7 @@ import { webhookEndpoints } from "@minispod/db";
 import {
   type AppEnv,
   AppError,
+  actorOf,
   fields,
   idParam,
   isAdmin,
@@ -26,7 +27,6 @@ import {
   updateEndpoint,
 } from "../services/endpoints";
 import { createSchema, updateSchema } from "../services/schemas";
-import { actorOf } from "./context";
 
 const listQuery = v.object({ ...pageQuery.entries, userId: v.optional(fields.uuid()) });
 

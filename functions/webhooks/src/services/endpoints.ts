@@ -1,8 +1,7 @@
 import { type Db, users, webhookEndpoints } from "@minispod/db";
-import { AppError, type AuthClaims, isAdmin } from "@minispod/shared";
+import { AppError, type AuthClaims, isAdmin, recordAudit, type UserActor } from "@minispod/shared";
 import { type EndpointRow, generateWebhookSecret } from "@minispod/shared/webhooks/index";
 import { and, count, eq, sql } from "drizzle-orm";
-import { type Actor, writeAudit } from "./audit";
 import type { CreateInput, UpdateInput } from "./schemas";
 
 /** The public shape of an endpoint: never a secret. */
@@ -48,7 +47,7 @@ export async function loadEndpoint(
 
 export async function createEndpoint(input: {
   db: Db;
-  actor: Actor;
+  actor: UserActor;
   data: CreateInput;
   maxEndpoints: number;
   now: Date;
@@ -56,11 +55,11 @@ export async function createEndpoint(input: {
   const { actor, data, now } = input;
   return input.db.transaction(async (tx) => {
     // Serialises creates per user, so the limit holds under concurrent requests.
-    await tx.select({ id: users.id }).from(users).where(eq(users.id, actor.userId)).for("update");
+    await tx.select({ id: users.id }).from(users).where(eq(users.id, actor.id)).for("update");
     const [existing] = await tx
       .select({ n: count() })
       .from(webhookEndpoints)
-      .where(eq(webhookEndpoints.userId, actor.userId));
+      .where(eq(webhookEndpoints.userId, actor.id));
     if ((existing?.n ?? 0) >= input.maxEndpoints) {
       throw new AppError("CONFLICT", {
         detail: `You already have ${input.maxEndpoints} webhook endpoints, the most allowed; delete one first.`,
@@ -69,7 +68,7 @@ export async function createEndpoint(input: {
     const [row] = await tx
       .insert(webhookEndpoints)
       .values({
-        userId: actor.userId,
+        userId: actor.id,
         url: data.url,
         eventTypes: data.events,
         description: data.description ?? "",
@@ -78,21 +77,21 @@ export async function createEndpoint(input: {
         updatedAt: now,
       })
       .returning();
-    await writeAudit(
-      tx,
-      actor,
-      "webhook.created",
-      row!.id,
-      { url: row!.url, events: row!.eventTypes },
-      now,
-    );
+    await recordAudit(tx, {
+      actor: actor,
+      action: "webhook.created",
+      resourceType: "webhook_endpoint",
+      resourceId: row!.id,
+      metadata: { url: row!.url, events: row!.eventTypes },
+      at: now,
+    });
     return row!;
   });
 }
 
 export async function updateEndpoint(input: {
   db: Db;
-  actor: Actor;
+  actor: UserActor;
   endpoint: EndpointRow;
   data: UpdateInput;
   now: Date;
@@ -125,21 +124,35 @@ export async function updateEndpoint(input: {
       .where(eq(webhookEndpoints.id, endpoint.id))
       .returning();
     if (!row) throw new AppError("NOT_FOUND", { detail: "No webhook endpoint with this id." });
-    await writeAudit(tx, actor, "webhook.updated", row.id, { changed: Object.keys(data) }, now);
+    await recordAudit(tx, {
+      actor: actor,
+      action: "webhook.updated",
+      resourceType: "webhook_endpoint",
+      resourceId: row.id,
+      metadata: { changed: Object.keys(data) },
+      at: now,
+    });
     return row;
   });
 }
 
 export async function deleteEndpoint(input: {
   db: Db;
-  actor: Actor;
+  actor: UserActor;
   endpoint: EndpointRow;
   now: Date;
 }) {
   const { actor, endpoint, now } = input;
   await input.db.transaction(async (tx) => {
     await tx.delete(webhookEndpoints).where(eq(webhookEndpoints.id, endpoint.id));
-    await writeAudit(tx, actor, "webhook.deleted", endpoint.id, { url: endpoint.url }, now);
+    await recordAudit(tx, {
+      actor: actor,
+      action: "webhook.deleted",
+      resourceType: "webhook_endpoint",
+      resourceId: endpoint.id,
+      metadata: { url: endpoint.url },
+      at: now,
+    });
   });
 }
 
@@ -150,7 +163,7 @@ export async function deleteEndpoint(input: {
  */
 export async function rotateSecret(input: {
   db: Db;
-  actor: Actor;
+  actor: UserActor;
   endpoint: EndpointRow;
   overlapSeconds: number;
   now: Date;
@@ -169,14 +182,14 @@ export async function rotateSecret(input: {
       .where(eq(webhookEndpoints.id, endpoint.id))
       .returning();
     if (!row) throw new AppError("NOT_FOUND", { detail: "No webhook endpoint with this id." });
-    await writeAudit(
-      tx,
-      actor,
-      "webhook.secret_rotated",
-      row.id,
-      { previousSecretExpiresAt: previousSecretExpiresAt.toISOString() },
-      now,
-    );
+    await recordAudit(tx, {
+      actor: actor,
+      action: "webhook.secret_rotated",
+      resourceType: "webhook_endpoint",
+      resourceId: row.id,
+      metadata: { previousSecretExpiresAt: previousSecretExpiresAt.toISOString() },
+      at: now,
+    });
     return row;
   });
 }

@@ -6,10 +6,9 @@ import {
   serviceInstances,
   subscriptions,
 } from "@minispod/db";
-import { enqueueEvent } from "@minispod/shared";
+import { enqueueEvent, recordAudit } from "@minispod/shared";
 import type { ChargeResult } from "@minispod/shared/payments";
 import { eq } from "drizzle-orm";
-import { audit } from "./audit";
 import type { Actor, BillingContext } from "./context";
 import {
   invoicePaidData,
@@ -123,7 +122,7 @@ export async function applySuccess(
       data: paymentEventData(paid!, paidInvoice!),
     }),
   );
-  await audit(tx, {
+  await recordAudit(tx, {
     actor,
     action: first ? "subscription.activated" : "subscription.renewed",
     resourceType: "subscription",
@@ -180,7 +179,7 @@ export async function applyDecline(
       .set({ status: "FAILED" })
       .where(eq(subscriptions.id, subscription.id));
   }
-  await audit(tx, {
+  await recordAudit(tx, {
     actor,
     action: first ? "subscription.first_payment_declined" : "subscription.renewal_payment_declined",
     resourceType: "subscription",

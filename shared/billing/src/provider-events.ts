@@ -1,12 +1,10 @@
 import { type Db, paymentProviderEvents, payments } from "@minispod/db";
-import {
-  type BillingContext,
-  settleChargeInTransaction,
-  systemActor,
-} from "@minispod/fn-subscriptions/services";
+import { systemActor } from "@minispod/shared";
 import type { ChargeResult } from "@minispod/shared/payments";
 import { and, eq } from "drizzle-orm";
 import * as v from "valibot";
+import type { BillingContext } from "./context";
+import { settleChargeInTransaction } from "./settle";
 
 /** A provider callback, after its signature was verified. */
 export const providerEventSchema = v.looseObject({

@@ -1,8 +1,7 @@
 import { instanceStatusEvents, invoices, serviceInstances, subscriptions } from "@minispod/db";
-import { AppError, enqueueEvent } from "@minispod/shared";
+import { AppError, enqueueEvent, recordAudit } from "@minispod/shared";
 import { and, eq, gte, ne } from "drizzle-orm";
 import { lockReachableSubscription } from "./access";
-import { audit } from "./audit";
 import { unsettledConflict } from "./charge";
 import type { Actor, BillingContext } from "./context";
 import { subscriptionEventData } from "./events";
@@ -85,7 +84,7 @@ export async function cancel({
         message: "Subscription cancelled.",
       });
     }
-    await audit(tx, {
+    await recordAudit(tx, {
       actor: input.actor,
       action: "subscription.cancelled",
       resourceType: "subscription",

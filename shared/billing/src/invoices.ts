@@ -8,14 +8,15 @@ import {
 } from "@minispod/db";
 import {
   type Actor,
+  AppError,
   canReach,
-  type InvoiceDto,
-  invoiceDto,
-  type PaymentDto,
-  paymentDto,
-} from "@minispod/fn-subscriptions/services";
-import { AppError, isAdmin, keyset, type Page, type PageQuery } from "@minispod/shared";
+  isAdmin,
+  keyset,
+  type Page,
+  type PageQuery,
+} from "@minispod/shared";
 import { and, asc, eq } from "drizzle-orm";
+import { type InvoiceDto, invoiceDto, type PaymentDto, paymentDto } from "./views";
 
 export interface ListInvoicesInput {
   actor: Actor;

@@ -1,11 +1,5 @@
-import type { Db, UserRole } from "@minispod/db";
-import {
-  type BaseEnv,
-  type EventSender,
-  type FunctionContext,
-  isAdmin,
-  type Logger,
-} from "@minispod/shared";
+import type { Db } from "@minispod/db";
+import type { BaseEnv, EventSender, FunctionContext, Logger } from "@minispod/shared";
 import type { PaymentProvider } from "@minispod/shared/payments";
 
 export interface BillingSettings {
@@ -65,12 +59,5 @@ export function billingContextOf(
   };
 }
 
-/** Who acts: a signed-in user, or the platform itself (sweeps, provider callbacks). */
-export type Actor = { id: string; role: UserRole } | { id: null; role: "SYSTEM" };
-
-export const systemActor: Actor = { id: null, role: "SYSTEM" };
-
-/** Customers reach only their own things; admins and the platform reach all. */
-export function canReach(actor: Actor, ownerId: string): boolean {
-  return actor.role === "SYSTEM" || isAdmin(actor.role) || actor.id === ownerId;
-}
+// One actor type for every function (the kernel's), re-exported for the services' callers.
+export { type Actor, canReach, systemActor } from "@minispod/shared";

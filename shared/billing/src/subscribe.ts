@@ -1,9 +1,8 @@
-import { serviceCatalog, subscriptions } from "@minispod/db";
+import { isUniqueViolation, serviceCatalog, subscriptions } from "@minispod/db";
 import { AppError } from "@minispod/shared";
 import { and, eq, inArray } from "drizzle-orm";
 import { unsettledConflict } from "./charge";
 import type { Actor, BillingContext } from "./context";
-import { isUniqueViolation } from "./db-errors";
 import { addMonths } from "./period";
 import { describePeriod, insertInvoice, insertPendingPayment } from "./records";
 import {

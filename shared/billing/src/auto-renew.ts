@@ -1,8 +1,7 @@
 import { subscriptions } from "@minispod/db";
-import { AppError, enqueueEvent } from "@minispod/shared";
+import { AppError, enqueueEvent, recordAudit } from "@minispod/shared";
 import { eq } from "drizzle-orm";
 import { lockReachableSubscription } from "./access";
-import { audit } from "./audit";
 import type { Actor, BillingContext } from "./context";
 import { subscriptionEventData } from "./events";
 import { loadSubscriptionDetail, type SubscriptionDetail } from "./views";
@@ -37,7 +36,7 @@ export async function setAutoRenew({
       .set({ autoRenew: input.autoRenew })
       .where(eq(subscriptions.id, subscription.id))
       .returning();
-    await audit(tx, {
+    await recordAudit(tx, {
       actor: input.actor,
       action: "subscription.auto_renew_changed",
       resourceType: "subscription",

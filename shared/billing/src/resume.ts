@@ -1,9 +1,8 @@
-import { type Db, invoices, payments, subscriptions } from "@minispod/db";
+import { type Db, invoices, isUniqueViolation, payments, subscriptions } from "@minispod/db";
 import { AppError } from "@minispod/shared";
 import { eq } from "drizzle-orm";
 import { declinedError, sendCharge, unknownOutcomeError, unsettledConflict } from "./charge";
 import type { Actor, BillingContext } from "./context";
-import { isUniqueViolation } from "./db-errors";
 import { settleCharge } from "./settle";
 
 type Payment = typeof payments.$inferSelect;

@@ -1,11 +1,9 @@
 import { payments } from "@minispod/db";
-import {
-  type BillingContext,
-  settleCharge,
-  systemActor,
-} from "@minispod/fn-subscriptions/services";
+import { systemActor } from "@minispod/shared";
 import type { ChargeResult, PaymentProvider } from "@minispod/shared/payments";
 import { and, asc, eq, lt } from "drizzle-orm";
+import type { BillingContext } from "./context";
+import { settleCharge } from "./settle";
 
 export interface ReconcileResult {
   /** PENDING payments looked up with the provider. */

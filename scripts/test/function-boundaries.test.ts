@@ -1,0 +1,111 @@
+import {
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
+import { tmpdir } from "node:os";
+import { join, relative, resolve, sep } from "node:path";
+import { fileURLToPath } from "node:url";
+import { describe, expect, it } from "vitest";
+
+// A function never imports another function (PRODUCT.md "Top-level layout"):
+// shared code lives in shared/ packages. Only the local runner (scripts/) hosts them all.
+const root = fileURLToPath(new URL("../../", import.meta.url));
+const functionsDir = join(root, "functions");
+
+function sourceFiles(dir: string): string[] {
+  const out: string[] = [];
+  for (const entry of readdirSync(dir)) {
+    if (entry === "node_modules" || entry === "dist") continue;
+    const path = join(dir, entry);
+    if (statSync(path).isDirectory()) out.push(...sourceFiles(path));
+    else if (/\.(ts|tsx|mts|js|mjs)$/.test(entry)) out.push(path);
+  }
+  return out;
+}
+
+/** Every module specifier of a file: static and dynamic imports, re-exports. */
+function specifiers(code: string): string[] {
+  const found: string[] = [];
+  const pattern = /(?:from\s*|import\s*\(\s*|import\s+|require\s*\(\s*)["']([^"']+)["']/g;
+  for (const match of code.matchAll(pattern)) found.push(match[1]!);
+  return found;
+}
+
+/** The problems of one function folder: imports of another function, by name or by path. */
+function crossFunctionImports(fnDir: string, functionsRoot = functionsDir): string[] {
+  const own = JSON.parse(readFileSync(join(fnDir, "package.json"), "utf8")) as {
+    name: string;
+    dependencies?: Record<string, string>;
+    devDependencies?: Record<string, string>;
+  };
+  const problems: string[] = [];
+  for (const dep of Object.keys({ ...own.dependencies, ...own.devDependencies })) {
+    if (dep.startsWith("@minispod/fn-") && dep !== own.name) {
+      problems.push(`package.json depends on ${dep}`);
+    }
+  }
+  for (const file of sourceFiles(fnDir)) {
+    for (const spec of specifiers(readFileSync(file, "utf8"))) {
+      const name = spec.match(/^(@minispod\/fn-[^/]+)/)?.[1];
+      const escapes =
+        spec.startsWith(".") &&
+        resolve(file, "..", spec).startsWith(functionsRoot + sep) &&
+        !resolve(file, "..", spec).startsWith(fnDir + sep);
+      if ((name && name !== own.name) || escapes) {
+        problems.push(`${relative(functionsRoot, file)} imports ${spec}`);
+      }
+    }
+  }
+  return problems;
+}
+
+describe("function boundaries", () => {
+  const dirs = readdirSync(functionsDir)
+    .map((name) => join(functionsDir, name))
+    .filter((dir) => statSync(dir).isDirectory());
+
+  it.each(dirs.map((dir) => [relative(root, dir), dir]))(
+    "%s imports no other function",
+    (_, dir) => {
+      expect(crossFunctionImports(dir)).toEqual([]);
+    },
+  );
+
+  it("catches another function's package, by name or by relative path, and allows its own", () => {
+    const fixture = mkdtempSync(join(tmpdir(), "fn-boundaries-"));
+    try {
+      const fn = join(fixture, "sweeper");
+      mkdirSync(join(fn, "src"), { recursive: true });
+      mkdirSync(join(fixture, "billing", "src"), { recursive: true });
+      writeFileSync(
+        join(fn, "package.json"),
+        JSON.stringify({
+          name: "@minispod/fn-sweeper",
+          dependencies: { "@minispod/fn-billing": "*" },
+        }),
+      );
+      writeFileSync(
+        join(fn, "src", "app.ts"),
+        [
+          `import { renew } from "@minispod/fn-billing/services";`,
+          `export { x } from "../../billing/src/app";`,
+          `import { own } from "@minispod/fn-sweeper";`,
+          `import { local } from "./env";`,
+          `import { shared } from "@minispod/billing";`,
+        ].join("\n"),
+      );
+      expect(crossFunctionImports(fn, fixture)).toEqual([
+        "package.json depends on @minispod/fn-billing",
+        `${join("sweeper", "src", "app.ts")} imports @minispod/fn-billing/services`,
+        `${join("sweeper", "src", "app.ts")} imports ../../billing/src/app`,
+      ]);
+    } finally {
+      rmSync(fixture, { recursive: true, force: true });
+    }
+  });
+});

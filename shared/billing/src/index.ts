@@ -1,0 +1,72 @@
+/**
+ * The billing domain as plain services: subscribe, renew, cancel, settle,
+ * reconcile, invoices, and the sweeps' set-based renewals and expiry. Any
+ * function may call them (a function never imports another function):
+ *
+ * @example
+ * import { billingContextOf, renew } from "@minispod/billing";
+ * const ctx = billingContextOf({ ...deps, provider });
+ * await renew({ ctx, input: { subscriptionId, actor: systemActor } });
+ */
+export { lockReachableSubscription, subscriptionNotFound } from "./access";
+export { setAutoRenew } from "./auto-renew";
+export { cancel } from "./cancel";
+export {
+  type ChargeOutcome,
+  isUnsettledConflict,
+  sendCharge,
+  unknownOutcomeError,
+  unsettledConflict,
+} from "./charge";
+export {
+  type Actor,
+  type BillingContext,
+  type BillingEnvFields,
+  type BillingSettings,
+  billingContextOf,
+  canReach,
+  systemActor,
+} from "./context";
+export { billingEnvEntries, instanceEnvEntries, paymentEnvEntries } from "./env";
+export {
+  invoicePaidData,
+  paymentEventData,
+  type ServiceRef,
+  subscriptionEventData,
+} from "./events";
+export {
+  claimIdempotencyKey,
+  completeIdempotencyKey,
+  type IdempotencyClaim,
+  releaseIdempotencyKey,
+} from "./idempotency";
+export { instancePlacement } from "./instance";
+export { type InvoiceDetail, type ListInvoicesInput, listInvoices, loadInvoice } from "./invoices";
+export { type ListSubscriptionsInput, listSubscriptions } from "./list";
+export { type PaymentEnv, paymentProviderFromEnv } from "./payment-provider";
+export { addDays, addMonths } from "./period";
+export {
+  handleProviderEvent,
+  type ProviderEvent,
+  type ProviderEventOutcome,
+  providerEventSchema,
+} from "./provider-events";
+export { type ReconcileResult, reconcilePendingPayments } from "./reconcile";
+export { type RenewInput, renew } from "./renew";
+export {
+  type SettleInput,
+  type SettleResult,
+  settleCharge,
+  settleChargeInTransaction,
+} from "./settle";
+export { type SubscribeInput, subscribe } from "./subscribe";
+export {
+  type InvoiceDto,
+  invoiceDto,
+  loadSubscriptionDetail,
+  type PaymentDto,
+  paymentDto,
+  type SubscriptionDetail,
+  type SubscriptionDto,
+  subscriptionDto,
+} from "./views";
