@@ -42,6 +42,8 @@ export interface OperationNote {
   errors: ErrorCode[];
   /** Honours an `Idempotency-Key` header. */
   idempotent?: boolean;
+  /** The JSON body, for routes that parse it themselves (e.g. after checking a signature). */
+  body?: v.GenericSchema;
   /** Extra request headers (e.g. a signature), documented as header parameters. */
   headers?: { name: string; description: string; required?: boolean }[];
 }
@@ -247,7 +249,10 @@ export function openApiDocument(app: Hono<never> | Hono, info: OpenApiInfo) {
     const inherited = scoped
       .filter(({ prefix }) => path === prefix || path.startsWith(`${prefix}/`))
       .map(({ note }) => note);
-    const note: RouteNote = Object.assign({}, ...inherited, ...notes);
+    const merged: RouteNote = Object.assign({}, ...inherited, ...notes);
+    const note: RouteNote = merged.json
+      ? merged
+      : { ...merged, ...(merged.operation?.body ? { json: merged.operation.body } : {}) };
     const openApiPath = path.replace(/:([A-Za-z0-9_]+)/g, "{$1}");
     const pathNames = [...path.matchAll(/:([A-Za-z0-9_]+)/g)].map((m) => m[1]!);
     const parameters = [

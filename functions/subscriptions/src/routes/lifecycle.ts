@@ -1,5 +1,5 @@
 import type { BillingContext } from "@minispod/billing";
-import { cancel, renew } from "@minispod/billing";
+import { cancel, renew, subscriptionSchema } from "@minispod/billing";
 import {
   type AppEnv,
   actorOf,
@@ -13,7 +13,6 @@ import { Hono } from "hono";
 import * as v from "valibot";
 import type { SubscriptionsDeps } from "../app";
 import { idempotent } from "../idempotent";
-import { subscriptionSchema } from "./schemas";
 
 // Both bodies are optional: without a JSON content type the validators see `{}`.
 const cancelBody = v.object({

@@ -1,11 +1,10 @@
 import type { BillingContext } from "@minispod/billing";
-import { subscribe } from "@minispod/billing";
+import { subscribe, subscriptionSchema } from "@minispod/billing";
 import { type AppEnv, actorOf, describeRoute, jsonBody, requireAuth } from "@minispod/shared";
 import { Hono } from "hono";
 import * as v from "valibot";
 import type { SubscriptionsDeps } from "../app";
 import { idempotent } from "../idempotent";
-import { subscriptionSchema } from "./schemas";
 
 export const subscribeBody = v.object({
   serviceSlug: v.pipe(

@@ -4,7 +4,9 @@ import {
   listSubscriptions,
   loadSubscriptionDetail,
   setAutoRenew,
+  subscriptionDetailSchema,
   subscriptionNotFound,
+  subscriptionSchema,
 } from "@minispod/billing";
 import { subscriptionStatus } from "@minispod/db";
 import {
@@ -23,7 +25,6 @@ import {
 import { Hono } from "hono";
 import * as v from "valibot";
 import type { SubscriptionsDeps } from "../app";
-import { subscriptionDetailSchema, subscriptionSchema } from "./schemas";
 
 const listQuery = v.object({
   ...pageQuery.entries,

@@ -1,10 +1,11 @@
-import { instanceStatus, invoiceStatus, subscriptionStatus } from "@minispod/db";
+import { instanceStatus, invoiceStatus, paymentStatus, subscriptionStatus } from "@minispod/db";
 import * as v from "valibot";
 
 /**
- * The subscription as the API answers it (wire form: timestamps are ISO
- * strings). The document states these schemas, and under test every answer
- * is checked against them, so they follow `subscriptionDto`/`invoiceDto`.
+ * Subscriptions, invoices and payments as the API answers them (wire form:
+ * timestamps are ISO strings), for the functions' OpenAPI notes. Under test
+ * every described answer is checked against them, so they follow the DTOs in
+ * views.ts and invoices.ts.
  */
 const timestamp = v.pipe(v.string(), v.isoTimestamp());
 
@@ -48,4 +49,23 @@ export const subscriptionDetailSchema = v.object({
   ...subscriptionSchema.entries,
   latestInvoice: v.nullable(invoiceSchema),
   invoices: v.array(invoiceSchema),
+});
+
+export const paymentSchema = v.object({
+  id: v.pipe(v.string(), v.uuid()),
+  invoiceId: v.pipe(v.string(), v.uuid()),
+  status: v.picklist(paymentStatus.enumValues),
+  amountMinor: v.pipe(v.number(), v.integer()),
+  currency: v.string(),
+  provider: v.string(),
+  providerPaymentId: v.nullable(v.string()),
+  failureCode: v.nullable(v.string()),
+  failureMessage: v.nullable(v.string()),
+  createdAt: timestamp,
+});
+
+export const invoiceDetailSchema = v.object({
+  ...invoiceSchema.entries,
+  service: v.object({ id: v.pipe(v.string(), v.uuid()), slug: v.string(), name: v.string() }),
+  payments: v.array(paymentSchema),
 });
