@@ -19,7 +19,12 @@ let document: OpenApiDocument;
 
 // Functions whose routes are all described. A function joins this list when
 // its routes carry describeRoute notes; the test below then holds it to that.
-const DESCRIBED = ["/api/v1/subscriptions", "/api/v1/payments", "/api/v1/invoices"];
+const DESCRIBED = [
+  "/api/v1/auth",
+  "/api/v1/subscriptions",
+  "/api/v1/payments",
+  "/api/v1/invoices",
+];
 
 beforeAll(async () => {
   h = await createHarness();
