@@ -21,6 +21,7 @@ let document: OpenApiDocument;
 // its routes carry describeRoute notes; the test below then holds it to that.
 const DESCRIBED = [
   "/api/v1/auth",
+  "/api/v1/services",
   "/api/v1/subscriptions",
   "/api/v1/payments",
   "/api/v1/invoices",
