@@ -17,16 +17,6 @@ let h: Harness;
 let runner: LocalRunner;
 let document: OpenApiDocument;
 
-// Functions whose routes are all described. A function joins this list when
-// its routes carry describeRoute notes; the test below then holds it to that.
-const DESCRIBED = [
-  "/api/v1/auth",
-  "/api/v1/services",
-  "/api/v1/subscriptions",
-  "/api/v1/payments",
-  "/api/v1/invoices",
-];
-
 beforeAll(async () => {
   h = await createHarness();
   runner = await createLocalRunner({
@@ -56,15 +46,13 @@ describe("the merged API document", () => {
     expect(result.valid).toBe(true);
   });
 
-  it("describes every operation of the described functions (summary, response schema, errors)", () => {
-    const gaps = documentGaps(document).filter((gap) =>
-      DESCRIBED.some((prefix) => gap.split(" ")[1]!.startsWith(prefix)),
+  it("describes every operation: summary, operationId, response schema, error statuses", () => {
+    // A gap names the route and what to add (a describeRoute note as its first handler).
+    expect(documentGaps(document)).toEqual([]);
+    const operations = Object.values(document.paths).flatMap((item) =>
+      Object.values(item as Record<string, { operationId: string }>),
     );
-    expect(gaps).toEqual([]);
-    const operationIds = Object.entries(document.paths)
-      .filter(([path]) => DESCRIBED.some((prefix) => path.startsWith(prefix)))
-      .flatMap(([, item]) => Object.values(item as Record<string, { operationId: string }>))
-      .map((operation) => operation.operationId);
-    expect(operationIds).toContain("subscriptions.create");
+    expect(operations.length).toBeGreaterThan(30);
+    expect(operations.map((operation) => operation.operationId)).toContain("subscriptions.create");
   });
 });
