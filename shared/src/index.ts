@@ -1,6 +1,7 @@
 export * from "./app";
 export * from "./audit";
 export * from "./auth";
+export * from "./business-metrics";
 export * from "./cache";
 export * from "./crypto";
 export * from "./docs";
