@@ -7,12 +7,13 @@ import { matchedRoutes } from "hono/route";
 import type { AuthClaims } from "./auth";
 import type { RateLimiter } from "./cache";
 import { sha256 } from "./crypto";
+import { docsRoutes } from "./docs";
 import { AppError, handleError } from "./errors";
 import { requestTrace, withTrace } from "./events/trace";
 import type { TokenVerifier, VerifyHint } from "./jwt";
 import { type Logger, runWithRequestId } from "./logger";
 import type { Metrics } from "./metrics";
-import { type OpenApiDocument, openApiDocument, referencePage } from "./openapi";
+import { type OpenApiDocument, openApiDocument } from "./openapi";
 import { enforceRateLimit } from "./rate-limit";
 import { networkReason } from "./startup";
 
@@ -256,7 +257,7 @@ export function createFunctionApp(options: FunctionAppOptions): Hono<AppEnv> {
     });
     return c.json(document);
   });
-  app.get("/docs", (c) => c.html(referencePage("openapi.json", `minispod ${options.name} API`)));
+  app.route("/", docsRoutes("openapi.json", `minispod ${options.name} API`));
 
   app.notFound((c) => {
     throw new AppError("NOT_FOUND", { detail: `No route for ${c.req.method} ${c.req.path}.` });

@@ -8,6 +8,7 @@ import { clientIp } from "./rate-limit";
 interface RequestFacts {
   requestId?: string | undefined;
   ip?: string | undefined;
+  userAgent?: string | undefined;
 }
 
 /** A signed-in user acting (customer or admin). */
@@ -37,6 +38,8 @@ export function actorOf(c: Context<AppEnv>, trustedHops = 1): UserActor {
     role: auth.role,
     requestId: c.get("requestId"),
     ip: clientIp(c, trustedHops),
+    // Bounded: the header is the client's to fill, the audit row is ours to keep.
+    userAgent: c.req.header("user-agent")?.slice(0, 512),
   };
 }
 
@@ -84,6 +87,7 @@ export async function recordAudits(tx: Db, entries: AuditEntry[]): Promise<void>
       resourceId: entry.resourceId,
       metadata: entry.metadata ?? {},
       ip: entry.actor.ip ?? null,
+      userAgent: entry.actor.userAgent ?? null,
       requestId: entry.actor.requestId ?? null,
       ...(entry.at ? { createdAt: entry.at } : {}),
     })),

@@ -1,6 +1,7 @@
 import { toJsonSchema } from "@valibot/to-json-schema";
-import type { Hono } from "hono";
-import type * as v from "valibot";
+import type { Hono, MiddlewareHandler } from "hono";
+import * as v from "valibot";
+import { type ErrorCode, errorStatus } from "./errors";
 
 /**
  * OpenAPI 3.1 from the routes themselves: the validators (`jsonBody`,
@@ -18,6 +19,86 @@ export interface RouteNote {
   auth?: boolean;
   /** Only these roles (403 for the others). */
   roles?: string[];
+  /** What the operation is, what it answers and which failures it can add (`describeRoute`). */
+  operation?: OperationNote;
+}
+
+/** The answer of an operation: a JSON body described by a valibot schema, or none (204). */
+export type ResponseNote =
+  | { status?: 200 | 201 | 202; schema: v.GenericSchema; description?: string }
+  | { status: 204; description?: string };
+
+export interface OperationNote {
+  /** Stable, `<resource>.<verb>` (e.g. "subscriptions.create"): client generators name methods by it. */
+  id: string;
+  summary: string;
+  description?: string;
+  response: ResponseNote;
+  /**
+   * Failures this operation can answer beyond those its middlewares imply
+   * (400 from validators, 401 from auth, 403 from roles, 404 from path ids,
+   * 413/415 from JSON bodies, 429 and 500 always). `[]` when there are none.
+   */
+  errors: ErrorCode[];
+  /** Honours an `Idempotency-Key` header. */
+  idempotent?: boolean;
+  /** The JSON body, for routes that parse it themselves (e.g. after checking a signature). */
+  body?: v.GenericSchema;
+  /** Extra request headers (e.g. a signature), documented as header parameters. */
+  headers?: { name: string; description: string; required?: boolean }[];
+}
+
+/**
+ * Describes an operation for the API document: a pass-through middleware
+ * carrying the note. Put it first in the route's handlers. Under test
+ * (`checkResponses(true)`, which the test harness sets) it also checks each
+ * successful answer against the response schema, so the document cannot
+ * drift from what the handler returns.
+ *
+ * @example
+ * .post("/", describeRoute({ id: "things.create", summary: "Create a thing",
+ *   response: { status: 201, schema: thingSchema }, errors: ["CONFLICT"] }), jsonBody(...), handler)
+ */
+export function describeRoute(operation: OperationNote): MiddlewareHandler {
+  const expected = operation.response.status ?? 200;
+  const schema = "schema" in operation.response ? operation.response.schema : undefined;
+  const middleware: MiddlewareHandler = async (c, next) => {
+    await next();
+    if (!responseChecks.enabled || c.res.status !== expected) return;
+    if (!schema) {
+      if (c.res.body !== null) {
+        throw new Error(`${operation.id} answered ${expected} with a body; its note says none.`);
+      }
+      return;
+    }
+    const body: unknown = await c.res.clone().json();
+    const result = v.safeParse(schema, body);
+    if (!result.success) {
+      const issues = result.issues
+        .map((i) => `${i.path?.map((p) => String(p.key)).join(".") ?? "(body)"}: ${i.message}`)
+        .join("; ");
+      throw new Error(`${operation.id} answered outside its documented schema: ${issues}`);
+    }
+  };
+  return annotate(middleware, { operation });
+}
+
+/** Switched on by the test harness: `describeRoute` then checks answers against their schemas. */
+export const responseChecks = { enabled: false };
+
+/** `{ items: [...], nextCursor }`, the shape of every list. */
+export function listOf<S extends v.GenericSchema>(item: S) {
+  return v.object({ items: v.array(item), nextCursor: v.nullable(v.string()) });
+}
+
+// Schemas whose JSON Schema is given by hand: inputs parsed from strings (a
+// query's `limit`) whose wire form valibot cannot infer from the transform.
+const documentedAs = new WeakMap<object, JsonSchema>();
+
+/** Gives `schema` a hand-written JSON Schema in the API document. Returns the same schema. */
+export function documentAs<S extends v.GenericSchema>(schema: S, json: JsonSchema): S {
+  documentedAs.set(schema, json);
+  return schema;
 }
 
 /** Attaches an OpenAPI note to a middleware; returns the same function. */
@@ -40,6 +121,8 @@ function schemaOf(schema: v.GenericSchema): JsonSchema {
   // Transforms and custom checks have no JSON Schema form; the rest is kept.
   const { $schema: _ignored, ...rest } = toJsonSchema(schema, {
     errorMode: "ignore",
+    target: "draft-2020-12",
+    overrideSchema: ({ valibotSchema }) => documentedAs.get(valibotSchema) ?? null,
   }) as JsonSchema;
   return rest;
 }
@@ -60,6 +143,81 @@ const problem = (description: string) => ({
   description,
   content: { "application/problem+json": { schema: { $ref: "#/components/schemas/Problem" } } },
 });
+
+/** Error statuses an operation can answer, with the codes behind each, in status order. */
+function errorStatuses(note: RouteNote, hasPathIds: boolean): [string, string[]][] {
+  const codes = new Set<ErrorCode>(note.operation?.errors ?? []);
+  if (note.json || note.query || note.param) codes.add("VALIDATION_FAILED");
+  if (note.json) {
+    codes.add("MALFORMED_JSON");
+    codes.add("PAYLOAD_TOO_LARGE");
+    codes.add("UNSUPPORTED_MEDIA_TYPE");
+  }
+  if (note.auth) {
+    codes.add("UNAUTHORIZED");
+    codes.add("INVALID_TOKEN");
+    codes.add("TOKEN_EXPIRED");
+  }
+  if (note.roles) codes.add("FORBIDDEN");
+  if (hasPathIds) codes.add("NOT_FOUND");
+  // Every /api route is behind the per-token or per-address limits, and any may fail unexpectedly.
+  codes.add("RATE_LIMITED");
+  codes.add("INTERNAL");
+  const byStatus = new Map<string, string[]>();
+  for (const code of codes) {
+    const status = String(errorStatus[code]);
+    byStatus.set(status, [...(byStatus.get(status) ?? []), code]);
+  }
+  return [...byStatus.entries()].sort(([a], [b]) => Number(a) - Number(b));
+}
+
+/** Used only while a route still lacks `describeRoute`; the document check reports those. */
+function fallbackOperationId(method: string, path: string): string {
+  return `${method.toLowerCase()}${path.replace(/[{}]/g, "").replace(/[^A-Za-z0-9]+(.)?/g, (_, c: string | undefined) => (c ?? "").toUpperCase())}`;
+}
+
+/**
+ * What a client generator needs and a route's notes lack, one line per gap
+ * (empty when the document is complete). Tests assert it is empty.
+ */
+export function documentGaps(document: OpenApiDocument): string[] {
+  const gaps: string[] = [];
+  const ids = new Map<string, string>();
+  for (const [path, item] of Object.entries(document.paths)) {
+    for (const [method, raw] of Object.entries(item)) {
+      const where = `${method.toUpperCase()} ${path}`;
+      const op = raw as {
+        operationId?: string;
+        summary?: string;
+        responses?: Record<string, { content?: unknown }>;
+      };
+      if (!op.summary) {
+        gaps.push(
+          `${where}: no describeRoute({ id, summary, response, errors }) note; add one as the route's first handler`,
+        );
+        continue;
+      }
+      if (!/^[a-z][A-Za-z]*(\.[a-z][A-Za-z]*)+$/.test(op.operationId ?? "")) {
+        gaps.push(`${where}: operationId "${op.operationId}" is not "<resource>.<verb>"`);
+      }
+      const previous = ids.get(op.operationId ?? "");
+      if (previous) gaps.push(`${where}: operationId "${op.operationId}" is also ${previous}'s`);
+      ids.set(op.operationId ?? "", where);
+      const statuses = Object.keys(op.responses ?? {});
+      const success = statuses.filter((s) => s.startsWith("2"));
+      if (success.length !== 1) gaps.push(`${where}: needs exactly one success response`);
+      for (const status of success) {
+        if (status !== "204" && !op.responses?.[status]?.content) {
+          gaps.push(`${where}: the ${status} response has no schema`);
+        }
+      }
+      if (!statuses.includes("500") || !statuses.includes("429")) {
+        gaps.push(`${where}: error statuses missing`);
+      }
+    }
+  }
+  return gaps;
+}
 
 export interface OpenApiInfo {
   title: string;
@@ -91,7 +249,10 @@ export function openApiDocument(app: Hono<never> | Hono, info: OpenApiInfo) {
     const inherited = scoped
       .filter(({ prefix }) => path === prefix || path.startsWith(`${prefix}/`))
       .map(({ note }) => note);
-    const note: RouteNote = Object.assign({}, ...inherited, ...notes);
+    const merged: RouteNote = Object.assign({}, ...inherited, ...notes);
+    const note: RouteNote = merged.json
+      ? merged
+      : { ...merged, ...(merged.operation?.body ? { json: merged.operation.body } : {}) };
     const openApiPath = path.replace(/:([A-Za-z0-9_]+)/g, "{$1}");
     const pathNames = [...path.matchAll(/:([A-Za-z0-9_]+)/g)].map((m) => m[1]!);
     const parameters = [
@@ -105,24 +266,54 @@ export function openApiDocument(app: Hono<never> | Hono, info: OpenApiInfo) {
           }))),
       ...(note.query ? parametersOf(note.query, "query") : []),
     ];
-    const responses: Record<string, unknown> = {
-      "2XX": { description: "Success" },
-      "400": problem("Malformed JSON or invalid fields (`errors` lists them)"),
-      "404": problem("Not found, or another customer's resource"),
-      "429": problem("Rate limited; see Retry-After"),
-    };
-    if (note.json) {
-      responses["413"] = problem("Body too large");
-      responses["415"] = problem("Body is not application/json");
+    const operation = note.operation;
+    const responses: Record<string, unknown> = {};
+    if (operation) {
+      const { response } = operation;
+      const status = String(response.status ?? 200);
+      responses[status] =
+        "schema" in response
+          ? {
+              description: response.description ?? "Success",
+              content: { "application/json": { schema: schemaOf(response.schema) } },
+            }
+          : { description: response.description ?? "Done; no body" };
     }
-    if (note.auth) responses["401"] = problem("Missing, expired or invalid access token");
-    if (note.roles) responses["403"] = problem(`Only for ${note.roles.join(", ")}`);
+    for (const [status, codes] of errorStatuses(note, pathNames.length > 0)) {
+      responses[status] = problem(codes.join(", "));
+    }
+    if (operation?.idempotent) {
+      parameters.push({
+        name: "Idempotency-Key",
+        in: "header",
+        required: false,
+        description:
+          "Same key and same body within 24 h return the first answer without repeating the work; the same key with another body answers 422.",
+        schema: { type: "string", minLength: 1, maxLength: 255 },
+      });
+    }
+    for (const header of operation?.headers ?? []) {
+      parameters.push({
+        name: header.name,
+        in: "header",
+        required: header.required ?? true,
+        description: header.description,
+        schema: { type: "string" },
+      });
+    }
     const tag = path.split("/")[3] ?? "api";
     paths[openApiPath] ??= {};
     paths[openApiPath][method.toLowerCase()] = {
-      operationId: `${method.toLowerCase()}${openApiPath.replace(/[{}]/g, "").replace(/[^A-Za-z0-9]+(.)?/g, (_, c: string | undefined) => (c ?? "").toUpperCase())}`,
+      operationId: operation?.id ?? fallbackOperationId(method, openApiPath),
+      ...(operation ? { summary: operation.summary } : {}),
       tags: [tag],
-      ...(note.roles ? { description: `Roles: ${note.roles.join(", ")}.` } : {}),
+      ...(operation?.description || note.roles
+        ? {
+            description: [operation?.description, note.roles && `Roles: ${note.roles.join(", ")}.`]
+              .filter(Boolean)
+              .join("\n\n"),
+          }
+        : {}),
       ...(parameters.length > 0 ? { parameters } : {}),
       ...(note.json
         ? {
@@ -132,7 +323,8 @@ export function openApiDocument(app: Hono<never> | Hono, info: OpenApiInfo) {
             },
           }
         : {}),
-      ...(note.auth ? { security: [{ bearer: [] }] } : {}),
+      // Public operations say so explicitly, so generators do not attach a token.
+      security: note.auth ? [{ bearer: [] }] : [],
       responses,
     };
   }
@@ -190,16 +382,4 @@ export function mergeOpenApi(documents: OpenApiDocument[], info: OpenApiInfo): O
     components:
       first?.components ?? openApiDocument({ routes: [] } as unknown as Hono, info).components,
   };
-}
-
-/** An interactive reference page (Scalar, loaded by the browser) over `specUrl`. */
-export function referencePage(specUrl: string, title: string): string {
-  return `<!doctype html>
-<html lang="en">
-<head><meta charset="utf-8"><title>${title}</title><meta name="viewport" content="width=device-width, initial-scale=1"></head>
-<body>
-<script id="api-reference" data-url="${specUrl}"></script>
-<script src="https://cdn.jsdelivr.net/npm/@scalar/api-reference"></script>
-</body>
-</html>`;
 }

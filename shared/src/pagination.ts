@@ -2,18 +2,23 @@ import { and, desc, eq, lt, or, type SQL } from "drizzle-orm";
 import type { PgColumn } from "drizzle-orm/pg-core";
 import * as v from "valibot";
 import { AppError } from "./errors";
+import { documentAs } from "./openapi";
 
 /** `?limit=&cursor=` for every list. */
 export const pageQuery = v.object({
-  limit: v.optional(
-    v.pipe(
-      v.string(),
-      v.regex(/^\d+$/, "must be a whole number"),
-      v.transform(Number),
-      v.minValue(1, "must be at least 1"),
-      v.maxValue(100, "must be at most 100"),
+  // Parsed from the query string, so the document states the wire form by hand: an integer.
+  limit: documentAs(
+    v.optional(
+      v.pipe(
+        v.string(),
+        v.regex(/^\d+$/, "must be a whole number"),
+        v.transform(Number),
+        v.minValue(1, "must be at least 1"),
+        v.maxValue(100, "must be at most 100"),
+      ),
+      "20",
     ),
-    "20",
+    { type: "integer", minimum: 1, maximum: 100, default: 20 },
   ),
   cursor: v.optional(v.pipe(v.string(), v.maxLength(200, "is too long"))),
 });

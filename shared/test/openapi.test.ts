@@ -71,13 +71,25 @@ describe("OpenAPI from the validating schemas", () => {
         schema: expect.objectContaining({ format: "uuid" }),
       }),
     ]);
-    expect(paths["/api/v1/public"]!.get!.security).toBeUndefined();
+    expect(paths["/api/v1/public"]!.get!.security).toEqual([]);
   });
 
-  it("serves an interactive reference page", async () => {
-    const res = await (await makeApp()).request("/docs");
+  it("serves an interactive reference page whose assets come from the function itself", async () => {
+    const app = await makeApp();
+    const res = await app.request("/docs");
     expect(res.headers.get("content-type")).toContain("text/html");
-    expect(await res.text()).toContain('data-url="openapi.json"');
+    expect(res.headers.get("content-security-policy")).toContain("script-src 'self'");
+    const html = await res.text();
+    expect(html).toContain('data-url="openapi.json"');
+    expect(html).not.toMatch(/https?:\/\//);
+    const assets = [...html.matchAll(/(?:src|href)="(docs\/assets\/[^"]+)"/g)].map((m) => m[1]!);
+    expect(assets).toHaveLength(3);
+    for (const asset of assets) {
+      const served = await app.request(`/${asset}`);
+      expect(served.status, asset).toBe(200);
+      expect((await served.arrayBuffer()).byteLength, asset).toBeGreaterThan(100);
+    }
+    expect((await app.request("/docs/assets/0.0.1/swagger-ui-bundle.js")).status).toBe(404);
   });
 
   it("merges documents of several functions", async () => {

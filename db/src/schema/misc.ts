@@ -52,6 +52,7 @@ export const auditLog = pgTable(
     resourceId: text("resource_id"),
     metadata: jsonb("metadata").$type<Record<string, unknown>>().notNull().default({}),
     ip: text("ip"),
+    userAgent: text("user_agent"),
     requestId: text("request_id"),
     createdAt: createdAt(),
   },

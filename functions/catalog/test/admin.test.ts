@@ -31,7 +31,10 @@ async function auditRows(resourceId: string) {
 describe("admin: create", () => {
   it("creates an entry (201, Location, full shape with defaultEnv) and audits it", async () => {
     const body = serviceBody({ slug: "my-app" });
-    const res = await t.app.request("/api/v1/services", json(body, t.h.bearer(t.admin)));
+    const res = await t.app.request(
+      "/api/v1/services",
+      json(body, { ...t.h.bearer(t.admin), "user-agent": "ops-console/1.0" }),
+    );
     expect(res.status).toBe(201);
     expect(res.headers.get("location")).toBe("/api/v1/services/my-app");
     const created = (await res.json()) as ServiceBody;
@@ -60,6 +63,7 @@ describe("admin: create", () => {
       action: "service.created",
     });
     expect(row?.requestId).toBe(res.headers.get("x-request-id"));
+    expect(row?.userAgent).toBe("ops-console/1.0");
   });
 
   it("fills defaults for optional fields", async () => {

@@ -1,4 +1,10 @@
-import { baseApp, cronRoutes, type FunctionContext, relayOutbox } from "@minispod/shared";
+import {
+  baseApp,
+  cronRoutes,
+  type FunctionContext,
+  registerBusinessMetrics,
+  relayOutbox,
+} from "@minispod/shared";
 import { deadLetterRoutes } from "./dead-letters";
 import type { OutboxRelayEnv } from "./env";
 
@@ -6,6 +12,8 @@ export type OutboxRelayDeps = FunctionContext<OutboxRelayEnv>;
 
 export function createApp(deps: OutboxRelayDeps) {
   const app = baseApp(deps);
+  // The platform-wide business figures are exposed here, once (see registerBusinessMetrics).
+  if (deps.env.METRICS_ENABLED) registerBusinessMetrics(deps.metrics, deps.db, deps.now);
   app.route(
     "/cron",
     cronRoutes(

@@ -11,6 +11,7 @@ import {
   checkConnections,
   createInfrastructure,
   createLogger,
+  docsRoutes,
   EnvError,
   type FunctionContext,
   type FunctionDefinition,
@@ -20,7 +21,6 @@ import {
   mergeOpenApi,
   type OpenApiDocument,
   parseEnv,
-  referencePage,
   relayOutbox,
 } from "@minispod/shared";
 import { isNull } from "drizzle-orm";
@@ -251,7 +251,7 @@ function buildRootApp(hosted: Map<string, HostedFunction>): Hono {
       }),
     );
   });
-  root.get("/docs", (c) => c.html(referencePage("/openapi.json", "minispod API")));
+  root.route("/", docsRoutes("/openapi.json", "minispod API"));
   root.get("/health/liveness", (c) => c.json({ status: "ok" }));
   root.get("/health/readiness", async (c) => {
     const reasons: Record<string, unknown> = {};

@@ -8,7 +8,15 @@
  * const ctx = billingContextOf({ ...deps, provider });
  * await renew({ ctx, input: { subscriptionId, actor: systemActor } });
  */
+
 export { lockReachableSubscription, subscriptionNotFound } from "./access";
+export {
+  invoiceDetailSchema,
+  invoiceSchema,
+  paymentSchema,
+  subscriptionDetailSchema,
+  subscriptionSchema,
+} from "./api-schemas";
 export { setAutoRenew } from "./auto-renew";
 export { cancel } from "./cancel";
 export {

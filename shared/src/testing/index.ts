@@ -19,10 +19,14 @@ import {
 } from "../jwt";
 import { createLogger } from "../logger";
 import { createMetrics } from "../metrics";
+import { responseChecks } from "../openapi";
 import { withRevocation } from "../revocation";
 import { createEventSender, type FunctionContext, type FunctionDefinition } from "../runtime";
 
 export * from "./route-security";
+
+// Every answer of a described route is checked against its documented schema under test.
+responseChecks.enabled = true;
 
 declare module "vitest" {
   export interface ProvidedContext {

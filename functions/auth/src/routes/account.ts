@@ -17,6 +17,7 @@ import { passwordSchema } from "../services/passwords";
 import { revokeAllSessions } from "../services/sessions";
 import { loadActiveUser, toUserDto } from "../services/users";
 import { clientInfo } from "./limits";
+import { notes } from "./notes";
 
 const tokenBody = v.object({
   token: v.pipe(
@@ -30,29 +31,36 @@ const tokenBody = v.object({
 export function accountRoutes(deps: AuthDeps) {
   const auth = requireAuth(deps.verifier);
   return new Hono<AppEnv>()
-    .get("/me", auth, async (c) => {
+    .get("/me", notes.me, auth, async (c) => {
       const claims = c.get("auth");
       return c.json(toUserDto(await loadActiveUser(deps.db, claims.userId, claims.issuedAt)));
     })
-    .patch("/me", auth, jsonBody(v.object({ name: v.optional(fields.name()) })), async (c) => {
-      const claims = c.get("auth");
-      const input = c.req.valid("json");
-      if (input.name === undefined) {
-        throw new AppError("VALIDATION_FAILED", {
-          detail: "Nothing to update: send at least one of: name.",
-          fields: [{ field: "", message: "no updatable field given" }],
-        });
-      }
-      await loadActiveUser(deps.db, claims.userId, claims.issuedAt);
-      const [user] = await deps.db
-        .update(users)
-        .set({ name: input.name })
-        .where(eq(users.id, claims.userId))
-        .returning();
-      return c.json(toUserDto(user!));
-    })
+    .patch(
+      "/me",
+      notes.updateMe,
+      auth,
+      jsonBody(v.object({ name: v.optional(fields.name()) })),
+      async (c) => {
+        const claims = c.get("auth");
+        const input = c.req.valid("json");
+        if (input.name === undefined) {
+          throw new AppError("VALIDATION_FAILED", {
+            detail: "Nothing to update: send at least one of: name.",
+            fields: [{ field: "", message: "no updatable field given" }],
+          });
+        }
+        await loadActiveUser(deps.db, claims.userId, claims.issuedAt);
+        const [user] = await deps.db
+          .update(users)
+          .set({ name: input.name })
+          .where(eq(users.id, claims.userId))
+          .returning();
+        return c.json(toUserDto(user!));
+      },
+    )
     .post(
       "/password/change",
+      notes.changePassword,
       auth,
       jsonBody(
         v.object({
@@ -85,18 +93,18 @@ export function accountRoutes(deps: AuthDeps) {
         return c.json(session);
       },
     )
-    .post("/logout/all", auth, async (c) => {
+    .post("/logout/all", notes.logoutAll, auth, async (c) => {
       const claims = c.get("auth");
       const now = deps.now();
       await revokeAllSessions(deps.db, claims.userId, now);
       await revokeUserTokens(deps.store, claims.userId, now, deps.env.JWT_EXPIRES_IN);
       return c.body(null, 204);
     })
-    .post("/email/verify", jsonBody(tokenBody), async (c) => {
+    .post("/email/verify", notes.verifyEmail, jsonBody(tokenBody), async (c) => {
       await verifyEmail(deps, c.req.valid("json").token);
       return c.body(null, 204);
     })
-    .post("/email/resend", auth, async (c) => {
+    .post("/email/resend", notes.resendVerification, auth, async (c) => {
       const claims = c.get("auth");
       await enforceRateLimit(
         deps.limiter,

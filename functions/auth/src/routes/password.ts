@@ -5,6 +5,7 @@ import type { AuthDeps } from "../app";
 import { requestPasswordReset, resetPassword } from "../services/accounts";
 import { passwordSchema } from "../services/passwords";
 import { authLimits, clientInfo } from "./limits";
+import { notes } from "./notes";
 
 /** Known and unknown emails must be indistinguishable by time too: pad every answer to this. */
 const FORGOT_MIN_MS = 300;
@@ -15,6 +16,7 @@ export function passwordRoutes(deps: AuthDeps) {
   return new Hono<AppEnv>()
     .post(
       "/password/forgot",
+      notes.forgotPassword,
       limits.reset,
       jsonBody(v.object({ email: fields.email() })),
       async (c) => {
@@ -35,6 +37,7 @@ export function passwordRoutes(deps: AuthDeps) {
     )
     .post(
       "/password/reset",
+      notes.resetPassword,
       limits.reset,
       jsonBody(
         v.object({

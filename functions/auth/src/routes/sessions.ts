@@ -7,6 +7,7 @@ import { passwordSchema } from "../services/passwords";
 import { logout, rotateRefreshToken } from "../services/sessions";
 import { toUserDto } from "../services/users";
 import { authLimits, clientInfo } from "./limits";
+import { notes } from "./notes";
 
 const refreshBody = v.object({
   refreshToken: v.pipe(
@@ -22,6 +23,7 @@ export function sessionRoutes(deps: AuthDeps) {
   return new Hono<AppEnv>()
     .post(
       "/register",
+      notes.register,
       limits.register,
       jsonBody(v.object({ email: fields.email(), password: passwordSchema, name: fields.name() })),
       async (c) => {
@@ -36,6 +38,7 @@ export function sessionRoutes(deps: AuthDeps) {
     )
     .post(
       "/login",
+      notes.login,
       limits.login,
       jsonBody(
         v.object({
@@ -60,7 +63,7 @@ export function sessionRoutes(deps: AuthDeps) {
         return c.json({ ...session, user: toUserDto(user) });
       },
     )
-    .post("/refresh", limits.login, jsonBody(refreshBody), async (c) => {
+    .post("/refresh", notes.refresh, limits.login, jsonBody(refreshBody), async (c) => {
       const { session, user } = await rotateRefreshToken(
         deps,
         c.req.valid("json").refreshToken,
@@ -69,7 +72,7 @@ export function sessionRoutes(deps: AuthDeps) {
       c.header("cache-control", "no-store");
       return c.json({ ...session, user: toUserDto(user) });
     })
-    .post("/logout", jsonBody(refreshBody), async (c) => {
+    .post("/logout", notes.logout, jsonBody(refreshBody), async (c) => {
       await logout(deps, c.req.valid("json").refreshToken);
       return c.body(null, 204);
     });

@@ -1,8 +1,9 @@
 import type { BillingContext } from "@minispod/billing";
 import { handleProviderEvent, providerEventSchema } from "@minispod/billing";
-import { type AppEnv, AppError, parseOrThrow } from "@minispod/shared";
+import { type AppEnv, AppError, describeRoute, parseOrThrow } from "@minispod/shared";
 import { PAYMENT_SIGNATURE_HEADER, verifyPaymentWebhook } from "@minispod/shared/payments";
 import { Hono } from "hono";
+import * as v from "valibot";
 import type { BillingDeps } from "../app";
 
 /**
@@ -11,7 +12,7 @@ import type { BillingDeps } from "../app";
  * before the body is even parsed.
  */
 export function paymentWebhookRoutes(deps: BillingDeps, ctx: BillingContext) {
-  return new Hono<AppEnv>().post("/webhook", async (c) => {
+  return new Hono<AppEnv>().post("/webhook", callbackNote, async (c) => {
     const secrets = deps.env.PAYMENT_WEBHOOK_SECRET ?? [];
     if (secrets.length === 0) {
       c.get("logger").error("payment callback refused: PAYMENT_WEBHOOK_SECRET is not set");
@@ -52,6 +53,28 @@ export function paymentWebhookRoutes(deps: BillingDeps, ctx: BillingContext) {
     return c.json({ received: true, outcome });
   });
 }
+
+const callbackNote = describeRoute({
+  id: "payments.callback",
+  summary: "Receive a payment provider's event (signed, processed once)",
+  description:
+    "Called by the payment provider, not by clients. Authenticated by the `Payment-Signature` header, not a bearer token. A replayed event answers 200 with outcome `duplicate` and changes nothing.",
+  body: providerEventSchema,
+  response: {
+    schema: v.object({
+      received: v.literal(true),
+      outcome: v.picklist(["processed", "duplicate", "recorded", "unmatched", "mismatch"]),
+    }),
+  },
+  errors: ["INVALID_SIGNATURE", "MALFORMED_JSON", "VALIDATION_FAILED", "SERVICE_UNAVAILABLE"],
+  headers: [
+    {
+      name: "Payment-Signature",
+      description:
+        '`t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<raw body>">` with the shared PAYMENT_WEBHOOK_SECRET (several v1= during a rotation); t must be within PAYMENT_WEBHOOK_TOLERANCE seconds of now.',
+    },
+  ],
+});
 
 /**
  * PostgreSQL text and jsonb cannot hold U+0000, which JSON may carry as `\u0000`:

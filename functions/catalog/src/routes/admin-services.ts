@@ -12,6 +12,7 @@ import { toServiceDto } from "../dto";
 import { createServiceSchema, slugParam, updateServiceSchema } from "../schemas";
 import { updateService } from "../services/update";
 import { createService, retireService } from "../services/write";
+import { notes } from "./notes";
 
 /**
  * Admin writes. Auth runs per route, not as `use("*")`: these share their
@@ -21,7 +22,7 @@ export function adminServiceRoutes(deps: CatalogDeps) {
   const auth = requireAuth(deps.verifier);
   const admin = requireRole("ADMIN", "SUPER_ADMIN");
   return new Hono<AppEnv>()
-    .post("/", auth, admin, jsonBody(createServiceSchema), async (c) => {
+    .post("/", notes.create, auth, admin, jsonBody(createServiceSchema), async (c) => {
       const row = await createService({
         db: deps.db,
         input: c.req.valid("json"),
@@ -32,6 +33,7 @@ export function adminServiceRoutes(deps: CatalogDeps) {
     })
     .patch(
       "/:slug",
+      notes.update,
       auth,
       admin,
       pathParams(slugParam),
@@ -47,7 +49,7 @@ export function adminServiceRoutes(deps: CatalogDeps) {
         return c.json(toServiceDto(row, true));
       },
     )
-    .post("/:slug/retire", auth, admin, pathParams(slugParam), async (c) => {
+    .post("/:slug/retire", notes.retire, auth, admin, pathParams(slugParam), async (c) => {
       const row = await retireService({
         db: deps.db,
         slug: c.req.valid("param").slug,

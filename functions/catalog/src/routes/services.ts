@@ -5,6 +5,7 @@ import type { CatalogDeps } from "../app";
 import { toServiceDto } from "../dto";
 import { slugParam } from "../schemas";
 import { getServiceBySlug, listServices } from "../services/read";
+import { notes } from "./notes";
 import { optionalAuth, viewer, viewerIsAdmin } from "./viewer";
 
 const listQuery = v.object({
@@ -21,7 +22,7 @@ const listQuery = v.object({
 /** Public reads. Admins (by token) also get `defaultEnv` and may list retired entries. */
 export function serviceRoutes(deps: CatalogDeps) {
   return new Hono<AppEnv>()
-    .get("/", optionalAuth(deps.verifier), queryParams(listQuery), async (c) => {
+    .get("/", notes.list, optionalAuth(deps.verifier), queryParams(listQuery), async (c) => {
       const { includeRetired, ...query } = c.req.valid("query");
       const admin = viewerIsAdmin(c);
       if (includeRetired && !admin) {
@@ -37,7 +38,7 @@ export function serviceRoutes(deps: CatalogDeps) {
         nextCursor: page.nextCursor,
       });
     })
-    .get("/:slug", optionalAuth(deps.verifier), pathParams(slugParam), async (c) => {
+    .get("/:slug", notes.get, optionalAuth(deps.verifier), pathParams(slugParam), async (c) => {
       const row = await getServiceBySlug({ db: deps.db, slug: c.req.valid("param").slug });
       return c.json(toServiceDto(row, viewerIsAdmin(c)));
     });

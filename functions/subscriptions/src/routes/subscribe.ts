@@ -1,6 +1,6 @@
 import type { BillingContext } from "@minispod/billing";
-import { subscribe } from "@minispod/billing";
-import { type AppEnv, actorOf, jsonBody, requireAuth } from "@minispod/shared";
+import { subscribe, subscriptionSchema } from "@minispod/billing";
+import { type AppEnv, actorOf, describeRoute, jsonBody, requireAuth } from "@minispod/shared";
 import { Hono } from "hono";
 import * as v from "valibot";
 import type { SubscriptionsDeps } from "../app";
@@ -26,6 +26,24 @@ export const subscribeBody = v.object({
 export function subscribeRoutes(deps: SubscriptionsDeps, ctx: BillingContext) {
   return new Hono<AppEnv>().post(
     "/",
+    describeRoute({
+      id: "subscriptions.create",
+      summary: "Subscribe to a catalog service (charges the first period)",
+      description:
+        "A declined first charge creates nothing billable and answers 402. An unknown payment outcome answers 502/503; retry with the same Idempotency-Key.",
+      response: { status: 201, schema: subscriptionSchema },
+      errors: [
+        "PAYMENT_DECLINED",
+        "CONFLICT",
+        "IDEMPOTENCY_IN_PROGRESS",
+        "IDEMPOTENCY_KEY_REUSED",
+        "UNPROCESSABLE",
+        "NOT_FOUND",
+        "BAD_GATEWAY",
+        "SERVICE_UNAVAILABLE",
+      ],
+      idempotent: true,
+    }),
     requireAuth(deps.verifier),
     jsonBody(subscribeBody),
     async (c) => {

@@ -12,6 +12,7 @@ import * as v from "valibot";
 import { deliveryConfig, manualSendLimit, type WebhooksDeps } from "../deps";
 import { deliveryDetail, listDeliveries, redeliver } from "../services/deliveries";
 import { loadEndpoint } from "../services/endpoints";
+import { notes } from "./notes";
 
 const endpointParam = v.object({ id: fields.uuid() });
 const deliveryParam = v.object({ id: fields.uuid(), deliveryId: fields.uuid() });
@@ -20,17 +21,36 @@ const deliveryParam = v.object({ id: fields.uuid(), deliveryId: fields.uuid() })
 export function deliveryRoutes(deps: WebhooksDeps) {
   const auth = requireAuth(deps.verifier);
   return new Hono<AppEnv>()
-    .get("/:id/deliveries", auth, pathParams(endpointParam), queryParams(pageQuery), async (c) => {
-      const endpoint = await loadEndpoint(deps.db, c.req.valid("param").id, c.get("auth"), "read");
-      return c.json(await listDeliveries(deps.db, endpoint.id, c.req.valid("query")));
-    })
-    .get("/:id/deliveries/:deliveryId", auth, pathParams(deliveryParam), async (c) => {
-      const { id, deliveryId } = c.req.valid("param");
-      const endpoint = await loadEndpoint(deps.db, id, c.get("auth"), "read");
-      return c.json(await deliveryDetail(deps.db, endpoint.id, deliveryId));
-    })
+    .get(
+      "/:id/deliveries",
+      notes.deliveries,
+      auth,
+      pathParams(endpointParam),
+      queryParams(pageQuery),
+      async (c) => {
+        const endpoint = await loadEndpoint(
+          deps.db,
+          c.req.valid("param").id,
+          c.get("auth"),
+          "read",
+        );
+        return c.json(await listDeliveries(deps.db, endpoint.id, c.req.valid("query")));
+      },
+    )
+    .get(
+      "/:id/deliveries/:deliveryId",
+      notes.delivery,
+      auth,
+      pathParams(deliveryParam),
+      async (c) => {
+        const { id, deliveryId } = c.req.valid("param");
+        const endpoint = await loadEndpoint(deps.db, id, c.get("auth"), "read");
+        return c.json(await deliveryDetail(deps.db, endpoint.id, deliveryId));
+      },
+    )
     .post(
       "/:id/deliveries/:deliveryId/redeliver",
+      notes.redeliver,
       auth,
       manualSendLimit(deps),
       pathParams(deliveryParam),

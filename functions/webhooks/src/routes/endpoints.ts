@@ -27,6 +27,7 @@ import {
   updateEndpoint,
 } from "../services/endpoints";
 import { createSchema, updateSchema } from "../services/schemas";
+import { notes } from "./notes";
 
 const listQuery = v.object({ ...pageQuery.entries, userId: v.optional(fields.uuid()) });
 
@@ -35,7 +36,7 @@ export function endpointRoutes(deps: WebhooksDeps) {
   const auth = requireAuth(deps.verifier);
   const allowPrivate = deps.env.WEBHOOK_ALLOW_PRIVATE;
   return new Hono<AppEnv>()
-    .get("/", auth, queryParams(listQuery), async (c) => {
+    .get("/", notes.list, auth, queryParams(listQuery), async (c) => {
       const claims = c.get("auth");
       const query = c.req.valid("query");
       if (query.userId && query.userId !== claims.userId && !isAdmin(claims.role)) {
@@ -52,7 +53,7 @@ export function endpointRoutes(deps: WebhooksDeps) {
         .limit(p.fetch);
       return c.json(p.page(rows, toEndpointDto));
     })
-    .post("/", auth, jsonBody(createSchema(allowPrivate)), async (c) => {
+    .post("/", notes.create, auth, jsonBody(createSchema(allowPrivate)), async (c) => {
       const row = await createEndpoint({
         db: deps.db,
         actor: actorOf(c),
@@ -64,34 +65,46 @@ export function endpointRoutes(deps: WebhooksDeps) {
       // The only answer, besides rotation, that carries the secret.
       return c.json({ ...toEndpointDto(row), secret: row.secret }, 201);
     })
-    .get("/:id", auth, pathParams(idParam), async (c) => {
+    .get("/:id", notes.get, auth, pathParams(idParam), async (c) => {
       const row = await loadEndpoint(deps.db, c.req.valid("param").id, c.get("auth"), "read");
       return c.json(toEndpointDto(row));
     })
-    .patch("/:id", auth, pathParams(idParam), jsonBody(updateSchema(allowPrivate)), async (c) => {
-      const data = c.req.valid("json");
-      if (Object.values(data).every((value) => value === undefined)) {
-        throw new AppError("VALIDATION_FAILED", {
-          detail: "Nothing to update: send at least one of url, events, description, enabled.",
-          fields: [{ field: "", message: "no updatable field given" }],
+    .patch(
+      "/:id",
+      notes.update,
+      auth,
+      pathParams(idParam),
+      jsonBody(updateSchema(allowPrivate)),
+      async (c) => {
+        const data = c.req.valid("json");
+        if (Object.values(data).every((value) => value === undefined)) {
+          throw new AppError("VALIDATION_FAILED", {
+            detail: "Nothing to update: send at least one of url, events, description, enabled.",
+            fields: [{ field: "", message: "no updatable field given" }],
+          });
+        }
+        const endpoint = await loadEndpoint(
+          deps.db,
+          c.req.valid("param").id,
+          c.get("auth"),
+          "write",
+        );
+        const row = await updateEndpoint({
+          db: deps.db,
+          actor: actorOf(c),
+          endpoint,
+          data,
+          now: deps.now(),
         });
-      }
-      const endpoint = await loadEndpoint(deps.db, c.req.valid("param").id, c.get("auth"), "write");
-      const row = await updateEndpoint({
-        db: deps.db,
-        actor: actorOf(c),
-        endpoint,
-        data,
-        now: deps.now(),
-      });
-      return c.json(toEndpointDto(row));
-    })
-    .delete("/:id", auth, pathParams(idParam), async (c) => {
+        return c.json(toEndpointDto(row));
+      },
+    )
+    .delete("/:id", notes.delete, auth, pathParams(idParam), async (c) => {
       const endpoint = await loadEndpoint(deps.db, c.req.valid("param").id, c.get("auth"), "write");
       await deleteEndpoint({ db: deps.db, actor: actorOf(c), endpoint, now: deps.now() });
       return c.body(null, 204);
     })
-    .post("/:id/rotate-secret", auth, pathParams(idParam), async (c) => {
+    .post("/:id/rotate-secret", notes.rotateSecret, auth, pathParams(idParam), async (c) => {
       const endpoint = await loadEndpoint(deps.db, c.req.valid("param").id, c.get("auth"), "write");
       const row = await rotateSecret({
         db: deps.db,
@@ -107,7 +120,7 @@ export function endpointRoutes(deps: WebhooksDeps) {
         previousSecretExpiresAt: row.previousSecretExpiresAt?.toISOString() ?? null,
       });
     })
-    .post("/:id/test", auth, manualSendLimit(deps), pathParams(idParam), async (c) => {
+    .post("/:id/test", notes.test, auth, manualSendLimit(deps), pathParams(idParam), async (c) => {
       const endpoint = await loadEndpoint(deps.db, c.req.valid("param").id, c.get("auth"), "write");
       const outcome = await sendTestPing({
         db: deps.db,

@@ -1,0 +1,74 @@
+import { billingPeriod } from "@minispod/db";
+import { describeRoute, listOf } from "@minispod/shared";
+import * as v from "valibot";
+
+/**
+ * The OpenAPI notes of the catalog's routes. `serviceSchema` is the wire form
+ * of `ServiceDto` (checked against every answer under test).
+ */
+const timestamp = v.pipe(v.string(), v.isoTimestamp());
+const serviceSchema = v.object({
+  id: v.pipe(v.string(), v.uuid()),
+  slug: v.string(),
+  name: v.string(),
+  description: v.string(),
+  image: v.string(),
+  imageTag: v.string(),
+  port: v.pipe(v.number(), v.integer()),
+  defaultEnv: v.optional(v.record(v.string(), v.string())),
+  resources: v.object({
+    cpu: v.string(),
+    memory: v.string(),
+    storage: v.nullable(v.string()),
+    storageMountPath: v.nullable(v.string()),
+  }),
+  price: v.object({
+    amountMinor: v.pipe(v.number(), v.integer()),
+    currency: v.string(),
+    period: v.picklist(billingPeriod.enumValues),
+  }),
+  active: v.boolean(),
+  allowMultiple: v.boolean(),
+  scaleToZero: v.boolean(),
+  retiredAt: v.nullable(timestamp),
+  createdAt: timestamp,
+  updatedAt: timestamp,
+});
+
+const optionalToken =
+  "Public. An admin's bearer token (optional) adds `defaultEnv`; a token that is sent must be valid (401 otherwise).";
+
+export const notes = {
+  list: describeRoute({
+    id: "services.list",
+    summary: "List the catalog, newest first",
+    description: `${optionalToken} \`includeRetired=true\` needs an admin token.`,
+    response: { schema: listOf(serviceSchema) },
+    errors: ["UNAUTHORIZED", "INVALID_TOKEN", "TOKEN_EXPIRED", "FORBIDDEN"],
+  }),
+  get: describeRoute({
+    id: "services.get",
+    summary: "Show a catalog entry by slug",
+    description: optionalToken,
+    response: { schema: serviceSchema },
+    errors: ["UNAUTHORIZED", "INVALID_TOKEN", "TOKEN_EXPIRED"],
+  }),
+  create: describeRoute({
+    id: "services.create",
+    summary: "Add a catalog entry",
+    response: { status: 201, schema: serviceSchema },
+    errors: ["CONFLICT"],
+  }),
+  update: describeRoute({
+    id: "services.update",
+    summary: "Change a catalog entry (price changes apply from the next period)",
+    response: { schema: serviceSchema },
+    errors: [],
+  }),
+  retire: describeRoute({
+    id: "services.retire",
+    summary: "Retire a catalog entry (no new subscriptions; existing ones continue)",
+    response: { schema: serviceSchema },
+    errors: [],
+  }),
+};

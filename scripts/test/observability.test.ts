@@ -1,0 +1,128 @@
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { createHarness, type Harness, json } from "@minispod/shared/testing";
+import { startTestReceiver } from "@minispod/shared/webhooks/test-receiver";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { functions } from "../src/local/functions";
+import { createLocalRunner, type LocalRunner } from "../src/local/runner";
+
+/**
+ * Metrics as operators get them: every function's /metrics is valid
+ * Prometheus text, the business series move when the paid journey runs, and
+ * every metric the Grafana dashboard and the alert rules name is exposed.
+ */
+const observability = fileURLToPath(new URL("../../deploy/observability/", import.meta.url));
+
+let h: Harness;
+let runner: LocalRunner;
+let receiver: Awaited<ReturnType<typeof startTestReceiver>>;
+
+beforeAll(async () => {
+  h = await createHarness();
+  receiver = await startTestReceiver();
+  runner = await createLocalRunner({
+    source: {
+      DATABASE_URL: h.databaseUrl,
+      REDIS_URL: h.redisUrl,
+      REDIS_KEY_PREFIX: h.redisPrefix,
+      DATA_DIR: mkdtempSync(join(tmpdir(), "minispod-metrics-")),
+      LOCAL_CRON: "false",
+      LOG_LEVEL: "silent",
+      BCRYPT_COST: "4",
+      ADMIN_PASSWORD: "admin password 1",
+      WEBHOOK_ALLOW_PRIVATE: "true",
+    },
+    functions,
+  });
+}, 120_000);
+afterAll(async () => {
+  await runner?.close();
+  await receiver?.close();
+  await h?.close();
+});
+
+// Values as Prometheus reads them (Go ParseFloat: NaN and Inf in any case; prom-client writes "Nan").
+const SAMPLE =
+  /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(?:[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\]|\\.)*",?)*\})? (-?[0-9.eE+-]+|[Nn]a[Nn]|[+-]?Inf)( -?\d+)?$/;
+const META = /^# (HELP|TYPE) [a-zA-Z_:][a-zA-Z0-9_:]* .+$/;
+
+/** Parses Prometheus text exposition strictly; throws on the first line that is neither. */
+function parseExposition(text: string): Map<string, number> {
+  const samples = new Map<string, number>();
+  for (const line of text.split("\n")) {
+    if (line === "") continue;
+    if (line.startsWith("#")) {
+      if (!META.test(line)) throw new Error(`not a HELP/TYPE line: ${line}`);
+      continue;
+    }
+    const match = SAMPLE.exec(line);
+    if (!match) throw new Error(`not a sample line: ${line}`);
+    samples.set(`${match[1]}${match[2] ?? ""}`, Number(match[3]));
+  }
+  return samples;
+}
+
+const scrape = async (path = "/metrics") => {
+  const res = await runner.app.request(path);
+  expect(res.status, path).toBe(200);
+  return parseExposition(await res.text());
+};
+const sumOf = (samples: Map<string, number>, name: string, label = "") =>
+  [...samples.entries()]
+    .filter(([key]) => key.split("{")[0] === name && key.includes(label))
+    .reduce((total, [, v]) => total + v, 0);
+
+describe("/metrics", () => {
+  it("of every function is valid Prometheus text", async () => {
+    for (const { name } of functions) {
+      const samples = await scrape(`/_fn/${name}/metrics`);
+      expect(sumOf(samples, "process_cpu_user_seconds_total"), name).toBeGreaterThan(0);
+    }
+  });
+
+  it("moves the business series when the paid journey runs", async () => {
+    const before = await scrape();
+    const register = await runner.app.request(
+      "/api/v1/auth/register",
+      json({ email: "mia@example.com", password: "a long password", name: "Mia" }),
+    );
+    const auth = { authorization: `Bearer ${(await register.json()).accessToken}` };
+    const subscribed = await runner.app.request(
+      "/api/v1/subscriptions",
+      json({ serviceSlug: "uptime-kuma" }, auth),
+    );
+    expect(subscribed.status).toBe(201);
+    await runner.settle();
+    const after = await scrape();
+
+    const moved = (name: string, label: string) =>
+      sumOf(after, name, label) - sumOf(before, name, label);
+    expect(moved("minispod_subscriptions", 'status="ACTIVE"')).toBe(1);
+    expect(moved("minispod_payments", 'status="SUCCEEDED"')).toBe(1);
+    expect(moved("minispod_invoices", 'status="PAID"')).toBe(1);
+    expect(moved("minispod_mrr_minor", "currency=")).toBeGreaterThan(0);
+    expect(moved("minispod_emails", "")).toBeGreaterThan(0);
+    expect(sumOf(after, "minispod_outbox_backlog")).toBe(0);
+    expect(sumOf(after, "minispod_outbox_oldest_age_seconds")).toBe(0);
+  });
+
+  it("exposes every metric the dashboard and the alert rules name", async () => {
+    const text = await (await runner.app.request("/metrics")).text();
+    // A labelled gauge with no rows yet (no dead events) is declared by its TYPE line only.
+    const declared = [...text.matchAll(/^# TYPE ([a-zA-Z0-9_:]+) /gm)].map((m) => m[1]!);
+    const sampled = [...parseExposition(text).keys()].map((key) => key.split("{")[0]!);
+    const exposed = new Set([...declared, ...sampled]);
+    const dashboard = readFileSync(join(observability, "grafana-dashboard.json"), "utf8");
+    const alerts = readFileSync(join(observability, "alerts.yaml"), "utf8");
+    const named = new Set(
+      [...`${dashboard}\n${alerts}`.matchAll(/\b((?:minispod|http)_[a-z0-9_]+)\b/g)].map(
+        (m) => m[1]!,
+      ),
+    );
+    expect(named.size).toBeGreaterThan(10);
+    const missing = [...named].filter((name) => !exposed.has(name));
+    expect(missing).toEqual([]);
+  });
+});
