@@ -142,6 +142,7 @@ export function createFunctionApp(options: FunctionAppOptions): Hono<AppEnv> {
             route,
             status: c.res.status,
             ms: Math.round(seconds * 1000),
+            ...(trace ? { traceId: trace.traceId } : {}),
           },
           "request",
         ),

@@ -45,7 +45,7 @@ describe("environment", () => {
 
   it("refuses the simulated cluster in production, naming the variable", () => {
     expect(() => parseEnv(provisionerEnvSchema, { ...base, NODE_ENV: "production" })).toThrow(
-      /K8S_DRIVER: must not be simulated when NODE_ENV=production/,
+      /K8S_DRIVER must not be simulated when NODE_ENV=production/,
     );
     expect(
       parseEnv(provisionerEnvSchema, {

@@ -53,7 +53,9 @@ export async function enqueueEvents<T extends EventType>(
   events: NewEvent<T>[],
 ): Promise<string[]> {
   if (events.length === 0) return [];
+  const traceparent = currentTraceparent() ?? null;
   const rows = events.map((event) => ({
+    traceparent,
     type: fullType(event.type),
     source: event.source,
     subject: event.subject,
