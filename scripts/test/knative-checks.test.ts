@@ -228,6 +228,7 @@ describe.skipIf(noKubectl !== undefined)(
           .subjects)
           subject.namespace = "default";
       expect(checkBuiltOverlay(objects, ctx)).toEqual([
+        "ClusterRoleBinding/minispod-instances: binds ServiceAccount instances of namespace default",
         "ClusterRoleBinding/minispod-provisioner: binds ServiceAccount provisioner of namespace default",
         "ConfigMap/kafka-broker-config is in namespace (none: the kubectl context's), not minispod",
         "Service/catalog: image registry.example.com/minispod/fn-catalog:latest has no pinned tag",
