@@ -1,12 +1,7 @@
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { createHarness, type Harness, json } from "@minispod/shared/testing";
-import { startTestReceiver } from "@minispod/shared/webhooks/test-receiver";
+import { json } from "@minispod/shared/testing";
 import { Webhook } from "standardwebhooks";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { functions } from "../src/local/functions";
-import { createLocalRunner, type LocalRunner } from "../src/local/runner";
+import { describe, expect, it } from "vitest";
+import { localJourney } from "./support/journey";
 
 /**
  * The paid journey and its notifications end to end, through the local runner
@@ -14,35 +9,9 @@ import { createLocalRunner, type LocalRunner } from "../src/local/runner";
  * knative/, the seeded catalog, the sandbox provider, the dev mailbox), on the
  * machine's PostgreSQL and Redis.
  */
-let h: Harness;
-let runner: LocalRunner;
-let receiver: Awaited<ReturnType<typeof startTestReceiver>>;
+const journey = localJourney("e2e");
 
-beforeAll(async () => {
-  h = await createHarness();
-  receiver = await startTestReceiver();
-  runner = await createLocalRunner({
-    source: {
-      DATABASE_URL: h.databaseUrl,
-      REDIS_URL: h.redisUrl,
-      REDIS_KEY_PREFIX: h.redisPrefix,
-      DATA_DIR: mkdtempSync(join(tmpdir(), "minispod-e2e-")),
-      LOCAL_CRON: "false",
-      LOG_LEVEL: "silent",
-      BCRYPT_COST: "4",
-      ADMIN_PASSWORD: "admin password 1",
-      WEBHOOK_ALLOW_PRIVATE: "true",
-    },
-    functions,
-  });
-}, 120_000);
-afterAll(async () => {
-  await runner?.close();
-  await receiver?.close();
-  await h?.close();
-});
-
-const api = (path: string, init?: RequestInit) => runner.app.request(`/api/v1${path}`, init);
+const api = journey.api;
 
 async function customer(email: string) {
   const res = await api(
@@ -64,7 +33,7 @@ describe("local mode: the paid journey with notifications", () => {
 
     const hook = await api(
       "/webhooks",
-      json({ url: receiver.url("/alice"), events: ["subscription.activated"] }, alice.auth),
+      json({ url: journey.receiver.url("/alice"), events: ["subscription.activated"] }, alice.auth),
     );
     expect(hook.status).toBe(201);
     const { secret } = await hook.json();
@@ -87,8 +56,8 @@ describe("local mode: the paid journey with notifications", () => {
     expect(invoices.items).toHaveLength(1);
     expect(invoices.items[0].status).toBe("PAID");
 
-    await runner.settle();
-    const deliveries = receiver.to("/alice");
+    await journey.runner.settle();
+    const deliveries = journey.receiver.to("/alice");
     expect(deliveries).toHaveLength(1);
     const delivery = deliveries[0]!;
     const verified = new Webhook(secret).verify(delivery.body, delivery.headers) as {
@@ -98,7 +67,7 @@ describe("local mode: the paid journey with notifications", () => {
     expect(verified.type).toBe("subscription.activated");
     expect(verified.data.subscriptionId).toBe(subscription.id);
 
-    const mailbox = await (await runner.app.request("/_dev/notifier/mailbox")).json();
+    const mailbox = await (await journey.runner.app.request("/_dev/notifier/mailbox")).json();
     const toAlice = (mailbox.items ?? mailbox).filter((m: { to: string }) =>
       m.to.includes("alice@example.com"),
     );
@@ -129,14 +98,15 @@ describe("local mode: the paid journey with notifications", () => {
 
 describe("local mode: what the runner prints", () => {
   it("lists the dev tools' pages, and each answers", async () => {
-    expect(runner.devTools).toContain("/_dev/notifier/mailbox");
-    for (const path of runner.devTools) expect((await runner.app.request(path)).status).toBe(200);
+    expect(journey.runner.devTools).toContain("/_dev/notifier/mailbox");
+    for (const path of journey.runner.devTools)
+      expect((await journey.runner.app.request(path)).status).toBe(200);
   });
 });
 
 describe("local mode: API description", () => {
   it("merges every function's OpenAPI document", async () => {
-    const doc = await (await runner.app.request("/openapi.json")).json();
+    const doc = await (await journey.runner.app.request("/openapi.json")).json();
     for (const path of [
       "/api/v1/auth/login",
       "/api/v1/services",
@@ -150,6 +120,6 @@ describe("local mode: API description", () => {
       doc.paths["/api/v1/auth/register"].post.requestBody.content["application/json"].schema
         .required,
     ).toEqual(expect.arrayContaining(["email", "password", "name"]));
-    expect((await runner.app.request("/docs")).status).toBe(200);
+    expect((await journey.runner.app.request("/docs")).status).toBe(200);
   });
 });

@@ -1,12 +1,10 @@
-import { mkdtempSync, readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { createHarness, type Harness, json } from "@minispod/shared/testing";
-import { startTestReceiver } from "@minispod/shared/webhooks/test-receiver";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { json } from "@minispod/shared/testing";
+import { describe, expect, it } from "vitest";
 import { functions } from "../src/local/functions";
-import { createLocalRunner, type LocalRunner } from "../src/local/runner";
+import { localJourney } from "./support/journey";
 
 /**
  * Metrics as operators get them: every function's /metrics is valid
@@ -15,33 +13,7 @@ import { createLocalRunner, type LocalRunner } from "../src/local/runner";
  */
 const observability = fileURLToPath(new URL("../../deploy/observability/", import.meta.url));
 
-let h: Harness;
-let runner: LocalRunner;
-let receiver: Awaited<ReturnType<typeof startTestReceiver>>;
-
-beforeAll(async () => {
-  h = await createHarness();
-  receiver = await startTestReceiver();
-  runner = await createLocalRunner({
-    source: {
-      DATABASE_URL: h.databaseUrl,
-      REDIS_URL: h.redisUrl,
-      REDIS_KEY_PREFIX: h.redisPrefix,
-      DATA_DIR: mkdtempSync(join(tmpdir(), "minispod-metrics-")),
-      LOCAL_CRON: "false",
-      LOG_LEVEL: "silent",
-      BCRYPT_COST: "4",
-      ADMIN_PASSWORD: "admin password 1",
-      WEBHOOK_ALLOW_PRIVATE: "true",
-    },
-    functions,
-  });
-}, 120_000);
-afterAll(async () => {
-  await runner?.close();
-  await receiver?.close();
-  await h?.close();
-});
+const journey = localJourney("metrics");
 
 // Values as Prometheus reads them (Go ParseFloat: NaN and Inf in any case; prom-client writes "Nan").
 const SAMPLE =
@@ -65,7 +37,7 @@ function parseExposition(text: string): Map<string, number> {
 }
 
 const scrape = async (path = "/metrics") => {
-  const res = await runner.app.request(path);
+  const res = await journey.runner.app.request(path);
   expect(res.status, path).toBe(200);
   return parseExposition(await res.text());
 };
@@ -84,17 +56,17 @@ describe("/metrics", () => {
 
   it("moves the business series when the paid journey runs", async () => {
     const before = await scrape();
-    const register = await runner.app.request(
+    const register = await journey.runner.app.request(
       "/api/v1/auth/register",
       json({ email: "mia@example.com", password: "a long password", name: "Mia" }),
     );
     const auth = { authorization: `Bearer ${(await register.json()).accessToken}` };
-    const subscribed = await runner.app.request(
+    const subscribed = await journey.runner.app.request(
       "/api/v1/subscriptions",
       json({ serviceSlug: "uptime-kuma" }, auth),
     );
     expect(subscribed.status).toBe(201);
-    await runner.settle();
+    await journey.runner.settle();
     const after = await scrape();
 
     const moved = (name: string, label: string) =>
@@ -109,7 +81,7 @@ describe("/metrics", () => {
   });
 
   it("exposes every metric the dashboard and the alert rules name", async () => {
-    const text = await (await runner.app.request("/metrics")).text();
+    const text = await (await journey.runner.app.request("/metrics")).text();
     // A labelled gauge with no rows yet (no dead events) is declared by its TYPE line only.
     const declared = [...text.matchAll(/^# TYPE ([a-zA-Z0-9_:]+) /gm)].map((m) => m[1]!);
     const sampled = [...parseExposition(text).keys()].map((key) => key.split("{")[0]!);

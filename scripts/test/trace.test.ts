@@ -1,53 +1,24 @@
-import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { outboxEvents } from "@minispod/db";
 import { parseTraceparent } from "@minispod/shared";
-import { createHarness, type Harness, json } from "@minispod/shared/testing";
-import { startTestReceiver } from "@minispod/shared/webhooks/test-receiver";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { functions } from "../src/local/functions";
-import { createLocalRunner, type LocalRunner } from "../src/local/runner";
+import { json } from "@minispod/shared/testing";
+import { describe, expect, it } from "vitest";
+import { localJourney } from "./support/journey";
 
 /**
  * One W3C trace id from the customer's HTTP request, through the outbox and
  * the broker, to the notifier's email and the dispatcher's webhook, with every
  * function assembled as `npm start` does.
  */
-let h: Harness;
-let runner: LocalRunner;
-let receiver: Awaited<ReturnType<typeof startTestReceiver>>;
+const journey = localJourney("trace");
 
-beforeAll(async () => {
-  h = await createHarness();
-  receiver = await startTestReceiver();
-  runner = await createLocalRunner({
-    source: {
-      DATABASE_URL: h.databaseUrl,
-      REDIS_URL: h.redisUrl,
-      REDIS_KEY_PREFIX: h.redisPrefix,
-      DATA_DIR: mkdtempSync(join(tmpdir(), "minispod-trace-")),
-      LOCAL_CRON: "false",
-      LOG_LEVEL: "silent",
-      BCRYPT_COST: "4",
-      ADMIN_PASSWORD: "admin password 1",
-      WEBHOOK_ALLOW_PRIVATE: "true",
-    },
-    functions,
-  });
-}, 120_000);
-afterAll(async () => {
-  await runner?.close();
-  await receiver?.close();
-  await h?.close();
-});
-
-const api = (path: string, init?: RequestInit) => runner.app.request(`/api/v1${path}`, init);
+const api = journey.api;
 const traceIdOf = (traceparent: string | null | undefined) =>
   parseTraceparent(traceparent)?.traceId;
 
 function mailTo(email: string) {
-  const dir = join(runner.dataDir, "mailbox");
+  const dir = join(journey.runner.dataDir, "mailbox");
   return readdirSync(dir)
     .filter((name) => name.endsWith(".json"))
     .map(
@@ -61,7 +32,7 @@ function mailTo(email: string) {
 }
 
 async function outboxTraces() {
-  const rows = await runner.infra.database.db.select().from(outboxEvents);
+  const rows = await journey.runner.infra.database.db.select().from(outboxEvents);
   return rows.map((r) => ({ type: r.type, traceId: traceIdOf(r.traceparent) }));
 }
 
@@ -74,7 +45,10 @@ describe("W3C trace context across events", () => {
     expect(register.status).toBe(201);
     const { accessToken } = await register.json();
     const auth = { authorization: `Bearer ${accessToken}` };
-    const hook = await api("/webhooks", json({ url: receiver.url("/trace"), events: ["*"] }, auth));
+    const hook = await api(
+      "/webhooks",
+      json({ url: journey.receiver.url("/trace"), events: ["*"] }, auth),
+    );
     expect(hook.status).toBe(201);
 
     const traceId = "4bf92f3577b34da6a3ce929d0e0e4736";
@@ -90,7 +64,7 @@ describe("W3C trace context across events", () => {
       ),
     );
     expect(subscribe.status).toBe(201);
-    await runner.settle();
+    await journey.runner.settle();
 
     // The outbox rows the request wrote carry its trace (each with a span of its own).
     // The provisioner's instance.* events continue the same trace, one hop later.
@@ -109,7 +83,7 @@ describe("W3C trace context across events", () => {
 
     // The dispatcher's webhooks: the W3C header, same trace id.
     // Three from the subscribe request, then the provisioner's instance.* events.
-    const webhooks = receiver.to("/trace");
+    const webhooks = journey.receiver.to("/trace");
     expect(webhooks.length).toBeGreaterThanOrEqual(4);
     for (const request of webhooks) expect(traceIdOf(request.headers.traceparent)).toBe(traceId);
 
@@ -132,7 +106,7 @@ describe("W3C trace context across events", () => {
     const requestId = register.headers.get("x-request-id") ?? "";
     const traceId = requestId.replaceAll("-", "");
     expect(traceId).toMatch(/^[0-9a-f]{32}$/);
-    await runner.settle();
+    await journey.runner.settle();
 
     expect((await outboxTraces()).filter((e) => e.traceId === traceId).map((e) => e.type)).toEqual([
       "dev.minispod.user.registered",
