@@ -15,6 +15,7 @@ import * as v from "valibot";
 import type { InstancesContext } from "../services/context";
 import { instanceLogs, listInstances, showInstance } from "../services/read";
 import { restartInstance } from "../services/restart";
+import { notes } from "./notes";
 
 const listQuery = v.object({
   ...pageQuery.entries,
@@ -47,20 +48,20 @@ export function instanceRoutes(
   const actor = (c: Parameters<typeof actorOf>[0]) => actorOf(c, trustedHops);
   return new Hono<AppEnv>()
     .use(requireAuth(verifier))
-    .get("/", queryParams(listQuery), async (c) => {
+    .get("/", notes.list, queryParams(listQuery), async (c) => {
       const { userId, status, ...page } = c.req.valid("query");
       return c.json(await listInstances({ ctx, input: { actor: actor(c), page, userId, status } }));
     })
-    .get("/:id", pathParams(idParam), async (c) => {
+    .get("/:id", notes.get, pathParams(idParam), async (c) => {
       const id = c.req.valid("param").id;
       return c.json(await showInstance({ ctx, input: { actor: actor(c), id } }));
     })
-    .get("/:id/logs", pathParams(idParam), queryParams(logsQuery), async (c) => {
+    .get("/:id/logs", notes.logs, pathParams(idParam), queryParams(logsQuery), async (c) => {
       const { tail, since } = c.req.valid("query");
       const id = c.req.valid("param").id;
       return c.json(await instanceLogs({ ctx, input: { actor: actor(c), id, tail, since } }));
     })
-    .post("/:id/restart", pathParams(idParam), async (c) => {
+    .post("/:id/restart", notes.restart, pathParams(idParam), async (c) => {
       const id = c.req.valid("param").id;
       return c.json(await restartInstance({ ctx, input: { actor: actor(c), id } }), 202);
     });

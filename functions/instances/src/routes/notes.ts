@@ -1,0 +1,114 @@
+import type { ClusterEvent, InstancePhase } from "@minispod/cluster";
+import { instanceStatus } from "@minispod/db";
+import { describeRoute, listOf } from "@minispod/shared";
+import * as v from "valibot";
+
+/**
+ * The OpenAPI notes of the instances routes, with the wire form of
+ * `instanceDto`, `showInstance`, `instanceLogs` and `restartInstance`
+ * (checked against every answer under test).
+ */
+const uuid = v.pipe(v.string(), v.uuid());
+const timestamp = v.pipe(v.string(), v.isoTimestamp());
+const integer = v.pipe(v.number(), v.integer());
+
+const phases = [
+  "starting",
+  "running",
+  "failed",
+  "suspended",
+  "missing",
+] as const satisfies readonly InstancePhase[];
+const eventTypes = ["Normal", "Warning"] as const satisfies readonly ClusterEvent["type"][];
+
+const instanceSchema = v.object({
+  id: uuid,
+  subscriptionId: uuid,
+  userId: uuid,
+  service: v.object({ id: uuid, slug: v.string(), name: v.string() }),
+  status: v.picklist(instanceStatus.enumValues),
+  url: v.pipe(
+    v.nullable(v.string()),
+    v.description("Null until the instance is placed on the cluster, and once it is deleted."),
+  ),
+  lastError: v.nullable(v.string()),
+  statusChangedAt: timestamp,
+  createdAt: timestamp,
+  updatedAt: timestamp,
+});
+
+const instanceDetailSchema = v.object({
+  ...instanceSchema.entries,
+  live: v.pipe(
+    v.nullable(
+      v.object({
+        phase: v.picklist(phases),
+        reason: v.string(),
+        replicas: v.object({ desired: integer, ready: integer }),
+        events: v.array(
+          v.object({
+            at: timestamp,
+            type: v.picklist(eventTypes),
+            reason: v.string(),
+            message: v.string(),
+            object: v.string(),
+          }),
+        ),
+      }),
+    ),
+    v.description(
+      "What the cluster says now (events newest first); null when the instance is not in the cluster or the cluster can't be reached.",
+    ),
+  ),
+  timeline: v.pipe(
+    v.array(
+      v.object({
+        status: v.picklist(instanceStatus.enumValues),
+        message: v.nullable(v.string()),
+        at: timestamp,
+      }),
+    ),
+    v.description("Status changes, oldest first."),
+  ),
+});
+
+const logsSchema = v.object({
+  pod: v.pipe(
+    v.nullable(v.string()),
+    v.description("The pod the lines came from; null when no pod exists."),
+  ),
+  lines: v.array(v.string()),
+});
+
+const restartSchema = v.object({
+  id: uuid,
+  status: v.picklist(instanceStatus.enumValues),
+  restartedAt: timestamp,
+});
+
+export const notes = {
+  list: describeRoute({
+    id: "instances.list",
+    summary: "List instances, newest first (admins: everyone's, or one customer's with userId)",
+    response: { schema: listOf(instanceSchema) },
+    errors: ["FORBIDDEN"],
+  }),
+  get: describeRoute({
+    id: "instances.get",
+    summary: "Show an instance with its live state and status timeline",
+    response: { schema: instanceDetailSchema },
+    errors: [],
+  }),
+  logs: describeRoute({
+    id: "instances.logs",
+    summary: "Recent log lines of the instance's pod",
+    response: { schema: logsSchema },
+    errors: ["SERVICE_UNAVAILABLE"],
+  }),
+  restart: describeRoute({
+    id: "instances.restart",
+    summary: "Restart the instance: new pods, same configuration",
+    response: { status: 202, schema: restartSchema },
+    errors: ["CONFLICT", "SERVICE_UNAVAILABLE"],
+  }),
+};
