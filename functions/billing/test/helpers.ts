@@ -1,4 +1,3 @@
-import { randomUUID } from "node:crypto";
 import {
   type BillingContext,
   billingContextOf,
@@ -9,7 +8,8 @@ import {
   setAutoRenew,
   subscribe,
 } from "@minispod/billing";
-import { type Db, invoices, outboxEvents, payments, serviceCatalog } from "@minispod/db";
+import { seedCatalogService } from "@minispod/billing/testing";
+import { type Db, invoices, outboxEvents, payments } from "@minispod/db";
 import { type AppEnv, actorOf, baseApp, requireAuth } from "@minispod/shared";
 import {
   SANDBOX_PAYMENT_METHODS,
@@ -121,22 +121,9 @@ function subscriptionServicesApp(deps: BillingDeps): Hono<AppEnv> {
   return app;
 }
 
-export async function seedService(db: Db) {
-  const [row] = await db
-    .insert(serviceCatalog)
-    .values({
-      slug: `vault-${randomUUID().slice(0, 8)}`,
-      name: "Vaultwarden",
-      image: "vaultwarden/server",
-      imageTag: "1.32",
-      port: 80,
-      cpu: "100m",
-      memory: "128Mi",
-      priceMinor: 500,
-      currency: "EUR",
-    })
-    .returning();
-  return row!;
+/** One Vaultwarden-like entry, one subscription per customer. */
+export function seedService(db: Db) {
+  return seedCatalogService(db, { allowMultiple: false });
 }
 
 /** POST /api/v1/subscriptions on the subscriptions app for a fresh service. */

@@ -4,12 +4,16 @@ import { createSimulatedCluster, type SimulatedCluster } from "@minispod/cluster
 import {
   type InstanceStatus,
   instanceStatusEvents,
-  serviceCatalog,
   serviceInstances,
   subscriptions,
 } from "@minispod/db";
 import type { AppEnv } from "@minispod/shared";
-import { createHarness, type Harness, type TestUser } from "@minispod/shared/testing";
+import {
+  createHarness,
+  type Harness,
+  seedCatalogEntry,
+  type TestUser,
+} from "@minispod/shared/testing";
 import type { Hono } from "hono";
 import { createApp, type InstancesDeps } from "../src/app";
 import { instancesFunction } from "../src/function";
@@ -64,26 +68,13 @@ export async function makeInstance(
   status: InstanceStatus = "RUNNING",
 ): Promise<Made> {
   const db = t.h.database.db;
-  const [service] = await db
-    .insert(serviceCatalog)
-    .values({
-      slug: `gitea-${randomUUID().slice(0, 8)}`,
-      name: "Gitea",
-      image: "gitea/gitea",
-      imageTag: "1.22",
-      port: 3000,
-      cpu: "250m",
-      memory: "256Mi",
-      priceMinor: 900,
-      currency: "EUR",
-    })
-    .returning();
+  const service = await seedCatalogEntry(db, { storage: null, storageMountPath: null });
   const now = new Date();
   const [subscription] = await db
     .insert(subscriptions)
     .values({
       userId: user.id,
-      serviceId: service!.id,
+      serviceId: service.id,
       status: status === "SUSPENDED" ? "EXPIRED" : status === "DELETED" ? "CANCELLED" : "ACTIVE",
       currentPeriodStart: now,
       currentPeriodEnd: new Date(now.getTime() + 30 * 86_400_000),
@@ -112,7 +103,7 @@ export async function makeInstance(
       ...ref,
       suspended: status === "SUSPENDED",
       app: {
-        slug: service!.slug,
+        slug: service.slug,
         image: "gitea/gitea",
         imageTag: "1.22",
         port: 3000,

@@ -6,7 +6,7 @@ import {
   instanceStatusEvents,
   outboxEvents,
   type SubscriptionStatus,
-  serviceCatalog,
+  type serviceCatalog,
   serviceInstances,
   subscriptions,
 } from "@minispod/db";
@@ -17,7 +17,12 @@ import {
   fullType,
   toBinaryHttp,
 } from "@minispod/shared";
-import { createHarness, type Harness, type TestUser } from "@minispod/shared/testing";
+import {
+  createHarness,
+  type Harness,
+  seedCatalogEntry,
+  type TestUser,
+} from "@minispod/shared/testing";
 import { asc, eq } from "drizzle-orm";
 import type { Hono } from "hono";
 import { createApp, type ProvisionerDeps } from "../src/app";
@@ -59,29 +64,7 @@ export async function setupProvisioner(
 
 export type Catalog = typeof serviceCatalog.$inferSelect;
 
-export async function seedService(
-  db: Db,
-  overrides: Partial<typeof serviceCatalog.$inferInsert> = {},
-) {
-  const [row] = await db
-    .insert(serviceCatalog)
-    .values({
-      slug: `gitea-${randomUUID().slice(0, 8)}`,
-      name: "Gitea",
-      image: "gitea/gitea",
-      imageTag: "1.22",
-      port: 3000,
-      cpu: "250m",
-      memory: "256Mi",
-      storage: "1Gi",
-      storageMountPath: "/data",
-      priceMinor: 900,
-      currency: "EUR",
-      ...overrides,
-    })
-    .returning();
-  return row!;
-}
+export const seedService = seedCatalogEntry;
 
 export interface Subscribed {
   user: TestUser;

@@ -1,9 +1,14 @@
-import { randomUUID } from "node:crypto";
-import { type Db, outboxEvents, serviceCatalog } from "@minispod/db";
+import { type Db, outboxEvents, type serviceCatalog } from "@minispod/db";
 import type { AppEnv, EventSender } from "@minispod/shared";
 import type { PaymentProvider } from "@minispod/shared/payments";
 import { type SandboxPaymentProvider, sandboxPaymentProvider } from "@minispod/shared/payments";
-import { createHarness, type Harness, json, type TestUser } from "@minispod/shared/testing";
+import {
+  createHarness,
+  type Harness,
+  json,
+  seedCatalogEntry,
+  type TestUser,
+} from "@minispod/shared/testing";
 import { asc, eq } from "drizzle-orm";
 import type { Hono } from "hono";
 import { createApp, type SubscriptionsDeps } from "../src/app";
@@ -45,29 +50,8 @@ export async function setupSubscriptions(
 }
 
 /** A catalog row written directly: the catalog function is not under test here. */
-export async function seedService(
-  db: Db,
-  overrides: Partial<typeof serviceCatalog.$inferInsert> = {},
-) {
-  const [row] = await db
-    .insert(serviceCatalog)
-    .values({
-      slug: `gitea-${randomUUID().slice(0, 8)}`,
-      name: "Gitea",
-      description: "Git hosting",
-      image: "gitea/gitea",
-      imageTag: "1.22",
-      port: 3000,
-      cpu: "250m",
-      memory: "256Mi",
-      storage: "1Gi",
-      storageMountPath: "/data",
-      priceMinor: 900,
-      currency: "EUR",
-      ...overrides,
-    })
-    .returning();
-  return row!;
+export function seedService(db: Db, overrides: Partial<typeof serviceCatalog.$inferInsert> = {}) {
+  return seedCatalogEntry(db, { description: "Git hosting", ...overrides });
 }
 
 export function subscribeRequest(

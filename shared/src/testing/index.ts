@@ -1,5 +1,12 @@
 import { randomBytes, randomUUID } from "node:crypto";
-import { createDb, type Database, type UserRole, users } from "@minispod/db";
+import {
+  createDb,
+  type Database,
+  type Db,
+  serviceCatalog,
+  type UserRole,
+  users,
+} from "@minispod/db";
 import { cloneDatabase } from "@minispod/db/testing";
 import type { Hono } from "hono";
 import { Redis } from "ioredis";
@@ -278,4 +285,35 @@ export function json(
     headers: { "content-type": "application/json", ...headers },
     body: JSON.stringify(body),
   };
+}
+
+/**
+ * A catalog row written directly, for tests whose subject is not the catalog:
+ * a Gitea-like app with a volume, unique slug, EUR 9.00 a month.
+ *
+ * @example
+ * const service = await seedCatalogEntry(h.database.db, { storage: null });
+ */
+export async function seedCatalogEntry(
+  db: Db,
+  overrides: Partial<typeof serviceCatalog.$inferInsert> = {},
+) {
+  const [row] = await db
+    .insert(serviceCatalog)
+    .values({
+      slug: `gitea-${randomUUID().slice(0, 8)}`,
+      name: "Gitea",
+      image: "gitea/gitea",
+      imageTag: "1.22",
+      port: 3000,
+      cpu: "250m",
+      memory: "256Mi",
+      storage: "1Gi",
+      storageMountPath: "/data",
+      priceMinor: 900,
+      currency: "EUR",
+      ...overrides,
+    })
+    .returning();
+  return row!;
 }
