@@ -7,6 +7,16 @@ import { readFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { cpus, loadavg } from "node:os";
 import { fileURLToPath } from "node:url";
+import type { Database } from "@minispod/db";
+import {
+  type BaseEnv,
+  buildContext,
+  createTokenSigner,
+  type FunctionDefinition,
+  generateSigningKey,
+  memoryPublisher,
+  memoryStore,
+} from "@minispod/shared";
 
 export const root = fileURLToPath(new URL("../../../", import.meta.url));
 const autocannonCli = fileURLToPath(import.meta.resolve("autocannon/autocannon.js"));
@@ -174,4 +184,28 @@ export async function load(
     timeouts: r.timeouts,
     non2xx: r.non2xx,
   };
+}
+
+/**
+ * A function's context for an in-process bench: the given database, memory
+ * cache and rate limits, a recording publisher and a throwaway signing key.
+ */
+export async function inProcessContext<E extends BaseEnv>(
+  definition: FunctionDefinition<E>,
+  env: E,
+  database: Database,
+) {
+  const memory = memoryStore();
+  const signer = createTokenSigner(await generateSigningKey(), {
+    issuer: "minispod",
+    audience: "minispod-api",
+  });
+  return buildContext(definition, env, {
+    database,
+    store: memory,
+    limiter: memory,
+    publisher: memoryPublisher(),
+    verifier: signer.verifier(),
+    close: () => database.close(),
+  });
 }

@@ -6,15 +6,8 @@
  */
 import { createDb } from "@minispod/db";
 import { authFunction } from "@minispod/fn-auth";
-import {
-  buildContext,
-  createTokenSigner,
-  exportKeyPem,
-  generateSigningKey,
-  memoryPublisher,
-  memoryStore,
-  parseEnv,
-} from "@minispod/shared";
+import { exportKeyPem, generateSigningKey, parseEnv } from "@minispod/shared";
+import { inProcessContext } from "./harness";
 import { fmt, median } from "./stats";
 
 export async function run(_args: string[] = []) {
@@ -31,19 +24,7 @@ export async function run(_args: string[] = []) {
     AUTH_RATE_LIMIT_REGISTER: "100000",
     AUTH_RATE_LIMIT_RESET: "100000",
   }) as Parameters<typeof authFunction.create>[0]["env"];
-  const memory = memoryStore();
-  const signer = createTokenSigner(await generateSigningKey(), {
-    issuer: "minispod",
-    audience: "minispod-api",
-  });
-  const ctx = buildContext(authFunction, env, {
-    database,
-    store: memory,
-    limiter: memory,
-    publisher: memoryPublisher(),
-    verifier: signer.verifier(),
-    close: () => database.close(),
-  });
+  const ctx = await inProcessContext(authFunction, env, database);
   const app = await authFunction.create(ctx);
   const post = (path: string, body: unknown) =>
     app.request(`/api/v1/auth${path}`, {

@@ -29,17 +29,9 @@ import {
 } from "@minispod/db";
 import { provisionerFunction } from "@minispod/fn-provisioner";
 import { createApp } from "@minispod/fn-provisioner/app";
-import {
-  buildContext,
-  createTokenSigner,
-  fullType,
-  generateSigningKey,
-  memoryPublisher,
-  memoryStore,
-  parseEnv,
-  toBinaryHttp,
-} from "@minispod/shared";
+import { fullType, parseEnv, toBinaryHttp } from "@minispod/shared";
 import { and, eq, inArray } from "drizzle-orm";
+import { inProcessContext } from "./harness";
 
 const PROVISION_COUNT = Number(process.env.PROVISION_COUNT ?? 50);
 const SWEEP_COUNT = Number(process.env.SWEEP_COUNT ?? 500);
@@ -153,19 +145,7 @@ export async function provisionBench() {
     PROVISION_POLL_MS: "25",
     RECONCILE_PAGE_SIZE: "250",
   }) as Parameters<typeof createApp>[0]["env"];
-  const memory = memoryStore();
-  const signer = createTokenSigner(await generateSigningKey(), {
-    issuer: "minispod",
-    audience: "minispod-api",
-  });
-  const ctx = buildContext(provisionerFunction, env, {
-    database,
-    store: memory,
-    limiter: memory,
-    publisher: memoryPublisher(),
-    verifier: signer.verifier(),
-    close: () => database.close(),
-  });
+  const ctx = await inProcessContext(provisionerFunction, env, database);
   const kc = loadKubeConfig(kubeconfig);
   const cluster = createKubernetesCluster({
     config: { ...defaultClusterConfig, namespacePrefix: "bench-prov-" },
