@@ -2,6 +2,7 @@ import { auditLog, type Db, type UserRole } from "@minispod/db";
 import type { Context } from "hono";
 import type { AppEnv } from "./app";
 import { isAdmin } from "./auth";
+import { AppError } from "./errors";
 import { clientIp } from "./rate-limit";
 
 /** Facts about the request an actor acted through, when there was one. */
@@ -46,6 +47,21 @@ export function actorOf(c: Context<AppEnv>, trustedHops = 1): UserActor {
 /** Customers reach only their own things; admins and the platform reach all. */
 export function canReach(actor: Actor, ownerId: string): boolean {
   return actor.role === "SYSTEM" || isAdmin(actor.role) || actor.id === ownerId;
+}
+
+/**
+ * Whose things a list shows: customers their own (naming another user is 403),
+ * admins and the platform everyone's, or the one user they name.
+ *
+ * @example
+ * const owner = listOwner(actor, input.userId, "invoices"); // undefined = everyone's
+ */
+export function listOwner(actor: Actor, userId: string | undefined, what: string) {
+  const seesAll = actor.role === "SYSTEM" || isAdmin(actor.role);
+  if (userId && !seesAll && userId !== actor.id) {
+    throw new AppError("FORBIDDEN", { detail: `Only admins may list another user's ${what}.` });
+  }
+  return seesAll ? userId : (actor.id ?? undefined);
 }
 
 export interface AuditEntry {

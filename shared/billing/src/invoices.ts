@@ -10,8 +10,8 @@ import {
   type Actor,
   AppError,
   canReach,
-  isAdmin,
   keyset,
+  listOwner,
   type Page,
   type PageQuery,
 } from "@minispod/shared";
@@ -36,11 +36,7 @@ export async function listInvoices({
   input: ListInvoicesInput;
 }): Promise<Page<InvoiceDto>> {
   const { actor } = input;
-  const seesAll = actor.role === "SYSTEM" || isAdmin(actor.role);
-  if (input.userId && !seesAll && input.userId !== actor.id) {
-    throw new AppError("FORBIDDEN", { detail: "Only admins may list another user's invoices." });
-  }
-  const owner = seesAll ? input.userId : (actor.id ?? undefined);
+  const owner = listOwner(actor, input.userId, "invoices");
   const p = keyset(invoices.createdAt, invoices.id, input.page);
   const rows = await db
     .select()

@@ -1,5 +1,5 @@
 import { type SubscriptionStatus, subscriptions } from "@minispod/db";
-import { AppError, isAdmin, keyset, type Page, type PageQuery } from "@minispod/shared";
+import { keyset, listOwner, type Page, type PageQuery } from "@minispod/shared";
 import { and, eq } from "drizzle-orm";
 import type { Actor, BillingContext } from "./context";
 import { type SubscriptionDto, selectSubscriptions, subscriptionDto } from "./views";
@@ -21,13 +21,7 @@ export async function listSubscriptions({
   input: ListSubscriptionsInput;
 }): Promise<Page<SubscriptionDto>> {
   const { actor } = input;
-  const seesAll = actor.role === "SYSTEM" || isAdmin(actor.role);
-  if (input.userId && !seesAll && input.userId !== actor.id) {
-    throw new AppError("FORBIDDEN", {
-      detail: "Only admins may list another user's subscriptions.",
-    });
-  }
-  const owner = seesAll ? input.userId : (actor.id ?? undefined);
+  const owner = listOwner(actor, input.userId, "subscriptions");
   const p = keyset(subscriptions.createdAt, subscriptions.id, input.page);
   const rows = await selectSubscriptions(ctx.db)
     .where(

@@ -1,7 +1,7 @@
 import { isClusterError } from "@minispod/cluster";
 import { type InstanceStatus, serviceInstances, subscriptions } from "@minispod/db";
 import { syncObserved } from "@minispod/instances";
-import { AppError, isAdmin, keyset, type Page, type PageQuery } from "@minispod/shared";
+import { AppError, keyset, listOwner, type Page, type PageQuery } from "@minispod/shared";
 import { and, eq } from "drizzle-orm";
 import { type Actor, canReach, type InstancesContext } from "./context";
 import {
@@ -47,10 +47,7 @@ export async function listInstances({
   input: ListInstancesInput;
 }): Promise<Page<InstanceDto>> {
   const { actor } = input;
-  if (input.userId && !isAdmin(actor.role) && input.userId !== actor.id) {
-    throw new AppError("FORBIDDEN", { detail: "Only admins may list another user's instances." });
-  }
-  const owner = isAdmin(actor.role) ? input.userId : actor.id;
+  const owner = listOwner(actor, input.userId, "instances");
   const p = keyset(serviceInstances.createdAt, serviceInstances.id, input.page);
   const rows = await selectInstances(ctx.db)
     .where(
