@@ -67,6 +67,8 @@ export const webhookDeliveries = pgTable(
     lastAttemptAt: ts("last_attempt_at"),
     lastStatusCode: integer("last_status_code"),
     lastError: text("last_error"),
+    /** W3C trace of the event that caused it: every attempt, retries too, joins that trace. */
+    traceparent: text("traceparent"),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },

@@ -55,7 +55,7 @@ export function createApp(deps: DispatcherDeps) {
     // only guarantees CPU while a request is open. The answer is 200 whatever
     // the endpoints say; failures are already scheduled.
     if (ids.length > 0 && c.res.status < 300) {
-      // Inside the event's trace: the first attempts carry it; later retries are sweeps of their own.
+      // Inside the event's trace (stored on each delivery too, so retries carry it as well).
       await send(ids, currentTraceparent()).catch((error) =>
         c.get("logger").error({ err: error }, "first attempts failed"),
       );

@@ -5,6 +5,7 @@ import {
   webhookDeliveryAttempts,
   webhookEndpoints,
 } from "@minispod/db";
+import { parseTraceparent } from "@minispod/shared";
 import { createHarness, type Harness } from "@minispod/shared/testing";
 import { RETRY_SCHEDULE_SECONDS } from "@minispod/shared/webhooks/index";
 import { startTestReceiver, type TestReceiver } from "@minispod/shared/webhooks/test-receiver";
@@ -149,6 +150,29 @@ describe("retry schedule", () => {
       nextAttemptAt: null,
     });
     expect((await endpointRow(endpoint.id)).failingSince).toBeNull();
+  });
+
+  it("sends retries inside the trace of the event that caused them, each with a span of its own", async () => {
+    const t0 = new Date("2030-02-15T00:00:00.000Z");
+    h.clock.now = t0;
+    const alice = await h.user();
+    await makeEndpoint(h, alice.id, { url: receiver.url("/traced-retry") });
+    receiver.reply = () => ({ status: 503 });
+    const traceId = "0af7651916cd43dd8448eb211c80319c";
+    await postEvent(app, {
+      ...subscriptionEvent(alice.id, "subscription.activated", t0),
+      extensions: { traceparent: `00-${traceId}-b7ad6b7169203331-01` },
+    });
+    receiver.reply = () => ({ status: 200 });
+    h.clock.now = new Date(t0.getTime() + 5000);
+    expect(await sweep()).toMatchObject({ claimed: 1, succeeded: 1 });
+
+    const headers = receiver.to("/traced-retry").map((r) => String(r.headers.traceparent));
+    expect(headers).toHaveLength(2);
+    expect(headers.map((header) => parseTraceparent(header)?.traceId)).toEqual([traceId, traceId]);
+    const spans = headers.map((header) => header.split("-")[2]);
+    expect(new Set(spans).size).toBe(2);
+    expect(spans).not.toContain("b7ad6b7169203331");
   });
 
   it("leases claimed deliveries, so overlapping sweeps send each once", async () => {

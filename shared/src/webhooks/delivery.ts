@@ -5,7 +5,7 @@ import {
   webhookEndpoints,
 } from "@minispod/db";
 import { and, eq, max, ne } from "drizzle-orm";
-import { parseTraceparent } from "../events/trace";
+import { formatTraceparent, parseTraceparent } from "../events/trace";
 import type { Logger } from "../logger";
 import { disableEndpoint } from "./disable";
 import { MAX_ATTEMPTS, retryDelaySeconds, WEBHOOK_USER_AGENT } from "./message";
@@ -56,6 +56,12 @@ export function signingSecrets(endpoint: EndpointRow, now: Date): string[] {
     endpoint.previousSecretExpiresAt !== null &&
     endpoint.previousSecretExpiresAt.getTime() > now.getTime();
   return previousValid ? [endpoint.secret, endpoint.previousSecret!] : [endpoint.secret];
+}
+
+/** A fresh span of the stored trace, or undefined when none was stored. */
+function nextHop(stored: string | null): string | undefined {
+  const trace = parseTraceparent(stored);
+  return trace ? formatTraceparent(trace) : undefined;
 }
 
 /** The signed request for one attempt of `delivery` at `now`. */
@@ -128,7 +134,9 @@ export async function attemptDelivery(
     }
   }
 
-  const request = buildRequest(found.delivery, found.endpoint, now, options.traceparent);
+  // Retries and redeliveries join the trace of the event that caused the delivery.
+  const traceparent = options.traceparent ?? nextHop(found.delivery.traceparent);
+  const request = buildRequest(found.delivery, found.endpoint, now, traceparent);
   const send = config.sender ?? sendWebhookRequest;
   const result = await send({
     ...request,
@@ -146,7 +154,7 @@ export async function attemptDelivery(
       ms: result.durationMs,
       ok: result.ok,
       ...(result.error ? { error: result.error } : {}),
-      ...(options.traceparent ? { traceId: parseTraceparent(options.traceparent)?.traceId } : {}),
+      ...(traceparent ? { traceId: parseTraceparent(traceparent)?.traceId } : {}),
     },
     "webhook attempt",
   );

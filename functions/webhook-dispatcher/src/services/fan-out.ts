@@ -1,5 +1,5 @@
 import { type Db, users, webhookDeliveries, webhookEndpoints } from "@minispod/db";
-import type { CloudEventMessage, EventType } from "@minispod/shared";
+import { type CloudEventMessage, currentTraceparent, type EventType } from "@minispod/shared";
 import { newMessageId, type WebhookMessage } from "@minispod/shared/webhooks/index";
 import { and, arrayOverlaps, eq, isNull } from "drizzle-orm";
 
@@ -44,6 +44,7 @@ export async function fanOut(
     timestamp: (Number.isNaN(time.getTime()) ? now : time).toISOString(),
     data,
   };
+  const traceparent = currentTraceparent() ?? null;
   const rows = await tx
     .insert(webhookDeliveries)
     .values(
@@ -53,6 +54,7 @@ export async function fanOut(
         eventId: event.id,
         eventType: type,
         payload,
+        traceparent,
         nextAttemptAt: new Date(now.getTime() + input.leaseSeconds * 1000),
         createdAt: now,
         updatedAt: now,
