@@ -56,7 +56,7 @@ export const serviceCatalog = pgTable(
     allowMultiple: boolean("allow_multiple").notNull().default(false),
     /** The app may run as a Knative Service that scales to zero. */
     scaleToZero: boolean("scale_to_zero").notNull().default(false),
-    /** How the container must run (see CatalogWorkload); set by the demo seed, not yet by the admin API. */
+    /** How the container must run (see CatalogWorkload); set by the demo seed and the admin API. */
     workload: jsonb("workload").$type<CatalogWorkload>().notNull().default({}),
     retiredAt: ts("retired_at"),
     createdAt: createdAt(),

@@ -1,4 +1,4 @@
-import type { BillingPeriod, serviceCatalog } from "@minispod/db";
+import type { BillingPeriod, CatalogWorkload, serviceCatalog } from "@minispod/db";
 
 type ServiceRow = typeof serviceCatalog.$inferSelect;
 
@@ -13,6 +13,8 @@ export interface ServiceDto {
   port: number;
   /** Admins only: operator configuration that customers have no use for. */
   defaultEnv?: Record<string, string>;
+  /** Admins only: how the provisioner runs the container. */
+  workload?: CatalogWorkload;
   resources: {
     cpu: string;
     memory: string;
@@ -29,7 +31,7 @@ export interface ServiceDto {
 }
 
 /**
- * Row -> response. `defaultEnv` is left out unless `withEnv`: it is not meant
+ * Row -> response. `defaultEnv` and `workload` are left out unless `withEnv`: it is not meant
  * to hold secrets, but an admin's slip should not publish one to the internet.
  */
 export function toServiceDto(row: ServiceRow, withEnv = false): ServiceDto {
@@ -41,7 +43,7 @@ export function toServiceDto(row: ServiceRow, withEnv = false): ServiceDto {
     image: row.image,
     imageTag: row.imageTag,
     port: row.port,
-    ...(withEnv ? { defaultEnv: row.defaultEnv } : {}),
+    ...(withEnv ? { defaultEnv: row.defaultEnv, workload: row.workload } : {}),
     resources: {
       cpu: row.cpu,
       memory: row.memory,

@@ -123,6 +123,78 @@ const description = v.pipe(
   v.maxLength(2000, "is too long"),
 );
 
+const podSecurity = v.picklist(
+  ["restricted", "baseline"],
+  'must be "restricted" (the default) or "baseline" (for images that need more, such as root)',
+);
+const MAX_UID = 2_147_483_647;
+const runAsUser = v.nullable(
+  v.pipe(
+    v.number("must be a number or null"),
+    v.integer("must be an integer"),
+    v.minValue(1, "must be a non-root UID (1 or more); null runs the image as root"),
+    v.maxValue(MAX_UID, "is too large"),
+  ),
+);
+const generatedSecrets = v.pipe(
+  v.array(
+    v.pipe(
+      v.string("must be a string"),
+      v.regex(ENV_NAME, "must be an environment variable name like APP_SECRET"),
+      v.maxLength(128),
+    ),
+    "must be a list of environment variable names",
+  ),
+  v.maxLength(20, "must have at most 20 names"),
+  v.check((names) => new Set(names).size === names.length, "must not repeat a name"),
+);
+const probePath = v.pipe(
+  v.string("must be a string"),
+  v.maxLength(255, "is too long"),
+  v.regex(/^\/[\x21-\x7e]*$/, 'must be an HTTP path like "/healthz" (no spaces)'),
+);
+
+/**
+ * How the provisioner runs the container (CatalogWorkload). Every key optional:
+ * the defaults are the hardened ones (restricted Pod Security, a non-root UID,
+ * a TCP check of the port). Sent as a whole; a patch replaces it.
+ */
+const workload = v.strictObject(
+  {
+    podSecurity: v.optional(podSecurity),
+    runAsUser: v.optional(runAsUser),
+    generatedSecrets: v.optional(generatedSecrets),
+    probePath: v.optional(probePath),
+  },
+  objectMessage,
+);
+export type WorkloadInput = v.InferOutput<typeof workload>;
+
+/**
+ * The rules that span fields, checked on the merged entry (create and patch):
+ * root needs the baseline Pod Security level (restricted refuses it), and a
+ * generated secret must not shadow a default variable.
+ */
+export function workloadProblem(
+  w: WorkloadInput,
+  defaultEnv: Record<string, string>,
+): { field: string; message: string } | undefined {
+  if (w.runAsUser === null && w.podSecurity !== "baseline") {
+    return {
+      field: "workload.runAsUser",
+      message: 'null (run as root) needs workload.podSecurity "baseline"',
+    };
+  }
+  const shadowed = w.generatedSecrets?.find((name) => name in defaultEnv);
+  if (shadowed) {
+    return {
+      field: "workload.generatedSecrets",
+      message: `${shadowed} is also in defaultEnv; keep it in one place`,
+    };
+  }
+  return undefined;
+}
+
 const storageRule = (r: { storage?: string | null; storageMountPath?: string | null }) =>
   (r.storage == null) === (r.storageMountPath == null);
 const STORAGE_RULE_MESSAGE = "storage and storageMountPath go together: set both or neither";
@@ -161,6 +233,7 @@ export const createServiceSchema = v.strictObject(
     ),
     allowMultiple: v.optional(flag, false),
     scaleToZero: v.optional(flag, false),
+    workload: v.optional(workload, {}),
   },
   objectMessage,
 );
@@ -202,6 +275,7 @@ export const updateServiceSchema = v.strictObject(
     ),
     allowMultiple: v.optional(flag),
     scaleToZero: v.optional(flag),
+    workload: v.optional(workload),
   },
   (issue) =>
     issue.expected === "never" && issue.path?.[0]?.key === "slug"

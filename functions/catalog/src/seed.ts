@@ -1,7 +1,7 @@
 import { type CatalogWorkload, type Db, serviceCatalog } from "@minispod/db";
 import * as v from "valibot";
 import { createServiceSchema } from "./schemas";
-import { insertValues } from "./services/write";
+import { insertValues, rejectWorkloadProblem } from "./services/write";
 
 const eur = (amountMinor: number) => ({ amountMinor, currency: "EUR" });
 
@@ -90,10 +90,14 @@ const DEMO_WORKLOAD: Record<string, CatalogWorkload> = {
  */
 export async function seedDemoCatalog(db: Db): Promise<{ created: number }> {
   // Parsed like an admin's request, so the demo data obeys the same rules.
-  const values = DEMO.map((entry) => ({
-    ...insertValues(v.parse(createServiceSchema, entry)),
-    workload: DEMO_WORKLOAD[entry.slug] ?? {},
-  }));
+  const values = DEMO.map((entry) => {
+    const input = v.parse(createServiceSchema, {
+      ...entry,
+      workload: DEMO_WORKLOAD[entry.slug] ?? {},
+    });
+    rejectWorkloadProblem(input.workload, input.defaultEnv);
+    return insertValues(input);
+  });
   const rows = await db
     .insert(serviceCatalog)
     .values(values)

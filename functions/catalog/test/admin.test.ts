@@ -52,6 +52,7 @@ describe("admin: create", () => {
       active: true,
       allowMultiple: false,
       scaleToZero: false,
+      workload: {},
       retiredAt: null,
       createdAt: expect.any(String),
       updatedAt: expect.any(String),
@@ -178,6 +179,88 @@ describe("admin: update", () => {
       .from(serviceCatalog)
       .where(eq(serviceCatalog.id, s.id));
     expect(row?.storage).toBe("1Gi");
+  });
+
+  it("sets how the container runs (workload): shown to admins only, replaced as a whole, audited", async () => {
+    const workload = {
+      podSecurity: "baseline",
+      runAsUser: null,
+      generatedSecrets: ["APP_KEY"],
+      probePath: "/healthz",
+    };
+    const res = await t.app.request(
+      "/api/v1/services",
+      json(serviceBody({ slug: "root-app", workload }), t.h.bearer(t.admin)),
+    );
+    expect(res.status).toBe(201);
+    const created = (await res.json()) as ServiceBody & { workload: unknown };
+    expect(created.workload).toEqual(workload);
+    const [row] = await t.h.database.db
+      .select()
+      .from(serviceCatalog)
+      .where(eq(serviceCatalog.id, created.id));
+    expect(row?.workload).toEqual(workload);
+    const publicView = await t.app.request("/api/v1/services/root-app");
+    expect(await publicView.json()).not.toHaveProperty("workload");
+
+    const hardened = await patch("root-app", { workload: { runAsUser: 10001 } });
+    expect(hardened.status).toBe(200);
+    expect(await hardened.json()).toMatchObject({ workload: { runAsUser: 10001 } });
+    const [after] = await t.h.database.db
+      .select()
+      .from(serviceCatalog)
+      .where(eq(serviceCatalog.id, created.id));
+    expect(after?.workload).toEqual({ runAsUser: 10001 });
+    const audits = await auditRows(created.id);
+    expect(audits.at(-1)?.metadata).toMatchObject({
+      changes: { workload: { from: workload, to: { runAsUser: 10001 } } },
+    });
+  });
+
+  it.each([
+    ["root without baseline", { runAsUser: null }, "workload.runAsUser"],
+    ["root as UID 0", { podSecurity: "baseline", runAsUser: 0 }, "workload.runAsUser"],
+    ["an unknown level", { podSecurity: "privileged" }, "workload.podSecurity"],
+    ["a repeated secret", { generatedSecrets: ["A", "A"] }, "workload.generatedSecrets"],
+    ["a bad secret name", { generatedSecrets: ["1X"] }, "workload.generatedSecrets.0"],
+    [
+      "a secret shadowing defaultEnv",
+      { generatedSecrets: ["LOG_LEVEL"] },
+      "workload.generatedSecrets",
+    ],
+    ["a relative probe path", { probePath: "healthz" }, "workload.probePath"],
+    ["an unknown key", { privileged: true }, "workload.privileged"],
+  ])(
+    "refuses a workload with %s (400, names the field, writes nothing)",
+    async (_, workload, field) => {
+      const slug = `bad-${Math.random().toString(36).slice(2, 8)}`;
+      const res = await t.app.request(
+        "/api/v1/services",
+        json(
+          serviceBody({ slug, defaultEnv: { LOG_LEVEL: "info" }, workload }),
+          t.h.bearer(t.admin),
+        ),
+      );
+      expect(res.status).toBe(400);
+      expect(await res.json()).toMatchObject({ errors: [{ field }] });
+      const rows = await t.h.database.db
+        .select()
+        .from(serviceCatalog)
+        .where(eq(serviceCatalog.slug, slug));
+      expect(rows).toHaveLength(0);
+    },
+  );
+
+  it("checks the workload rules on the merged entry of a patch", async () => {
+    const s = await t.create();
+    const res = await patch(s.slug, { workload: { runAsUser: null } });
+    expect(res.status).toBe(400);
+    expect(await res.json()).toMatchObject({ errors: [{ field: "workload.runAsUser" }] });
+    const [row] = await t.h.database.db
+      .select()
+      .from(serviceCatalog)
+      .where(eq(serviceCatalog.id, s.id));
+    expect(row?.workload).toEqual({});
   });
 
   it("may update a retired entry, which stays retired", async () => {

@@ -16,6 +16,14 @@ const serviceSchema = v.object({
   imageTag: v.string(),
   port: v.pipe(v.number(), v.integer()),
   defaultEnv: v.optional(v.record(v.string(), v.string())),
+  workload: v.optional(
+    v.object({
+      podSecurity: v.optional(v.picklist(["restricted", "baseline"])),
+      runAsUser: v.optional(v.nullable(v.pipe(v.number(), v.integer()))),
+      generatedSecrets: v.optional(v.array(v.string())),
+      probePath: v.optional(v.string()),
+    }),
+  ),
   resources: v.object({
     cpu: v.string(),
     memory: v.string(),
@@ -36,7 +44,7 @@ const serviceSchema = v.object({
 });
 
 const optionalToken =
-  "Public. An admin's bearer token (optional) adds `defaultEnv`; a token that is sent must be valid (401 otherwise).";
+  "Public. An admin's bearer token (optional) adds `defaultEnv` and `workload`; a token that is sent must be valid (401 otherwise).";
 
 export const notes = {
   list: describeRoute({

@@ -3,10 +3,11 @@ import { type Actor, AppError, recordAudit } from "@minispod/shared";
 import { eq } from "drizzle-orm";
 import { STORAGE_RULE_MESSAGE, storageRule, type UpdateServiceInput } from "../schemas";
 import type { ServiceRow } from "./read";
+import { rejectWorkloadProblem } from "./write";
 
 type ServiceValues = Omit<
   ServiceRow,
-  "id" | "slug" | "active" | "retiredAt" | "createdAt" | "updatedAt" | "workload"
+  "id" | "slug" | "active" | "retiredAt" | "createdAt" | "updatedAt"
 >;
 
 /** The request's partial fields laid over the stored row. */
@@ -30,6 +31,7 @@ function merge(row: ServiceRow, input: UpdateServiceInput): ServiceValues {
     period: p.period ?? row.period,
     allowMultiple: input.allowMultiple ?? row.allowMultiple,
     scaleToZero: input.scaleToZero ?? row.scaleToZero,
+    workload: input.workload ?? row.workload,
   };
 }
 
@@ -50,6 +52,7 @@ const FIELD_NAMES: Record<keyof ServiceValues, string> = {
   period: "price.period",
   allowMultiple: "allowMultiple",
   scaleToZero: "scaleToZero",
+  workload: "workload",
 };
 
 function changes(before: ServiceRow, after: ServiceValues) {
@@ -103,6 +106,7 @@ export async function updateService({
         fields: [{ field: "resources.storageMountPath", message: STORAGE_RULE_MESSAGE }],
       });
     }
+    rejectWorkloadProblem(next.workload, next.defaultEnv);
     const diff = changes(row, next);
     if (Object.keys(diff).length === 0) return row;
     const [updated] = await tx

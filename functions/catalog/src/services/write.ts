@@ -1,7 +1,7 @@
 import { type Db, serviceCatalog } from "@minispod/db";
 import { type Actor, AppError, recordAudit } from "@minispod/shared";
 import { and, eq, isNull } from "drizzle-orm";
-import type { CreateServiceInput } from "../schemas";
+import { type CreateServiceInput, type WorkloadInput, workloadProblem } from "../schemas";
 import { getServiceBySlug, type ServiceRow } from "./read";
 
 /** Validated create input -> row values (shared with the demo seed). */
@@ -23,7 +23,19 @@ export function insertValues(input: CreateServiceInput): typeof serviceCatalog.$
     period: input.price.period,
     allowMultiple: input.allowMultiple,
     scaleToZero: input.scaleToZero,
+    workload: input.workload,
   };
+}
+
+/** 422 VALIDATION_FAILED naming the field when the workload breaks a rule that spans fields. */
+export function rejectWorkloadProblem(w: WorkloadInput, defaultEnv: Record<string, string>): void {
+  const problem = workloadProblem(w, defaultEnv);
+  if (problem) {
+    throw new AppError("VALIDATION_FAILED", {
+      detail: `The request body has an invalid field: ${problem.field}.`,
+      fields: [problem],
+    });
+  }
 }
 
 /**
@@ -39,6 +51,7 @@ export async function createService({
   input: CreateServiceInput;
   actor: Actor;
 }): Promise<ServiceRow> {
+  rejectWorkloadProblem(input.workload, input.defaultEnv);
   return db.transaction(async (tx) => {
     // ON CONFLICT DO NOTHING rather than catching 23505: a failed statement would abort the transaction.
     const [row] = await tx
