@@ -45,7 +45,10 @@ export function createApp(deps: ProvisionerDeps, ctx = provisionerContext(deps))
     cronRoutes(
       {
         reconcile: async () => {
-          const result = await reconcile(ctx, { pageSize: deps.env.RECONCILE_PAGE_SIZE });
+          const result = await reconcile(ctx, {
+            pageSize: deps.env.RECONCILE_PAGE_SIZE,
+            rolloutBatch: deps.env.RECONCILE_ROLLOUT_BATCH,
+          });
           deps.events.kick();
           return { ...result };
         },

@@ -14,6 +14,12 @@ const entries = {
   PROVISION_POLL_MS: envField.int(1000, 0, 60_000),
   /** Instances per page when the sweep lists the cluster. */
   RECONCILE_PAGE_SIZE: envField.int(250, 1, 1000),
+  /**
+   * Most running instances one reconcile sweep applies again after their
+   * catalog entry changed (new image, resources, env); the rest follow in
+   * later sweeps, so a catalog edit never restarts every app at once.
+   */
+  RECONCILE_ROLLOUT_BATCH: envField.int(20, 1, 1000),
 };
 
 const schema = v.pipe(

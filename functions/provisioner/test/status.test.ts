@@ -1,6 +1,6 @@
 import { ClusterError, type ClusterPort } from "@minispod/cluster";
 import { FAULT_ENV } from "@minispod/cluster/simulated";
-import { serviceInstances } from "@minispod/db";
+import { serviceCatalog, serviceInstances, simulatedWorkloads } from "@minispod/db";
 import { baseApp, toBinaryHttp } from "@minispod/shared";
 import { json } from "@minispod/shared/testing";
 import { eq } from "drizzle-orm";
@@ -196,6 +196,105 @@ describe("the reconcile sweep", () => {
       const response = await small.app.request("/cron/reconcile", { method: "POST" });
       const result = (await response.json()) as Record<string, number>;
       expect(result).toMatchObject({ workloads: 5, instances: 5, pages: 3, listApiCalls: 3 });
+    } finally {
+      await small.h.close();
+    }
+  });
+});
+
+describe("catalog changes reach instances through the reconcile sweep", () => {
+  const workloadApp = async (instanceId: string) => {
+    const [row] = await db()
+      .select()
+      .from(simulatedWorkloads)
+      .where(eq(simulatedWorkloads.instanceId, instanceId));
+    return row?.app as { imageTag: string; env?: Record<string, string> } | undefined;
+  };
+
+  it("applies a running instance again after its entry changes, once", async () => {
+    const s = await activated();
+    advance(3 * DELAY);
+    await sweep();
+    expect((await instanceRow(db(), s.instanceId)).status).toBe("RUNNING");
+    expect((await sweep()).respecified).toBe(0);
+
+    await db()
+      .update(serviceCatalog)
+      .set({ imageTag: "9.9.9" })
+      .where(eq(serviceCatalog.id, s.service.id));
+    const first = await sweep();
+    expect(first).toMatchObject({ respecified: 1, respecDeferred: 0, errors: 0 });
+    expect((await workloadApp(s.instanceId))?.imageTag).toBe("9.9.9");
+    // The new pod rolls out like a restart, then runs again.
+    advance(3 * DELAY);
+    await sweep();
+    expect((await instanceRow(db(), s.instanceId)).status).toBe("RUNNING");
+    expect((await sweep()).respecified).toBe(0);
+  });
+
+  it("repairs a failed instance once the admin fixes its entry", async () => {
+    const service = await seedService(db(), { defaultEnv: { [FAULT_ENV]: "image-pull" } });
+    const s = await activated({ service });
+    advance(3 * DELAY);
+    await sweep();
+    expect((await instanceRow(db(), s.instanceId)).status).toBe("FAILED");
+
+    await db()
+      .update(serviceCatalog)
+      .set({ defaultEnv: {} })
+      .where(eq(serviceCatalog.id, service.id));
+    expect((await sweep()).respecified).toBe(1);
+    advance(3 * DELAY);
+    await sweep();
+    expect((await instanceRow(db(), s.instanceId)).status).toBe("RUNNING");
+    expect(await emitted(db(), s.instanceId)).toContain("instance.running");
+  });
+
+  it("leaves a suspended instance alone: it gets the new spec when it resumes", async () => {
+    const s = await activated();
+    await setSubscriptionStatus(db(), s.subscriptionId, "EXPIRED");
+    await deliver(t.app, subscriptionEvent("subscription.expired", s));
+    expect((await instanceRow(db(), s.instanceId)).status).toBe("SUSPENDED");
+    await db()
+      .update(serviceCatalog)
+      .set({ imageTag: "2.0.0" })
+      .where(eq(serviceCatalog.id, s.service.id));
+    expect((await sweep()).respecified).toBe(0);
+    expect((await workloadApp(s.instanceId))?.imageTag).not.toBe("2.0.0");
+
+    await setSubscriptionStatus(db(), s.subscriptionId, "ACTIVE");
+    await deliver(t.app, subscriptionEvent("subscription.renewed", s));
+    expect((await workloadApp(s.instanceId))?.imageTag).toBe("2.0.0");
+  });
+
+  it("rolls a change out a few instances per sweep (RECONCILE_ROLLOUT_BATCH)", async () => {
+    const small = await setupProvisioner({ env: { RECONCILE_ROLLOUT_BATCH: "2" } });
+    try {
+      const service = await seedService(small.h.database.db);
+      for (let i = 0; i < 5; i++) {
+        const s = await activeSubscription(small.h, { service });
+        await deliver(small.app, subscriptionEvent("subscription.activated", s));
+      }
+      await small.h.database.db
+        .update(serviceCatalog)
+        .set({ memory: "768Mi" })
+        .where(eq(serviceCatalog.id, service.id));
+      const run = async () =>
+        (await (await small.app.request("/cron/reconcile", { method: "POST" })).json()) as Record<
+          string,
+          number
+        >;
+      const rounds = [];
+      for (let i = 0; i < 4; i++) {
+        const r = await run();
+        rounds.push([r.respecified, r.respecDeferred]);
+      }
+      expect(rounds).toEqual([
+        [2, 3],
+        [2, 1],
+        [1, 0],
+        [0, 0],
+      ]);
     } finally {
       await small.h.close();
     }

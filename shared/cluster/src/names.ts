@@ -1,5 +1,6 @@
+import { createHash } from "node:crypto";
 import type { ClusterConfig } from "./config";
-import type { InstanceRef } from "./port";
+import type { AppSpec, InstanceRef } from "./port";
 
 /** Labels every object we create carries; the sweep selects on them. */
 export const labels = {
@@ -10,6 +11,33 @@ export const labels = {
 } as const;
 
 export const MANAGED_BY = "minispod";
+
+/**
+ * Annotation on an instance's Deployment: the hash of the AppSpec it was
+ * applied from, so the reconcile sweep finds the instances a catalog change
+ * has not reached yet (see `specHash`).
+ */
+export const SPEC_HASH_ANNOTATION = "minispod.dev/spec-hash";
+
+/** JSON with object keys sorted at every depth: equal specs give equal text. */
+function canonical(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(",")}]`;
+  if (value && typeof value === "object") {
+    const entries = Object.entries(value)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonical(v)}`).join(",")}}`;
+  }
+  return JSON.stringify(value ?? null);
+}
+
+/**
+ * A short, stable fingerprint of what the catalog says about an app (image,
+ * tag, port, env, resources, probe, security). Key order and absent keys do
+ * not change it; any value that changes the workload does.
+ */
+export const specHash = (app: AppSpec) =>
+  createHash("sha256").update(canonical(app)).digest("hex").slice(0, 16);
 /** The one field manager every server-side apply is made under. */
 export const FIELD_MANAGER = "minispod-provisioner";
 

@@ -113,6 +113,11 @@ export interface InstanceStatus extends InstanceRef {
    */
   reason: string;
   replicas: { desired: number; ready: number };
+  /**
+   * `specHash` of the AppSpec the workload was last applied from; null when
+   * it is missing or was applied before hashes were recorded.
+   */
+  specHash: string | null;
   /** Newest first; empty from listStatuses (events are read per instance). */
   events: ClusterEvent[];
 }

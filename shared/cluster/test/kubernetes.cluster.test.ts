@@ -16,7 +16,13 @@ import {
   namespaceManifests,
   secretManifest,
 } from "../src/manifests";
-import { FIELD_MANAGER, instanceObjects, namespaceName } from "../src/names";
+import {
+  FIELD_MANAGER,
+  instanceObjects,
+  namespaceName,
+  SPEC_HASH_ANNOTATION,
+  specHash,
+} from "../src/names";
 import type { InstanceSpec } from "../src/port";
 import { describeCluster, labKubeConfig, uniqueId, waitFor } from "../src/testing";
 import { demoApps, statelessApp } from "./fixtures";
@@ -115,6 +121,17 @@ describeCluster("kubernetes driver against the lab's API server", () => {
       return status.phase === "running" ? status : undefined;
     });
     expect(running).toMatchObject({ reason: "running", replicas: { desired: 1, ready: 1 } });
+    // The Deployment says which catalog spec it came from, in reads and in the sweep's list.
+    expect(running.specHash).toBe(specHash(statelessApp));
+    const deployment = await apps.readNamespacedDeployment({ name, namespace });
+    expect(deployment.metadata?.annotations?.[SPEC_HASH_ANNOTATION]).toBe(specHash(statelessApp));
+    const listed = await cluster.listStatuses({ customerId });
+    expect(listed.items.map((i) => i.specHash)).toEqual([specHash(statelessApp)]);
+    // A new image tag is a new hash once applied.
+    const newer = { ...statelessApp, imageTag: `${statelessApp.imageTag}-2` };
+    expect(specHash(newer)).not.toBe(specHash(statelessApp));
+    await cluster.applyInstance({ ...spec, app: newer });
+    expect((await cluster.readStatus(spec)).specHash).toBe(specHash(newer));
   });
 
   it("replays an apply without changing anything (generation and managed fields stay)", async () => {

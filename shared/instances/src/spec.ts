@@ -22,7 +22,8 @@ const recordColumns = {
   service: serviceCatalog,
 };
 
-function selectRecords(db: Db) {
+/** Instances joined with their subscription and catalog entry; add a where clause. */
+export function selectRecords(db: Db) {
   return db
     .select(recordColumns)
     .from(serviceInstances)

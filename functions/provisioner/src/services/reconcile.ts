@@ -1,6 +1,12 @@
-import type { InstanceStatus as LiveStatus } from "@minispod/cluster";
-import { serviceInstances, subscriptions } from "@minispod/db";
-import { type InstanceRecord, observedTransition, syncObserved } from "@minispod/instances";
+import { type InstanceStatus as LiveStatus, specHash } from "@minispod/cluster";
+import { serviceInstances } from "@minispod/db";
+import {
+  appSpecOf,
+  type InstanceRecord,
+  observedTransition,
+  selectRecords,
+  syncObserved,
+} from "@minispod/instances";
 import { and, asc, eq, gt, inArray, ne } from "drizzle-orm";
 import type { ProvisionerContext } from "./context";
 import { convergeInstance } from "./converge";
@@ -18,6 +24,14 @@ export interface ReconcileResult {
   observed: number;
   /** Instances acted on because the cluster did not match their subscription. */
   converged: number;
+  /**
+   * Running instances applied again because their catalog entry changed
+   * (image, resources, env, …) since they were applied: at most
+   * `rolloutBatch` per sweep.
+   */
+  respecified: number;
+  /** Instances behind their catalog entry left for the next sweep (over `rolloutBatch`). */
+  respecDeferred: number;
   /** Workloads of instances that are DELETED here, deleted (again). */
   orphansDeleted: number;
   /**
@@ -33,7 +47,7 @@ export interface ReconcileResult {
 const DB_BATCH = 500;
 
 /** The cluster does not hold what the subscription implies: act, don't just observe. */
-type Row = Pick<InstanceRecord, "instance" | "subscription">;
+type Row = InstanceRecord;
 
 function needsConverge(record: Row, live: LiveStatus | undefined): boolean {
   const status = record.instance.status;
@@ -56,16 +70,28 @@ function needsConverge(record: Row, live: LiveStatus | undefined): boolean {
 }
 
 /**
+ * A workload that runs (or tries to) from an older version of its catalog
+ * entry: an admin changed the image, resources or env since it was applied.
+ * Suspended ones get the new spec when they resume.
+ */
+function behindCatalog(record: Row, live: LiveStatus | undefined): boolean {
+  if (!live || live.phase === "missing" || live.phase === "suspended") return false;
+  if (desiredOf(record) !== "running") return false;
+  return live.specHash !== specHash(appSpecOf(record.service));
+}
+
+/**
  * The reconcile sweep (PingSource -> POST /cron/reconcile): lists every
  * managed workload page by page (label selector on a real cluster), walks
  * the database's instances in batches, records what the cluster reports
  * (running, failed, past the provision deadline), converges the ones whose
- * cluster objects don't match their subscription (a lost event), and
- * deletes the workloads of DELETED instances.
+ * cluster objects don't match their subscription (a lost event), applies
+ * again the ones applied from an older catalog entry (at most
+ * `rolloutBatch` per sweep), and deletes the workloads of DELETED instances.
  */
 export async function reconcile(
   ctx: ProvisionerContext,
-  options: { pageSize: number },
+  options: { pageSize: number; rolloutBatch: number },
 ): Promise<ReconcileResult> {
   const started = Date.now();
   const live = new Map<string, LiveStatus>();
@@ -85,23 +111,15 @@ export async function reconcile(
     instances: 0,
     observed: 0,
     converged: 0,
+    respecified: 0,
+    respecDeferred: 0,
     orphansDeleted: 0,
     unknownWorkloads: 0,
     errors: 0,
   };
   let after: string | undefined;
   for (;;) {
-    const rows: Row[] = await ctx.db
-      .select({
-        instance: serviceInstances,
-        subscription: {
-          id: subscriptions.id,
-          userId: subscriptions.userId,
-          status: subscriptions.status,
-        },
-      })
-      .from(serviceInstances)
-      .innerJoin(subscriptions, eq(subscriptions.id, serviceInstances.subscriptionId))
+    const rows: Row[] = await selectRecords(ctx.db)
       .where(
         and(
           ne(serviceInstances.status, "DELETED"),
@@ -121,6 +139,14 @@ export async function reconcile(
         if (needsConverge(record, status)) {
           const done = await convergeInstance(ctx, { instanceId: id });
           if (done.outcome === "converged") result.converged++;
+        } else if (behindCatalog(record, status)) {
+          // A catalog change rolls out a few instances per sweep, not all at once.
+          if (result.respecified >= options.rolloutBatch) {
+            result.respecDeferred++;
+            continue;
+          }
+          const done = await convergeInstance(ctx, { instanceId: id });
+          if (done.outcome === "converged") result.respecified++;
         } else if (
           status &&
           // Decided on the batch's row first: most sweeps find nothing to record, and

@@ -1,4 +1,5 @@
 import type { CoreV1Event, V1Deployment, V1Pod } from "@kubernetes/client-node";
+import { SPEC_HASH_ANNOTATION } from "../names";
 import type { ClusterEvent, InstancePhase, InstanceRef, InstanceStatus } from "../port";
 
 interface Verdict {
@@ -60,6 +61,7 @@ export function describeInstance(
       phase: "missing",
       reason: "not found in the cluster",
       replicas: { desired: 0, ready: 0 },
+      specHash: null,
     };
   }
   const desired = deployment.spec?.replicas ?? 1;
@@ -98,7 +100,8 @@ export function describeInstance(
     if (available >= 1) return { phase: "running", reason: "running (updating)" };
     return { phase: "starting", reason: "starting" };
   })();
-  return { ...base, ...verdict, replicas };
+  const specHash = deployment.metadata?.annotations?.[SPEC_HASH_ANNOTATION] ?? null;
+  return { ...base, ...verdict, replicas, specHash };
 }
 
 /** Event reasons Kubernetes uses -> plain words; other messages pass through. */

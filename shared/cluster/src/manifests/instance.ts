@@ -8,7 +8,7 @@ import type {
   V1Service,
 } from "@kubernetes/client-node";
 import type { ClusterConfig } from "../config";
-import { instanceObjects, labels, MANAGED_BY } from "../names";
+import { instanceObjects, labels, MANAGED_BY, SPEC_HASH_ANNOTATION, specHash } from "../names";
 import type { AppSpec, InstanceRef, InstanceSpec } from "../port";
 import { WORKLOAD_SERVICE_ACCOUNT } from "./namespace";
 
@@ -57,7 +57,13 @@ export function deploymentManifest(config: ClusterConfig, spec: InstanceSpec): V
   return {
     apiVersion: "apps/v1",
     kind: "Deployment",
-    metadata: { name, namespace, labels: instanceLabels(spec, app) },
+    metadata: {
+      name,
+      namespace,
+      labels: instanceLabels(spec, app),
+      // On the Deployment, not the pod template: recording it restarts nothing.
+      annotations: { [SPEC_HASH_ANNOTATION]: specHash(app) },
+    },
     spec: {
       replicas: spec.suspended ? 0 : 1,
       revisionHistoryLimit: 2,

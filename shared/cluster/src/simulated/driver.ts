@@ -1,7 +1,7 @@
 import { type Db, simulatedNamespaces, simulatedWorkloads } from "@minispod/db";
 import { and, asc, count, eq, gt } from "drizzle-orm";
 import type { ClusterConfig } from "../config";
-import { instanceObjects, namespaceName } from "../names";
+import { instanceObjects, namespaceName, specHash } from "../names";
 import {
   type AppliedInstance,
   type AppSpec,
@@ -113,6 +113,7 @@ export function createSimulatedCluster(options: SimulatedClusterOptions): Simula
       phase: verdict.phase,
       reason: verdict.reason,
       replicas: { desired: row.replicas, ready: verdict.ready },
+      specHash: specHash(row.app as AppSpec),
       events: withEvents ? eventsOf(state, at, delayMs) : [],
     };
   };
@@ -247,6 +248,7 @@ export function createSimulatedCluster(options: SimulatedClusterOptions): Simula
           phase: "missing",
           reason: "not found in the cluster",
           replicas: { desired: 0, ready: 0 },
+          specHash: null,
           events: [],
         };
       }

@@ -3,6 +3,7 @@ import { createDb, type Database } from "@minispod/db";
 import { cloneDatabase } from "@minispod/db/testing";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { defaultClusterConfig } from "../config";
+import { specHash } from "../names";
 import { type AppSpec, isClusterError } from "../port";
 import { createSimulatedCluster, FAULT_ENV, type SimulatedCluster } from "./index";
 
@@ -103,9 +104,13 @@ describe("simulated cluster: a healthy rollout", () => {
     advance(3 * DELAY);
     await cluster.applyInstance({ ...ref, app: app() });
     expect((await cluster.readStatus(ref)).phase).toBe("running");
-    // A changed template is a new rollout.
+    expect((await cluster.readStatus(ref)).specHash).toBe(specHash(app()));
+    // A changed template is a new rollout, under a new hash.
     await cluster.applyInstance({ ...ref, app: app({ imageTag: "1.23" }) });
-    expect((await cluster.readStatus(ref)).phase).toBe("starting");
+    const changed = await cluster.readStatus(ref);
+    expect(changed.phase).toBe("starting");
+    expect(changed.specHash).toBe(specHash(app({ imageTag: "1.23" })));
+    expect(changed.specHash).not.toBe(specHash(app()));
   });
 
   it("suspends to zero replicas and resumes with a fresh rollout", async () => {
