@@ -68,7 +68,9 @@ describe("POST /api/v1/subscriptions: subscribing", () => {
     );
     expect(res.status).toBe(201);
     const body = (await res.json()) as SubscriptionBody;
-    const objectName = `nextcloud-${body.id.slice(0, 8)}`;
+    const rows = await rowsOf(body.id);
+    // Named as the provisioner names the cluster objects: the URL shown now is the one that will answer.
+    const objectName = `i-${rows.instances[0]?.id}`;
     expect(body).toMatchObject({
       status: "ACTIVE",
       userId: t.customer.id,
@@ -85,7 +87,6 @@ describe("POST /api/v1/subscriptions: subscribing", () => {
     expect(body.latestInvoice?.periodStart).toBe(body.currentPeriodStart);
     expect(body.latestInvoice?.periodEnd).toBe(body.currentPeriodEnd);
 
-    const rows = await rowsOf(body.id);
     expect(rows.payments).toHaveLength(1);
     expect(rows.payments[0]).toMatchObject({
       status: "SUCCEEDED",
@@ -176,8 +177,8 @@ describe("POST /api/v1/subscriptions: subscribing", () => {
       json({ serviceSlug: service.slug }, t.h.bearer(t.other)),
     );
     const body = (await res.json()) as SubscriptionBody;
-    expect(body.instance?.url).toBe(`https://wiki-${body.id.slice(0, 8)}.pods.example.com`);
     const { instances } = await rowsOf(body.id);
+    expect(body.instance?.url).toBe(`https://i-${instances[0]?.id}.pods.example.com`);
     expect(instances[0]?.namespace).toBe(`tenant-${t.other.id}`);
   });
 

@@ -1,21 +1,20 @@
+import { instanceObjects } from "@minispod/cluster";
 import type { BillingSettings } from "./context";
 
 /**
- * Where a subscription's instance lives. Names derive from the subscription
- * only, so replaying an activation converges on the same cluster objects.
+ * Where an instance lives: the very names the provisioner gives its cluster
+ * objects (`@minispod/cluster`), so the URL a customer sees at activation is
+ * the one the app answers at once it runs.
  */
 export function instancePlacement(
   settings: BillingSettings,
-  subscription: { id: string; userId: string },
-  serviceSlug: string,
+  ref: { customerId: string; instanceId: string },
 ) {
-  // DNS labels stop at 63 characters; the suffix keeps names unique per subscription.
-  const objectName = `${serviceSlug.slice(0, 50)}-${subscription.id.slice(0, 8)}`.toLowerCase();
-  const host = `${objectName}.${settings.clusterDomain}`;
+  const objects = instanceObjects(settings, ref);
   return {
-    namespace: `${settings.namespacePrefix}${subscription.userId}`,
-    objectName,
-    host,
-    url: `https://${host}`,
+    namespace: objects.namespace,
+    objectName: objects.name,
+    host: objects.host,
+    url: objects.url,
   };
 }

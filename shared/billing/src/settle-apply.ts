@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import {
   type Db,
   instanceStatusEvents,
@@ -86,7 +87,7 @@ export async function applySuccess(
 
   const events: string[] = [];
   if (first) {
-    const instance = await createInstance(tx, ctx, active!, service.slug);
+    const instance = await createInstance(tx, ctx, active!);
     events.push(
       await enqueueEvent(tx, {
         type: "subscription.activated",
@@ -133,16 +134,16 @@ export async function applySuccess(
   return events;
 }
 
-async function createInstance(
-  tx: Db,
-  ctx: BillingContext,
-  subscription: Subscription,
-  slug: string,
-) {
-  const placement = instancePlacement(ctx.settings, subscription, slug);
+async function createInstance(tx: Db, ctx: BillingContext, subscription: Subscription) {
+  // The id is chosen here because the cluster objects are named after it.
+  const id = randomUUID();
+  const placement = instancePlacement(ctx.settings, {
+    customerId: subscription.userId,
+    instanceId: id,
+  });
   const [instance] = await tx
     .insert(serviceInstances)
-    .values({ subscriptionId: subscription.id, ...placement, status: "PENDING" })
+    .values({ id, subscriptionId: subscription.id, ...placement, status: "PENDING" })
     .returning();
   await tx
     .insert(instanceStatusEvents)

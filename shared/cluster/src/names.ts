@@ -58,7 +58,10 @@ export const instanceUrl = (config: Pick<ClusterConfig, "clusterDomain">, instan
   `https://${instanceHost(config, instanceId)}`;
 
 /** Object names for one instance, in one place so drivers agree. */
-export const instanceObjects = (config: ClusterConfig, ref: InstanceRef) => ({
+export const instanceObjects = (
+  config: Pick<ClusterConfig, "namespacePrefix" | "clusterDomain">,
+  ref: InstanceRef,
+) => ({
   namespace: namespaceName(config, ref.customerId),
   name: instanceName(ref.instanceId),
   host: instanceHost(config, ref.instanceId),
