@@ -157,17 +157,18 @@ export async function createHarness(): Promise<Harness> {
     context(definition, overrides) {
       const env = harness.env(definition, overrides);
       const fnLogger = logger.child({ fn: definition.name });
+      const metrics = createMetrics(definition.name, { defaultMetrics: false });
       return {
         name: definition.name,
         env,
         logger: fnLogger,
-        metrics: createMetrics(definition.name, { defaultMetrics: false }),
+        metrics,
         db: database.db,
         database,
         store: harness.store,
         limiter: harness.limiter,
         publisher,
-        events: createEventSender(database.db, publisher, fnLogger),
+        events: createEventSender(database.db, publisher, fnLogger, metrics),
         verifier: withRevocation(signer.verifier(), harness.store),
         readiness: { database: database.ping, cache: harness.store.ping },
         now: () => harness.clock.now,
