@@ -11,7 +11,10 @@ const timestamp = v.pipe(v.string(), v.isoTimestamp());
 const summarySchema = v.object({
   id: uuid,
   eventId: v.pipe(v.string(), v.description("The original CloudEvent id.")),
-  type: v.pipe(v.string(), v.description("Full CloudEvent type, e.g. dev.minispod.user.registered.")),
+  type: v.pipe(
+    v.string(),
+    v.description("Full CloudEvent type, e.g. dev.minispod.user.registered."),
+  ),
   source: v.string(),
   subject: v.nullable(v.string()),
   destination: v.pipe(
@@ -67,7 +70,8 @@ const REPLAY_DESCRIPTION =
 export const notes = {
   list: describeRoute({
     id: "admin.deadLetters.list",
-    summary: "List dead-lettered events, newest first, by type, source, replayed or not, and received range",
+    summary:
+      "List dead-lettered events, newest first, by type, source, replayed or not, and received range",
     response: { schema: listOf(summarySchema) },
     errors: [],
   }),

@@ -83,7 +83,11 @@ export function deadLetterRoutes(deps: FunctionContext) {
       c.json(await replay(c, [c.req.valid("param").id])),
     )
     .delete("/:id", notes.discard, pathParams(idParam), async (c) => {
-      await discardDeadLetter(db, { id: c.req.valid("param").id, actor: actor(c), now: deps.now() });
+      await discardDeadLetter(db, {
+        id: c.req.valid("param").id,
+        actor: actor(c),
+        now: deps.now(),
+      });
       return c.body(null, 204);
     });
 }
