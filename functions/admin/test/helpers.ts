@@ -1,5 +1,19 @@
+import { randomUUID } from "node:crypto";
+import {
+  type Db,
+  type InstanceStatus,
+  invoices,
+  type SubscriptionStatus,
+  serviceInstances,
+  subscriptions,
+} from "@minispod/db";
 import type { AppEnv } from "@minispod/shared";
-import { createHarness, type Harness, type TestUser } from "@minispod/shared/testing";
+import {
+  createHarness,
+  type Harness,
+  seedCatalogEntry,
+  type TestUser,
+} from "@minispod/shared/testing";
 import type { Hono } from "hono";
 import { type AdminDeps, createApp } from "../src/app";
 import { adminFunction } from "../src/function";
@@ -38,4 +52,93 @@ export async function setupAdmin(): Promise<AdminTest> {
     superAdmin: await h.user({ role: "SUPER_ADMIN", name: "Sam Super" }),
     close: () => h.close(),
   };
+}
+
+export interface Holding {
+  serviceId: string;
+  subscriptionId: string;
+  instanceId: string | null;
+  invoiceId: string;
+}
+
+/**
+ * A subscription as billing leaves it, written directly (billing is other
+ * functions' business): its service, one invoice, and an instance unless
+ * `instance: null`. EUR 9.00 a month unless the service says otherwise.
+ */
+export async function seedHolding(
+  db: Db,
+  userId: string,
+  options: {
+    status?: SubscriptionStatus;
+    instance?: InstanceStatus | null;
+    periodEnd?: Date;
+    serviceId?: string;
+    priceMinor?: number;
+    currency?: string;
+    cancelledAt?: Date;
+    expiredAt?: Date;
+  } = {},
+): Promise<Holding> {
+  const serviceId =
+    options.serviceId ??
+    (
+      await seedCatalogEntry(db, {
+        priceMinor: options.priceMinor ?? 900,
+        currency: options.currency ?? "EUR",
+        allowMultiple: true,
+      })
+    ).id;
+  const periodEnd = options.periodEnd ?? new Date(Date.now() + 20 * 86_400_000);
+  const periodStart = new Date(periodEnd.getTime() - 30 * 86_400_000);
+  const [subscription] = await db
+    .insert(subscriptions)
+    .values({
+      userId,
+      serviceId,
+      status: options.status ?? "ACTIVE",
+      currentPeriodStart: periodStart,
+      currentPeriodEnd: periodEnd,
+      exclusive: false,
+      cancelledAt: options.cancelledAt ?? null,
+      expiredAt: options.expiredAt ?? null,
+    })
+    .returning();
+  const [invoice] = await db
+    .insert(invoices)
+    .values({
+      number: `INV-TEST-${randomUUID().slice(0, 12)}`,
+      subscriptionId: subscription!.id,
+      userId,
+      periodStart,
+      periodEnd,
+      amountMinor: options.priceMinor ?? 900,
+      currency: options.currency ?? "EUR",
+      status: "PAID",
+      paidAt: periodStart,
+    })
+    .returning();
+  let instanceId: string | null = null;
+  if (options.instance !== null) {
+    const host = `i-${randomUUID().slice(0, 12)}.apps.test`;
+    const [instance] = await db
+      .insert(serviceInstances)
+      .values({
+        subscriptionId: subscription!.id,
+        namespace: `c-${userId.slice(0, 8)}`,
+        objectName: `app-${randomUUID().slice(0, 8)}`,
+        host,
+        url: `https://${host}`,
+        status: options.instance ?? "RUNNING",
+      })
+      .returning();
+    instanceId = instance!.id;
+  }
+  return { serviceId, subscriptionId: subscription!.id, instanceId, invoiceId: invoice!.id };
+}
+
+/** The fields a 400 problem names. */
+export async function invalidFields(response: Response): Promise<string[]> {
+  const body = (await response.json()) as { code: string; errors?: { field: string }[] };
+  return body.errors?.map((e) => e.field) ?? [];
 }
