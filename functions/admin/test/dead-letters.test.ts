@@ -79,9 +79,7 @@ describe("GET /api/v1/admin/dead-letters", () => {
       replayedAt: day(4).toISOString(),
     });
     expect(page1.nextCursor).toEqual(expect.any(String));
-    const page2 = await (
-      await get(`?source=${source}&limit=2&cursor=${page1.nextCursor}`)
-    ).json();
+    const page2 = await (await get(`?source=${source}&limit=2&cursor=${page1.nextCursor}`)).json();
     expect(page2.items.map((i: { id: string }) => i.id)).toEqual([ids.changed1]);
     expect(page2.nextCursor).toBeNull();
   });
@@ -96,9 +94,9 @@ describe("GET /api/v1/admin/dead-letters", () => {
     expect(await idsOf("type=dev.minispod.user.email_verified")).toEqual([ids.verified2]);
     expect(await idsOf("replayed=true")).toEqual([ids.changed3]);
     expect(await idsOf("replayed=false")).toEqual([ids.verified2, ids.changed1]);
-    expect(
-      await idsOf(`from=${day(2).toISOString()}&to=${day(3).toISOString()}`),
-    ).toEqual([ids.verified2]);
+    expect(await idsOf(`from=${day(2).toISOString()}&to=${day(3).toISOString()}`)).toEqual([
+      ids.verified2,
+    ]);
     expect(await idsOf("type=user.registered")).toEqual([]);
   });
 
@@ -286,9 +284,7 @@ describe("POST /api/v1/admin/dead-letters/replay", () => {
     const res = await post("/replay", { ids: [a.id, b.id, aAgain, a.id] });
     expect(res.status).toBe(200);
     const body = await res.json();
-    expect(body.items.map((i: { id: string }) => i.id).sort()).toEqual(
-      [a.id, b.id, aAgain].sort(),
-    );
+    expect(body.items.map((i: { id: string }) => i.id).sort()).toEqual([a.id, b.id, aAgain].sort());
     await t.deps.events.idle();
     for (const id of [a.id, b.id, aAgain]) expect(await auditOf(id)).toHaveLength(1);
     expect(t.h.publisher.events.filter((e) => e.id === a.eventId)).toHaveLength(1);
