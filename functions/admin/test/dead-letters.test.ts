@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { auditLog, deadEvents, outboxEvents } from "@minispod/db";
+import { documentGaps, type OpenApiDocument } from "@minispod/shared";
 import { json, runRouteSecurityTests } from "@minispod/shared/testing";
 import { and, eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -365,5 +366,31 @@ describe("security", () => {
     expect(res.status).toBe(403);
     const [letter] = await db().select().from(deadEvents).where(eq(deadEvents.id, id));
     expect(letter!.replayedAt).toBeNull();
+  });
+});
+
+describe("API document", () => {
+  it("describes every dead-letter operation with its id, response and error statuses", async () => {
+    const document = (await (await t.app.request("/openapi.json")).json()) as OpenApiDocument;
+    const ours = Object.fromEntries(
+      Object.entries(document.paths).filter(([path]) => path.startsWith(BASE)),
+    ) as OpenApiDocument["paths"];
+    expect(documentGaps({ ...document, paths: ours })).toEqual([]);
+    const operation = (path: string, method: string) =>
+      (ours[path] as Record<string, { operationId: string; responses: Record<string, unknown> }>)[
+        method
+      ]!;
+    const expected: [string, string, string, string[]][] = [
+      [BASE, "get", "admin.deadLetters.list", ["200", "400", "401", "403"]],
+      [`${BASE}/{id}`, "get", "admin.deadLetters.get", ["200", "400", "401", "403", "404"]],
+      [`${BASE}/replay`, "post", "admin.deadLetters.replayMany", ["200", "404", "409", "422"]],
+      [`${BASE}/{id}/replay`, "post", "admin.deadLetters.replay", ["200", "404", "409", "422"]],
+      [`${BASE}/{id}`, "delete", "admin.deadLetters.discard", ["204", "403", "404"]],
+    ];
+    for (const [path, method, id, statuses] of expected) {
+      const op = operation(path, method);
+      expect(op.operationId).toBe(id);
+      expect(Object.keys(op.responses)).toEqual(expect.arrayContaining(statuses));
+    }
   });
 });
