@@ -2,18 +2,38 @@ import { subscriptionStatus, userRole } from "@minispod/db";
 import { AppError, documentAs, fields, pageQuery } from "@minispod/shared";
 import * as v from "valibot";
 
-/** An ISO 8601 date ("2026-03-01") or timestamp ("2026-03-01T12:00:00Z") in a query. */
+const ISO_INSTANT =
+  /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,6})?)?(?:Z|[+-](\d{2}):(\d{2})))?$/;
+
+/** True when every part is in range: no "February 30th" rolled over into March. */
+function realInstant(text: string): boolean {
+  const m = ISO_INSTANT.exec(text);
+  if (!m) return false;
+  const [year, month, day, hour = 0, minute = 0, second = 0, offH = 0, offM = 0] = m
+    .slice(1)
+    .map((part) => (part === undefined ? undefined : Number(part)));
+  const daysInMonth = new Date(Date.UTC(year!, month!, 0)).getUTCDate();
+  return (
+    month! >= 1 &&
+    month! <= 12 &&
+    day! >= 1 &&
+    day! <= daysInMonth &&
+    hour! < 24 &&
+    minute! < 60 &&
+    second! < 60 &&
+    offH! < 24 &&
+    offM! < 60
+  );
+}
+
+/** An ISO 8601 date ("2026-03-01", UTC midnight) or timestamp ("2026-03-01T12:00:00Z") in a query. */
 const instant = () =>
   documentAs(
     v.optional(
       v.pipe(
         v.string(),
-        v.regex(
-          /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:\d{2}))?$/,
-          "must be an ISO 8601 date or timestamp",
-        ),
+        v.check(realInstant, "must be an ISO 8601 date or timestamp"),
         v.transform((s) => new Date(s)),
-        v.check((d) => !Number.isNaN(d.getTime()), "must be a real date"),
       ),
     ),
     { type: "string", format: "date-time" },
