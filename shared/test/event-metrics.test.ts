@@ -127,7 +127,9 @@ describe("minispod_events_published_total", () => {
     expect(before).toEqual({});
     expect(await ctx.events.flush(ids)).toEqual({ published: 2, failed: 0 });
     expect(await ctx.events.flush(ids)).toEqual({ published: 0, failed: 0 });
-    expect(samples(await ctx.metrics.registry.metrics(), "minispod_events_published_total")).toEqual({
+    expect(
+      samples(await ctx.metrics.registry.metrics(), "minispod_events_published_total"),
+    ).toEqual({
       'type="user.password_changed",function="probe"': 1,
       'type="user.email_verified",function="probe"': 1,
     });

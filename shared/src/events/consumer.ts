@@ -5,7 +5,7 @@ import type { AppEnv } from "../app";
 import { AppError } from "../errors";
 import type { Metrics } from "../metrics";
 import { type EventData, type EventType, eventCatalogue, shortType } from "./catalogue";
-import { type ConsumeLabel, eventMetrics, eventTypeLabel } from "./metrics";
+import { type ConsumeLabel, consumeCounter } from "./metrics";
 import { type CloudEventMessage, fromHttp } from "./publisher";
 
 export interface EventContext<T extends EventType> {
@@ -104,15 +104,14 @@ export function eventRoutes(options: {
   consumer: string;
   handlers: EventHandlers;
 }) {
-  const { consumed } = eventMetrics(options.metrics);
+  const counter = consumeCounter(options.metrics, options.consumer);
   const app = new Hono<AppEnv>();
   app.post("/", async (c) => {
     const event = await readCloudEvent(c.req.raw);
     const log = c
       .get("logger")
       .child({ eventId: event.id, eventType: event.type, source: event.source });
-    const count = (outcome: ConsumeLabel) =>
-      consumed.inc({ type: eventTypeLabel(event.type), consumer: options.consumer, outcome });
+    const count = (outcome: ConsumeLabel) => counter(event.type, outcome);
     try {
       const outcome = await dispatchEvent(options.db, options.consumer, options.handlers, event);
       count(outcome);

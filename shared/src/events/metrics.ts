@@ -63,3 +63,20 @@ export function eventMetrics(metrics: Metrics): EventMetrics {
   byRegistry.set(metrics.registry, made);
   return made;
 }
+
+/**
+ * Counts one consumer's answers in `minispod_events_consumed_total`, for
+ * consumers that answer deliveries themselves (`eventRoutes` uses it).
+ *
+ * @example
+ * const count = consumeCounter(deps.metrics, "provisioner");
+ * count(event.type, "processed");
+ */
+export function consumeCounter(
+  metrics: Metrics,
+  consumer: string,
+): (cloudEventType: string, outcome: ConsumeLabel) => void {
+  const { consumed } = eventMetrics(metrics);
+  return (cloudEventType, outcome) =>
+    consumed.inc({ type: eventTypeLabel(cloudEventType), consumer, outcome });
+}
