@@ -1,11 +1,9 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { baseEnvSchema } from "../src/env";
-import { eventRoutes, PermanentEventError } from "../src/events/consumer";
+import { PermanentEventError } from "../src/events/consumer";
 import { enqueueEvent } from "../src/events/outbox";
 import { type CloudEventMessage, toBinaryHttp } from "../src/events/publisher";
-import { baseApp, type FunctionDefinition } from "../src/runtime";
-import { createHarness, type Harness } from "../src/testing/index";
+import { createHarness, eventConsumerFunction, type Harness } from "../src/testing/index";
 
 /**
  * The event counters as Prometheus scrapes them: a consumer's deliveries by
@@ -14,33 +12,16 @@ import { createHarness, type Harness } from "../src/testing/index";
 let h: Harness;
 let calls = 0;
 let failNext = false;
-const probe: FunctionDefinition = {
-  name: "probe",
-  routes: [],
-  envSchema: baseEnvSchema,
-  create(ctx) {
-    const app = baseApp(ctx);
-    app.route(
-      "/events",
-      eventRoutes({
-        db: ctx.db,
-        metrics: ctx.metrics,
-        consumer: "probe",
-        handlers: {
-          "user.password_changed": async ({ data }) => {
-            if (data.email === "refused@example.com") throw new PermanentEventError("not for us");
-            if (failNext) {
-              failNext = false;
-              throw new Error("smtp down");
-            }
-            calls++;
-          },
-        },
-      }),
-    );
-    return app;
+const probe = eventConsumerFunction("probe", {
+  "user.password_changed": async ({ data }) => {
+    if (data.email === "refused@example.com") throw new PermanentEventError("not for us");
+    if (failNext) {
+      failNext = false;
+      throw new Error("smtp down");
+    }
+    calls++;
   },
-};
+});
 
 beforeAll(async () => {
   h = await createHarness();

@@ -1,19 +1,15 @@
 import { auditLog, deadEvents, processedEvents } from "@minispod/db";
 import {
   type AppEnv,
-  baseApp,
-  baseEnvSchema,
   type CloudEventMessage,
   createEventSender,
   type EventPublisher,
   type EventSender,
-  eventRoutes,
-  type FunctionDefinition,
   recordAudit,
   systemActor,
   toBinaryHttp,
 } from "@minispod/shared";
-import { json } from "@minispod/shared/testing";
+import { eventConsumerFunction, json } from "@minispod/shared/testing";
 import { and, eq } from "drizzle-orm";
 import type { Hono } from "hono";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -35,35 +31,18 @@ let failing = true;
 const answers: number[] = [];
 const db = () => t.h.database.db;
 
-const probe: FunctionDefinition = {
-  name: "probe",
-  routes: [],
-  envSchema: baseEnvSchema,
-  create(ctx) {
-    const app = baseApp(ctx);
-    app.route(
-      "/events",
-      eventRoutes({
-        db: ctx.db,
-        metrics: ctx.metrics,
-        consumer: "probe",
-        handlers: {
-          "user.password_changed": async ({ tx, event }) => {
-            if (failing) throw new Error("mail server down");
-            // The consumer's effect, in the same transaction as its processed-event row.
-            await recordAudit(tx, {
-              actor: systemActor,
-              action: "probe.handled",
-              resourceType: "event",
-              resourceId: event.id,
-            });
-          },
-        },
-      }),
-    );
-    return app;
+const probe = eventConsumerFunction("probe", {
+  "user.password_changed": async ({ tx, event }) => {
+    if (failing) throw new Error("mail server down");
+    // The consumer's effect, in the same transaction as its processed-event row.
+    await recordAudit(tx, {
+      actor: systemActor,
+      action: "probe.handled",
+      resourceType: "event",
+      resourceId: event.id,
+    });
   },
-};
+});
 
 /** A broker with one Trigger (probe) that dead-letters what probe does not take, as Knative does after its retries. */
 const broker: EventPublisher = {

@@ -346,7 +346,7 @@ describe("DELETE /api/v1/admin/dead-letters/:id", () => {
 });
 
 describe("security", () => {
-  let id = randomUUID();
+  let id: string = randomUUID();
   beforeAll(async () => {
     id = (await letterOfOutboxEvent()).id;
   });

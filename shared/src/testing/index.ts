@@ -30,6 +30,7 @@ import { responseChecks } from "../openapi";
 import { withRevocation } from "../revocation";
 import { createEventSender, type FunctionContext, type FunctionDefinition } from "../runtime";
 
+export * from "./consumer";
 export * from "./route-security";
 
 // Every answer of a described route is checked against its documented schema under test.
