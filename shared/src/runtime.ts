@@ -12,8 +12,8 @@ import {
   redisStore,
 } from "./cache";
 import { type BaseEnv, EnvError } from "./env";
-import { type RelayResult, relayOutbox } from "./events/outbox";
 import { eventMetrics } from "./events/metrics";
+import { type RelayResult, relayOutbox } from "./events/outbox";
 import { type EventPublisher, httpPublisher, memoryPublisher } from "./events/publisher";
 import { type TokenVerifier, verifierFromConfig } from "./jwt";
 import { createLogger, type Logger } from "./logger";
