@@ -1,7 +1,7 @@
 import { type Actor, recordAudit, systemActor } from "@minispod/shared";
 import { runRouteSecurityTests } from "@minispod/shared/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type AdminTest, invalidFields, setupAdmin } from "./helpers";
+import { type AdminTest, rejectsQueries, setupAdmin } from "./helpers";
 
 let t: AdminTest;
 const at = (day: number) => new Date(Date.UTC(2031, 0, day, 12));
@@ -93,19 +93,18 @@ describe("GET /api/v1/audit (own entries)", () => {
     expect(rest.nextCursor).toBeNull();
   });
 
-  it.each([
-    ["from=soon", "from"],
-    ["to=2031-01-32", "to"],
-    ["from=2031-02-01&to=2031-01-01", "from"],
-    [`action=${"a".repeat(101)}`, "action"],
-    ["limit=1000", "limit"],
-  ])("answers 400 to %s", async (query, field) => {
-    const response = await t.app.request(`/api/v1/audit?${query}`, {
-      headers: t.h.bearer(t.customer),
-    });
-    expect(response.status).toBe(400);
-    expect(await invalidFields(response)).toContain(field);
-  });
+  rejectsQueries(
+    () => t,
+    "/api/v1/audit",
+    [
+      ["from=soon", "from"],
+      ["to=2031-01-32", "to"],
+      ["from=2031-02-01&to=2031-01-01", "from"],
+      [`action=${"a".repeat(101)}`, "action"],
+      ["limit=1000", "limit"],
+    ],
+    (x) => x.customer,
+  );
 
   runRouteSecurityTests(() => ({ app: t.app, harness: t.h }), {
     method: "GET",
@@ -143,7 +142,7 @@ describe("GET /api/v1/admin/audit (everyone's)", () => {
     ]);
   });
 
-  it.each([
+  rejectsQueries(() => t, "/api/v1/admin/audit", [
     ["actorId=me", "actorId"],
     ["userId=123", "userId"],
     ["resourceType=", "resourceType"],
@@ -151,13 +150,7 @@ describe("GET /api/v1/admin/audit (everyone's)", () => {
     ["from=2031-01-01T25:00:00Z", "from"],
     ["to=tomorrow", "to"],
     ["limit=0", "limit"],
-  ])("answers 400 to %s", async (query, field) => {
-    const response = await t.app.request(`/api/v1/admin/audit?${query}`, {
-      headers: t.h.bearer(t.admin),
-    });
-    expect(response.status).toBe(400);
-    expect(await invalidFields(response)).toContain(field);
-  });
+  ]);
 
   runRouteSecurityTests(() => ({ app: t.app, harness: t.h }), {
     method: "GET",

@@ -15,6 +15,7 @@ import {
   type TestUser,
 } from "@minispod/shared/testing";
 import type { Hono } from "hono";
+import { expect, it } from "vitest";
 import { type AdminDeps, createApp } from "../src/app";
 import { adminFunction } from "../src/function";
 
@@ -141,4 +142,24 @@ export async function seedHolding(
 export async function invalidFields(response: Response): Promise<string[]> {
   const body = (await response.json()) as { code: string; errors?: { field: string }[] };
   return body.errors?.map((e) => e.field) ?? [];
+}
+
+/**
+ * One test a bad query: 400, naming the field.
+ *
+ * @example
+ * rejectsQueries(() => t, "/api/v1/admin/users", [["role=ROOT", "role"]]);
+ */
+export function rejectsQueries(
+  setup: () => AdminTest,
+  path: string,
+  cases: [query: string, field: string][],
+  caller: (t: AdminTest) => TestUser = (t) => t.admin,
+) {
+  it.each(cases)("answers 400 to %s", async (query, field) => {
+    const t = setup();
+    const response = await t.app.request(`${path}?${query}`, { headers: t.h.bearer(caller(t)) });
+    expect(response.status).toBe(400);
+    expect(await invalidFields(response)).toContain(field);
+  });
 }

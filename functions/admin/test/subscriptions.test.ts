@@ -1,6 +1,6 @@
 import { runRouteSecurityTests, seedCatalogEntry } from "@minispod/shared/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type AdminTest, type Holding, invalidFields, seedHolding, setupAdmin } from "./helpers";
+import { type AdminTest, type Holding, rejectsQueries, seedHolding, setupAdmin } from "./helpers";
 
 let t: AdminTest;
 let serviceId: string;
@@ -64,7 +64,7 @@ describe("GET /api/v1/admin/subscriptions", () => {
     expect(second).toEqual({ ids: [soon.subscriptionId], nextCursor: null });
   });
 
-  it.each([
+  rejectsQueries(() => t, "/api/v1/admin/subscriptions", [
     ["status=LIVE", "status"],
     ["serviceId=abc", "serviceId"],
     ["userId=abc", "userId"],
@@ -73,13 +73,7 @@ describe("GET /api/v1/admin/subscriptions", () => {
     ["periodEndFrom=2031-13-01", "periodEndFrom"],
     ["periodEndFrom=2031-02-01&periodEndTo=2031-01-01", "periodEndFrom"],
     ["limit=-1", "limit"],
-  ])("answers 400 to %s", async (query, field) => {
-    const response = await t.app.request(`/api/v1/admin/subscriptions?${query}`, {
-      headers: t.h.bearer(t.admin),
-    });
-    expect(response.status).toBe(400);
-    expect(await invalidFields(response)).toContain(field);
-  });
+  ]);
 
   runRouteSecurityTests(() => ({ app: t.app, harness: t.h }), {
     method: "GET",

@@ -1,6 +1,6 @@
 import { runRouteSecurityTests } from "@minispod/shared/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type AdminTest, type Holding, invalidFields, seedHolding, setupAdmin } from "./helpers";
+import { type AdminTest, type Holding, rejectsQueries, seedHolding, setupAdmin } from "./helpers";
 
 let t: AdminTest;
 let held: Holding[];
@@ -85,7 +85,7 @@ describe("GET /api/v1/admin/users", () => {
     expect(second.nextCursor).toBeNull();
   });
 
-  it.each([
+  rejectsQueries(() => t, "/api/v1/admin/users", [
     ["limit=0", "limit"],
     ["limit=101", "limit"],
     ["limit=ten", "limit"],
@@ -93,11 +93,7 @@ describe("GET /api/v1/admin/users", () => {
     ["disabled=maybe", "disabled"],
     [`q=${"x".repeat(101)}`, "q"],
     ["cursor=garbage", "cursor"],
-  ])("answers 400 to %s", async (query, field) => {
-    const response = await get(`/api/v1/admin/users?${query}`);
-    expect(response.status).toBe(400);
-    expect(await invalidFields(response)).toContain(field);
-  });
+  ]);
 
   runRouteSecurityTests(() => ({ app: t.app, harness: t.h }), {
     method: "GET",

@@ -50,6 +50,34 @@ async function endSessions(ctx: AdminContext, tx: Db, userId: string, now: Date)
   await revokeUserTokens(ctx.store, userId, now, ctx.accessTokenTtl);
 }
 
+/** Updates the target row and writes its audit row, in the caller's transaction. */
+async function writeChange(
+  tx: Db,
+  change: {
+    actor: UserActor;
+    target: UserRow;
+    set: Partial<Pick<UserRow, "role" | "disabledAt">>;
+    action: string;
+    metadata: Record<string, unknown>;
+    now: Date;
+  },
+) {
+  const [updated] = await tx
+    .update(users)
+    .set({ ...change.set, updatedAt: change.now })
+    .where(eq(users.id, change.target.id))
+    .returning();
+  await recordAudit(tx, {
+    actor: change.actor,
+    action: change.action,
+    resourceType: "user",
+    resourceId: change.target.id,
+    metadata: change.metadata,
+    at: change.now,
+  });
+  return userDto(updated!);
+}
+
 export interface RoleChange {
   user: UserDto;
   previousRole: UserRole;
@@ -81,21 +109,16 @@ export async function changeRole(
       });
     }
     const now = ctx.now();
-    const [updated] = await tx
-      .update(users)
-      .set({ role: input.role, updatedAt: now })
-      .where(eq(users.id, target.id))
-      .returning();
-    await recordAudit(tx, {
+    const user = await writeChange(tx, {
       actor: input.actor,
+      target,
+      set: { role: input.role },
       action: "user.role_changed",
-      resourceType: "user",
-      resourceId: target.id,
       metadata: { from: target.role, to: input.role },
-      at: now,
+      now,
     });
     await endSessions(ctx, tx, target.id, now);
-    return { user: userDto(updated!), previousRole: target.role, changed: true };
+    return { user, previousRole: target.role, changed: true };
   });
 }
 
@@ -149,64 +172,51 @@ export interface AccountChange {
  * can't happen without disabling oneself). Disabling a disabled user changes
  * nothing.
  */
-export async function disableUser(
+export function disableUser(
   ctx: AdminContext,
   input: { actor: UserActor; userId: string; reason?: string | undefined },
 ): Promise<AccountChange> {
-  return ctx.db.transaction(async (tx) => {
-    const { target, othersActive } = await lockForChange(tx, input.userId);
-    refuseAccountChange(input.actor, target, "disable");
-    const held = await holdings(tx, target.id);
-    if (target.disabledAt) {
-      return { user: userDto(target), changed: false, ...held, note: DISABLE_NOTE };
-    }
-    if (target.role === "SUPER_ADMIN" && othersActive === 0) {
-      throw new AppError("CONFLICT", { detail: "This is the last active SUPER_ADMIN." });
-    }
-    const now = ctx.now();
-    const [updated] = await tx
-      .update(users)
-      .set({ disabledAt: now, updatedAt: now })
-      .where(eq(users.id, target.id))
-      .returning();
-    await recordAudit(tx, {
-      actor: input.actor,
-      action: "user.disabled",
-      resourceType: "user",
-      resourceId: target.id,
-      metadata: { reason: input.reason ?? null, ...held },
-      at: now,
-    });
-    await endSessions(ctx, tx, target.id, now);
-    return { user: userDto(updated!), changed: true, ...held, note: DISABLE_NOTE };
-  });
+  return setAccess(ctx, input, true);
 }
 
 /** Lets a disabled user sign in again (their old tokens stay revoked). */
-export async function enableUser(
+export function enableUser(
   ctx: AdminContext,
   input: { actor: UserActor; userId: string },
 ): Promise<AccountChange> {
+  return setAccess(ctx, input, false);
+}
+
+const ENABLE_NOTE = "The user may sign in again; nothing else changes.";
+
+async function setAccess(
+  ctx: AdminContext,
+  input: { actor: UserActor; userId: string; reason?: string | undefined },
+  disable: boolean,
+): Promise<AccountChange> {
+  const note = disable ? DISABLE_NOTE : ENABLE_NOTE;
   return ctx.db.transaction(async (tx) => {
-    const { target } = await lockForChange(tx, input.userId);
-    refuseAccountChange(input.actor, target, "enable");
+    const { target, othersActive } = await lockForChange(tx, input.userId);
+    refuseAccountChange(input.actor, target, disable ? "disable" : "enable");
     const held = await holdings(tx, target.id);
-    const note = "The user may sign in again; nothing else changes.";
-    if (!target.disabledAt) return { user: userDto(target), changed: false, ...held, note };
+    if (!!target.disabledAt === disable) {
+      return { user: userDto(target), changed: false, ...held, note };
+    }
+    if (disable && target.role === "SUPER_ADMIN" && othersActive === 0) {
+      throw new AppError("CONFLICT", { detail: "This is the last active SUPER_ADMIN." });
+    }
     const now = ctx.now();
-    const [updated] = await tx
-      .update(users)
-      .set({ disabledAt: null, updatedAt: now })
-      .where(eq(users.id, target.id))
-      .returning();
-    await recordAudit(tx, {
+    const user = await writeChange(tx, {
       actor: input.actor,
-      action: "user.enabled",
-      resourceType: "user",
-      resourceId: target.id,
-      metadata: { disabledAt: target.disabledAt.toISOString() },
-      at: now,
+      target,
+      set: { disabledAt: disable ? now : null },
+      action: disable ? "user.disabled" : "user.enabled",
+      metadata: disable
+        ? { reason: input.reason ?? null, ...held }
+        : { disabledAt: target.disabledAt?.toISOString() ?? null },
+      now,
     });
-    return { user: userDto(updated!), changed: true, ...held, note };
+    if (disable) await endSessions(ctx, tx, target.id, now);
+    return { user, changed: true, ...held, note };
   });
 }
