@@ -48,6 +48,7 @@ function probeFunction() {
         "/events",
         eventRoutes({
           db: ctx.db,
+          metrics: ctx.metrics,
           consumer: "probe",
           handlers: {
             "user.registered": async ({ event }) => {

@@ -14,6 +14,36 @@ import { count, isNull, min, sql, sum } from "drizzle-orm";
 import { Gauge } from "prom-client";
 import type { Metrics } from "./metrics";
 
+/** Subscriptions by status (one grouped COUNT). Shared by the metrics and the admin stats. */
+export async function subscriptionsByStatus(db: Db) {
+  return db
+    .select({ status: subscriptions.status, n: count() })
+    .from(subscriptions)
+    .groupBy(subscriptions.status);
+}
+
+/**
+ * Monthly recurring revenue in minor units, by currency: the catalog price of
+ * every ACTIVE or PAST_DUE subscription (all periods are monthly).
+ */
+export async function mrrByCurrency(db: Db): Promise<{ currency: string; mrrMinor: number }[]> {
+  const rows = await db
+    .select({ currency: serviceCatalog.currency, total: sum(serviceCatalog.priceMinor) })
+    .from(subscriptions)
+    .innerJoin(serviceCatalog, sql`${serviceCatalog.id} = ${subscriptions.serviceId}`)
+    .where(sql`${subscriptions.status} in ('ACTIVE', 'PAST_DUE')`)
+    .groupBy(serviceCatalog.currency);
+  return rows.map((r) => ({ currency: r.currency, mrrMinor: Number(r.total ?? 0) }));
+}
+
+/** Instances by status (one grouped COUNT). */
+export async function instancesByStatus(db: Db) {
+  return db
+    .select({ status: serviceInstances.status, n: count() })
+    .from(serviceInstances)
+    .groupBy(serviceInstances.status);
+}
+
 /**
  * Business figures read from the database at scrape time (not counted in
  * process: functions scale to zero and run as many replicas, so only the
@@ -44,12 +74,7 @@ export function registerBusinessMetrics(metrics: Metrics, db: Db, now: () => Dat
     });
 
   grouped("minispod_subscriptions", "Subscriptions by status.", ["status"], async () =>
-    (
-      await db
-        .select({ status: subscriptions.status, n: count() })
-        .from(subscriptions)
-        .groupBy(subscriptions.status)
-    ).map((r) => ({ labels: { status: r.status }, value: r.n })),
+    (await subscriptionsByStatus(db)).map((r) => ({ labels: { status: r.status }, value: r.n })),
   );
 
   grouped(
@@ -57,14 +82,10 @@ export function registerBusinessMetrics(metrics: Metrics, db: Db, now: () => Dat
     "Monthly recurring revenue in minor units, by currency: the catalog price of every ACTIVE or PAST_DUE subscription (all periods are monthly).",
     ["currency"],
     async () =>
-      (
-        await db
-          .select({ currency: serviceCatalog.currency, total: sum(serviceCatalog.priceMinor) })
-          .from(subscriptions)
-          .innerJoin(serviceCatalog, sql`${serviceCatalog.id} = ${subscriptions.serviceId}`)
-          .where(sql`${subscriptions.status} in ('ACTIVE', 'PAST_DUE')`)
-          .groupBy(serviceCatalog.currency)
-      ).map((r) => ({ labels: { currency: r.currency }, value: Number(r.total ?? 0) })),
+      (await mrrByCurrency(db)).map((r) => ({
+        labels: { currency: r.currency },
+        value: r.mrrMinor,
+      })),
   );
 
   grouped(
@@ -72,12 +93,7 @@ export function registerBusinessMetrics(metrics: Metrics, db: Db, now: () => Dat
     "Instances by status (FAILED = provisioning failed).",
     ["status"],
     async () =>
-      (
-        await db
-          .select({ status: serviceInstances.status, n: count() })
-          .from(serviceInstances)
-          .groupBy(serviceInstances.status)
-      ).map((r) => ({ labels: { status: r.status }, value: r.n })),
+      (await instancesByStatus(db)).map((r) => ({ labels: { status: r.status }, value: r.n })),
   );
 
   grouped("minispod_invoices", "Invoices by status.", ["status"], async () =>

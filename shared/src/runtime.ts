@@ -12,6 +12,7 @@ import {
   redisStore,
 } from "./cache";
 import { type BaseEnv, EnvError } from "./env";
+import { eventMetrics } from "./events/metrics";
 import { type RelayResult, relayOutbox } from "./events/outbox";
 import { type EventPublisher, httpPublisher, memoryPublisher } from "./events/publisher";
 import { type TokenVerifier, verifierFromConfig } from "./jwt";
@@ -30,9 +31,17 @@ export interface EventSender {
   idle(): Promise<void>;
 }
 
-export function createEventSender(db: Db, publisher: EventPublisher, logger: Logger): EventSender {
+export function createEventSender(
+  db: Db,
+  publisher: EventPublisher,
+  logger: Logger,
+  /** Counts what this function publishes (`minispod_events_published_total`). */
+  metrics?: Metrics,
+): EventSender {
   const pending = new Set<Promise<unknown>>();
-  const flush = (ids?: string[]) => relayOutbox({ db, publisher, logger, ...(ids ? { ids } : {}) });
+  if (metrics) eventMetrics(metrics);
+  const flush = (ids?: string[]) =>
+    relayOutbox({ db, publisher, logger, metrics, ...(ids ? { ids } : {}) });
   return {
     flush,
     kick(ids) {
@@ -295,17 +304,18 @@ export function buildContext<E extends BaseEnv>(
 ): FunctionContext<E> {
   const readiness: Record<string, () => Promise<void>> = { database: infra.database.ping };
   readiness.cache = infra.store.ping;
+  const metrics = createMetrics(definition.name);
   return {
     name: definition.name,
     env,
     logger,
-    metrics: createMetrics(definition.name),
+    metrics,
     db: infra.database.db,
     database: infra.database,
     store: infra.store,
     limiter: infra.limiter,
     publisher: infra.publisher,
-    events: createEventSender(infra.database.db, infra.publisher, logger),
+    events: createEventSender(infra.database.db, infra.publisher, logger, metrics),
     verifier: infra.verifier,
     readiness,
     now: () => new Date(),

@@ -59,6 +59,8 @@ export const auditLog = pgTable(
   (t) => [
     index("audit_log_actor_idx").on(t.actorId, t.createdAt),
     index("audit_log_resource_idx").on(t.resourceType, t.resourceId, t.createdAt),
+    // The admin audit list pages everyone's entries newest first.
+    index("audit_log_created_idx").on(t.createdAt, t.id),
   ],
 );
 

@@ -116,9 +116,14 @@ describe("reconcilePendingPayments", () => {
     expect(
       t.provider.charges.filter((c) => c.request.idempotencyKey === pending.idempotencyKey),
     ).toHaveLength(1);
-    const audits = await db().select().from(auditLog).where(eq(auditLog.resourceId, sub!.id));
+    const audits = await db()
+      .select()
+      .from(auditLog)
+      .where(eq(auditLog.resourceId, sub!.id))
+      .orderBy(auditLog.action);
     expect(audits).toMatchObject([
       { action: "subscription.activated", actorId: null, actorRole: "SYSTEM" },
+      { action: "subscription.created", actorId: t.customer.id, actorRole: "CUSTOMER" },
     ]);
 
     // Nothing left to do the next time.

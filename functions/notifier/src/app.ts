@@ -22,6 +22,9 @@ export function createApp(deps: NotifierDeps) {
     logger: deps.logger,
     now: deps.now,
   });
-  app.route("/events", eventRoutes({ db: deps.db, consumer: "notifier", handlers }));
+  app.route(
+    "/events",
+    eventRoutes({ db: deps.db, metrics: deps.metrics, consumer: "notifier", handlers }),
+  );
   return app;
 }

@@ -28,6 +28,7 @@ export function createApp(deps: OutboxRelayDeps) {
               db: deps.db,
               publisher: deps.publisher,
               logger: deps.logger,
+              metrics: deps.metrics,
               batchSize: deps.env.OUTBOX_RELAY_BATCH,
               now: () => now,
             });

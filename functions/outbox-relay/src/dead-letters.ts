@@ -1,5 +1,5 @@
 import { deadEvents } from "@minispod/db";
-import { type AppEnv, readCloudEvent } from "@minispod/shared";
+import { type AppEnv, eventMetrics, eventTypeLabel, readCloudEvent } from "@minispod/shared";
 import { Hono } from "hono";
 import type { OutboxRelayDeps } from "./app";
 
@@ -8,6 +8,7 @@ import type { OutboxRelayDeps } from "./app";
  * with Knative's error extensions, so admins can list and replay it.
  */
 export function deadLetterRoutes(deps: OutboxRelayDeps) {
+  const { deadLettered } = eventMetrics(deps.metrics);
   return new Hono<AppEnv>().post("/", async (c) => {
     const event = await readCloudEvent(c.req.raw);
     const [row] = await deps.db
@@ -21,6 +22,7 @@ export function deadLetterRoutes(deps: OutboxRelayDeps) {
         extensions: event.extensions ?? {},
       })
       .returning({ id: deadEvents.id });
+    deadLettered.inc({ type: eventTypeLabel(event.type) });
     c.get("logger").error(
       { eventId: event.id, eventType: event.type, destination: event.extensions?.knativeerrordest },
       "event dead-lettered",

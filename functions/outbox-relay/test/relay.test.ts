@@ -40,6 +40,10 @@ describe("relay sweep", () => {
     const again = await app.request("/cron/relay", { method: "POST" });
     expect(await again.json()).toMatchObject({ published: 0 });
     expect(h.publisher.events).toHaveLength(3);
+    const text = await (await app.request("/metrics")).text();
+    expect(text).toMatch(
+      /^minispod_events_published_total\{type="user.password_changed",function="outbox-relay"\} 3$/m,
+    );
   });
 
   it("answers 404 for an unknown job", async () => {
@@ -72,6 +76,10 @@ describe("dead-letter sink", () => {
       knativeerrordest: "notifier/events",
       knativeerrorcode: "500",
     });
+    const text = await (await app.request("/metrics")).text();
+    expect(text).toMatch(
+      /^minispod_events_dead_lettered_total\{type="subscription.activated",function="outbox-relay"\} 1$/m,
+    );
   });
 
   it("refuses what is not a CloudEvent", async () => {

@@ -1,5 +1,5 @@
 import type { ClusterPort } from "@minispod/cluster";
-import { baseApp, cronRoutes, type FunctionContext } from "@minispod/shared";
+import { baseApp, consumeCounter, cronRoutes, type FunctionContext } from "@minispod/shared";
 import type { ProvisionerEnv } from "./env";
 import { provisionerEventRoutes } from "./routes/events";
 import type { ProvisionerContext } from "./services/context";
@@ -38,7 +38,11 @@ export function createApp(deps: ProvisionerDeps, ctx = provisionerContext(deps))
   // the relay's next pass.
   app.route(
     "/events",
-    provisionerEventRoutes(ctx, () => deps.events.kick()),
+    provisionerEventRoutes(
+      ctx,
+      () => deps.events.kick(),
+      consumeCounter(deps.metrics, "provisioner"),
+    ),
   );
   app.route(
     "/cron",

@@ -340,6 +340,32 @@ describe("events the provisioner can't or needn't handle", () => {
     expect(await emitted(db(), s.instanceId)).toEqual([]);
   });
 
+  it("counts each answer in minispod_events_consumed_total, by type and outcome", async () => {
+    const count = async (type: string, outcome: string) => {
+      const text = await t.deps.metrics.registry.metrics();
+      const line = new RegExp(
+        `^minispod_events_consumed_total\\{type="${type}",consumer="provisioner",outcome="${outcome}",function="provisioner"\\} (\\d+)$`,
+        "m",
+      ).exec(text);
+      return Number(line?.[1] ?? 0);
+    };
+    const before = {
+      processed: await count("subscription.activated", "processed"),
+      rejected: await count("subscription.activated", "rejected"),
+      ignored: await count("subscription.auto_renew_changed", "ignored"),
+    };
+    const s = await activeSubscription(t.h);
+    await deliver(t.app, subscriptionEvent("subscription.auto_renew_changed", s));
+    await deliver(
+      t.app,
+      subscriptionEvent("subscription.activated", s, { data: { userId: s.user.id } }),
+    );
+    expect((await deliver(t.app, subscriptionEvent("subscription.activated", s))).status).toBe(200);
+    expect(await count("subscription.activated", "processed")).toBe(before.processed + 1);
+    expect(await count("subscription.activated", "rejected")).toBe(before.rejected + 1);
+    expect(await count("subscription.auto_renew_changed", "ignored")).toBe(before.ignored + 1);
+  });
+
   it("fails the instance when the cluster refuses the workload (422: a retry won't help)", async () => {
     const refusing: ClusterPort = {
       ...t.cluster,

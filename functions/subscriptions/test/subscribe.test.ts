@@ -141,8 +141,15 @@ describe("POST /api/v1/subscriptions: subscribing", () => {
       status: "ACTIVE",
       instanceId: rows.instances[0]!.id,
     });
-    const audits = await db().select().from(auditLog).where(eq(auditLog.resourceId, body.id));
-    expect(audits).toMatchObject([{ action: "subscription.activated", actorId: t.customer.id }]);
+    const audits = await db()
+      .select()
+      .from(auditLog)
+      .where(eq(auditLog.resourceId, body.id))
+      .orderBy(auditLog.action);
+    expect(audits).toMatchObject([
+      { action: "subscription.activated", actorId: t.customer.id },
+      { action: "subscription.created", actorId: t.customer.id },
+    ]);
   });
 
   it("publishes the events once the request has committed", async () => {

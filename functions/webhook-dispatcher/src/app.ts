@@ -61,7 +61,10 @@ export function createApp(deps: DispatcherDeps) {
       );
     }
   });
-  app.route("/events", eventRoutes({ db: deps.db, consumer: CONSUMER, handlers }));
+  app.route(
+    "/events",
+    eventRoutes({ db: deps.db, metrics: deps.metrics, consumer: CONSUMER, handlers }),
+  );
   app.route(
     "/cron",
     cronRoutes({

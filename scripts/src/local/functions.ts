@@ -1,3 +1,4 @@
+import { adminFunction } from "@minispod/fn-admin";
 import { authFunction } from "@minispod/fn-auth";
 import { billingFunction } from "@minispod/fn-billing";
 import { billingSweeperFunction } from "@minispod/fn-billing-sweeper";
@@ -30,4 +31,5 @@ export const functions: FunctionDefinition<any>[] = [
   billingSweeperFunction,
   provisionerFunction,
   instancesFunction,
+  adminFunction,
 ];

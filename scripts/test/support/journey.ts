@@ -25,7 +25,7 @@ export interface Journey {
  * const journey = localJourney("trace");
  * it("...", async () => { await journey.api("/services"); });
  */
-export function localJourney(name: string): Journey {
+export function localJourney(name: string, env: Record<string, string> = {}): Journey {
   const journey = {
     api: (path: string, init?: RequestInit) => journey.runner.app.request(`/api/v1${path}`, init),
   } as Journey;
@@ -43,6 +43,7 @@ export function localJourney(name: string): Journey {
         BCRYPT_COST: "4",
         ADMIN_PASSWORD: "admin password 1",
         WEBHOOK_ALLOW_PRIVATE: "true",
+        ...env,
       },
       functions,
     });

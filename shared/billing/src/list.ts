@@ -1,6 +1,6 @@
 import { type SubscriptionStatus, subscriptions } from "@minispod/db";
 import { keyset, listOwner, type Page, type PageQuery } from "@minispod/shared";
-import { and, eq } from "drizzle-orm";
+import { and, eq, gte, lt } from "drizzle-orm";
 import type { Actor, BillingContext } from "./context";
 import { type SubscriptionDto, selectSubscriptions, subscriptionDto } from "./views";
 
@@ -10,6 +10,11 @@ export interface ListSubscriptionsInput {
   /** Admins only: one customer's subscriptions. */
   userId?: string | undefined;
   status?: SubscriptionStatus | undefined;
+  serviceId?: string | undefined;
+  /** Current period ending at or after this instant. */
+  periodEndFrom?: Date | undefined;
+  /** Current period ending before this instant. */
+  periodEndTo?: Date | undefined;
 }
 
 /** Newest first; customers get their own, admins everyone's (or one customer's). */
@@ -28,6 +33,9 @@ export async function listSubscriptions({
       and(
         owner ? eq(subscriptions.userId, owner) : undefined,
         input.status ? eq(subscriptions.status, input.status) : undefined,
+        input.serviceId ? eq(subscriptions.serviceId, input.serviceId) : undefined,
+        input.periodEndFrom ? gte(subscriptions.currentPeriodEnd, input.periodEndFrom) : undefined,
+        input.periodEndTo ? lt(subscriptions.currentPeriodEnd, input.periodEndTo) : undefined,
         p.where,
       ),
     )

@@ -1,5 +1,5 @@
 import { type Db, invoices, payments, serviceCatalog, subscriptions } from "@minispod/db";
-import { AppError } from "@minispod/shared";
+import { AppError, recordAudit } from "@minispod/shared";
 import { and, desc, eq, inArray, ne } from "drizzle-orm";
 import { lockReachableSubscription } from "./access";
 import { unsettledConflict } from "./charge";
@@ -92,6 +92,17 @@ export async function renew({
         paymentMethod: input.paymentMethod ?? (await lastPaymentMethod(tx, subscription.id)),
         idempotencyKey: input.chargeKey,
       });
+      // A person's request (customer or admin) is theirs to see in the audit trail whatever
+      // the charge's outcome; the sweep's own renewals are recorded by their outcome only.
+      if (input.actor.role !== "SYSTEM") {
+        await recordAudit(tx, {
+          actor: input.actor,
+          action: "subscription.renewal_requested",
+          resourceType: "subscription",
+          resourceId: subscription.id,
+          metadata: { invoiceId: invoice.id, paymentId: payment.id, periodStart: period.start },
+        });
+      }
       return { invoice, payment, description };
     })
     .catch((error: unknown) => {

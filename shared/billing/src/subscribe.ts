@@ -1,5 +1,5 @@
 import { isUniqueViolation, serviceCatalog, subscriptions } from "@minispod/db";
-import { AppError } from "@minispod/shared";
+import { AppError, recordAudit } from "@minispod/shared";
 import { and, eq, inArray } from "drizzle-orm";
 import { unsettledConflict } from "./charge";
 import type { Actor, BillingContext } from "./context";
@@ -103,6 +103,13 @@ export async function subscribe({
         provider: ctx.provider.name,
         paymentMethod: input.paymentMethod ?? null,
         idempotencyKey: input.chargeKey,
+      });
+      await recordAudit(tx, {
+        actor: input.actor,
+        action: "subscription.created",
+        resourceType: "subscription",
+        resourceId: subscription!.id,
+        metadata: { serviceSlug: service.slug, invoiceId: invoice.id, paymentId: payment.id },
       });
       return { subscription: subscription!, invoice, payment };
     })

@@ -3,7 +3,9 @@ import { Hono } from "hono";
 import * as v from "valibot";
 import type { AppEnv } from "../app";
 import { AppError } from "../errors";
+import type { Metrics } from "../metrics";
 import { type EventData, type EventType, eventCatalogue, shortType } from "./catalogue";
+import { type ConsumeLabel, consumeCounter } from "./metrics";
 import { type CloudEventMessage, fromHttp } from "./publisher";
 
 export interface EventContext<T extends EventType> {
@@ -90,32 +92,45 @@ export async function readCloudEvent(request: Request): Promise<CloudEventMessag
 /**
  * The `POST /events` endpoint a Knative Trigger delivers to. Answers 200 when
  * done or duplicate, 4xx for events it can never handle, 5xx to get a retry.
+ * Every answer counts in `minispod_events_consumed_total{type,consumer,outcome}`.
  *
  * @example
- * app.route("/events", eventRoutes({ db, consumer: "notifier", handlers: { "user.registered": sendWelcome } }));
+ * app.route("/events", eventRoutes({ db, metrics, consumer: "notifier", handlers: { "user.registered": sendWelcome } }));
  */
-export function eventRoutes(options: { db: Db; consumer: string; handlers: EventHandlers }) {
+export function eventRoutes(options: {
+  db: Db;
+  /** The consuming function's metrics (`deps.metrics`). */
+  metrics: Metrics;
+  consumer: string;
+  handlers: EventHandlers;
+}) {
+  const counter = consumeCounter(options.metrics, options.consumer);
   const app = new Hono<AppEnv>();
   app.post("/", async (c) => {
     const event = await readCloudEvent(c.req.raw);
     const log = c
       .get("logger")
       .child({ eventId: event.id, eventType: event.type, source: event.source });
+    const count = (outcome: ConsumeLabel) => counter(event.type, outcome);
     try {
       const outcome = await dispatchEvent(options.db, options.consumer, options.handlers, event);
+      count(outcome);
       // A Trigger may send more than this consumer handles; that is routing, not a problem.
       if (outcome === "ignored") log.debug("event type not handled here");
       else log.info({ outcome }, "event consumed");
       return c.json({ outcome });
     } catch (error) {
       if (error instanceof PermanentEventError) {
+        count("rejected");
         log.error({ err: error }, "event rejected for good");
         throw new AppError("UNPROCESSABLE", { detail: error.message });
       }
       if (error instanceof AppError && error.status < 500) {
+        count("rejected");
         log.error({ err: error }, "event rejected for good");
         throw error;
       }
+      count("failed");
       log.error({ err: error }, "event failed; asking for a retry");
       throw new AppError("SERVICE_UNAVAILABLE", { detail: "Event handling failed; retry later." });
     }

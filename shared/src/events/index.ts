@@ -1,5 +1,7 @@
 export * from "./catalogue";
 export * from "./consumer";
+export * from "./dead-letters";
+export * from "./metrics";
 export * from "./outbox";
 export * from "./publisher";
 export * from "./trace";

@@ -2,7 +2,9 @@ import { type Db, outboxEvents } from "@minispod/db";
 import { and, asc, eq, inArray, isNull, lte, sql } from "drizzle-orm";
 import * as v from "valibot";
 import type { Logger } from "../logger";
+import type { Metrics } from "../metrics";
 import { type EventData, type EventType, eventCatalogue, fullType } from "./catalogue";
+import { eventMetrics, eventTypeLabel } from "./metrics";
 import type { CloudEventMessage, EventPublisher } from "./publisher";
 import { currentTraceparent } from "./trace";
 
@@ -69,6 +71,8 @@ export interface RelayOptions {
   db: Db;
   publisher: EventPublisher;
   logger: Logger;
+  /** The sending function's metrics: counts `minispod_events_published_total`. */
+  metrics?: Metrics | undefined;
   /** Most rows sent in one call. */
   batchSize?: number;
   /** Only these ids (right after a commit); otherwise every due row. */
@@ -97,6 +101,7 @@ export async function relayOutbox(options: RelayOptions): Promise<RelayResult> {
   const { db, publisher, logger } = options;
   const now = options.now?.() ?? new Date();
   const batch = options.batchSize ?? 100;
+  const counters = options.metrics ? eventMetrics(options.metrics) : undefined;
   const due = and(
     isNull(outboxEvents.publishedAt),
     lte(outboxEvents.nextAttemptAt, now),
@@ -145,6 +150,7 @@ export async function relayOutbox(options: RelayOptions): Promise<RelayResult> {
         .set({ publishedAt: new Date(), lastError: null })
         .where(eq(outboxEvents.id, row.id));
       published++;
+      counters?.published.inc({ type: eventTypeLabel(row.type) });
     } catch (error) {
       failed++;
       const attempts = row.attempts + 1;

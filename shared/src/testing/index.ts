@@ -30,6 +30,7 @@ import { responseChecks } from "../openapi";
 import { withRevocation } from "../revocation";
 import { createEventSender, type FunctionContext, type FunctionDefinition } from "../runtime";
 
+export * from "./consumer";
 export * from "./route-security";
 
 // Every answer of a described route is checked against its documented schema under test.
@@ -157,17 +158,18 @@ export async function createHarness(): Promise<Harness> {
     context(definition, overrides) {
       const env = harness.env(definition, overrides);
       const fnLogger = logger.child({ fn: definition.name });
+      const metrics = createMetrics(definition.name, { defaultMetrics: false });
       return {
         name: definition.name,
         env,
         logger: fnLogger,
-        metrics: createMetrics(definition.name, { defaultMetrics: false }),
+        metrics,
         db: database.db,
         database,
         store: harness.store,
         limiter: harness.limiter,
         publisher,
-        events: createEventSender(database.db, publisher, fnLogger),
+        events: createEventSender(database.db, publisher, fnLogger, metrics),
         verifier: withRevocation(signer.verifier(), harness.store),
         readiness: { database: database.ping, cache: harness.store.ping },
         now: () => harness.clock.now,

@@ -12,7 +12,7 @@ import { eq } from "drizzle-orm";
 import { Hono } from "hono";
 import * as v from "valibot";
 import type { AuthDeps } from "../app";
-import { changePassword, resendVerification, verifyEmail } from "../services/accounts";
+import { audit, changePassword, resendVerification, verifyEmail } from "../services/accounts";
 import { passwordSchema } from "../services/passwords";
 import { revokeAllSessions } from "../services/sessions";
 import { loadActiveUser, toUserDto } from "../services/users";
@@ -50,12 +50,20 @@ export function accountRoutes(deps: AuthDeps) {
           });
         }
         await loadActiveUser(deps.db, claims.userId, claims.issuedAt);
-        const [user] = await deps.db
-          .update(users)
-          .set({ name: input.name })
-          .where(eq(users.id, claims.userId))
-          .returning();
-        return c.json(toUserDto(user!));
+        const user = await deps.db.transaction(async (tx) => {
+          const [updated] = await tx
+            .update(users)
+            .set({ name: input.name })
+            .where(eq(users.id, claims.userId))
+            .returning();
+          await audit(tx, {
+            user: updated!,
+            action: "user.profile_updated",
+            client: clientInfo(c, deps.env.TRUST_PROXY_HOPS),
+          });
+          return updated!;
+        });
+        return c.json(toUserDto(user));
       },
     )
     .post(
@@ -96,7 +104,14 @@ export function accountRoutes(deps: AuthDeps) {
     .post("/logout/all", notes.logoutAll, auth, async (c) => {
       const claims = c.get("auth");
       const now = deps.now();
-      await revokeAllSessions(deps.db, claims.userId, now);
+      await deps.db.transaction(async (tx) => {
+        await revokeAllSessions(tx, claims.userId, now);
+        await audit(tx, {
+          user: { id: claims.userId, role: claims.role },
+          action: "user.logout_all",
+          client: clientInfo(c, deps.env.TRUST_PROXY_HOPS),
+        });
+      });
       await revokeUserTokens(deps.store, claims.userId, now, deps.env.JWT_EXPIRES_IN);
       return c.body(null, 204);
     })

@@ -46,5 +46,9 @@ export function authLimits(deps: AuthDeps) {
 }
 
 export function clientInfo(c: Context, trustedHops: number): ClientInfo {
-  return { userAgent: c.req.header("user-agent"), ip: clientIp(c, trustedHops) };
+  return {
+    userAgent: c.req.header("user-agent"),
+    ip: clientIp(c, trustedHops),
+    requestId: c.get("requestId"),
+  };
 }

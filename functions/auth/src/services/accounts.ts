@@ -9,12 +9,19 @@ import { findUserByEmail, loadActiveUser, type UserRow } from "./users";
 const SOURCE = "auth";
 
 /** Account changes are made by the account's own user, over a request. */
-async function audit(
+export async function audit(
   tx: Db,
-  entry: { user: { id: string; role: UserRole }; action: string; ip?: string | undefined },
+  entry: { user: { id: string; role: UserRole }; action: string; client: ClientInfo },
 ) {
   await recordAudit(tx, {
-    actor: { id: entry.user.id, role: entry.user.role, ip: entry.ip },
+    actor: {
+      id: entry.user.id,
+      role: entry.user.role,
+      ip: entry.client.ip,
+      // Bounded: the header is the client's to fill, the audit row is ours to keep.
+      userAgent: entry.client.userAgent?.slice(0, 512),
+      requestId: entry.client.requestId,
+    },
     action: entry.action,
     resourceType: "user",
     resourceId: entry.user.id,
@@ -59,7 +66,7 @@ export async function register(
           verificationExpiresAt: verification.expiresAt.toISOString(),
         },
       });
-      await audit(tx, { user: user!, action: "user.register", ip: client.ip });
+      await audit(tx, { user: user!, action: "user.register", client });
       const session = await issueSession(deps, tx, user!, client);
       return { user: user!, session };
     });
@@ -126,7 +133,7 @@ export async function changePassword(
       subject: user.id,
       data: { userId: user.id, email: user.email },
     });
-    await audit(tx, { user, action: "user.password_change", ip: client.ip });
+    await audit(tx, { user, action: "user.password_change", client });
     return issueSession(deps, tx, user, client);
   });
   await revokeUserTokens(deps.store, user.id, now, deps.env.JWT_EXPIRES_IN);
@@ -173,7 +180,7 @@ export async function resetPassword(
       subject: userId,
       data: { userId, email: user!.email },
     });
-    await audit(tx, { user: user!, action: "user.password_reset", ip: client.ip });
+    await audit(tx, { user: user!, action: "user.password_reset", client });
     return userId;
   });
   await revokeUserTokens(deps.store, resetUserId, now, deps.env.JWT_EXPIRES_IN);

@@ -20,6 +20,8 @@ export interface IssuedSession {
 export interface ClientInfo {
   userAgent?: string | undefined;
   ip?: string | undefined;
+  /** For the audit trail. */
+  requestId?: string | undefined;
 }
 
 /** Starts a refresh-token family (login, register) or continues one (refresh). */

@@ -2,6 +2,7 @@ import { isClusterError } from "@minispod/cluster";
 import {
   type AppEnv,
   AppError,
+  type ConsumeLabel,
   type EventType,
   eventCatalogue,
   readCloudEvent,
@@ -31,20 +32,27 @@ const isHandled = (type: EventType | undefined): type is Handled =>
  * causes is decided from the subscription's state in the database (see
  * convergeInstance), so a redelivery finds nothing left to do and emits
  * nothing, and the cluster calls stay outside any transaction. Answers 200
- * when done, 422 for an event it can never handle, 503 to get a retry.
+ * when done, 422 for an event it can never handle, 503 to get a retry;
+ * `count` records each answer (`consumeCounter(deps.metrics, "provisioner")`).
  */
-export function provisionerEventRoutes(ctx: ProvisionerContext, afterCommit: () => void) {
+export function provisionerEventRoutes(
+  ctx: ProvisionerContext,
+  afterCommit: () => void,
+  count: (cloudEventType: string, outcome: ConsumeLabel) => void,
+) {
   return new Hono<AppEnv>().post("/", async (c) => {
     const event = await readCloudEvent(c.req.raw);
     const log = c.get("logger").child({ eventId: event.id, eventType: event.type });
     const type = shortType(event.type);
     if (!isHandled(type)) {
       log.warn("event type not handled here");
+      count(event.type, "ignored");
       return c.json({ outcome: "ignored" });
     }
     const parsed = v.safeParse(eventCatalogue[type], event.data);
     if (!parsed.success) {
       log.error("event rejected for good: data does not match its schema");
+      count(event.type, "rejected");
       throw new AppError("UNPROCESSABLE", {
         detail: `data of ${event.type} does not match its schema`,
       });
@@ -66,9 +74,12 @@ export function provisionerEventRoutes(ctx: ProvisionerContext, afterCommit: () 
         await ctx.cluster.deleteInstance({ customerId: userId, instanceId });
       }
       afterCommit();
+      // Converging is idempotent: a redelivery is "processed" again and finds nothing to do.
+      count(event.type, "processed");
       log.info({ ...result }, "event consumed");
       return c.json(result);
     } catch (error) {
+      count(event.type, "failed");
       if (isClusterError(error) && !error.retryable) {
         // 403/422 from the cluster: retrying the same request won't help; the broker
         // dead-letters the event after its retries and an operator replays it once fixed.

@@ -1,0 +1,22 @@
+import { baseApp, type FunctionContext } from "@minispod/shared";
+import type { AdminEnv } from "./env";
+import { adminRoutes, ownAuditRoutes } from "./routes/admin";
+import { deadLetterRoutes } from "./routes/dead-letters";
+import type { AdminContext } from "./services/context";
+
+export type AdminDeps = FunctionContext<AdminEnv>;
+
+export function createApp(deps: AdminDeps) {
+  const ctx: AdminContext = {
+    db: deps.db,
+    store: deps.store,
+    logger: deps.logger,
+    now: deps.now,
+    accessTokenTtl: deps.env.JWT_EXPIRES_IN,
+  };
+  const app = baseApp(deps);
+  app.route("/api/v1/admin/dead-letters", deadLetterRoutes(deps));
+  app.route("/api/v1/admin", adminRoutes(ctx, deps.verifier, deps.env.TRUST_PROXY_HOPS));
+  app.route("/api/v1/audit", ownAuditRoutes(ctx, deps.verifier));
+  return app;
+}

@@ -1,0 +1,4 @@
+import { runStandalone } from "@minispod/shared";
+import { adminFunction } from "./function";
+
+await runStandalone(adminFunction, process.env);

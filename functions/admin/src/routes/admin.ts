@@ -1,0 +1,99 @@
+import { listSubscriptions } from "@minispod/billing";
+import {
+  type AppEnv,
+  actorOf,
+  idParam,
+  jsonBody,
+  pathParams,
+  queryParams,
+  requireAuth,
+  requireRole,
+  type TokenVerifier,
+} from "@minispod/shared";
+import { Hono } from "hono";
+import { changeRole, disableUser, enableUser } from "../services/accounts";
+import { listAudit } from "../services/audit";
+import type { AdminContext } from "../services/context";
+import { loadStats } from "../services/stats";
+import { listUsers, showUser } from "../services/users";
+import { notes } from "./notes";
+import {
+  auditQuery,
+  disableBody,
+  orderedRange,
+  ownAuditQuery,
+  roleBody,
+  subscriptionsQuery,
+  usersQuery,
+} from "./queries";
+
+/** `/api/v1/admin`: users, roles, disabling, all subscriptions, stats, the audit log. ADMIN and SUPER_ADMIN. */
+export function adminRoutes(ctx: AdminContext, verifier: TokenVerifier, trustedHops: number) {
+  const actor = (c: Parameters<typeof actorOf>[0]) => actorOf(c, trustedHops);
+  return new Hono<AppEnv>()
+    .use(requireAuth(verifier), requireRole("ADMIN", "SUPER_ADMIN"))
+    .get("/users", notes.listUsers, queryParams(usersQuery), async (c) => {
+      const { q, role, disabled, ...page } = c.req.valid("query");
+      return c.json(await listUsers(ctx.db, { page, q, role, disabled }));
+    })
+    .get("/users/:id", notes.getUser, pathParams(idParam), async (c) => {
+      return c.json(await showUser(ctx.db, actor(c), c.req.valid("param").id));
+    })
+    .patch(
+      "/users/:id/role",
+      notes.setRole,
+      requireRole("SUPER_ADMIN"),
+      pathParams(idParam),
+      jsonBody(roleBody),
+      async (c) => {
+        const input = { actor: actor(c), userId: c.req.valid("param").id, ...c.req.valid("json") };
+        return c.json(await changeRole(ctx, input));
+      },
+    )
+    .post(
+      "/users/:id/disable",
+      notes.disable,
+      pathParams(idParam),
+      jsonBody(disableBody),
+      async (c) => {
+        const input = { actor: actor(c), userId: c.req.valid("param").id, ...c.req.valid("json") };
+        return c.json(await disableUser(ctx, input));
+      },
+    )
+    .post("/users/:id/enable", notes.enable, pathParams(idParam), async (c) => {
+      return c.json(await enableUser(ctx, { actor: actor(c), userId: c.req.valid("param").id }));
+    })
+    .get("/subscriptions", notes.listSubscriptions, queryParams(subscriptionsQuery), async (c) => {
+      const { status, serviceId, userId, periodEndFrom, periodEndTo, ...page } =
+        c.req.valid("query");
+      orderedRange(periodEndFrom, periodEndTo, ["periodEndFrom", "periodEndTo"]);
+      const input = {
+        actor: actor(c),
+        page,
+        status,
+        serviceId,
+        userId,
+        periodEndFrom,
+        periodEndTo,
+      };
+      return c.json(await listSubscriptions({ ctx, input }));
+    })
+    .get("/stats", notes.stats, async (c) => c.json(await loadStats(ctx.db, ctx.now())))
+    .get("/audit", notes.listAudit, queryParams(auditQuery), async (c) => {
+      const { limit, cursor, ...filters } = c.req.valid("query");
+      orderedRange(filters.from, filters.to, ["from", "to"]);
+      return c.json(await listAudit(ctx.db, filters, { limit, cursor }));
+    });
+}
+
+/** `/api/v1/audit`: the caller's own audit entries (any signed-in role). */
+export function ownAuditRoutes(ctx: AdminContext, verifier: TokenVerifier) {
+  return new Hono<AppEnv>()
+    .use(requireAuth(verifier))
+    .get("/", notes.ownAudit, queryParams(ownAuditQuery), async (c) => {
+      const { limit, cursor, ...filters } = c.req.valid("query");
+      orderedRange(filters.from, filters.to, ["from", "to"]);
+      const userId = c.get("auth").userId;
+      return c.json(await listAudit(ctx.db, { ...filters, userId }, { limit, cursor }));
+    });
+}
