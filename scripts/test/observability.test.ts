@@ -41,6 +41,16 @@ const scrape = async (path = "/metrics") => {
   expect(res.status, path).toBe(200);
   return parseExposition(await res.text());
 };
+/** Every function's samples in one map, each key prefixed by the function's name. */
+const eventSeries = async () => {
+  const all = new Map<string, number>();
+  for (const { name } of functions) {
+    for (const [key, value] of await scrape(`/_fn/${name}/metrics`)) {
+      if (key.startsWith("minispod_events_")) all.set(`${key}|${name}`, value);
+    }
+  }
+  return all;
+};
 const sumOf = (samples: Map<string, number>, name: string, label = "") =>
   [...samples.entries()]
     .filter(([key]) => key.split("{")[0] === name && key.includes(label))
@@ -56,6 +66,7 @@ describe("/metrics", () => {
 
   it("moves the business series when the paid journey runs", async () => {
     const before = await scrape();
+    const eventsBefore = await eventSeries();
     const register = await journey.runner.app.request(
       "/api/v1/auth/register",
       json({ email: "mia@example.com", password: "a long password", name: "Mia" }),
@@ -78,6 +89,17 @@ describe("/metrics", () => {
     expect(moved("minispod_emails", "")).toBeGreaterThan(0);
     expect(sumOf(after, "minispod_outbox_backlog")).toBe(0);
     expect(sumOf(after, "minispod_outbox_oldest_age_seconds")).toBe(0);
+
+    // The event counters live in each function: summed over all of them.
+    const eventsAfter = await eventSeries();
+    const counted = (name: string, label: string) =>
+      sumOf(eventsAfter, name, label) - sumOf(eventsBefore, name, label);
+    const activated = 'type="subscription.activated"';
+    expect(counted("minispod_events_published_total", activated)).toBeGreaterThanOrEqual(1);
+    expect(
+      counted("minispod_events_consumed_total", 'consumer="notifier",outcome="processed"'),
+    ).toBeGreaterThanOrEqual(1);
+    expect(counted("minispod_events_consumed_total", 'outcome="failed"')).toBe(0);
   });
 
   it("exposes every metric the dashboard and the alert rules name", async () => {
