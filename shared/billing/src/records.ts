@@ -102,6 +102,14 @@ export function pendingPaymentOf(tx: Db, subscriptionId: AnyColumn | SQL | strin
     .where(and(eq(invoices.subscriptionId, subscriptionId), eq(payments.status, "PENDING")));
 }
 
+/**
+ * A timestamptz column as JSON's date string, the same text as JS `toISOString()`
+ * (UTC, milliseconds, "Z"), for event data built inside PostgreSQL.
+ */
+export function isoText(column: string): SQL {
+  return sql.raw(`to_char(${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`);
+}
+
 /** Rows of a raw `execute`: postgres.js answers an array, PGlite `{ rows }`. */
 export function rowsOf<T>(result: unknown): T[] {
   if (Array.isArray(result)) return result as T[];

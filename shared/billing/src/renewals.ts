@@ -6,7 +6,7 @@ import { sendCharge } from "./charge";
 import type { BillingContext } from "./context";
 import { renewalKey } from "./dunning";
 import { addMonths } from "./period";
-import { describePeriod, invoiceNumber, pendingPaymentOf, rowsOf } from "./records";
+import { describePeriod, invoiceNumber, isoText, pendingPaymentOf, rowsOf } from "./records";
 import { settleCharge } from "./settle";
 
 type Payment = typeof payments.$inferSelect;
@@ -292,8 +292,7 @@ async function settleSucceededRenewals(
   if (charges.length === 0) return { settled: 0, failedToCommit: 0, leftOver: [] };
   const now = ctx.now();
   const at = sql`${now.toISOString()}::timestamptz`;
-  const iso = (column: string) =>
-    sql.raw(`to_char(${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`);
+  const iso = isoText;
   const input = JSON.stringify(
     charges.map((c) => ({ payment_id: c.payment.id, provider_payment_id: c.providerPaymentId })),
   );
