@@ -7,9 +7,17 @@ type Payment = typeof payments.$inferSelect;
 
 /** "INV-<year>-<number, at least 6 digits>" from the invoice number sequence. */
 export function invoiceNumber(now: Date) {
+  return sql<string>`(select ${invoiceNumberOf(now, sql.raw("n"))} from nextval('invoice_number_seq') as n)`;
+}
+
+/**
+ * The invoice number made of `n`, a value taken from `invoice_number_seq`: for
+ * a set-based insert that takes one `nextval` per row in a subquery.
+ */
+export function invoiceNumberOf(now: Date, n: SQL) {
   const prefix = `INV-${now.getUTCFullYear()}-`;
   // lpad alone would cut numbers past six digits, hence the greatest().
-  return sql<string>`(select ${prefix}::text || lpad(n::text, greatest(6, length(n::text)), '0') from nextval('invoice_number_seq') as n)`;
+  return sql<string>`${prefix}::text || lpad(${n}::text, greatest(6, length(${n}::text)), '0')`;
 }
 
 export async function insertInvoice(
