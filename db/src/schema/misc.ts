@@ -59,9 +59,7 @@ export const auditLog = pgTable(
   },
   (t) => [
     // System rows (the sweeps write one per changed subscription) have no actor: not indexed.
-    index("audit_log_actor_idx")
-      .on(t.actorId, t.createdAt)
-      .where(sql`${t.actorId} is not null`),
+    index("audit_log_actor_idx").on(t.actorId, t.createdAt).where(sql`${t.actorId} is not null`),
     index("audit_log_resource_idx").on(t.resourceType, t.resourceId, t.createdAt),
   ],
 );

@@ -2,11 +2,10 @@ import {
   instanceStatusEvents,
   serviceCatalog,
   serviceInstances,
-  subscriptionReminders,
   subscriptions,
 } from "@minispod/db";
 import { type AuditEntry, enqueueEvents, recordAudits, systemActor } from "@minispod/shared";
-import { and, eq, gt, inArray, isNull, lte, notExists, notInArray, sql } from "drizzle-orm";
+import { and, eq, inArray, isNull, lte, notExists, notInArray, sql } from "drizzle-orm";
 import type { BillingContext } from "./context";
 import { subscriptionEventData } from "./events";
 import { addDays } from "./period";

@@ -111,6 +111,30 @@ export function pendingPaymentOf(tx: Db, subscriptionId: AnyColumn | SQL | strin
 }
 
 /**
+ * Each subscription's payment method of its last successful payment (null when
+ * that charge named none: the provider's default for the customer). One index
+ * lookup per subscription (its invoices, then their payments), whatever the
+ * size of the payments table.
+ */
+export async function lastPaymentMethods(
+  tx: Db,
+  subscriptionIds: string[],
+): Promise<Map<string, string | null>> {
+  if (subscriptionIds.length === 0) return new Map();
+  const rows = rowsOf<{ subscription_id: string; method: string | null }>(
+    await tx.execute(sql`
+      select s.id as subscription_id, last.method
+      from unnest(${`{${subscriptionIds.join(",")}}`}::uuid[]) as s(id)
+      cross join lateral (
+        select p.payment_method as method from invoices i
+        join payments p on p.invoice_id = i.id
+        where i.subscription_id = s.id and p.status = 'SUCCEEDED'
+        order by p.created_at desc limit 1) last`),
+  );
+  return new Map(rows.map((r) => [r.subscription_id, r.method]));
+}
+
+/**
  * A timestamptz column as JSON's date string, the same text as JS `toISOString()`
  * (UTC, milliseconds, "Z"), for event data built inside PostgreSQL.
  */

@@ -1,12 +1,19 @@
-import { type Db, invoices, payments, serviceCatalog, subscriptions } from "@minispod/db";
+import { invoices, payments, serviceCatalog, subscriptions } from "@minispod/db";
 import { systemActor } from "@minispod/shared";
 import type { ChargeResult } from "@minispod/shared/payments";
-import { and, desc, eq, inArray, isNull, lte, notExists, sql } from "drizzle-orm";
+import { and, eq, inArray, isNull, lte, notExists, sql } from "drizzle-orm";
 import { sendCharge } from "./charge";
 import type { BillingContext } from "./context";
 import { renewalKey } from "./dunning";
 import { addMonths } from "./period";
-import { describePeriod, invoiceNumberOf, isoText, pendingPaymentOf, rowsOf } from "./records";
+import {
+  describePeriod,
+  invoiceNumberOf,
+  isoText,
+  lastPaymentMethods,
+  pendingPaymentOf,
+  rowsOf,
+} from "./records";
 import { settleCharge } from "./settle";
 
 type Payment = typeof payments.$inferSelect;
@@ -133,7 +140,10 @@ export async function claimDueRenewals(
             eq(subscriptions.autoRenew, true),
             isNull(subscriptions.purgedAt),
             status === "ACTIVE"
-              ? and(eq(subscriptions.status, "ACTIVE"), lte(subscriptions.currentPeriodEnd, horizon))
+              ? and(
+                  eq(subscriptions.status, "ACTIVE"),
+                  lte(subscriptions.currentPeriodEnd, horizon),
+                )
               : and(
                   eq(subscriptions.status, "PAST_DUE"),
                   lte(subscriptions.nextRenewalAttemptAt, now),
@@ -242,20 +252,6 @@ export async function claimDueRenewals(
       })),
     };
   });
-}
-
-/** Each subscription's payment method of its last successful payment. */
-async function lastPaymentMethods(tx: Db, subscriptionIds: string[]) {
-  const rows = await tx
-    .selectDistinctOn([invoices.subscriptionId], {
-      subscriptionId: invoices.subscriptionId,
-      method: payments.paymentMethod,
-    })
-    .from(payments)
-    .innerJoin(invoices, eq(invoices.id, payments.invoiceId))
-    .where(and(inArray(invoices.subscriptionId, subscriptionIds), eq(payments.status, "SUCCEEDED")))
-    .orderBy(invoices.subscriptionId, desc(payments.createdAt));
-  return new Map(rows.map((r) => [r.subscriptionId, r.method]));
 }
 
 /** Settles one known answer; a failed commit leaves the payment PENDING for the reconciliation. */
@@ -375,25 +371,27 @@ async function settleSucceededRenewals(
             returning s.id
           ),
           events as (
+            -- to_jsonb of rows: about twice as fast as jsonb_build_object with many keys.
             insert into outbox_events (type, source, subject, data)
-            select e.type, ${ctx.source}, e.subject, e.data from input,
-            lateral (values
-              ('dev.minispod.subscription.renewed', input.subscription_id::text, jsonb_build_object(
-                'userId', input.user_id, 'subscriptionId', input.subscription_id,
-                'serviceId', input.service_id, 'serviceSlug', input.slug, 'serviceName', input.name,
-                'status', 'ACTIVE', 'currentPeriodStart', ${iso("input.period_start")},
-                'currentPeriodEnd', ${iso("input.period_end")}, 'autoRenew', input.auto_renew,
-                'previousStatus', input.previous_status)),
-              ('dev.minispod.invoice.paid', input.invoice_id::text, jsonb_build_object(
-                'userId', input.user_id, 'invoiceId', input.invoice_id, 'number', input.number,
-                'subscriptionId', input.subscription_id, 'amountMinor', input.amount_minor,
-                'currency', input.currency, 'periodStart', ${iso("input.period_start")},
-                'periodEnd', ${iso("input.period_end")})),
-              ('dev.minispod.payment.succeeded', input.payment_id::text, jsonb_build_object(
-                'userId', input.user_id, 'paymentId', input.payment_id, 'invoiceId', input.invoice_id,
-                'subscriptionId', input.subscription_id, 'amountMinor', input.amount_minor,
-                'currency', input.currency, 'failureCode', null, 'failureMessage', null))
-            ) as e(type, subject, data)
+            select 'dev.minispod.subscription.renewed', ${ctx.source}, d."subscriptionId"::text, to_jsonb(d)
+            from (select input.user_id as "userId", input.subscription_id as "subscriptionId",
+                    input.service_id as "serviceId", input.slug as "serviceSlug",
+                    input.name as "serviceName", 'ACTIVE' as status,
+                    ${iso("input.period_start")} as "currentPeriodStart",
+                    ${iso("input.period_end")} as "currentPeriodEnd", input.auto_renew as "autoRenew",
+                    input.previous_status as "previousStatus" from input) d
+            union all
+            select 'dev.minispod.invoice.paid', ${ctx.source}, d."invoiceId"::text, to_jsonb(d)
+            from (select input.user_id as "userId", input.invoice_id as "invoiceId", input.number,
+                    input.subscription_id as "subscriptionId", input.amount_minor as "amountMinor",
+                    input.currency, ${iso("input.period_start")} as "periodStart",
+                    ${iso("input.period_end")} as "periodEnd" from input) d
+            union all
+            select 'dev.minispod.payment.succeeded', ${ctx.source}, d."paymentId"::text, to_jsonb(d)
+            from (select input.user_id as "userId", input.payment_id as "paymentId",
+                    input.invoice_id as "invoiceId", input.subscription_id as "subscriptionId",
+                    input.amount_minor as "amountMinor", input.currency,
+                    null::text as "failureCode", null::text as "failureMessage" from input) d
             returning id
           ),
           audits as (
