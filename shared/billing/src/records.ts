@@ -111,10 +111,15 @@ export function pendingPaymentOf(tx: Db, subscriptionId: AnyColumn | SQL | strin
 }
 
 /**
- * Each subscription's payment method of its last successful payment (null when
- * that charge named none: the provider's default for the customer). One index
- * lookup per subscription (its invoices, then their payments), whatever the
- * size of the payments table.
+ * Each subscription's payment method of its last successful payment: the
+ * SUCCEEDED one on its latest PAID invoice (null when that charge named none:
+ * the provider's default for the customer).
+ *
+ * Written so that only two index lookups per subscription can serve it
+ * (invoices by subscription and period, payments by invoice), even with stale
+ * statistics: a WHERE on payments.status or an ORDER BY created_at LIMIT 1
+ * lets the planner walk every successful payment of every customer instead,
+ * once per subscription (minutes per batch at 100,000 rows).
  */
 export async function lastPaymentMethods(
   tx: Db,
@@ -123,13 +128,14 @@ export async function lastPaymentMethods(
   if (subscriptionIds.length === 0) return new Map();
   const rows = rowsOf<{ subscription_id: string; method: string | null }>(
     await tx.execute(sql`
-      select s.id as subscription_id, last.method
-      from unnest(${`{${subscriptionIds.join(",")}}`}::uuid[]) as s(id)
-      cross join lateral (
-        select p.payment_method as method from invoices i
-        join payments p on p.invoice_id = i.id
-        where i.subscription_id = s.id and p.status = 'SUCCEEDED'
-        order by p.created_at desc limit 1) last`),
+      select s.id as subscription_id,
+        (select (array_agg(p.payment_method order by p.created_at desc)
+                   filter (where p.status = 'SUCCEEDED'))[1]
+         from payments p
+         where p.invoice_id = (select i.id from invoices i
+                               where i.subscription_id = s.id and i.status = 'PAID'
+                               order by i.period_start desc limit 1)) as method
+      from unnest(${`{${subscriptionIds.join(",")}}`}::uuid[]) as s(id)`),
   );
   return new Map(rows.map((r) => [r.subscription_id, r.method]));
 }
