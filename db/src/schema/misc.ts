@@ -1,3 +1,4 @@
+import { sql } from "drizzle-orm";
 import {
   index,
   integer,
@@ -57,7 +58,8 @@ export const auditLog = pgTable(
     createdAt: createdAt(),
   },
   (t) => [
-    index("audit_log_actor_idx").on(t.actorId, t.createdAt),
+    // System rows (the sweeps write one per changed subscription) have no actor: not indexed.
+    index("audit_log_actor_idx").on(t.actorId, t.createdAt).where(sql`${t.actorId} is not null`),
     index("audit_log_resource_idx").on(t.resourceType, t.resourceId, t.createdAt),
     // The admin audit list pages everyone's entries newest first.
     index("audit_log_created_idx").on(t.createdAt, t.id),

@@ -91,6 +91,19 @@ describe("expiry-sweeper walk-through on the injected clock", () => {
 
     const reminders = (await events(sub.id)).filter((e) => e.type === "subscription.expiring_soon");
     expect(reminders.map((e) => (e.data as { daysLeft: number }).daysLeft)).toEqual([7, 3, 1]);
+    // Built inside PostgreSQL too: the catalogue's shape, with the period as JS writes it.
+    for (const reminder of reminders) {
+      expect(v.safeParse(eventCatalogue["subscription.expiring_soon"], reminder.data).success).toBe(
+        true,
+      );
+      expect(reminder.data).toMatchObject({
+        subscriptionId: sub.id,
+        userId: customer.id,
+        status: "ACTIVE",
+        autoRenew: false,
+        currentPeriodEnd: sub.end.toISOString(),
+      });
+    }
     const recorded = await db()
       .select()
       .from(subscriptionReminders)

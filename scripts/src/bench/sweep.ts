@@ -6,10 +6,14 @@
  *   BENCH_DATABASE_URL  server to use (default postgres://postgres@127.0.0.1:5432/postgres);
  *                       a scratch database is created on it and dropped after
  *   BENCH_SWEEP_ROWS    due subscriptions for the expiry sweep (default 100000)
- *   BENCH_RENEW_ROWS    due subscriptions for the renewal sweep (default 20000: every one is
- *                       charged through the sandbox provider, bounded by JS per charge)
- *   BENCH_ROUNDS        rounds, interleaved with the baseline (default 3)
+ *   BENCH_RENEW_ROWS    due subscriptions for the renewal sweep (default 100000; every one is
+ *                       charged through the in-memory sandbox provider)
+ *   EXPIRY_SWEEP_BATCH, BILLING_SWEEP_BATCH, BILLING_SWEEP_CONCURRENCY  the sweeps' knobs
+ *   BENCH_ROUNDS        expiry rounds, interleaved with the baselines (default 3)
+ *   BENCH_RENEW_ROUNDS  renewal rounds (default 1: one round of 100,000 charges takes about a
+ *                       minute, and the whole bench stays near 5 minutes)
  */
+import { cpus, loadavg } from "node:os";
 import {
   billingContextOf,
   expireEndedSubscriptions,
@@ -39,9 +43,18 @@ export async function sweepBench() {
   await createTemplateDatabase(server, name);
   const url = server.replace(/\/[^/?]*(\?|$)/, `/${name}$1`);
   const database = createDb(url, { max: 10 });
+  const started = performance.now();
+  const load = () =>
+    loadavg()
+      .map((l) => l.toFixed(1))
+      .join(" ");
+  console.log(`sweep bench, ${cpus().length} cores, load average ${load()}`);
   try {
     await expiryVsUpdate(database.db);
     await renewalVsUpdate(database.db);
+    console.log(
+      `\ntook ${((performance.now() - started) / 1000).toFixed(0)} s; load average ${load()}`,
+    );
   } finally {
     await database.close();
     await dropDatabase(server, name);
@@ -155,7 +168,7 @@ async function expiryVsUpdate(db: Db) {
 }
 
 async function renewalVsUpdate(db: Db) {
-  const rows = Number(process.env.BENCH_RENEW_ROWS ?? 20_000);
+  const rows = Number(process.env.BENCH_RENEW_ROWS ?? 100_000);
   const service = await seedCatalogService(db);
   const now = new Date();
   const periodEnd = new Date(now.getTime() + 3_600_000);
@@ -185,10 +198,13 @@ async function renewalVsUpdate(db: Db) {
   } as never);
   // Events are left in the outbox (the relay's job), as the sweeper's collector does.
   const quiet = { ...ctx, events: { ...ctx.events, kick: () => {} } };
+  const batchSize = Number(process.env.BILLING_SWEEP_BATCH ?? 500);
+  const concurrency = Number(process.env.BILLING_SWEEP_CONCURRENCY ?? 16);
   const sweepMs: number[] = [];
   const updateMs: number[] = [];
   const newEnd = new Date(periodEnd.getTime() + 30 * 86_400_000);
-  for (let round = 0; round < rounds; round++) {
+  const renewRounds = Number(process.env.BENCH_RENEW_ROUNDS ?? 1);
+  for (let round = 0; round < renewRounds; round++) {
     await reset(db, service.id, periodEnd);
     updateMs.push(
       await timed(() =>
@@ -208,9 +224,9 @@ async function renewalVsUpdate(db: Db) {
           ctx: quiet,
           now,
           windowSeconds: 86_400,
-          batchSize: 500,
-          maxBatches: Math.ceil(rows / 500) + 1,
-          concurrency: 16,
+          batchSize,
+          maxBatches: Math.ceil(rows / batchSize) + 1,
+          concurrency,
         });
         succeeded = result.succeeded;
       }),
@@ -224,7 +240,7 @@ async function renewalVsUpdate(db: Db) {
   const sweep = rate(rows, median(sweepMs));
   const update = rate(rows, median(updateMs));
   console.log(
-    `\nrenewal sweep over ${rows} due subscriptions (median of ${rounds}, PostgreSQL, sandbox provider)`,
+    `\nrenewal sweep over ${rows} due subscriptions, batches of ${batchSize}, ${concurrency} charges in flight (median of ${renewRounds}, PostgreSQL, sandbox provider)`,
   );
   console.log(
     `  sweep (claim, invoice + payment rows, charge, settle, 3 outbox events + audit each): ${sweep} rows/s`,

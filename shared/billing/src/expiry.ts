@@ -2,15 +2,14 @@ import {
   instanceStatusEvents,
   serviceCatalog,
   serviceInstances,
-  subscriptionReminders,
   subscriptions,
 } from "@minispod/db";
 import { type AuditEntry, enqueueEvents, recordAudits, systemActor } from "@minispod/shared";
-import { and, eq, gt, inArray, isNull, lte, notExists, notInArray, sql } from "drizzle-orm";
+import { and, eq, inArray, isNull, lte, notExists, notInArray, sql } from "drizzle-orm";
 import type { BillingContext } from "./context";
 import { subscriptionEventData } from "./events";
 import { addDays } from "./period";
-import { pendingPaymentOf, rowsOf } from "./records";
+import { isoText, pendingPaymentOf, rowsOf } from "./records";
 
 type SweepContext = Pick<BillingContext, "db" | "logger" | "source" | "settings">;
 
@@ -72,71 +71,57 @@ export async function sendExpiryReminders(
   const { ctx, now } = options;
   const days = [...options.reminderDays].sort((a, b) => a - b);
   if (days.length === 0) return { examined: 0, changed: 0, eventIds: [], more: false };
-  const horizon = addDays(now, days.at(-1)!);
-  // The nearest threshold reached: the smallest d with end <= now + d days. The days
-  // are validated integers, so they are inlined as an array literal.
-  const threshold = sql<number>`(select min(d) from unnest(${sql.raw(`array[${days.map(Number).join(",")}]`)}::int[]) as d where ${subscriptions.currentPeriodEnd} <= ${now.toISOString()}::timestamptz + d * interval '1 day')`;
-  return inBatches(options, (limit) =>
-    ctx.db.transaction(async (tx) => {
-      const due = await tx
-        .select({ subscription: subscriptions, service: serviceRef, daysBefore: threshold })
-        .from(subscriptions)
-        .innerJoin(serviceCatalog, eq(serviceCatalog.id, subscriptions.serviceId))
-        .where(
-          and(
-            eq(subscriptions.status, "ACTIVE"),
-            eq(subscriptions.autoRenew, false),
-            isNull(subscriptions.purgedAt),
-            gt(subscriptions.currentPeriodEnd, now),
-            lte(subscriptions.currentPeriodEnd, horizon),
-            notExists(
-              tx
-                .select({ one: sql`1` })
-                .from(subscriptionReminders)
-                .where(
-                  and(
-                    eq(subscriptionReminders.subscriptionId, subscriptions.id),
-                    eq(subscriptionReminders.periodEnd, subscriptions.currentPeriodEnd),
-                    sql`${subscriptionReminders.daysBefore} <= ${threshold}`,
-                  ),
-                ),
-            ),
-          ),
-        )
-        .orderBy(subscriptions.currentPeriodEnd)
-        .limit(limit)
-        .for("update", { of: subscriptions, skipLocked: true });
-      if (due.length === 0) return { examined: 0, changed: 0, eventIds: [] };
-      const recorded = await tx
-        .insert(subscriptionReminders)
-        .values(
-          due.map((row) => ({
-            subscriptionId: row.subscription.id,
-            periodEnd: row.subscription.currentPeriodEnd,
-            daysBefore: Number(row.daysBefore),
-            sentAt: now,
-          })),
-        )
-        .onConflictDoNothing()
-        .returning({ subscriptionId: subscriptionReminders.subscriptionId });
-      const sent = new Set(recorded.map((r) => r.subscriptionId));
-      const eventIds = await enqueueEvents(
-        tx,
-        due
-          .filter((row) => sent.has(row.subscription.id))
-          .map((row) => ({
-            type: "subscription.expiring_soon" as const,
-            source: ctx.source,
-            subject: row.subscription.id,
-            data: {
-              ...subscriptionEventData(row.subscription, row.service),
-              daysLeft: Number(row.daysBefore),
-            },
-          })),
-      );
-      return { examined: due.length, changed: recorded.length, eventIds };
-    }),
-  );
+  const at = sql`${now.toISOString()}::timestamptz`;
+  const horizon = sql`${addDays(now, days.at(-1)!).toISOString()}::timestamptz`;
+  // The days are validated integers, so they are inlined as an array literal.
+  const thresholds = sql.raw(`array[${days.map(Number).join(",")}]::int[]`);
+  // One statement per batch, like the expiry: lock, record, write the events.
+  return inBatches(options, async (limit) => {
+    const result = await ctx.db.execute(sql`
+      with due as (
+        select s.id, s.user_id, s.service_id, s.status, s.current_period_start,
+               s.current_period_end, s.auto_renew, t.days_left
+        from subscriptions s
+        -- The nearest threshold reached: the smallest d with end <= now + d days.
+        cross join lateral (
+          select min(d) as days_left from unnest(${thresholds}) as d
+          where s.current_period_end <= ${at} + d * interval '1 day') t
+        where s.status = 'ACTIVE' and not s.auto_renew and s.purged_at is null
+          and s.current_period_end > ${at} and s.current_period_end <= ${horizon}
+          and not exists (
+            select 1 from subscription_reminders r
+            where r.subscription_id = s.id and r.period_end = s.current_period_end
+              and r.days_before <= t.days_left)
+        order by s.current_period_end
+        limit ${limit}
+        for update of s skip locked
+      ),
+      recorded as (
+        insert into subscription_reminders (subscription_id, period_end, days_before, sent_at)
+        select id, current_period_end, days_left, ${at} from due
+        on conflict do nothing
+        returning subscription_id
+      ),
+      events as (
+        insert into outbox_events (type, source, subject, data)
+        select 'dev.minispod.subscription.expiring_soon', ${ctx.source}, d."subscriptionId"::text, to_jsonb(d)
+        from (
+          select due.user_id as "userId", due.id as "subscriptionId", c.id as "serviceId",
+            c.slug as "serviceSlug", c.name as "serviceName", due.status,
+            ${isoText("due.current_period_start")} as "currentPeriodStart",
+            ${isoText("due.current_period_end")} as "currentPeriodEnd",
+            due.auto_renew as "autoRenew", due.days_left as "daysLeft"
+          from due
+          join recorded on recorded.subscription_id = due.id
+          join service_catalog c on c.id = due.service_id
+        ) d
+        returning id
+      )
+      select (select count(*) from due)::int as examined,
+             (select count(*) from recorded)::int as changed,
+             coalesce((select array_agg(id::text) from events), '{}') as event_ids`);
+    return batchCounts(result);
+  });
 }
 
 /**
@@ -157,8 +142,7 @@ export async function expireEndedSubscriptions(
 ): Promise<SweepStepResult> {
   const { ctx, now } = options;
   const at = sql`${now.toISOString()}::timestamptz`;
-  const iso = (column: string) =>
-    sql.raw(`to_char(${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`);
+  const iso = isoText;
   return inBatches(options, async (limit) => {
     const result = await ctx.db.execute(sql`
       with due as (
@@ -176,7 +160,8 @@ export async function expireEndedSubscriptions(
       expired as (
         update subscriptions s
         set status = 'EXPIRED', expired_at = ${at}, next_renewal_attempt_at = null, updated_at = ${at}
-        from due where s.id = due.id
+        -- Found by primary key: a plain join on the CTE makes the planner hash the whole table.
+        from due where s.id = any(array(select id from due)) and s.id = due.id
         returning s.*, due.previous_status
       ),
       voided as (
@@ -185,18 +170,21 @@ export async function expireEndedSubscriptions(
         returning i.id
       ),
       events as (
+        -- to_jsonb of a row is about twice as fast as an 11-key jsonb_build_object.
         insert into outbox_events (type, source, subject, data)
-        select 'dev.minispod.subscription.expired', ${ctx.source}, e.id::text,
-          jsonb_build_object(
-            'userId', e.user_id, 'subscriptionId', e.id, 'serviceId', c.id,
-            'serviceSlug', c.slug, 'serviceName', c.name, 'status', e.status,
-            'currentPeriodStart', ${iso("e.current_period_start")},
-            'currentPeriodEnd', ${iso("e.current_period_end")},
-            'autoRenew', e.auto_renew, 'previousStatus', e.previous_status, 'reason', 'period_ended'
-          ) || case when si.id is null then '{}'::jsonb else jsonb_build_object('instanceId', si.id) end
-        from expired e
-        join service_catalog c on c.id = e.service_id
-        left join service_instances si on si.subscription_id = e.id
+        select 'dev.minispod.subscription.expired', ${ctx.source}, d."subscriptionId"::text,
+          case when d."instanceId" is null then to_jsonb(d) - 'instanceId' else to_jsonb(d) end
+        from (
+          select e.user_id as "userId", e.id as "subscriptionId", c.id as "serviceId",
+            c.slug as "serviceSlug", c.name as "serviceName", e.status,
+            ${iso("e.current_period_start")} as "currentPeriodStart",
+            ${iso("e.current_period_end")} as "currentPeriodEnd",
+            e.auto_renew as "autoRenew", e.previous_status as "previousStatus",
+            'period_ended' as reason, si.id as "instanceId"
+          from expired e
+          join service_catalog c on c.id = e.service_id
+          left join service_instances si on si.subscription_id = e.id
+        ) d
         returning id
       ),
       audits as (
@@ -211,13 +199,18 @@ export async function expireEndedSubscriptions(
              (select count(*) from voided)::int as voided,
              (select count(*) from audits)::int as audited,
              coalesce((select array_agg(id::text) from events), '{}') as event_ids`);
-    const [row] = rowsOf<{ examined: number; changed: number; event_ids: string[] }>(result);
-    return {
-      examined: Number(row?.examined ?? 0),
-      changed: Number(row?.changed ?? 0),
-      eventIds: row?.event_ids ?? [],
-    };
+    return batchCounts(result);
   });
+}
+
+/** The counts a one-statement batch selects: examined, changed, event_ids. */
+function batchCounts(result: unknown) {
+  const [row] = rowsOf<{ examined: number; changed: number; event_ids: string[] }>(result);
+  return {
+    examined: Number(row?.examined ?? 0),
+    changed: Number(row?.changed ?? 0),
+    eventIds: row?.event_ids ?? [],
+  };
 }
 
 /**

@@ -7,9 +7,17 @@ type Payment = typeof payments.$inferSelect;
 
 /** "INV-<year>-<number, at least 6 digits>" from the invoice number sequence. */
 export function invoiceNumber(now: Date) {
+  return sql<string>`(select ${invoiceNumberOf(now, sql.raw("n"))} from nextval('invoice_number_seq') as n)`;
+}
+
+/**
+ * The invoice number made of `n`, a value taken from `invoice_number_seq`: for
+ * a set-based insert that takes one `nextval` per row in a subquery.
+ */
+export function invoiceNumberOf(now: Date, n: SQL) {
   const prefix = `INV-${now.getUTCFullYear()}-`;
   // lpad alone would cut numbers past six digits, hence the greatest().
-  return sql<string>`(select ${prefix}::text || lpad(n::text, greatest(6, length(n::text)), '0') from nextval('invoice_number_seq') as n)`;
+  return sql<string>`${prefix}::text || lpad(${n}::text, greatest(6, length(${n}::text)), '0')`;
 }
 
 export async function insertInvoice(
@@ -100,6 +108,44 @@ export function pendingPaymentOf(tx: Db, subscriptionId: AnyColumn | SQL | strin
     .from(payments)
     .innerJoin(invoices, eq(invoices.id, payments.invoiceId))
     .where(and(eq(invoices.subscriptionId, subscriptionId), eq(payments.status, "PENDING")));
+}
+
+/**
+ * Each subscription's payment method of its last successful payment: the
+ * SUCCEEDED one on its latest PAID invoice (null when that charge named none:
+ * the provider's default for the customer).
+ *
+ * Written so that only two index lookups per subscription can serve it
+ * (invoices by subscription and period, payments by invoice), even with stale
+ * statistics: a WHERE on payments.status or an ORDER BY created_at LIMIT 1
+ * lets the planner walk every successful payment of every customer instead,
+ * once per subscription (minutes per batch at 100,000 rows).
+ */
+export async function lastPaymentMethods(
+  tx: Db,
+  subscriptionIds: string[],
+): Promise<Map<string, string | null>> {
+  if (subscriptionIds.length === 0) return new Map();
+  const rows = rowsOf<{ subscription_id: string; method: string | null }>(
+    await tx.execute(sql`
+      select s.id as subscription_id,
+        (select (array_agg(p.payment_method order by p.created_at desc)
+                   filter (where p.status = 'SUCCEEDED'))[1]
+         from payments p
+         where p.invoice_id = (select i.id from invoices i
+                               where i.subscription_id = s.id and i.status = 'PAID'
+                               order by i.period_start desc limit 1)) as method
+      from unnest(${`{${subscriptionIds.join(",")}}`}::uuid[]) as s(id)`),
+  );
+  return new Map(rows.map((r) => [r.subscription_id, r.method]));
+}
+
+/**
+ * A timestamptz column as JSON's date string, the same text as JS `toISOString()`
+ * (UTC, milliseconds, "Z"), for event data built inside PostgreSQL.
+ */
+export function isoText(column: string): SQL {
+  return sql.raw(`to_char(${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`);
 }
 
 /** Rows of a raw `execute`: postgres.js answers an array, PGlite `{ rows }`. */

@@ -1,11 +1,17 @@
-import { type Db, invoices, payments, serviceCatalog, subscriptions } from "@minispod/db";
+import { type Db, invoices, serviceCatalog, subscriptions } from "@minispod/db";
 import { AppError, recordAudit } from "@minispod/shared";
-import { and, desc, eq, inArray, ne } from "drizzle-orm";
+import { and, eq, inArray, ne } from "drizzle-orm";
 import { lockReachableSubscription } from "./access";
 import { unsettledConflict } from "./charge";
 import type { Actor, BillingContext } from "./context";
 import { addDays, addMonths } from "./period";
-import { describePeriod, hasPendingPayment, insertInvoice, insertPendingPayment } from "./records";
+import {
+  describePeriod,
+  hasPendingPayment,
+  insertInvoice,
+  insertPendingPayment,
+  lastPaymentMethods,
+} from "./records";
 import {
   chargeAndSettle,
   chargeInProgress,
@@ -89,7 +95,10 @@ export async function renew({
       });
       const payment = await insertPendingPayment(tx, invoice, {
         provider: ctx.provider.name,
-        paymentMethod: input.paymentMethod ?? (await lastPaymentMethod(tx, subscription.id)),
+        paymentMethod:
+          input.paymentMethod ??
+          (await lastPaymentMethods(tx, [subscription.id])).get(subscription.id) ??
+          null,
         idempotencyKey: input.chargeKey,
       });
       // A person's request (customer or admin) is theirs to see in the audit trail whatever
@@ -205,15 +214,4 @@ async function invoiceForPeriod(
     periodEnd: period.end,
     ...billing,
   });
-}
-
-async function lastPaymentMethod(tx: Db, subscriptionId: string): Promise<string | null> {
-  const [last] = await tx
-    .select({ method: payments.paymentMethod })
-    .from(payments)
-    .innerJoin(invoices, eq(invoices.id, payments.invoiceId))
-    .where(and(eq(invoices.subscriptionId, subscriptionId), eq(payments.status, "SUCCEEDED")))
-    .orderBy(desc(payments.createdAt))
-    .limit(1);
-  return last?.method ?? null;
 }
