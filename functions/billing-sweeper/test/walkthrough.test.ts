@@ -1,6 +1,7 @@
 import { renew } from "@minispod/billing";
-import { auditLog, outboxEvents } from "@minispod/db";
+import { auditLog, outboxEvents, payments } from "@minispod/db";
 import { eventCatalogue } from "@minispod/shared";
+import { SANDBOX_PAYMENT_METHODS } from "@minispod/shared/payments";
 import { and, eq, inArray } from "drizzle-orm";
 import * as v from "valibot";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -128,6 +129,31 @@ describe("billing-sweeper walk-through on the injected clock", () => {
     ]);
     const all = await eventTypes(t, [sub.id]);
     expect(all.at(-1)).toBe("subscription.renewed");
+  });
+
+  it("charges a renewal with the method of the latest paid invoice", async () => {
+    const sub = await activeSubscription(t);
+    const first = (await state(t, sub.id)).payments[0]!;
+    await t.h.database.db
+      .update(payments)
+      .set({ paymentMethod: SANDBOX_PAYMENT_METHODS.ok })
+      .where(eq(payments.id, first.id));
+    expect(await cron(t, "renew", hours(sub.end, -1))).toMatchObject({ succeeded: 1 });
+    expect(t.sandbox.charges.at(-1)?.request.paymentMethod).toBe(SANDBOX_PAYMENT_METHODS.ok);
+
+    // The customer paid the newest invoice with another card: the next renewal uses that one.
+    const renewed = await state(t, sub.id);
+    const latest = renewed.payments.at(-1)!;
+    await t.h.database.db
+      .update(payments)
+      .set({ paymentMethod: SANDBOX_PAYMENT_METHODS.insufficientFunds })
+      .where(eq(payments.id, latest.id));
+    const end2 = renewed.subscription.currentPeriodEnd;
+    expect(await cron(t, "renew", hours(end2, -1))).toMatchObject({ failed: 1 });
+    expect(t.sandbox.charges.at(-1)?.request.paymentMethod).toBe(
+      SANDBOX_PAYMENT_METHODS.insufficientFunds,
+    );
+    expect((await state(t, sub.id)).subscription.status).toBe("PAST_DUE");
   });
 
   it("expires after the last retry fails, and a manual renew inside retention brings it back", async () => {
