@@ -2,7 +2,13 @@
  * `npm run bench -- compare liveness|me|me-express|services`: one row of the
  * main table alone (same servers, same alternating rounds), for quick checks
  * while working on a hot path. Pass `--no-build` to reuse the bundles.
+ *
+ * Besides req/s it prints the server's CPU time per request (all its threads,
+ * from /proc), which a busy shared machine disturbs far less than throughput:
+ * the ratio of those is what the throughput ratio tends to once the server,
+ * not the load generator, is the limit.
  */
+import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import {
   type LoadResult,
@@ -24,6 +30,16 @@ const rows = {
   services: { fn: "catalog", path: "/api/v1/services", base: "bare-pg.mjs", token: false },
 } as const;
 
+/** CPU time used so far by every thread of a process, ms (Linux). */
+function cpuMs(pid: number): number {
+  let total = 0;
+  for (const task of readdirSync(`/proc/${pid}/task`)) {
+    const stat = readFileSync(`/proc/${pid}/task/${task}/schedstat`, "utf8");
+    total += Number(stat.split(" ")[0]) / 1e6;
+  }
+  return total;
+}
+
 export async function run(args: string[] = []) {
   pinSelf();
   const name = (args.find((a) => !a.startsWith("-")) ?? "liveness") as keyof typeof rows;
@@ -41,22 +57,26 @@ export async function run(args: string[] = []) {
     const base = await startServer("baseline", [join(baselines, r.base)], baseEnv);
     servers.push(base);
     for (const s of servers) await load(`${s.url}${r.path}`, { seconds: 2, headers });
-    const results: [LoadResult, LoadResult][] = [];
+    type Measured = LoadResult & { cpuUs: number };
+    const measure = async (s: Server): Promise<Measured> => {
+      const before = cpuMs(s.proc.pid!);
+      const result = await load(`${s.url}${r.path}`, { seconds, headers });
+      return { ...result, cpuUs: ((cpuMs(s.proc.pid!) - before) * 1000) / (result.rps * seconds) };
+    };
+    const results: [Measured, Measured][] = [];
     for (let round = 0; round < rounds; round++) {
       const sides = round % 2 === 0 ? [ours, base] : [base, ours];
-      const [a, b] = [
-        await load(`${sides[0]!.url}${r.path}`, { seconds, headers }),
-        await load(`${sides[1]!.url}${r.path}`, { seconds, headers }),
-      ];
-      const pair: [LoadResult, LoadResult] = round % 2 === 0 ? [a, b] : [b, a];
+      const [a, b] = [await measure(sides[0]!), await measure(sides[1]!)];
+      const pair: [Measured, Measured] = round % 2 === 0 ? [a, b] : [b, a];
       results.push(pair);
       console.log(
-        `  round ${round + 1}: ours ${Math.round(pair[0].rps)} req/s, baseline ${Math.round(pair[1].rps)} req/s, ratio ${(pair[0].rps / pair[1].rps).toFixed(2)}`,
+        `  round ${round + 1}: ours ${Math.round(pair[0].rps)} req/s (${pair[0].cpuUs.toFixed(1)} µs CPU/req), baseline ${Math.round(pair[1].rps)} req/s (${pair[1].cpuUs.toFixed(1)} µs), ratio ${(pair[0].rps / pair[1].rps).toFixed(2)}`,
       );
     }
     const ratio = median(results.map(([o, b]) => o.rps / b.rps));
+    const cpuRatio = median(results.map(([o, b]) => b.cpuUs / o.cpuUs));
     console.log(
-      `${name}: ours ${Math.round(median(results.map(([o]) => o.rps)))} req/s, ${r.base} ${Math.round(median(results.map(([, b]) => b.rps)))} req/s, median ratio ${ratio.toFixed(2)}; RSS ${ours.rssMiB().toFixed(0)} / ${base.rssMiB().toFixed(0)} MiB`,
+      `${name}: ours ${Math.round(median(results.map(([o]) => o.rps)))} req/s, ${r.base} ${Math.round(median(results.map(([, b]) => b.rps)))} req/s, median ratio ${ratio.toFixed(2)}; CPU per request ${median(results.map(([o]) => o.cpuUs)).toFixed(1)} / ${median(results.map(([, b]) => b.cpuUs)).toFixed(1)} µs, ratio ${cpuRatio.toFixed(2)}; RSS ${ours.rssMiB().toFixed(0)} / ${base.rssMiB().toFixed(0)} MiB`,
     );
     console.log(`machine after: ${machineLine()}`);
   } finally {
