@@ -26,9 +26,21 @@ RUN node ../../scripts/build-function.mjs \
 FROM ${NODE_IMAGE}
 # No --enable-source-maps: it costs ~60 MiB RSS and ~260 ms of cold start per function.
 # The bundle keeps its main.mjs.map beside it: add the flag for a debugging session only.
-ENV NODE_ENV=production PORT=8080 MIGRATIONS_DIR=/app/migrations
+# NODE_COMPILE_CACHE: V8's code cache of the bundle, filled below, so a cold
+# start reads compiled code instead of parsing ~1 MiB of JavaScript again.
+ENV NODE_ENV=production PORT=8080 MIGRATIONS_DIR=/app/migrations NODE_COMPILE_CACHE=/app/.compile-cache
 WORKDIR /app
 COPY --from=build --chown=0:0 /out/ /app/
+RUN mkdir /app/.compile-cache && chown 1000:1000 /app/.compile-cache
+# Warm the compile cache as the user that runs the image (Node keys the cache
+# folder by uid and V8 flags): without configuration the bundle loads every
+# module, then exits on the missing DATABASE_URL, and Node writes the cache at
+# exit. Then it goes back to root: at run time it is only read (the pods' root
+# filesystem is read-only).
+USER 1000:1000
+RUN node main.mjs >/dev/null 2>&1; test -n "$(ls -A /app/.compile-cache)"
+USER 0:0
+RUN chown -R 0:0 /app/.compile-cache && chmod -R a+rX,go-w /app/.compile-cache
 # Numeric: the kubelet can only prove runAsNonRoot (knative/base) for a numeric
 # user; with `USER node` every pod would fail with "non-numeric user". 1000 is
 # the image's `node` user. The files stay root-owned: the app writes nothing.

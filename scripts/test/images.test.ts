@@ -108,8 +108,19 @@ describe("Dockerfile", () => {
     ).devDependencies.node;
     expect(dockerfile).toContain(`ARG NODE_IMAGE=node:${pinned}-bookworm-slim`);
     const finalStage = dockerfile.slice(dockerfile.lastIndexOf("FROM "));
-    const user = /^USER (\S+)$/m.exec(finalStage)?.[1];
+    const user = [...finalStage.matchAll(/^USER (\S+)$/gm)].at(-1)?.[1];
     expect(user).toMatch(/^[1-9]\d*:[1-9]\d*$/);
+  });
+
+  it("warms the compile cache as the user the image runs as (Node keys the cache folder by uid)", () => {
+    const finalStage = dockerfile.slice(dockerfile.lastIndexOf("FROM "));
+    const cache = /NODE_COMPILE_CACHE=(\S+)/.exec(finalStage)?.[1];
+    expect(cache).toBe("/app/.compile-cache");
+    const runUser = [...finalStage.matchAll(/^USER (\S+)$/gm)].at(-1)?.[1];
+    const warm = finalStage.indexOf("RUN node main.mjs");
+    expect(warm).toBeGreaterThan(-1);
+    const userAtWarm = [...finalStage.slice(0, warm).matchAll(/^USER (\S+)$/gm)].at(-1)?.[1];
+    expect(userAtWarm).toBe(runUser);
   });
 
   it("keeps secrets out of the build context", () => {

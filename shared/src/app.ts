@@ -15,6 +15,7 @@ import { type Logger, runWithRequestId } from "./logger";
 import type { Metrics } from "./metrics";
 import { type OpenApiDocument, openApiDocument } from "./openapi";
 import { enforceRateLimit } from "./rate-limit";
+import { FunctionResponse, SECURITY_HEADERS } from "./response";
 import { networkReason } from "./startup";
 
 /** Version of the public API description. */
@@ -47,23 +48,7 @@ export interface FunctionAppOptions {
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
-/**
- * Security headers on every response (what hono/secure-headers sets by
- * default, with a same-site resource policy), computed once.
- */
-export const SECURITY_HEADERS: readonly (readonly [string, string])[] = [
-  ["cross-origin-resource-policy", "same-site"],
-  ["cross-origin-opener-policy", "same-origin"],
-  ["origin-agent-cluster", "?1"],
-  ["referrer-policy", "no-referrer"],
-  ["strict-transport-security", "max-age=15552000; includeSubDomains"],
-  ["x-content-type-options", "nosniff"],
-  ["x-dns-prefetch-control", "off"],
-  ["x-download-options", "noopen"],
-  ["x-frame-options", "SAMEORIGIN"],
-  ["x-permitted-cross-domain-policies", "none"],
-  ["x-xss-protection", "0"],
-];
+export { SECURITY_HEADERS };
 
 /** The Node response under @hono/node-server (absent under `app.request()` and other runtimes). */
 function nodeResponse(c: Context): ServerResponse | undefined {
@@ -115,7 +100,10 @@ export function createFunctionApp(options: FunctionAppOptions): Hono<AppEnv> {
     // Lines logged while serving carry the request id (see runWithRequestId).
     c.set("logger", trace ? logger.child({ traceId: trace.traceId }) : logger);
     const outgoing = nodeResponse(c);
-    if (outgoing) {
+    if (outgoing instanceof FunctionResponse) {
+      // serveApp's responses add the security headers and this id when the head is written.
+      outgoing.requestId = requestId;
+    } else if (outgoing) {
       for (const [name, value] of SECURITY_HEADERS) outgoing.setHeader(name, value);
       outgoing.setHeader("x-request-id", requestId);
     } else {
@@ -130,22 +118,20 @@ export function createFunctionApp(options: FunctionAppOptions): Hono<AppEnv> {
     }
     const seconds = (performance.now() - started) / 1000;
     const route = routeTemplate(c);
-    const labels = { method: c.req.method, route, status: String(c.res.status) };
-    metrics.httpRequests.inc(labels);
-    metrics.httpDuration.observe(labels, seconds);
+    metrics.http.record(c.req.method, route, c.res.status, seconds);
     if (!route.startsWith("/health") && route !== "/metrics") {
-      runWithRequestId(requestId, () =>
-        accessLog.info(
-          {
-            method: c.req.method,
-            path: c.req.path,
-            route,
-            status: c.res.status,
-            ms: Math.round(seconds * 1000),
-            ...(trace ? { traceId: trace.traceId } : {}),
-          },
-          "request",
-        ),
+      // Outside the request's scope now: the id goes in as a field.
+      accessLog.info(
+        {
+          requestId,
+          method: c.req.method,
+          path: c.req.path,
+          route,
+          status: c.res.status,
+          ms: Math.round(seconds * 1000),
+          ...(trace ? { traceId: trace.traceId } : {}),
+        },
+        "request",
       );
     }
   });

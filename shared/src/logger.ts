@@ -26,6 +26,9 @@ const DEFAULT_REDACT = [
   "headers.authorization",
 ];
 
+const LOG_BATCH_BYTES = 4096;
+const LOG_FLUSH_MS = 250;
+
 // The request a line is logged for. Cheaper than a child logger per request
 // (pino serialises a child's bindings when it is made, logged or not).
 const requestScope = new AsyncLocalStorage<{ requestId: string }>();
@@ -38,8 +41,8 @@ export function runWithRequestId<T>(requestId: string, fn: () => T): T {
 /**
  * JSON logs on stdout (what Knative and any log shipper expect), with secrets
  * redacted. Lines logged while a request is served carry its `requestId`.
- * Writes are asynchronous (lines written while a write is in flight go out
- * together; the rest is flushed at exit), so a slow log reader does not stall requests.
+ * Writes are asynchronous and batched (4 KiB or 250 ms, whichever comes first;
+ * the rest is flushed at exit), so a slow log reader does not stall requests.
  *
  * @example
  * const logger = createLogger({ name: "auth", level: "info" });
@@ -59,6 +62,15 @@ export function createLogger(options: LoggerOptions): Logger {
         return scope ? { requestId: scope.requestId } : {};
       },
     },
-    options.destination ?? pino.destination({ dest: 1, sync: false }),
+    options.destination ??
+      pino.destination({
+        dest: 1,
+        sync: false,
+        // One write(2) per 4 KiB of lines instead of one per request line (the
+        // write was 9% of /services under load); lines wait at most 250 ms, and
+        // pino writes what is left when the process exits.
+        minLength: LOG_BATCH_BYTES,
+        periodicFlush: LOG_FLUSH_MS,
+      }),
   );
 }

@@ -7,6 +7,7 @@ import type { AppEnv } from "./app";
 import { type BaseEnv, parseEnv } from "./env";
 import { AppError, problemOf } from "./errors";
 import { createLogger, type Logger } from "./logger";
+import { FunctionResponse } from "./response";
 import {
   buildContext,
   checkConnections,
@@ -53,6 +54,8 @@ export async function serveApp(
     hostname: options.hostname,
     // Ours below: the adapter's own clean-up gives a slow upload 500 ms, then resets it.
     autoCleanupIncoming: false,
+    // Writes the security headers and request id with the response head (see response.ts).
+    serverOptions: { ServerResponse: FunctionResponse as typeof ServerResponse },
   }) as Server;
   answerClientErrors(server, options.logger);
   drainUnreadBodies(

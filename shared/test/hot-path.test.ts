@@ -9,6 +9,7 @@ import { createTokenSigner, generateSigningKey } from "../src/jwt";
 import { createLogger, runWithRequestId } from "../src/logger";
 import { createMetrics } from "../src/metrics";
 import { revokeUserTokens, withRevocation } from "../src/revocation";
+import { serveApp } from "../src/serve";
 import { createHarness } from "../src/testing";
 
 function lines() {
@@ -38,6 +39,11 @@ async function probeApp(sink = lines()) {
     })
     .get("/boom", () => {
       throw new Error("boom");
+    })
+    .get("/framed", (c) => {
+      c.header("X-Frame-Options", "DENY");
+      c.header("x-request-id", "route-chosen");
+      return c.text("framed");
     });
   app.route("/api/v1/probe", routes);
   const token = await signer.sign({ userId: "u1", role: "CUSTOMER", email: "a@example.com" }, 900);
@@ -50,32 +56,60 @@ describe("security headers and request id on the Node fast path", () => {
     for (const s of servers) s.close();
   });
 
-  it("reach the wire on success, on errors and on 401s, as under app.request()", async () => {
-    const { app, token } = await probeApp();
-    const server = serve({ fetch: app.fetch, port: 0, hostname: "127.0.0.1" });
-    servers.push(server);
-    await new Promise((r) => server.once("listening", r));
-    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  // serveApp's FunctionResponse writes them with the head; the adapter's plain
+  // ServerResponse (any other host) gets them through setHeader.
+  const hosts = {
+    serveApp: (app: Hono<AppEnv>) =>
+      serveApp(app.fetch, {
+        port: 0,
+        hostname: "127.0.0.1",
+        logger: createLogger({ name: "probe", level: "silent" }),
+      }),
+    "@hono/node-server serve": async (app: Hono<AppEnv>) => {
+      const server = serve({ fetch: app.fetch, port: 0, hostname: "127.0.0.1" });
+      await new Promise((r) => server.once("listening", r));
+      return server;
+    },
+  };
 
-    const responses = [
-      await fetch(`${base}/health/liveness`, { headers: { "x-request-id": "given-1" } }),
-      await fetch(`${base}/api/v1/probe/boom`),
-      await fetch(`${base}/api/v1/probe/mine`),
-      await fetch(`${base}/api/v1/probe/mine`, { headers: { authorization: `Bearer ${token}` } }),
-      await app.request("/health/liveness", { headers: { "x-request-id": "given-1" } }),
-    ];
-    expect(responses.map((r) => r.status)).toEqual([200, 500, 401, 200, 200]);
-    for (const res of responses) {
-      for (const [name, value] of SECURITY_HEADERS) expect(res.headers.get(name)).toBe(value);
-      expect(res.headers.get("x-request-id")).toMatch(/^[A-Za-z0-9._:-]+$/);
-    }
-    expect(responses[0]!.headers.get("x-request-id")).toBe("given-1");
-    expect(responses[4]!.headers.get("x-request-id")).toBe("given-1");
-    expect(await responses[0]!.json()).toEqual({ status: "ok" });
-    // Authenticated answers are never cached, and the body is the route's.
-    expect(responses[3]!.headers.get("cache-control")).toBe("no-store");
-    expect(await responses[3]!.json()).toEqual({ userId: "u1" });
-  });
+  for (const [host, start] of Object.entries(hosts)) {
+    it(`reach the wire on success, on errors and on 401s, as under app.request() (${host})`, async () => {
+      const { app, token } = await probeApp();
+      const server = await start(app);
+      servers.push(server);
+      const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+
+      const responses = [
+        await fetch(`${base}/health/liveness`, { headers: { "x-request-id": "given-1" } }),
+        await fetch(`${base}/api/v1/probe/boom`),
+        await fetch(`${base}/api/v1/probe/mine`),
+        await fetch(`${base}/api/v1/probe/mine`, { headers: { authorization: `Bearer ${token}` } }),
+        await fetch(`${base}/nowhere`, { method: "POST" }),
+        await app.request("/health/liveness", { headers: { "x-request-id": "given-1" } }),
+      ];
+      expect(responses.map((r) => r.status)).toEqual([200, 500, 401, 200, 404, 200]);
+      for (const res of responses) {
+        for (const [name, value] of SECURITY_HEADERS) expect(res.headers.get(name)).toBe(value);
+        expect(res.headers.get("x-request-id")).toMatch(/^[A-Za-z0-9._:-]+$/);
+      }
+      expect(responses[0]!.headers.get("x-request-id")).toBe("given-1");
+      expect(responses[5]!.headers.get("x-request-id")).toBe("given-1");
+      expect(await responses[0]!.json()).toEqual({ status: "ok" });
+      expect(await responses[1]!.json()).toMatchObject({
+        requestId: responses[1]!.headers.get("x-request-id"),
+      });
+      // Authenticated answers are never cached, and the body is the route's.
+      expect(responses[3]!.headers.get("cache-control")).toBe("no-store");
+      expect(await responses[3]!.json()).toEqual({ userId: "u1" });
+
+      // A header the route's own response sets wins, once (a duplicate would read "DENY, SAMEORIGIN").
+      const framed = await fetch(`${base}/api/v1/probe/framed`);
+      expect(framed.headers.get("x-frame-options")).toBe("DENY");
+      expect(framed.headers.get("x-request-id")).toBe("route-chosen");
+      expect(framed.headers.get("referrer-policy")).toBe("no-referrer");
+      expect(await framed.text()).toBe("framed");
+    });
+  }
 });
 
 describe("request logs without a child logger per request", () => {

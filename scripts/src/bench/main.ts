@@ -4,6 +4,7 @@
  *
  *   npm run bench                  # the main table (table.ts)
  *   npm run bench -- <name> [...]  # one bench by name, extra arguments passed on
+ *   npm run bench -- compare liveness|me|me-express|services  # one table row alone
  *
  * Each bench is a module exporting `run(args)`, registered below with one line.
  */
@@ -14,6 +15,7 @@ const benches: Record<string, () => Promise<{ run: Bench }>> = {
   login: () => import("./login"),
   "cold-start": async () => ({ run: (await import("./cold-start")).coldStartBench }),
   profile: () => import("./profile-only"),
+  compare: () => import("./compare"),
   sweep: async () => ({ run: (await import("./sweep")).sweepBench }),
   provision: async () => ({ run: (await import("./provision")).provisionBench }),
 };
