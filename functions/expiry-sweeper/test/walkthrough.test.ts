@@ -101,6 +101,7 @@ describe("expiry-sweeper walk-through on the injected clock", () => {
         userId: customer.id,
         status: "ACTIVE",
         autoRenew: false,
+        reason: "not_renewing",
         currentPeriodEnd: sub.end.toISOString(),
       });
     }
