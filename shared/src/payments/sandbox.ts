@@ -162,7 +162,9 @@ export function sandboxPaymentProvider(options: SandboxOptions = {}): SandboxPay
           currency: charge.request.currency,
           ...(result.status === "declined"
             ? { failureCode: result.code, failureMessage: result.message }
-            : {}),
+            : result.reusable === false
+              ? { reusable: false }
+              : {}),
         },
       });
       const t = Math.floor((webhook.now ?? now()).getTime() / 1000);
