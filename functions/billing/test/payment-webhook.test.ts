@@ -88,7 +88,11 @@ describe("POST /api/v1/payments/webhook: processing", () => {
     const body = JSON.stringify({
       id: `evt_once_${payment.id}`,
       type: "charge.succeeded",
-      data: { idempotencyKey: payment.idempotencyKey, providerPaymentId: "ch_once", reusable: false },
+      data: {
+        idempotencyKey: payment.idempotencyKey,
+        providerPaymentId: "ch_once",
+        reusable: false,
+      },
     });
     const res = await deliver(body, signPaymentWebhook(WEBHOOK_SECRET, body, nowSeconds()));
     expect(await res.json()).toEqual({ received: true, outcome: "processed" });
