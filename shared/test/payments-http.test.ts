@@ -59,6 +59,22 @@ async function rejection(promise: Promise<unknown>): Promise<PaymentProviderErro
 }
 
 describe("http payment provider: charge", () => {
+  it("reads reusable: false (no method kept for later charges) and nothing else as such", async () => {
+    chargeEndpoint(
+      () => HttpResponse.json({ id: "ch_once", status: "succeeded", reusable: false }),
+      () => HttpResponse.json({ id: "ch_kept", status: "succeeded", reusable: true }),
+    );
+    expect(await provider().charge(request)).toEqual({
+      status: "succeeded",
+      providerPaymentId: "ch_once",
+      reusable: false,
+    });
+    expect(await provider().charge({ ...request, idempotencyKey: "pay_0002" })).toEqual({
+      status: "succeeded",
+      providerPaymentId: "ch_kept",
+    });
+  });
+
   it("sends the charge with key, auth and body, and reads a success", async () => {
     const seen = chargeEndpoint(() =>
       HttpResponse.json({ id: "ch_1", status: "succeeded" }, { status: 201 }),

@@ -27,6 +27,19 @@ describe("sandbox payment provider", () => {
     expect(await provider.findCharge("pay_unknown")).toBeNull();
   });
 
+  it("succeeds without keeping the method for pm_sandbox_once", async () => {
+    const provider = sandboxPaymentProvider();
+    const once = await provider.charge({
+      ...request,
+      paymentMethod: SANDBOX_PAYMENT_METHODS.once,
+    });
+    expect(once).toMatchObject({ status: "succeeded", reusable: false });
+    // Reconciliation learns the same from the lookup.
+    expect(await provider.findCharge(request.idempotencyKey)).toMatchObject({ reusable: false });
+    const kept = await provider.charge({ ...request, idempotencyKey: "pay_kept" });
+    expect(kept).toEqual({ status: "succeeded", providerPaymentId: expect.any(String) });
+  });
+
   it("charges once when one key races itself", async () => {
     const provider = sandboxPaymentProvider({ latencyMs: 20 });
     const results = await Promise.all(Array.from({ length: 5 }, () => provider.charge(request)));

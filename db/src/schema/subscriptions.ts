@@ -49,6 +49,13 @@ export const subscriptions = pgTable(
     currentPeriodEnd: ts("current_period_end").notNull(),
     autoRenew: boolean("auto_renew").notNull().default(true),
     /**
+     * The last successful charge left a payment method the provider can charge
+     * again without the customer (`ChargeResult.reusable`). Without one the
+     * billing sweep does not renew and the expiry sweep reminds and expires,
+     * as for auto-renew off.
+     */
+    cardOnFile: boolean("card_on_file").notNull().default(true),
+    /**
      * Copied from the catalog's `allowMultiple` (negated) at creation, so the
      * database itself enforces one live subscription per customer and service.
      */
@@ -72,10 +79,12 @@ export const subscriptions = pgTable(
     // period order without scanning (and sorting) every live subscription per batch.
     index("subscriptions_renewal_due_idx")
       .on(t.currentPeriodEnd)
-      .where(sql`${t.status} = 'ACTIVE' and ${t.autoRenew}`),
+      .where(sql`${t.status} = 'ACTIVE' and ${t.autoRenew} and ${t.cardOnFile}`),
     index("subscriptions_expiry_due_idx")
       .on(t.currentPeriodEnd)
-      .where(sql`${t.status} in ('ACTIVE', 'PAST_DUE') and not ${t.autoRenew}`),
+      .where(
+        sql`${t.status} in ('ACTIVE', 'PAST_DUE') and (not ${t.autoRenew} or not ${t.cardOnFile})`,
+      ),
     // The billing sweep's dunning retries: few rows, found without scanning the live ones.
     index("subscriptions_past_due_retry_idx")
       .on(t.nextRenewalAttemptAt)

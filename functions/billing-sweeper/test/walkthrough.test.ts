@@ -185,6 +185,55 @@ describe("billing-sweeper walk-through on the injected clock", () => {
     expect((await eventTypes(t, [sub.id])).at(-1)).toBe("subscription.renewed");
   });
 
+  it("stops charging once a renewal leaves no card on file; a manual renew with a kept card resumes it", async () => {
+    const customer = await t.h.user();
+    const sub = await activeSubscription(t, customer);
+    expect((await state(t, sub.id)).subscription.cardOnFile).toBe(true);
+    const chargesOf = () => t.sandbox.charges.filter((c) => c.request.customerId === customer.id);
+    // The method of the paid invoice is one the provider does not keep.
+    const first = (await state(t, sub.id)).payments[0]!;
+    await t.h.database.db
+      .update(payments)
+      .set({ paymentMethod: SANDBOX_PAYMENT_METHODS.once })
+      .where(eq(payments.id, first.id));
+
+    // The renewal still succeeds (settled with the batch), but leaves no card on file.
+    await cron(t, "renew", hours(sub.end, -1));
+    expect(chargesOf()).toHaveLength(2);
+    expect(chargesOf()[1]!.result).toMatchObject({ status: "succeeded", reusable: false });
+    let now = await state(t, sub.id);
+    expect(now.subscription).toMatchObject({ status: "ACTIVE", cardOnFile: false });
+    const end2 = now.subscription.currentPeriodEnd;
+    expect(now.subscription.currentPeriodStart.getTime()).toBe(sub.end.getTime());
+
+    // Next period: nothing to charge, neither in the window nor past the end (no dunning
+    // either: the expiry sweep reminds and ends it).
+    await cron(t, "renew", hours(end2, -1));
+    await cron(t, "renew", hours(end2, 2));
+    expect(chargesOf()).toHaveLength(2);
+    now = await state(t, sub.id);
+    expect(now.subscription).toMatchObject({ status: "ACTIVE", renewalAttempts: 0 });
+    expect(now.invoices).toHaveLength(2);
+
+    // The customer pays the next period by hand with a card the provider keeps.
+    t.h.clock.now = hours(end2, 3);
+    const renewed = await renew({
+      ctx: t.ctx,
+      input: { subscriptionId: sub.id, actor: customer, paymentMethod: SANDBOX_PAYMENT_METHODS.ok },
+    });
+    expect(renewed).toMatchObject({ status: "ACTIVE", cardOnFile: true });
+    const end3 = new Date(renewed.currentPeriodEnd);
+    expect(new Date(renewed.currentPeriodStart).getTime()).toBe(end2.getTime());
+
+    // And the sweep charges the period after that by itself, with that card.
+    await cron(t, "renew", hours(end3, -1));
+    expect(chargesOf()).toHaveLength(4);
+    expect(chargesOf()[3]!.request.paymentMethod).toBe(SANDBOX_PAYMENT_METHODS.ok);
+    now = await state(t, sub.id);
+    expect(now.subscription).toMatchObject({ status: "ACTIVE", cardOnFile: true });
+    expect(now.subscription.currentPeriodStart.getTime()).toBe(end3.getTime());
+  });
+
   it("purges Idempotency-Key records past their retention", async () => {
     const { idempotencyKeys } = await import("@minispod/db");
     const db = t.h.database.db;

@@ -83,6 +83,26 @@ describe("POST /api/v1/payments/webhook: processing", () => {
     expect(row?.providerPaymentId).toMatch(/^sbx_ch_/);
   });
 
+  it("leaves no card on file when charge.succeeded says the method is not reusable", async () => {
+    const { subscriptionId, payment } = await pendingFirstCharge();
+    const body = JSON.stringify({
+      id: `evt_once_${payment.id}`,
+      type: "charge.succeeded",
+      data: {
+        idempotencyKey: payment.idempotencyKey,
+        providerPaymentId: "ch_once",
+        reusable: false,
+      },
+    });
+    const res = await deliver(body, signPaymentWebhook(WEBHOOK_SECRET, body, nowSeconds()));
+    expect(await res.json()).toEqual({ received: true, outcome: "processed" });
+    const [row] = await db()
+      .select()
+      .from(subscriptions)
+      .where(eq(subscriptions.id, subscriptionId));
+    expect(row).toMatchObject({ status: "ACTIVE", cardOnFile: false });
+  });
+
   it("changes nothing when the same event is delivered again", async () => {
     const { subscriptionId, payment } = await pendingFirstCharge();
     const hook = t.provider.webhookFor(payment.idempotencyKey, {

@@ -3,6 +3,7 @@ import {
   type BillingContext,
   billingContextOf,
   renew,
+  renewDueSubscriptions,
   subscribe,
 } from "@minispod/billing";
 import { seedCatalogService } from "@minispod/billing/testing";
@@ -14,7 +15,7 @@ import {
   subscriptions,
 } from "@minispod/db";
 import { type AppEnv, AppError, eventCatalogue } from "@minispod/shared";
-import { sandboxPaymentProvider } from "@minispod/shared/payments";
+import { SANDBOX_PAYMENT_METHODS, sandboxPaymentProvider } from "@minispod/shared/payments";
 import { createHarness, type Harness, type TestUser } from "@minispod/shared/testing";
 import { and, asc, eq } from "drizzle-orm";
 import type { Hono } from "hono";
@@ -27,6 +28,7 @@ let h: Harness;
 let app: Hono<AppEnv>;
 let ctx: BillingContext;
 let customer: TestUser;
+const sandbox = sandboxPaymentProvider();
 const start = new Date("2026-03-01T10:00:00.000Z");
 
 beforeAll(async () => {
@@ -34,7 +36,7 @@ beforeAll(async () => {
   h.clock.now = start;
   const deps = h.context(expirySweeperFunction, { SUBSCRIPTION_RETENTION_DAYS: "30" });
   app = createApp(deps);
-  ctx = billingContextOf({ ...deps, provider: sandboxPaymentProvider() });
+  ctx = billingContextOf({ ...deps, provider: sandbox });
   customer = await h.user();
 });
 afterAll(() => h.close());
@@ -48,14 +50,27 @@ async function cron(job: "remind" | "expire" | "purge", at: Date) {
   return (await res.json()) as { examined: number; changed: number; events: number };
 }
 
-async function subscribed(autoRenew: boolean) {
+async function subscribed(autoRenew: boolean, paymentMethod?: string, user = customer) {
   h.clock.now = start;
   const service = await seedCatalogService(db());
   const detail = await subscribe({
     ctx,
-    input: { userId: customer.id, serviceSlug: service.slug, autoRenew, actor: customer },
+    input: { userId: user.id, serviceSlug: service.slug, autoRenew, paymentMethod, actor: user },
   });
-  return { id: detail.id, end: new Date(detail.currentPeriodEnd) };
+  return { id: detail.id, end: new Date(detail.currentPeriodEnd), detail };
+}
+
+/** The billing sweep's renewal step (the same package function its cron runs) at `at`. */
+async function renewalSweep(at: Date) {
+  h.clock.now = at;
+  return renewDueSubscriptions({
+    ctx,
+    now: at,
+    windowSeconds: 24 * 3600,
+    batchSize: 100,
+    maxBatches: 10,
+    concurrency: 4,
+  });
 }
 
 async function events(subject: string) {
@@ -101,6 +116,7 @@ describe("expiry-sweeper walk-through on the injected clock", () => {
         userId: customer.id,
         status: "ACTIVE",
         autoRenew: false,
+        reason: "not_renewing",
         currentPeriodEnd: sub.end.toISOString(),
       });
     }
@@ -176,6 +192,69 @@ describe("expiry-sweeper walk-through on the injected clock", () => {
     );
     expect(refused).toBeInstanceOf(AppError);
     expect((refused as AppError).status).toBe(409);
+  });
+
+  it("a card-less subscription is reminded (no_card), never charged, expires; a renew with a card puts it back on auto-renew", async () => {
+    const owner = await h.user();
+    const sub = await subscribed(true, SANDBOX_PAYMENT_METHODS.once, owner);
+    expect(sub.detail).toMatchObject({ status: "ACTIVE", autoRenew: true, cardOnFile: false });
+    expect((await row(sub.id)).cardOnFile).toBe(false);
+    const chargesOf = () => sandbox.charges.filter((c) => c.request.customerId === owner.id);
+    expect(chargesOf()).toHaveLength(1);
+    const minute = 60_000;
+    const at = (days: number) => new Date(addDays(sub.end, -days).getTime() + minute);
+    const reminded = async () =>
+      (await events(sub.id))
+        .filter((e) => e.type === "subscription.expiring_soon")
+        .map((e) => e.data as { daysLeft: number; reason: string });
+
+    for (const days of [7, 3, 1]) {
+      expect((await cron("remind", at(days))).changed).toBe(1);
+      expect((await cron("remind", at(days))).changed).toBe(0);
+      // Inside the renewal window, yet the billing sweep knows it cannot charge it.
+      expect((await renewalSweep(at(days))).attempted).toBe(0);
+    }
+    const reminders = await reminded();
+    expect(reminders.map((r) => [r.daysLeft, r.reason])).toEqual([
+      [7, "no_card"],
+      [3, "no_card"],
+      [1, "no_card"],
+    ]);
+    for (const reminder of reminders) {
+      expect(v.safeParse(eventCatalogue["subscription.expiring_soon"], reminder).success).toBe(
+        true,
+      );
+      expect(reminder).toMatchObject({ autoRenew: true, status: "ACTIVE" });
+    }
+    // Past its end it is no dunning case: no charge, and the expiry ends it.
+    expect((await renewalSweep(new Date(sub.end.getTime() + minute))).attempted).toBe(0);
+    expect(chargesOf()).toHaveLength(1);
+    const expired = await cron("expire", new Date(sub.end.getTime() + minute));
+    expect(expired.changed).toBe(1);
+    expect(await row(sub.id)).toMatchObject({ status: "EXPIRED", cardOnFile: false });
+    const expiredEvent = (await events(sub.id)).find((e) => e.type === "subscription.expired");
+    expect(expiredEvent?.data).toMatchObject({ previousStatus: "ACTIVE", autoRenew: true });
+
+    // The customer renews by hand with a card the provider keeps: back on auto-renew.
+    const renewedAt = addDays(sub.end, 5);
+    h.clock.now = renewedAt;
+    const revived = await renew({
+      ctx,
+      input: { subscriptionId: sub.id, actor: owner, paymentMethod: SANDBOX_PAYMENT_METHODS.ok },
+    });
+    expect(revived).toMatchObject({ status: "ACTIVE", cardOnFile: true });
+    const end2 = new Date(revived.currentPeriodEnd);
+    // No reminder and no expiry for this period: the billing sweep charges it.
+    // (Other subscriptions of this file may be reminded then: look at this one's events.)
+    await cron("remind", addDays(end2, -1));
+    expect(await reminded()).toHaveLength(3);
+    const renewal = await renewalSweep(new Date(end2.getTime() - 3_600_000));
+    expect(renewal).toMatchObject({ attempted: 1, succeeded: 1 });
+    expect(chargesOf().at(-1)?.request.paymentMethod).toBe(SANDBOX_PAYMENT_METHODS.ok);
+    await cron("expire", new Date(end2.getTime() + minute));
+    const after = await row(sub.id);
+    expect(after).toMatchObject({ status: "ACTIVE", cardOnFile: true });
+    expect(after.currentPeriodStart.getTime()).toBe(end2.getTime());
   });
 
   it("leaves auto-renewing subscriptions to the billing sweep: no reminder, no expiry", async () => {

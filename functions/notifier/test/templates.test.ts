@@ -76,6 +76,28 @@ describe("templates", () => {
     expect(renewing.subject).toBe("Your Nextcloud subscription renews in 7 days");
     expect(renewing.text).toContain("payment method");
   });
+
+  it("tells a customer without a card on file to add one or renew by hand before the end", () => {
+    const data = {
+      ...sampleData["subscription.expiring_soon"]!(USER_ID),
+      currentPeriodEnd: "2026-04-01T10:00:00.000Z",
+    };
+    const noCard = render("subscription.expiring_soon", {
+      ...data,
+      autoRenew: true,
+      daysLeft: 3,
+      reason: "no_card",
+    });
+    expect(noCard.subject).toBe("Your Nextcloud subscription ends in 3 days unless you renew it");
+    expect(noCard.text).toContain("we have no card on file to renew it automatically");
+    expect(noCard.text).toContain("Add a card or renew it by hand before 1 April 2026");
+    expect(noCard.text).toContain("Renew subscription");
+    // Turned off by the customer: it simply ends, no word of a card.
+    const notRenewing = render("subscription.expiring_soon", { ...data, reason: "not_renewing" });
+    expect(notRenewing.subject).toBe("Your Nextcloud subscription ends in 3 days");
+    expect(notRenewing.text).toContain("ends on 1 April 2026 and will not renew");
+    expect(notRenewing.text).not.toContain("card");
+  });
 });
 
 describe("formatting", () => {

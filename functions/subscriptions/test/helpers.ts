@@ -69,6 +69,7 @@ export interface SubscriptionBody {
   status: string;
   service: { id: string; slug: string; name: string };
   autoRenew: boolean;
+  cardOnFile: boolean;
   currentPeriodStart: string;
   currentPeriodEnd: string;
   cancelledAt: string | null;

@@ -191,6 +191,32 @@ describe("POST /api/v1/subscriptions/:id/renew", () => {
     expect(await eventTypes(rows[1]!.id)).toEqual(["dev.minispod.invoice.paid"]);
   });
 
+  it("shows cardOnFile: false after a one-off method, and true again after a renew with a kept card", async () => {
+    const sub = await subscribed(t, t.customer, {
+      serviceSlug: (await seedService(db())).slug,
+      paymentMethod: SANDBOX_PAYMENT_METHODS.once,
+    });
+    expect(sub).toMatchObject({ status: "ACTIVE", autoRenew: true, cardOnFile: false });
+    const read = await t.app.request(`/api/v1/subscriptions/${sub.id}`, {
+      headers: t.h.bearer(t.customer),
+    });
+    expect(((await read.json()) as SubscriptionBody).cardOnFile).toBe(false);
+    const list = await t.app.request("/api/v1/subscriptions", { headers: t.h.bearer(t.customer) });
+    const listed = ((await list.json()) as { items: SubscriptionBody[] }).items;
+    expect(listed.find((s) => s.id === sub.id)?.cardOnFile).toBe(false);
+
+    const res = await post(`/api/v1/subscriptions/${sub.id}/renew`, t.customer, {
+      paymentMethod: SANDBOX_PAYMENT_METHODS.ok,
+    });
+    expect(res.status).toBe(200);
+    expect((await res.json()) as SubscriptionBody).toMatchObject({
+      status: "ACTIVE",
+      cardOnFile: true,
+    });
+    const [row] = await db().select().from(subscriptions).where(eq(subscriptions.id, sub.id));
+    expect(row?.cardOnFile).toBe(true);
+  });
+
   it("buys one period per Idempotency-Key, however often it is sent", async () => {
     const sub = await subscribed(t);
     const key = { "idempotency-key": "renew-once" };

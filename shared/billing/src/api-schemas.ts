@@ -30,6 +30,8 @@ export const subscriptionSchema = v.object({
   status: v.picklist(subscriptionStatus.enumValues),
   service: v.object({ id: v.pipe(v.string(), v.uuid()), slug: v.string(), name: v.string() }),
   autoRenew: v.boolean(),
+  /** The last successful charge left a method we may charge again; false: renew by hand. */
+  cardOnFile: v.boolean(),
   currentPeriodStart: timestamp,
   currentPeriodEnd: timestamp,
   cancelledAt: v.nullable(timestamp),

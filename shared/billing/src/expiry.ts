@@ -34,6 +34,15 @@ export interface SweepStepResult {
   more: boolean;
 }
 
+/**
+ * The subscriptions whose period ends without a charge: auto-renew off, or no
+ * card on file (the last successful charge left no reusable method). The
+ * reminders and the expiry both select these, over `s`; the partial index
+ * `subscriptions_expiry_due_idx` carries the same condition, and the billing
+ * sweep takes exactly the others (auto-renew on and a card on file).
+ */
+const endsWithoutRenewal = sql.raw("(not s.auto_renew or not s.card_on_file)");
+
 const serviceRef = { id: serviceCatalog.id, slug: serviceCatalog.slug, name: serviceCatalog.name };
 
 /**
@@ -58,7 +67,8 @@ async function inBatches(
 }
 
 /**
- * Reminds customers whose period ends without a renewal (auto-renew off):
+ * Reminds customers whose period ends without a renewal (auto-renew off, or
+ * no card on file: `reason` "not_renewing" or "no_card" in the event):
  * `subscription.expiring_soon` at each of `reminderDays` before the end
  * (e.g. 7, 3, 1), each once per period. A sweep that runs late sends only the
  * nearest threshold passed, never a burst of stale ones. Each reminder is a
@@ -80,13 +90,14 @@ export async function sendExpiryReminders(
     const result = await ctx.db.execute(sql`
       with due as (
         select s.id, s.user_id, s.service_id, s.status, s.current_period_start,
-               s.current_period_end, s.auto_renew, t.days_left
+               s.current_period_end, s.auto_renew, t.days_left,
+               case when s.auto_renew then 'no_card' else 'not_renewing' end as reason
         from subscriptions s
         -- The nearest threshold reached: the smallest d with end <= now + d days.
         cross join lateral (
           select min(d) as days_left from unnest(${thresholds}) as d
           where s.current_period_end <= ${at} + d * interval '1 day') t
-        where s.status = 'ACTIVE' and not s.auto_renew and s.purged_at is null
+        where s.status = 'ACTIVE' and ${endsWithoutRenewal} and s.purged_at is null
           and s.current_period_end > ${at} and s.current_period_end <= ${horizon}
           and not exists (
             select 1 from subscription_reminders r
@@ -110,7 +121,7 @@ export async function sendExpiryReminders(
             c.slug as "serviceSlug", c.name as "serviceName", due.status,
             ${isoText("due.current_period_start")} as "currentPeriodStart",
             ${isoText("due.current_period_end")} as "currentPeriodEnd",
-            due.auto_renew as "autoRenew", due.days_left as "daysLeft"
+            due.auto_renew as "autoRenew", due.days_left as "daysLeft", due.reason
           from due
           join recorded on recorded.subscription_id = due.id
           join service_catalog c on c.id = due.service_id
@@ -125,8 +136,9 @@ export async function sendExpiryReminders(
 }
 
 /**
- * Expires subscriptions whose period ended without a renewal (auto-renew off;
- * an auto-renewing one is the billing sweep's, through dunning): EXPIRED,
+ * Expires subscriptions whose period ended without a renewal (auto-renew off
+ * or no card on file; an auto-renewing one with a card is the billing sweep's,
+ * through dunning): EXPIRED,
  * open invoices VOID, `subscription.expired` (the provisioner suspends the
  * instance, keeping its data for the retention window) and an audit row. One
  * with a payment still PENDING waits for its settlement.
@@ -148,7 +160,7 @@ export async function expireEndedSubscriptions(
       with due as (
         select s.id, s.status as previous_status
         from subscriptions s
-        where s.status in ('ACTIVE', 'PAST_DUE') and not s.auto_renew and s.purged_at is null
+        where s.status in ('ACTIVE', 'PAST_DUE') and ${endsWithoutRenewal} and s.purged_at is null
           and s.current_period_end <= ${at}
           and not exists (
             select 1 from payments p join invoices i on i.id = p.invoice_id

@@ -26,6 +26,8 @@ export const providerEventSchema = v.looseObject({
     currency: v.optional(v.pipe(v.string(), v.length(3))),
     failureCode: v.optional(v.nullable(v.string())),
     failureMessage: v.optional(v.nullable(v.string())),
+    /** `charge.succeeded`: false when the provider kept no method to charge again (no card on file). */
+    reusable: v.optional(v.boolean()),
   }),
 });
 export type ProviderEvent = v.InferOutput<typeof providerEventSchema>;
@@ -157,7 +159,9 @@ function chargeResultOf(event: ProviderEvent, knownProviderId: string | null): C
   const providerPaymentId = event.data.providerPaymentId ?? knownProviderId ?? undefined;
   if (event.type === "charge.succeeded") {
     if (!providerPaymentId) return null;
-    return { status: "succeeded", providerPaymentId };
+    return event.data.reusable === false
+      ? { status: "succeeded", providerPaymentId, reusable: false }
+      : { status: "succeeded", providerPaymentId };
   }
   if (event.type === "charge.failed") {
     return {

@@ -15,6 +15,7 @@ import {
   rowsOf,
 } from "./records";
 import { settleCharge } from "./settle";
+import { cardLeftOnFile } from "./settle-apply";
 
 type Payment = typeof payments.$inferSelect;
 
@@ -54,8 +55,9 @@ export interface RenewalSweepResult {
  * charge is sent. Then the charges go out and each answer is settled exactly
  * once (`settleCharge`); a decline walks the dunning schedule.
  *
- * Due: ACTIVE and auto-renewing with the period ending within the window, or
- * PAST_DUE with its retry time reached; never one with a payment still
+ * Due: ACTIVE, auto-renewing and with a card on file, with the period ending
+ * within the window, or PAST_DUE with its retry time reached (also only with
+ * auto-renew on and a card on file); never one with a payment still
  * PENDING (that one belongs to the reconciliation).
  */
 export async function renewDueSubscriptions(
@@ -72,7 +74,7 @@ export async function renewDueSubscriptions(
   for (let batch = 0; batch < options.maxBatches; batch++) {
     const claim = await claimDueRenewals(options);
     result.examined += claim.examined;
-    const succeeded: { payment: Payment; providerPaymentId: string }[] = [];
+    const succeeded: SucceededCharge[] = [];
     await mapLimit(claim.payments, options.concurrency, async (pending) => {
       result.attempted++;
       const outcome = await sendCharge(
@@ -83,7 +85,11 @@ export async function renewDueSubscriptions(
       );
       if (outcome.status === "unknown") result.unknown++;
       else if (outcome.status === "succeeded") {
-        succeeded.push({ payment: pending.payment, providerPaymentId: outcome.providerPaymentId });
+        succeeded.push({
+          payment: pending.payment,
+          providerPaymentId: outcome.providerPaymentId,
+          reusable: cardLeftOnFile(outcome),
+        });
       } else result[await settleOne(options.ctx, pending.payment, outcome)]++;
     });
     // The common case, settled for the whole batch at once; the rest one by one.
@@ -95,6 +101,7 @@ export async function renewDueSubscriptions(
         await settleOne(options.ctx, left.payment, {
           status: "succeeded",
           providerPaymentId: left.providerPaymentId,
+          reusable: left.reusable,
         })
       ]++;
     }
@@ -102,6 +109,14 @@ export async function renewDueSubscriptions(
     if (!result.more) break;
   }
   return result;
+}
+
+/** A renewal charge the provider accepted, waiting to be settled. */
+interface SucceededCharge {
+  payment: Payment;
+  providerPaymentId: string;
+  /** The method may be charged again (`subscriptions.card_on_file` after settling). */
+  reusable: boolean;
 }
 
 interface PendingRenewal {
@@ -137,7 +152,9 @@ export async function claimDueRenewals(
         .innerJoin(serviceCatalog, eq(serviceCatalog.id, subscriptions.serviceId))
         .where(
           and(
+            // Only what can be charged without the customer: the rest is the expiry sweep's.
             eq(subscriptions.autoRenew, true),
+            eq(subscriptions.cardOnFile, true),
             isNull(subscriptions.purgedAt),
             status === "ACTIVE"
               ? and(
@@ -297,11 +314,11 @@ async function settleOne(
  */
 async function settleSucceededRenewals(
   ctx: BillingContext,
-  charges: { payment: Payment; providerPaymentId: string }[],
+  charges: SucceededCharge[],
 ): Promise<{
   settled: number;
   failedToCommit: number;
-  leftOver: { payment: Payment; providerPaymentId: string }[];
+  leftOver: SucceededCharge[];
 }> {
   if (charges.length === 0) return { settled: 0, failedToCommit: 0, leftOver: [] };
   const now = ctx.now();
@@ -335,16 +352,21 @@ async function settleSucceededRenewals(
       const chosen = JSON.stringify(
         charges
           .filter((c) => eligibleIds.has(c.payment.id))
-          .map((c) => ({ payment_id: c.payment.id, provider_payment_id: c.providerPaymentId })),
+          .map((c) => ({
+            payment_id: c.payment.id,
+            provider_payment_id: c.providerPaymentId,
+            reusable: c.reusable,
+          })),
       );
       const [row] = rowsOf<{ event_ids: string[] }>(
         await tx.execute(sql`
           with input as (
-            select r.payment_id, r.provider_payment_id, p.user_id, p.amount_minor, p.currency,
+            select r.payment_id, r.provider_payment_id, r.reusable, p.user_id, p.amount_minor, p.currency,
                    i.id as invoice_id, i.number, i.period_start, i.period_end,
                    s.id as subscription_id, s.status as previous_status, s.auto_renew,
                    c.id as service_id, c.slug, c.name
-            from jsonb_to_recordset(${chosen}::jsonb) as r(payment_id uuid, provider_payment_id text)
+            from jsonb_to_recordset(${chosen}::jsonb)
+                 as r(payment_id uuid, provider_payment_id text, reusable boolean)
             join payments p on p.id = r.payment_id
             join invoices i on i.id = p.invoice_id
             join subscriptions s on s.id = i.subscription_id
@@ -365,7 +387,7 @@ async function settleSucceededRenewals(
             update subscriptions s set status = 'ACTIVE', current_period_start = input.period_start,
                    current_period_end = input.period_end, renewal_attempts = 0,
                    next_renewal_attempt_at = null, grace_ends_at = null, expired_at = null,
-                   updated_at = ${at}
+                   card_on_file = input.reusable, updated_at = ${at}
             from input
             where s.id = any(array(select subscription_id from input)) and s.id = input.subscription_id
             returning s.id

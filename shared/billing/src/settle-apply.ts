@@ -81,6 +81,7 @@ export async function applySuccess(
       nextRenewalAttemptAt: null,
       graceEndsAt: null,
       expiredAt: null,
+      cardOnFile: cardLeftOnFile(result),
     })
     .where(eq(subscriptions.id, subscription.id))
     .returning();
@@ -132,6 +133,14 @@ export async function applySuccess(
     metadata: { invoiceId: invoice.id, paymentId: payment.id, providerPaymentId },
   });
   return events;
+}
+
+/**
+ * Whether a successful charge left a method the provider may charge again
+ * without the customer: the one rule for `subscriptions.card_on_file`.
+ */
+export function cardLeftOnFile(result: ChargeResult): boolean {
+  return result.status === "succeeded" ? (result.reusable ?? true) : false;
 }
 
 async function createInstance(tx: Db, ctx: BillingContext, subscription: Subscription) {

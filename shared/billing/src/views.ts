@@ -71,6 +71,7 @@ export function subscriptionDto(row: SubscriptionJoinRow) {
     status: s.status,
     service: row.service,
     autoRenew: s.autoRenew,
+    cardOnFile: s.cardOnFile,
     currentPeriodStart: s.currentPeriodStart.toISOString(),
     currentPeriodEnd: s.currentPeriodEnd.toISOString(),
     cancelledAt: iso(s.cancelledAt),

@@ -74,7 +74,15 @@ export const eventCatalogue = {
   "subscription.cancelled": subscription,
   "subscription.expired": subscription,
   "subscription.purged": subscription,
-  "subscription.expiring_soon": v.looseObject({ ...subscription.entries, daysLeft: v.number() }),
+  "subscription.expiring_soon": v.looseObject({
+    ...subscription.entries,
+    daysLeft: v.number(),
+    /**
+     * Why the period ends: auto-renew is off, or no card is on file to charge.
+     * Optional: events written before it existed are "not_renewing".
+     */
+    reason: v.optional(v.picklist(["not_renewing", "no_card"])),
+  }),
   "subscription.past_due": subscription,
   "subscription.auto_renew_changed": subscription,
   "payment.succeeded": payment,

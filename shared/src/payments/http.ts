@@ -37,6 +37,8 @@ const chargeBody = v.looseObject({
   message: v.optional(v.nullable(v.string())),
   amount_minor: v.optional(v.nullable(v.number())),
   currency: v.optional(v.nullable(v.string())),
+  /** False when the gateway keeps no method to charge again without the customer. */
+  reusable: v.optional(v.nullable(v.boolean())),
 });
 type ChargeBody = v.InferOutput<typeof chargeBody>;
 
@@ -219,7 +221,12 @@ function declined(body: ChargeBody): ChargeResult {
 }
 
 function toResult(what: string, body: ChargeBody & { id: string; status: string }): ChargeResult {
-  if (body.status === "succeeded") return { status: "succeeded", providerPaymentId: body.id };
+  if (body.status === "succeeded") {
+    // Only an explicit `reusable: false` says the method cannot be charged again.
+    return body.reusable === false
+      ? { status: "succeeded", providerPaymentId: body.id, reusable: false }
+      : { status: "succeeded", providerPaymentId: body.id };
+  }
   if (body.status === "declined" || body.status === "failed") return declined(body);
   // pending/processing: not final yet; the caller keeps the payment PENDING and reconciles later.
   throw fail(`${what}: charge ${body.id} is ${body.status}, not final yet`, true);

@@ -18,7 +18,17 @@ export interface ChargeRequest {
 }
 
 export type ChargeResult =
-  | { status: "succeeded"; providerPaymentId: string }
+  | {
+      status: "succeeded";
+      providerPaymentId: string;
+      /**
+       * Whether the provider keeps the payment method for later charges made
+       * without the customer (absent = true). False for a one-off method (a
+       * card the customer did not let us store, a voucher): the subscription
+       * then has no card on file and is not renewed automatically.
+       */
+      reusable?: boolean | undefined;
+    }
   | { status: "declined"; providerPaymentId?: string | undefined; code: string; message: string };
 
 /**

@@ -11,6 +11,8 @@ import { signPaymentWebhook } from "./webhook-signature";
 export const SANDBOX_PAYMENT_METHODS = {
   /** Succeeds. The default when no method is given. */
   ok: "pm_sandbox_ok",
+  /** Succeeds once: the provider keeps no method to charge later (`reusable: false`). */
+  once: "pm_sandbox_once",
   /** Declined with `card_declined`. */
   declined: "pm_sandbox_declined",
   /** Declined with `insufficient_funds`. */
@@ -92,12 +94,15 @@ export function sandboxPaymentProvider(options: SandboxOptions = {}): SandboxPay
     const decline = DECLINES[method];
     const known =
       method === SANDBOX_PAYMENT_METHODS.ok ||
+      method === SANDBOX_PAYMENT_METHODS.once ||
       method === SANDBOX_PAYMENT_METHODS.timeoutAfterCharge;
     const providerPaymentId = `sbx_ch_${randomUUID().replaceAll("-", "")}`;
     const result: ChargeResult = decline
       ? { status: "declined", providerPaymentId, ...decline }
       : known
-        ? { status: "succeeded", providerPaymentId }
+        ? method === SANDBOX_PAYMENT_METHODS.once
+          ? { status: "succeeded", providerPaymentId, reusable: false }
+          : { status: "succeeded", providerPaymentId }
         : {
             status: "declined",
             providerPaymentId,
@@ -157,7 +162,9 @@ export function sandboxPaymentProvider(options: SandboxOptions = {}): SandboxPay
           currency: charge.request.currency,
           ...(result.status === "declined"
             ? { failureCode: result.code, failureMessage: result.message }
-            : {}),
+            : result.reusable === false
+              ? { reusable: false }
+              : {}),
         },
       });
       const t = Math.floor((webhook.now ?? now()).getTime() / 1000);

@@ -44,7 +44,23 @@ export const subscriptionTemplates = {
     name: "subscription-expiring-soon",
     render: ({ data, link }) => {
       const when = data.daysLeft <= 0 ? "today" : `in ${plural(data.daysLeft, "day")}`;
-      return data.autoRenew
+      const end = formatDate(data.currentPeriodEnd);
+      if (data.reason === "no_card") {
+        return {
+          subject: `Your ${data.serviceName} subscription ends ${when} unless you renew it`,
+          blocks: [
+            paragraph(
+              `Your subscription to ${data.serviceName} ends on ${end}: we have no card on file to renew it automatically.`,
+            ),
+            paragraph(
+              `Add a card or renew it by hand before ${end} to keep your app running without interruption.`,
+            ),
+            view(data, link, "Renew subscription"),
+          ],
+        };
+      }
+      // Events from before `reason` existed: auto-renew on meant a reminder before a charge.
+      return data.autoRenew && data.reason === undefined
         ? {
             subject: `Your ${data.serviceName} subscription renews ${when}`,
             blocks: [
