@@ -7,7 +7,7 @@ import {
   users,
 } from "@minispod/db";
 import { AppError, recordAudit, revokeUserTokens, type UserActor } from "@minispod/shared";
-import { and, asc, count, eq, inArray, isNull } from "drizzle-orm";
+import { and, asc, count, eq, inArray, isNull, or } from "drizzle-orm";
 import type { AdminContext } from "./context";
 import { type UserDto, userDto, userNotFound } from "./users";
 
@@ -18,20 +18,25 @@ const LIVE_SUBSCRIPTIONS = ["PENDING", "ACTIVE", "PAST_DUE"] as const;
 const RUNNING_INSTANCES = ["PENDING", "PROVISIONING", "RUNNING"] as const;
 
 /**
- * Locks, in one order for every account change (functions/admin/README.md): every
- * SUPER_ADMIN row by id, then the target row. Two concurrent demotions (or a
- * demotion and a disable) of the last two SUPER_ADMINs therefore run one after
- * the other, and the second sees the first's result.
+ * Locks every row an account change touches in one statement, in id order:
+ * every SUPER_ADMIN, the target and the actor (whose row the audit entry's
+ * foreign key reads). Two concurrent demotions (or a demotion and a disable)
+ * of the last two SUPER_ADMINs therefore run one after the other, and the
+ * second sees the first's result. One statement matters: PostgreSQL keeps
+ * the lock on a row it re-checked and skipped (a SUPER_ADMIN demoted while
+ * we waited), so a second locking statement could take rows out of order and
+ * deadlock with a concurrent change.
  */
-async function lockForChange(tx: Db, id: string) {
-  const superAdmins = await tx
-    .select({ id: users.id, disabledAt: users.disabledAt })
+async function lockForChange(tx: Db, id: string, actorId: string) {
+  const rows = await tx
+    .select()
     .from(users)
-    .where(eq(users.role, "SUPER_ADMIN"))
+    .where(or(eq(users.role, "SUPER_ADMIN"), inArray(users.id, [id, actorId])))
     .orderBy(asc(users.id))
     .for("update");
-  const [target] = await tx.select().from(users).where(eq(users.id, id)).for("update");
+  const target = rows.find((r) => r.id === id);
   if (!target) throw userNotFound();
+  const superAdmins = rows.filter((r) => r.role === "SUPER_ADMIN");
   const othersActive = superAdmins.filter((s) => s.id !== id && !s.disabledAt).length;
   return { target, superAdmins, othersActive };
 }
@@ -95,7 +100,11 @@ export async function changeRole(
   input: { actor: UserActor; userId: string; role: UserRole },
 ): Promise<RoleChange> {
   return ctx.db.transaction(async (tx) => {
-    const { target, superAdmins, othersActive } = await lockForChange(tx, input.userId);
+    const { target, superAdmins, othersActive } = await lockForChange(
+      tx,
+      input.userId,
+      input.actor.id,
+    );
     const caller = superAdmins.find((s) => s.id === input.actor.id);
     if (!caller || caller.disabledAt) {
       throw new AppError("FORBIDDEN", { detail: "Only a SUPER_ADMIN may change roles." });
@@ -196,7 +205,7 @@ async function setAccess(
 ): Promise<AccountChange> {
   const note = disable ? DISABLE_NOTE : ENABLE_NOTE;
   return ctx.db.transaction(async (tx) => {
-    const { target, othersActive } = await lockForChange(tx, input.userId);
+    const { target, othersActive } = await lockForChange(tx, input.userId, input.actor.id);
     refuseAccountChange(input.actor, target, disable ? "disable" : "enable");
     const held = await holdings(tx, target.id);
     if (!!target.disabledAt === disable) {
