@@ -101,6 +101,7 @@ describe("the audit trail of a customer's own actions", () => {
         "user.password_change",
         "subscription.cancelled",
         "user.logout_all",
+        "user.login",
       ].sort(),
     );
     expect(mine.every((e) => e.actor.role === "CUSTOMER")).toBe(true);

@@ -102,7 +102,11 @@ export async function login(
   if (!user || !ok) throw badCredentials();
   if (user.disabledAt)
     throw new AppError("ACCOUNT_DISABLED", { detail: "This account is disabled." });
-  const session = await deps.db.transaction((tx) => issueSession(deps, tx, user, client));
+  // A sign-in is on the user's own trail (where from, which client), with its session.
+  const session = await deps.db.transaction(async (tx) => {
+    await audit(tx, { user, action: "user.login", client });
+    return issueSession(deps, tx, user, client);
+  });
   return { user, session };
 }
 
