@@ -2,7 +2,6 @@ import { AsyncLocalStorage } from "node:async_hooks";
 import {
   baseApp,
   cronRoutes,
-  currentTraceparent,
   customerFacingTypes,
   type EventContext,
   type EventHandlers,
@@ -21,12 +20,11 @@ export const CONSUMER = "webhook-dispatcher";
 export function createApp(deps: DispatcherDeps) {
   const app = baseApp(deps);
   const config = deliveryConfig(deps);
-  const send = async (ids: readonly string[], traceparent?: string) => {
+  const send = async (ids: readonly string[]) => {
     const summary = await sendDeliveries(deps.db, ids, {
       now: deps.now,
       config,
       concurrency: deps.env.WEBHOOK_CONCURRENCY,
-      traceparent,
     });
     if (summary.eventIds.length > 0) deps.events.kick(summary.eventIds);
     return summary;
@@ -55,8 +53,8 @@ export function createApp(deps: DispatcherDeps) {
     // only guarantees CPU while a request is open. The answer is 200 whatever
     // the endpoints say; failures are already scheduled.
     if (ids.length > 0 && c.res.status < 300) {
-      // Inside the event's trace (stored on each delivery too, so retries carry it as well).
-      await send(ids, currentTraceparent()).catch((error) =>
+      // Each delivery stored the event's trace: every attempt carries it.
+      await send(ids).catch((error) =>
         c.get("logger").error({ err: error }, "first attempts failed"),
       );
     }

@@ -109,8 +109,6 @@ export async function attemptDelivery(
     mode: AttemptMode;
     now: Date;
     config: DeliveryConfig;
-    /** Trace of the event being delivered (first attempts, sent while handling it). */
-    traceparent?: string | undefined;
   },
 ): Promise<AttemptOutcome | undefined> {
   const { now, config, mode } = options;
@@ -134,8 +132,8 @@ export async function attemptDelivery(
     }
   }
 
-  // Retries and redeliveries join the trace of the event that caused the delivery.
-  const traceparent = options.traceparent ?? nextHop(found.delivery.traceparent);
+  // Every attempt (first, retry, redeliver) joins the trace of the event that caused the delivery.
+  const traceparent = nextHop(found.delivery.traceparent);
   const request = buildRequest(found.delivery, found.endpoint, now, traceparent);
   const send = config.sender ?? sendWebhookRequest;
   const result = await send({

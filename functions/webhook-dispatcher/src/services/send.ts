@@ -20,8 +20,6 @@ export async function sendDeliveries(
     now: () => Date;
     config: DeliveryConfig;
     concurrency: number;
-    /** W3C trace of the event these deliveries came from (first attempts). */
-    traceparent?: string | undefined;
   },
 ): Promise<SendSummary> {
   const summary: SendSummary = { succeeded: 0, failed: 0, eventIds: [] };
@@ -34,7 +32,6 @@ export async function sendDeliveries(
           mode: "scheduled",
           now: options.now(),
           config: options.config,
-          traceparent: options.traceparent,
         });
         if (!outcome) continue;
         if (outcome.delivery.status === "SUCCEEDED") summary.succeeded++;
