@@ -1,5 +1,10 @@
 import { randomUUID } from "node:crypto";
-import { type ClusterPort, defaultClusterConfig, instanceObjects } from "@minispod/cluster";
+import {
+  type ClusterPort,
+  defaultClusterConfig,
+  instanceObjects,
+  placementOf,
+} from "@minispod/cluster";
 import { createSimulatedCluster, type SimulatedCluster } from "@minispod/cluster/simulated";
 import {
   type InstanceStatus,
@@ -82,14 +87,10 @@ export async function makeInstance(
     })
     .returning();
   const id = randomUUID();
-  const objects = instanceObjects(defaultClusterConfig, { customerId: user.id, instanceId: id });
   await db.insert(serviceInstances).values({
     id,
     subscriptionId: subscription!.id,
-    namespace: objects.namespace,
-    objectName: objects.name,
-    host: objects.host,
-    url: objects.url,
+    ...placementOf(instanceObjects(defaultClusterConfig, { customerId: user.id, instanceId: id })),
     status,
   });
   await db.insert(instanceStatusEvents).values([

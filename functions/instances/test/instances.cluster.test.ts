@@ -1,6 +1,11 @@
 import { randomUUID } from "node:crypto";
 import { AppsV1Api, CoreV1Api } from "@kubernetes/client-node";
-import { type AppSpec, defaultClusterConfig, instanceObjects } from "@minispod/cluster";
+import {
+  type AppSpec,
+  defaultClusterConfig,
+  instanceObjects,
+  placementOf,
+} from "@minispod/cluster";
 import { createKubernetesCluster, type KubernetesCluster } from "@minispod/cluster/kubernetes";
 import { describeCluster, labKubeConfig, waitFor } from "@minispod/cluster/testing";
 import {
@@ -76,10 +81,7 @@ describeCluster("instances API against the lab's API server", () => {
     await db.insert(serviceInstances).values({
       id,
       subscriptionId: subscription!.id,
-      namespace: objects.namespace,
-      objectName: objects.name,
-      host: objects.host,
-      url: objects.url,
+      ...placementOf(objects),
       status: "PROVISIONING",
     });
     await db

@@ -63,7 +63,6 @@ export {
   purgeIdempotencyKeys,
   releaseIdempotencyKey,
 } from "./idempotency";
-export { instancePlacement } from "./instance";
 export { type InvoiceDetail, type ListInvoicesInput, listInvoices, loadInvoice } from "./invoices";
 export { type ListSubscriptionsInput, listSubscriptions } from "./list";
 export { type ChargeOutcomeLabel, type SweepMetrics, sweepMetrics } from "./metrics";

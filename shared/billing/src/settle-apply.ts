@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { instanceObjects, placementOf } from "@minispod/cluster";
 import {
   type Db,
   instanceStatusEvents,
@@ -18,7 +19,6 @@ import {
   type ServiceRef,
   subscriptionEventData,
 } from "./events";
-import { instancePlacement } from "./instance";
 import { addMonths } from "./period";
 
 type Subscription = typeof subscriptions.$inferSelect;
@@ -144,12 +144,12 @@ export function cardLeftOnFile(result: ChargeResult): boolean {
 }
 
 async function createInstance(tx: Db, ctx: BillingContext, subscription: Subscription) {
-  // The id is chosen here because the cluster objects are named after it.
+  // The id is chosen here because the cluster objects are named after it: the URL shown
+  // from now on is the one the provisioner's objects will answer at.
   const id = randomUUID();
-  const placement = instancePlacement(ctx.settings, {
-    customerId: subscription.userId,
-    instanceId: id,
-  });
+  const placement = placementOf(
+    instanceObjects(ctx.settings, { customerId: subscription.userId, instanceId: id }),
+  );
   const [instance] = await tx
     .insert(serviceInstances)
     .values({ id, subscriptionId: subscription.id, ...placement, status: "PENDING" })

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import type { ClusterConfig } from "./config";
-import type { AppSpec, InstanceRef } from "./port";
+import type { AppliedInstance, AppSpec, InstanceRef } from "./port";
 
 /** Labels every object we create carries; the sweep selects on them. */
 export const labels = {
@@ -66,4 +66,15 @@ export const instanceObjects = (
   name: instanceName(ref.instanceId),
   host: instanceHost(config, ref.instanceId),
   url: instanceUrl(config, ref.instanceId),
+});
+
+/**
+ * Where an instance lives, in the words of its database row
+ * (`service_instances`: namespace, object_name, host, url).
+ */
+export const placementOf = (objects: AppliedInstance) => ({
+  namespace: objects.namespace,
+  objectName: objects.name,
+  host: objects.host,
+  url: objects.url,
 });

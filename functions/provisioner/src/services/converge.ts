@@ -1,4 +1,9 @@
-import { type AppliedInstance, type InstanceStatus, isClusterError } from "@minispod/cluster";
+import {
+  type AppliedInstance,
+  type InstanceStatus,
+  isClusterError,
+  placementOf,
+} from "@minispod/cluster";
 import {
   appSpecOf,
   type InstanceRecord,
@@ -59,12 +64,7 @@ function plan(ctx: ProvisionerContext, record: InstanceRecord, acted: Acted): Tr
   switch (acted.desired) {
     case "running": {
       const steps: Transition[] = [];
-      const placement = {
-        namespace: acted.applied.namespace,
-        objectName: acted.applied.name,
-        host: acted.applied.host,
-        url: acted.applied.url,
-      };
+      const placement = placementOf(acted.applied);
       let current = record.instance;
       const start = (t: Transition) => {
         steps.push(t);
