@@ -8,9 +8,9 @@
  * the ratio of those is what the throughput ratio tends to once the server,
  * not the load generator, is the limit.
  */
-import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import {
+  cpuMs,
   type LoadResult,
   load,
   machineLine,
@@ -29,16 +29,6 @@ const rows = {
   "me-express": { fn: "auth", path: "/api/v1/auth/me", base: "express-prisma.mjs", token: true },
   services: { fn: "catalog", path: "/api/v1/services", base: "bare-pg.mjs", token: false },
 } as const;
-
-/** CPU time used so far by every thread of a process, ms (Linux). */
-function cpuMs(pid: number): number {
-  let total = 0;
-  for (const task of readdirSync(`/proc/${pid}/task`)) {
-    const stat = readFileSync(`/proc/${pid}/task/${task}/schedstat`, "utf8");
-    total += Number(stat.split(" ")[0]) / 1e6;
-  }
-  return total;
-}
 
 export async function run(args: string[] = []) {
   pinSelf();

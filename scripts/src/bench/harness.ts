@@ -226,3 +226,13 @@ export async function inProcessContext<E extends BaseEnv>(
     close: () => database.close(),
   });
 }
+
+/** CPU time used so far by every thread of a process, ms (Linux). */
+export function cpuMs(pid: number): number {
+  let total = 0;
+  for (const task of readdirSync(`/proc/${pid}/task`)) {
+    const stat = readFileSync(`/proc/${pid}/task/${task}/schedstat`, "utf8");
+    total += Number(stat.split(" ")[0]) / 1e6;
+  }
+  return total;
+}

@@ -16,6 +16,7 @@ const benches: Record<string, () => Promise<{ run: Bench }>> = {
   "cold-start": async () => ({ run: (await import("./cold-start")).coldStartBench }),
   profile: () => import("./profile-only"),
   compare: () => import("./compare"),
+  ladder: () => import("./ladder"),
   sweep: async () => ({ run: (await import("./sweep")).sweepBench }),
   provision: async () => ({ run: (await import("./provision")).provisionBench }),
 };
