@@ -177,9 +177,16 @@ export function createFunctionApp(options: FunctionAppOptions): Hono<AppEnv> {
             return next();
           }
         : next;
+    // Refusals of the body (413, 415) answer here like a route's errors, so that
+    // CORS, outside, still grants the origin on them.
     const inner: Next = withBody
       ? async () => {
-          await limitBody(c, checked);
+          try {
+            await limitBody(c, checked);
+          } catch (error) {
+            c.error = error as Error;
+            c.res = handleError(error, c as unknown as Context);
+          }
         }
       : next;
     const scoped = allowOrigins ? () => allowOrigins(c, inner) : inner;
@@ -190,7 +197,6 @@ export function createFunctionApp(options: FunctionAppOptions): Hono<AppEnv> {
       // CORS answers a preflight itself, as a middleware returning a Response.
       if (answer instanceof Response && !c.finalized) c.res = answer;
     } catch (error) {
-      // Refusals thrown before the route (413, 415) answer like a route's errors.
       c.error = error as Error;
       c.res = handleError(error, c as unknown as Context);
     }

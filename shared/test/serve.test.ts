@@ -162,3 +162,76 @@ describe("serveApp start-up", () => {
     });
   });
 });
+
+describe("CORS, over a real socket", () => {
+  let corsServer: Server;
+  let url: string;
+  beforeAll(async () => {
+    const logger = createLogger({ name: "cors", level: "silent" });
+    const app = createFunctionApp({
+      name: "cors",
+      logger,
+      metrics: createMetrics("cors", { defaultMetrics: false }),
+      corsOrigins: ["https://app.example.com"],
+    });
+    app.post("/api/things", jsonBody(v.object({ name: v.string() })), (c) =>
+      c.json(c.req.valid("json"), 201),
+    );
+    corsServer = await serveApp(app.fetch, { port: 0, hostname: "127.0.0.1", logger });
+    url = `http://127.0.0.1:${(corsServer.address() as AddressInfo).port}/api/things`;
+  });
+  afterAll(() => new Promise<void>((resolve) => corsServer.close(() => resolve())));
+
+  it("answers a preflight from an allowed origin with 204, the allowed headers and the security headers", async () => {
+    const response = await fetch(url, {
+      method: "OPTIONS",
+      headers: {
+        origin: "https://app.example.com",
+        "access-control-request-method": "POST",
+        "access-control-request-headers": "content-type, idempotency-key",
+        "x-request-id": "preflight-1",
+      },
+    });
+    expect(response.status).toBe(204);
+    expect(response.headers.get("access-control-allow-origin")).toBe("https://app.example.com");
+    expect(response.headers.get("access-control-allow-headers")?.toLowerCase()).toContain(
+      "idempotency-key",
+    );
+    expect(response.headers.get("access-control-max-age")).toBe("600");
+    expect(response.headers.get("x-request-id")).toBe("preflight-1");
+    expect(response.headers.get("x-content-type-options")).toBe("nosniff");
+  });
+
+  it("names the allowed origin on the answer and exposes the request id; other origins get no grant", async () => {
+    const allowed = await fetch(url, {
+      method: "POST",
+      headers: { origin: "https://app.example.com", "content-type": "application/json" },
+      body: JSON.stringify({ name: "a" }),
+    });
+    expect(allowed.status).toBe(201);
+    expect(allowed.headers.get("access-control-allow-origin")).toBe("https://app.example.com");
+    expect(allowed.headers.get("access-control-expose-headers")?.toLowerCase()).toContain(
+      "x-request-id",
+    );
+    const other = await fetch(url, {
+      method: "POST",
+      headers: { origin: "https://evil.example", "content-type": "application/json" },
+      body: JSON.stringify({ name: "a" }),
+    });
+    expect(other.status).toBe(201);
+    expect(other.headers.get("access-control-allow-origin")).toBeNull();
+  });
+
+  it("still refuses a non-JSON body with 415 and carries the grant on the refusal", async () => {
+    const response = await fetch(url, {
+      method: "POST",
+      headers: { origin: "https://app.example.com", "content-type": "text/plain" },
+      body: "name=a",
+    });
+    expect(response.status).toBe(415);
+    expect(await problem(response)).toMatchObject({ code: "UNSUPPORTED_MEDIA_TYPE" });
+    expect(response.headers.get("x-request-id")).toMatch(/^[0-9a-f-]{36}$/);
+    // Without the grant a browser could not read why it was refused.
+    expect(response.headers.get("access-control-allow-origin")).toBe("https://app.example.com");
+  });
+});
