@@ -231,7 +231,8 @@ describe("CORS, over a real socket", () => {
     expect(response.status).toBe(415);
     expect(await problem(response)).toMatchObject({ code: "UNSUPPORTED_MEDIA_TYPE" });
     expect(response.headers.get("x-request-id")).toMatch(/^[0-9a-f-]{36}$/);
-    // Without the grant a browser could not read why it was refused.
+    // Without the grant a browser could not read why it was refused; caches key it by Origin.
     expect(response.headers.get("access-control-allow-origin")).toBe("https://app.example.com");
+    expect(response.headers.get("vary")?.toLowerCase()).toContain("origin");
   });
 });
