@@ -5,6 +5,7 @@ import { cpSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
+import { nodeBundle } from "./bundle-options.mjs";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const pkg = JSON.parse(readFileSync("package.json", "utf8"));
@@ -14,35 +15,18 @@ const external = ["@node-rs/bcrypt"];
 rmSync("dist", { recursive: true, force: true });
 mkdirSync("dist", { recursive: true });
 const result = await build({
+  ...nodeBundle,
   entryPoints: ["src/main.ts"],
   outfile: "dist/main.mjs",
-  bundle: true,
-  platform: "node",
-  target: "node24",
-  format: "esm",
-  minify: true,
   sourcemap: "linked",
   external,
   metafile: true,
-  logLevel: "warning",
-  // Some dependencies still call require(); give the ESM bundle one.
-  banner: {
-    js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",
-  },
 });
 // Every image can run the migration Job: dist/migrate.mjs with MIGRATIONS_DIR=dist/migrations.
 await build({
+  ...nodeBundle,
   entryPoints: [join(root, "scripts", "src", "migrate.ts")],
   outfile: "dist/migrate.mjs",
-  bundle: true,
-  platform: "node",
-  target: "node24",
-  format: "esm",
-  minify: true,
-  logLevel: "warning",
-  banner: {
-    js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",
-  },
 });
 cpSync(join(root, "db", "migrations"), "dist/migrations", { recursive: true });
 const natives = external.filter((name) => pkg.dependencies?.[name]);

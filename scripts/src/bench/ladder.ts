@@ -12,6 +12,7 @@
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { build } from "esbuild";
+import { nodeBundle } from "../../bundle-options.mjs";
 import { cpuMs, load, machineLine, pinSelf, root, type Server, startServer } from "./harness";
 import { median } from "./stats";
 import { prepare } from "./table";
@@ -44,17 +45,9 @@ export async function run(args: string[] = []) {
       if ("file" in step) return step.file;
       const outfile = join(out, `${step.entry}.mjs`);
       await build({
+        ...nodeBundle,
         entryPoints: [join(here, "ladder", `${step.entry}.ts`)],
         outfile,
-        bundle: true,
-        platform: "node",
-        target: "node24",
-        format: "esm",
-        minify: true,
-        logLevel: "warning",
-        banner: {
-          js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",
-        },
       });
       return outfile;
     }),
