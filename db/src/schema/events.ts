@@ -62,6 +62,8 @@ export const deadEvents = pgTable(
     subject: text("subject"),
     data: jsonb("data"),
     extensions: jsonb("extensions").$type<Record<string, unknown>>().notNull().default({}),
+    /** The event's own CloudEvent `time` (when it happened), if it carried a valid one. */
+    eventTime: ts("event_time"),
     receivedAt: createdAt(),
     replayedAt: ts("replayed_at"),
   },

@@ -22,7 +22,7 @@ export async function enqueuePasswordChanged(db: Db, userId: string): Promise<st
 export async function deadLetter(
   db: Db,
   event: Pick<CloudEventMessage, "id" | "type" | "source" | "data"> &
-    Partial<Pick<CloudEventMessage, "subject" | "extensions">>,
+    Partial<Pick<CloudEventMessage, "subject" | "extensions" | "time">>,
   destination = "notifier/events",
   receivedAt?: Date,
 ): Promise<string> {
@@ -40,6 +40,7 @@ export async function deadLetter(
         knativeerrorcode: "503",
         knativeerrordata: Buffer.from("Event handling failed; retry later.").toString("base64"),
       },
+      ...(event.time ? { eventTime: new Date(event.time) } : {}),
       ...(receivedAt ? { receivedAt } : {}),
     })
     .returning({ id: deadEvents.id });

@@ -39,6 +39,7 @@ async function letterOfOutboxEvent(): Promise<{ id: string; eventId: string }> {
     source: row!.source,
     subject: row!.subject ?? undefined,
     data: row!.data,
+    time: row!.time.toISOString(),
     extensions: { traceparent: row!.traceparent! },
   });
   return { id, eventId };
@@ -195,8 +196,14 @@ describe("POST /api/v1/admin/dead-letters/:id/replay", () => {
     });
   });
 
-  it("re-inserts a purged outbox row under its original id, source, subject, data and trace", async () => {
+  it("re-inserts a purged outbox row under its original id, source, subject, data, trace and time", async () => {
     const { id, eventId } = await letterOfOutboxEvent();
+    // The event happened well before it was dead-lettered and replayed.
+    const happened = new Date(Date.now() - 3 * 86_400_000);
+    await db().update(outboxEvents).set({ time: happened }).where(eq(outboxEvents.id, eventId));
+    await db().update(deadEvents).set({ eventTime: happened }).where(eq(deadEvents.id, id));
+    const shown = await (await get(`/${id}`)).json();
+    expect(shown.eventTime).toBe(happened.toISOString());
     const [original] = await db().select().from(outboxEvents).where(eq(outboxEvents.id, eventId));
     await db().delete(outboxEvents).where(eq(outboxEvents.id, eventId));
     const res = await post(`/${id}/replay`, undefined, "superAdmin");
@@ -210,6 +217,11 @@ describe("POST /api/v1/admin/dead-letters/:id/replay", () => {
       data: original!.data,
       traceparent: original!.traceparent,
     });
+    expect(row!.time.toISOString()).toBe(happened.toISOString());
+    await t.deps.events.idle();
+    // What consumers get says when it happened, not when it was replayed.
+    const sent = t.h.publisher.events.filter((e) => e.id === eventId);
+    expect(sent.at(-1)?.time).toBe(happened.toISOString());
     expect((await auditOf(id))[0]).toMatchObject({ actorRole: "SUPER_ADMIN" });
   });
 

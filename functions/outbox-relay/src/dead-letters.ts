@@ -3,6 +3,12 @@ import { type AppEnv, eventMetrics, eventTypeLabel, readCloudEvent } from "@mini
 import { Hono } from "hono";
 import type { OutboxRelayDeps } from "./app";
 
+/** A CloudEvent `time` as a date; absent or unreadable ones are not kept. */
+function timeOf(time: string | undefined): Date | null {
+  const date = time ? new Date(time) : undefined;
+  return date && !Number.isNaN(date.getTime()) ? date : null;
+}
+
 /**
  * The Triggers' dead-letter sink: keeps every event the broker gave up on,
  * with Knative's error extensions, so admins can list and replay it.
@@ -20,6 +26,7 @@ export function deadLetterRoutes(deps: OutboxRelayDeps) {
         subject: event.subject,
         data: event.data as object,
         extensions: event.extensions ?? {},
+        eventTime: timeOf(event.time),
       })
       .returning({ id: deadEvents.id });
     deadLettered.inc({ type: eventTypeLabel(event.type) });

@@ -52,13 +52,14 @@ describe("relay sweep", () => {
 });
 
 describe("dead-letter sink", () => {
-  it("stores the dead event with Knative's error extensions", async () => {
+  it("stores the dead event with Knative's error extensions and when it happened", async () => {
+    const happened = new Date(Date.now() - 86_400_000);
     const { headers, body } = toBinaryHttp({
       id: "evt-1",
       type: "dev.minispod.subscription.activated",
       source: "subscriptions",
       subject: "sub-1",
-      time: new Date().toISOString(),
+      time: happened.toISOString(),
       data: { userId: "u" },
       extensions: { knativeerrordest: "notifier/events", knativeerrorcode: "500" },
     });
@@ -72,6 +73,7 @@ describe("dead-letter sink", () => {
       type: "dev.minispod.subscription.activated",
       source: "subscriptions",
     });
+    expect(row?.eventTime?.toISOString()).toBe(happened.toISOString());
     expect(row?.extensions).toMatchObject({
       knativeerrordest: "notifier/events",
       knativeerrorcode: "500",

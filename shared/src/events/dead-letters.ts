@@ -34,6 +34,8 @@ export interface DeadLetterSummary {
   subject: string | null;
   /** Which consumer failed, if Knative said. */
   destination: string | null;
+  /** When the event happened (its CloudEvent time); null for letters stored before it was kept. */
+  eventTime: string | null;
   receivedAt: string;
   /** The last replay; null until replayed. */
   replayedAt: string | null;
@@ -72,6 +74,7 @@ function summaryOf(row: DeadEventRow): DeadLetterSummary {
     source: row.source,
     subject: row.subject,
     destination: failureOf(row.extensions).destination,
+    eventTime: row.eventTime?.toISOString() ?? null,
     receivedAt: row.receivedAt.toISOString(),
     replayedAt: row.replayedAt?.toISOString() ?? null,
   };
@@ -168,8 +171,8 @@ export interface ReplayedLetter {
  * Re-publishes dead letters through the outbox under their original CloudEvent
  * ids, all or none, in one transaction with their audit rows. The original
  * outbox row, if still there, is made due again (unpublished, no attempts);
- * otherwise it is inserted with the same id, source, type, subject, data and
- * traceparent. Consumers deduplicate on (source, id), so the consumers that
+ * otherwise it is inserted with the same id, source, type, subject, data,
+ * traceparent and time. Consumers deduplicate on (source, id), so the consumers that
  * handled the event already answer "duplicate" and only the ones that failed
  * act. Replaying a letter again is allowed and safe for the same reason.
  *
@@ -253,6 +256,8 @@ export async function replayDeadLetters(
             subject: letter.subject,
             data: letter.data,
             traceparent: text(letter.extensions.traceparent),
+            // Consumers see when it happened, not when it was replayed.
+            ...(letter.eventTime ? { time: letter.eventTime } : {}),
             nextAttemptAt: input.now,
           };
         }),

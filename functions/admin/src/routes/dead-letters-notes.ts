@@ -21,6 +21,12 @@ const summarySchema = v.object({
     v.nullable(v.string()),
     v.description("The consumer whose delivery failed (Knative's knativeerrordest), if known."),
   ),
+  eventTime: v.pipe(
+    v.nullable(timestamp),
+    v.description(
+      "When the event happened (its CloudEvent time); null for letters stored before it was kept.",
+    ),
+  ),
   receivedAt: timestamp,
   replayedAt: v.pipe(v.nullable(timestamp), v.description("The last replay; null until replayed.")),
 });

@@ -1,0 +1,1 @@
+ALTER TABLE "dead_events" ADD COLUMN "event_time" timestamp (3) with time zone;
