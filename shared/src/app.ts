@@ -14,6 +14,7 @@ import type { TokenVerifier, VerifyHint } from "./jwt";
 import { type Logger, runWithRequestId } from "./logger";
 import type { Metrics } from "./metrics";
 import { type OpenApiDocument, openApiDocument } from "./openapi";
+import type { ProxyTrust } from "./proxies";
 import { enforceRateLimit } from "./rate-limit";
 import { FunctionResponse, SECURITY_HEADERS } from "./response";
 import { networkReason } from "./startup";
@@ -27,6 +28,8 @@ export interface AppVariables {
   auth: AuthClaims;
   /** Cache reads started for the request's bearer token (see TokenVerifier.prefetch). */
   verifyHint?: VerifyHint;
+  /** Which X-Forwarded-For entries come from our own proxies (see clientIp). */
+  proxyTrust?: ProxyTrust;
 }
 export type AppEnv = { Variables: AppVariables };
 
@@ -42,6 +45,8 @@ export interface FunctionAppOptions {
   metricsEnabled?: boolean;
   bodyLimitBytes?: number;
   corsOrigins?: string[];
+  /** Which proxies' X-Forwarded-For entries to believe (default: the last one, the ingress). */
+  proxyTrust?: ProxyTrust;
   /** Requests per minute one access token may make to `/api/*` (0 = no limit). */
   tokenRateLimit?: { limiter: RateLimiter; perMinute: number; verifier?: TokenVerifier };
 }
@@ -113,7 +118,7 @@ function checkMediaType(c: Context) {
  */
 export function createFunctionApp(options: FunctionAppOptions): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
-  const { logger, metrics } = options;
+  const { logger, metrics, proxyTrust } = options;
   // The request line has fixed fields and never a secret: skipping the redaction
   // pass saves about 10 µs per request.
   const accessLog = logger.child({}, { redact: [] });
@@ -146,6 +151,7 @@ export function createFunctionApp(options: FunctionAppOptions): Hono<AppEnv> {
     const incoming = header(c, headers, "x-request-id");
     const requestId = incoming && REQUEST_ID.test(incoming) ? incoming : randomUUID();
     c.set("requestId", requestId);
+    if (proxyTrust) c.set("proxyTrust", proxyTrust);
     const method = c.req.method;
     // W3C trace context: carried into the events this request enqueues (see events/trace.ts).
     // Only requests that carry one or change state get it, so plain reads pay nothing.

@@ -32,13 +32,13 @@ export const systemActor: SystemActor = { id: null, role: "SYSTEM" };
  * @example
  * await updateService({ db, input: { slug, patch, actor: actorOf(c) } });
  */
-export function actorOf(c: Context<AppEnv>, trustedHops = 1): UserActor {
+export function actorOf(c: Context<AppEnv>): UserActor {
   const auth = c.get("auth");
   return {
     id: auth.userId,
     role: auth.role,
     requestId: c.get("requestId"),
-    ip: clientIp(c, trustedHops),
+    ip: clientIp(c),
     // Bounded: the header is the client's to fill, the audit row is ours to keep.
     userAgent: c.req.header("user-agent")?.slice(0, 512),
   };

@@ -2,6 +2,7 @@ import { createPrivateKey, createPublicKey } from "node:crypto";
 import * as v from "valibot";
 import { describeIssue, sentence } from "./issues";
 import { normalizePem } from "./jwt";
+import { parseCidr } from "./proxies";
 
 /** Raised when the environment does not match a function's schema; names every bad variable. */
 export class EnvError extends Error {
@@ -122,6 +123,21 @@ export const envField = {
           .filter(Boolean),
       ),
     ),
+  /** Comma-separated addresses and CIDR ranges ("10.42.0.0/16, ::1"), checked at start-up. */
+  cidrList: () =>
+    v.pipe(
+      v.string(),
+      v.transform((s) =>
+        s
+          .split(",")
+          .map((x) => x.trim())
+          .filter(Boolean),
+      ),
+      v.check(
+        (items) => items.every((item) => parseCidr(item) !== undefined),
+        'must be IP addresses or CIDR ranges separated by commas, e.g. "10.42.0.0/16,10.43.0.0/16"',
+      ),
+    ),
   /** An Ed25519 private key, PKCS#8 PEM (literal "\\n" allowed); checked at start-up. */
   ed25519PrivateKey: () =>
     v.pipe(
@@ -178,6 +194,13 @@ export const baseEnvEntries = {
   API_RATE_LIMIT_PER_TOKEN: envField.int(600, 0, 1_000_000),
   /** Proxies in front that append to X-Forwarded-For (ingress = 1); 0 trusts none. */
   TRUST_PROXY_HOPS: envField.int(1, 0, 10),
+  /**
+   * The proxies' own addresses (CIDR ranges: the cluster's pod and service
+   * networks, loopback). When set, the client is the first X-Forwarded-For
+   * entry from the right outside them, however many proxies took part, and
+   * TRUST_PROXY_HOPS is not used.
+   */
+  TRUSTED_PROXIES: v.optional(envField.cidrList(), ""),
   BODY_LIMIT_BYTES: envField.int(1024 * 1024, 1024, 50 * 1024 * 1024),
   /** Public base URL of the API/web app, used in links sent to customers. */
   APP_URL: v.optional(envField.url(), "http://localhost:3000"),

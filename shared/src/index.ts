@@ -14,6 +14,7 @@ export * from "./logger";
 export * from "./metrics";
 export * from "./openapi";
 export * from "./pagination";
+export * from "./proxies";
 export * from "./rate-limit";
 export * from "./revocation";
 export * from "./runtime";

@@ -3,6 +3,7 @@ import { createMiddleware } from "hono/factory";
 import type { AppEnv } from "./app";
 import type { RateLimiter } from "./cache";
 import { AppError } from "./errors";
+import { DEFAULT_PROXY_TRUST, type ProxyTrust, resolveClientIp } from "./proxies";
 
 export interface RateLimitRule {
   /** Name of the limit, part of the key ("login", "register", …). */
@@ -14,23 +15,20 @@ export interface RateLimitRule {
 }
 
 /**
- * Client address. X-Forwarded-For is written left to right by each proxy, and
- * only the entries added by our own proxies can be trusted: with `trustedHops`
- * proxies in front (ingress, Knative), the client is that many entries from the
- * right. Anything further left is whatever the client chose to send.
+ * The client's address, from X-Forwarded-For as far as the app's proxy trust
+ * allows (`TRUST_PROXY_HOPS` / `TRUSTED_PROXIES`, see ProxyTrust), else the
+ * socket's peer. Every function reads it the same way: rate limits, sessions
+ * and the audit trail.
  */
-export function clientIp(c: Context, trustedHops = 1): string {
-  const hops = (c.req.header("x-forwarded-for") ?? "")
-    .split(",")
-    .map((h) => h.trim())
-    .filter(Boolean);
-  if (trustedHops > 0 && hops.length > 0) {
-    return hops[Math.max(0, hops.length - trustedHops)]!;
-  }
+export function clientIp(c: Context): string {
   // @hono/node-server exposes the socket as env.incoming.
   const incoming = (c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined)
     ?.incoming;
-  return incoming?.socket?.remoteAddress ?? "unknown";
+  return resolveClientIp(
+    c.req.header("x-forwarded-for"),
+    incoming?.socket?.remoteAddress,
+    (c.get("proxyTrust") as ProxyTrust | undefined) ?? DEFAULT_PROXY_TRUST,
+  );
 }
 
 /**

@@ -340,6 +340,7 @@ export function baseApp(ctx: FunctionContext) {
     metricsEnabled: ctx.env.METRICS_ENABLED,
     bodyLimitBytes: ctx.env.BODY_LIMIT_BYTES,
     corsOrigins: ctx.env.CORS_ORIGINS,
+    proxyTrust: { hops: ctx.env.TRUST_PROXY_HOPS, proxies: ctx.env.TRUSTED_PROXIES },
     tokenRateLimit: {
       limiter: ctx.limiter,
       perMinute: ctx.env.API_RATE_LIMIT_PER_TOKEN,

@@ -16,7 +16,7 @@ export function createApp(deps: AdminDeps) {
   };
   const app = baseApp(deps);
   app.route("/api/v1/admin/dead-letters", deadLetterRoutes(deps));
-  app.route("/api/v1/admin", adminRoutes(ctx, deps.verifier, deps.env.TRUST_PROXY_HOPS));
+  app.route("/api/v1/admin", adminRoutes(ctx, deps.verifier));
   app.route("/api/v1/audit", ownAuditRoutes(ctx, deps.verifier));
   return app;
 }

@@ -23,6 +23,6 @@ export function createApp(deps: InstancesDeps) {
     await next();
     deps.events.kick();
   });
-  app.route("/api/v1/instances", instanceRoutes(ctx, deps.verifier, deps.env.TRUST_PROXY_HOPS));
+  app.route("/api/v1/instances", instanceRoutes(ctx, deps.verifier));
   return app;
 }

@@ -28,8 +28,8 @@ import {
 } from "./queries";
 
 /** `/api/v1/admin`: users, roles, disabling, all subscriptions, stats, the audit log. ADMIN and SUPER_ADMIN. */
-export function adminRoutes(ctx: AdminContext, verifier: TokenVerifier, trustedHops: number) {
-  const actor = (c: Parameters<typeof actorOf>[0]) => actorOf(c, trustedHops);
+export function adminRoutes(ctx: AdminContext, verifier: TokenVerifier) {
+  const actor = actorOf;
   return new Hono<AppEnv>()
     .use(requireAuth(verifier), requireRole("ADMIN", "SUPER_ADMIN"))
     .get("/users", notes.listUsers, queryParams(usersQuery), async (c) => {

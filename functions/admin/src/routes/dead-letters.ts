@@ -52,7 +52,7 @@ const replayBody = v.object({
  */
 export function deadLetterRoutes(deps: FunctionContext) {
   const { db } = deps;
-  const actor = (c: Parameters<typeof actorOf>[0]) => actorOf(c, deps.env.TRUST_PROXY_HOPS);
+  const actor = actorOf;
   const replay = async (c: Parameters<typeof actorOf>[0], ids: string[]) => {
     const result = await replayDeadLetters(db, { ids, actor: actor(c), now: deps.now() });
     deps.events.kick(result.eventIds);

@@ -59,7 +59,7 @@ export function accountRoutes(deps: AuthDeps) {
           await audit(tx, {
             user: updated!,
             action: "user.profile_updated",
-            client: clientInfo(c, deps.env.TRUST_PROXY_HOPS),
+            client: clientInfo(c),
           });
           return updated!;
         });
@@ -95,7 +95,7 @@ export function accountRoutes(deps: AuthDeps) {
         const session = await changePassword(
           deps,
           { userId: claims.userId, issuedAt: claims.issuedAt, ...input },
-          clientInfo(c, deps.env.TRUST_PROXY_HOPS),
+          clientInfo(c),
         );
         c.header("cache-control", "no-store");
         return c.json(session);
@@ -109,7 +109,7 @@ export function accountRoutes(deps: AuthDeps) {
         await audit(tx, {
           user: { id: claims.userId, role: claims.role },
           action: "user.logout_all",
-          client: clientInfo(c, deps.env.TRUST_PROXY_HOPS),
+          client: clientInfo(c),
         });
       });
       await revokeUserTokens(deps.store, claims.userId, now, deps.env.JWT_EXPIRES_IN);

@@ -13,7 +13,7 @@ export function authLimits(deps: AuthDeps) {
   const emailKey = sha256(`rate-limit-email:${deps.env.JWT_PRIVATE_KEY}`);
   const hashEmail = (email: string) =>
     createHmac("sha256", emailKey).update(email.toLowerCase()).digest("base64url");
-  const ip = (c: Context) => clientIp(c, deps.env.TRUST_PROXY_HOPS);
+  const ip = (c: Context) => clientIp(c);
   const rule = (name: string, limit: number) => ({
     name: `auth:${name}`,
     limit,
@@ -45,10 +45,10 @@ export function authLimits(deps: AuthDeps) {
   };
 }
 
-export function clientInfo(c: Context, trustedHops: number): ClientInfo {
+export function clientInfo(c: Context): ClientInfo {
   return {
     userAgent: c.req.header("user-agent"),
-    ip: clientIp(c, trustedHops),
+    ip: clientIp(c),
     requestId: c.get("requestId"),
   };
 }

@@ -50,7 +50,7 @@ export function passwordRoutes(deps: AuthDeps) {
         }),
       ),
       async (c) => {
-        await resetPassword(deps, c.req.valid("json"), clientInfo(c, deps.env.TRUST_PROXY_HOPS));
+        await resetPassword(deps, c.req.valid("json"), clientInfo(c));
         return c.body(null, 204);
       },
     );

@@ -27,11 +27,7 @@ export function sessionRoutes(deps: AuthDeps) {
       limits.register,
       jsonBody(v.object({ email: fields.email(), password: passwordSchema, name: fields.name() })),
       async (c) => {
-        const { user, session } = await register(
-          deps,
-          c.req.valid("json"),
-          clientInfo(c, deps.env.TRUST_PROXY_HOPS),
-        );
+        const { user, session } = await register(deps, c.req.valid("json"), clientInfo(c));
         c.header("cache-control", "no-store");
         return c.json({ user: toUserDto(user), ...session }, 201);
       },
@@ -54,11 +50,7 @@ export function sessionRoutes(deps: AuthDeps) {
       async (c) => {
         const input = c.req.valid("json");
         await limits.perEmail("login", input.email);
-        const { user, session } = await login(
-          deps,
-          input,
-          clientInfo(c, deps.env.TRUST_PROXY_HOPS),
-        );
+        const { user, session } = await login(deps, input, clientInfo(c));
         c.header("cache-control", "no-store");
         return c.json({ ...session, user: toUserDto(user) });
       },
@@ -67,7 +59,7 @@ export function sessionRoutes(deps: AuthDeps) {
       const { session, user } = await rotateRefreshToken(
         deps,
         c.req.valid("json").refreshToken,
-        clientInfo(c, deps.env.TRUST_PROXY_HOPS),
+        clientInfo(c),
       );
       c.header("cache-control", "no-store");
       return c.json({ ...session, user: toUserDto(user) });

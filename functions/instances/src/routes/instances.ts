@@ -40,12 +40,8 @@ const logsQuery = v.object({
 });
 
 /** `/api/v1/instances`: the customer's instances (admins: everyone's). */
-export function instanceRoutes(
-  ctx: InstancesContext,
-  verifier: TokenVerifier,
-  trustedHops: number,
-) {
-  const actor = (c: Parameters<typeof actorOf>[0]) => actorOf(c, trustedHops);
+export function instanceRoutes(ctx: InstancesContext, verifier: TokenVerifier) {
+  const actor = actorOf;
   return new Hono<AppEnv>()
     .use(requireAuth(verifier))
     .get("/", notes.list, queryParams(listQuery), async (c) => {
