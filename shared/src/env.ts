@@ -126,13 +126,7 @@ export const envField = {
   /** Comma-separated addresses and CIDR ranges ("10.42.0.0/16, ::1"), checked at start-up. */
   cidrList: () =>
     v.pipe(
-      v.string(),
-      v.transform((s) =>
-        s
-          .split(",")
-          .map((x) => x.trim())
-          .filter(Boolean),
-      ),
+      envField.list(),
       v.check(
         (items) => items.every((item) => parseCidr(item) !== undefined),
         'must be IP addresses or CIDR ranges separated by commas, e.g. "10.42.0.0/16,10.43.0.0/16"',
