@@ -183,18 +183,14 @@ export function createFunctionApp(options: FunctionAppOptions): Hono<AppEnv> {
             return next();
           }
         : next;
+    // What Hono's compose does with a layer's error: the error handler answers.
+    const answerError = (error: unknown) => {
+      c.error = error as Error;
+      c.res = handleError(error, c as unknown as Context);
+    };
     // Refusals of the body (413, 415) answer here like a route's errors, so that
     // CORS, outside, still grants the origin on them.
-    const inner: Next = withBody
-      ? async () => {
-          try {
-            await limitBody(c, checked);
-          } catch (error) {
-            c.error = error as Error;
-            c.res = handleError(error, c as unknown as Context);
-          }
-        }
-      : next;
+    const inner: Next = withBody ? () => limitBody(c, checked).then(() => {}, answerError) : next;
     const scoped = allowOrigins ? () => allowOrigins(c, inner) : inner;
     try {
       const answer = await runWithRequestId(requestId, () =>
@@ -203,8 +199,7 @@ export function createFunctionApp(options: FunctionAppOptions): Hono<AppEnv> {
       // CORS answers a preflight itself, as a middleware returning a Response.
       if (answer instanceof Response && !c.finalized) c.res = answer;
     } catch (error) {
-      c.error = error as Error;
-      c.res = handleError(error, c as unknown as Context);
+      answerError(error);
     }
     if (!outgoing) {
       const headers = c.res.headers;

@@ -22,17 +22,16 @@ export const DEFAULT_PROXY_TRUST: ProxyTrust = { hops: 1, proxies: [] };
 
 type Family = "ipv4" | "ipv6";
 
+const familyOf = (address: string): Family | undefined =>
+  isIPv4(address) ? "ipv4" : isIPv6(address) ? "ipv6" : undefined;
+
 /** "10.42.0.0/16", "::1" (a whole address) -> its parts; undefined when it is not one. */
 export function parseCidr(
   text: string,
 ): { address: string; prefix: number; family: Family } | undefined {
   const [address = "", bits, extra] = text.trim().split("/");
   if (extra !== undefined) return undefined;
-  const family: Family | undefined = isIPv4(address)
-    ? "ipv4"
-    : isIPv6(address)
-      ? "ipv6"
-      : undefined;
+  const family = familyOf(address);
   if (!family) return undefined;
   const max = family === "ipv4" ? 32 : 128;
   if (bits === undefined) return { address, prefix: max, family };
@@ -61,7 +60,7 @@ function plain(address: string): string {
 }
 
 function isTrusted(list: BlockList, address: string): boolean {
-  const family = isIPv4(address) ? "ipv4" : isIPv6(address) ? "ipv6" : undefined;
+  const family = familyOf(address);
   return family !== undefined && list.check(address, family);
 }
 

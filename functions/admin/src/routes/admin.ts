@@ -29,7 +29,6 @@ import {
 
 /** `/api/v1/admin`: users, roles, disabling, all subscriptions, stats, the audit log. ADMIN and SUPER_ADMIN. */
 export function adminRoutes(ctx: AdminContext, verifier: TokenVerifier) {
-  const actor = actorOf;
   return new Hono<AppEnv>()
     .use(requireAuth(verifier), requireRole("ADMIN", "SUPER_ADMIN"))
     .get("/users", notes.listUsers, queryParams(usersQuery), async (c) => {
@@ -37,7 +36,7 @@ export function adminRoutes(ctx: AdminContext, verifier: TokenVerifier) {
       return c.json(await listUsers(ctx.db, { page, q, role, disabled }));
     })
     .get("/users/:id", notes.getUser, pathParams(idParam), async (c) => {
-      return c.json(await showUser(ctx.db, actor(c), c.req.valid("param").id));
+      return c.json(await showUser(ctx.db, actorOf(c), c.req.valid("param").id));
     })
     .patch(
       "/users/:id/role",
@@ -46,7 +45,11 @@ export function adminRoutes(ctx: AdminContext, verifier: TokenVerifier) {
       pathParams(idParam),
       jsonBody(roleBody),
       async (c) => {
-        const input = { actor: actor(c), userId: c.req.valid("param").id, ...c.req.valid("json") };
+        const input = {
+          actor: actorOf(c),
+          userId: c.req.valid("param").id,
+          ...c.req.valid("json"),
+        };
         return c.json(await changeRole(ctx, input));
       },
     )
@@ -56,19 +59,23 @@ export function adminRoutes(ctx: AdminContext, verifier: TokenVerifier) {
       pathParams(idParam),
       jsonBody(disableBody),
       async (c) => {
-        const input = { actor: actor(c), userId: c.req.valid("param").id, ...c.req.valid("json") };
+        const input = {
+          actor: actorOf(c),
+          userId: c.req.valid("param").id,
+          ...c.req.valid("json"),
+        };
         return c.json(await disableUser(ctx, input));
       },
     )
     .post("/users/:id/enable", notes.enable, pathParams(idParam), async (c) => {
-      return c.json(await enableUser(ctx, { actor: actor(c), userId: c.req.valid("param").id }));
+      return c.json(await enableUser(ctx, { actor: actorOf(c), userId: c.req.valid("param").id }));
     })
     .get("/subscriptions", notes.listSubscriptions, queryParams(subscriptionsQuery), async (c) => {
       const { status, serviceId, userId, periodEndFrom, periodEndTo, ...page } =
         c.req.valid("query");
       orderedRange(periodEndFrom, periodEndTo, ["periodEndFrom", "periodEndTo"]);
       const input = {
-        actor: actor(c),
+        actor: actorOf(c),
         page,
         status,
         serviceId,

@@ -52,9 +52,8 @@ const replayBody = v.object({
  */
 export function deadLetterRoutes(deps: FunctionContext) {
   const { db } = deps;
-  const actor = actorOf;
   const replay = async (c: Parameters<typeof actorOf>[0], ids: string[]) => {
-    const result = await replayDeadLetters(db, { ids, actor: actor(c), now: deps.now() });
+    const result = await replayDeadLetters(db, { ids, actor: actorOf(c), now: deps.now() });
     deps.events.kick(result.eventIds);
     return { items: result.items };
   };
@@ -85,7 +84,7 @@ export function deadLetterRoutes(deps: FunctionContext) {
     .delete("/:id", notes.discard, pathParams(idParam), async (c) => {
       await discardDeadLetter(db, {
         id: c.req.valid("param").id,
-        actor: actor(c),
+        actor: actorOf(c),
         now: deps.now(),
       });
       return c.body(null, 204);

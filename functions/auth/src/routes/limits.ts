@@ -13,7 +13,6 @@ export function authLimits(deps: AuthDeps) {
   const emailKey = sha256(`rate-limit-email:${deps.env.JWT_PRIVATE_KEY}`);
   const hashEmail = (email: string) =>
     createHmac("sha256", emailKey).update(email.toLowerCase()).digest("base64url");
-  const ip = (c: Context) => clientIp(c);
   const rule = (name: string, limit: number) => ({
     name: `auth:${name}`,
     limit,
@@ -22,15 +21,12 @@ export function authLimits(deps: AuthDeps) {
   return {
     login: rateLimit(deps.limiter, {
       ...rule("login-ip", deps.env.AUTH_RATE_LIMIT_LOGIN * 3),
-      key: ip,
     }),
     register: rateLimit(deps.limiter, {
       ...rule("register-ip", deps.env.AUTH_RATE_LIMIT_REGISTER),
-      key: ip,
     }),
     reset: rateLimit(deps.limiter, {
       ...rule("reset-ip", deps.env.AUTH_RATE_LIMIT_RESET * 3),
-      key: ip,
     }),
     /** Per account: stops one email being hammered from many addresses. */
     perEmail: (name: "login" | "reset", email: string) =>

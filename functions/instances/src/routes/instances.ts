@@ -41,24 +41,25 @@ const logsQuery = v.object({
 
 /** `/api/v1/instances`: the customer's instances (admins: everyone's). */
 export function instanceRoutes(ctx: InstancesContext, verifier: TokenVerifier) {
-  const actor = actorOf;
   return new Hono<AppEnv>()
     .use(requireAuth(verifier))
     .get("/", notes.list, queryParams(listQuery), async (c) => {
       const { userId, status, ...page } = c.req.valid("query");
-      return c.json(await listInstances({ ctx, input: { actor: actor(c), page, userId, status } }));
+      return c.json(
+        await listInstances({ ctx, input: { actor: actorOf(c), page, userId, status } }),
+      );
     })
     .get("/:id", notes.get, pathParams(idParam), async (c) => {
       const id = c.req.valid("param").id;
-      return c.json(await showInstance({ ctx, input: { actor: actor(c), id } }));
+      return c.json(await showInstance({ ctx, input: { actor: actorOf(c), id } }));
     })
     .get("/:id/logs", notes.logs, pathParams(idParam), queryParams(logsQuery), async (c) => {
       const { tail, since } = c.req.valid("query");
       const id = c.req.valid("param").id;
-      return c.json(await instanceLogs({ ctx, input: { actor: actor(c), id, tail, since } }));
+      return c.json(await instanceLogs({ ctx, input: { actor: actorOf(c), id, tail, since } }));
     })
     .post("/:id/restart", notes.restart, pathParams(idParam), async (c) => {
       const id = c.req.valid("param").id;
-      return c.json(await restartInstance({ ctx, input: { actor: actor(c), id } }), 202);
+      return c.json(await restartInstance({ ctx, input: { actor: actorOf(c), id } }), 202);
     });
 }
