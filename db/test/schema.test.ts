@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { createDb, type Database, isUniqueViolation } from "../src/client";
 import {
+  auditLog,
   invoices,
   processedEvents,
   serviceCatalog,
@@ -134,6 +135,34 @@ describe.each(["postgres", "pglite"] as const)("schema constraints on %s", (kind
     expect(
       await database.db.insert(processedEvents).values(row).onConflictDoNothing().returning(),
     ).toHaveLength(0);
+  });
+
+  it("keys the append-only logs with time-ordered UUIDv7s", async () => {
+    const before = Date.now();
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const [row] = await database.db
+        .insert(auditLog)
+        .values({ actorRole: "SYSTEM", action: "test.logged", resourceType: "test" })
+        .returning({ id: auditLog.id });
+      ids.push(row!.id);
+      await new Promise((resolve) => setTimeout(resolve, 2));
+    }
+    const after = Date.now();
+    for (const id of ids) {
+      // Version 7, RFC 9562 variant, and the leading 48 bits are the creation time in ms.
+      expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+      const ms = Number.parseInt(id.replaceAll("-", "").slice(0, 12), 16);
+      expect(ms).toBeGreaterThanOrEqual(before - 1000);
+      expect(ms).toBeLessThanOrEqual(after + 1000);
+    }
+    // Inserted a few ms apart, so they sort in insertion order.
+    expect([...ids].sort()).toEqual(ids);
+    const [plain] = await database.db
+      .insert(users)
+      .values({ email: `${randomUUID()}@example.com`, name: "U", passwordHash: "x" })
+      .returning({ id: users.id });
+    expect(plain!.id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4/);
   });
 });
 

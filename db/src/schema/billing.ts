@@ -12,7 +12,7 @@ import {
   uniqueIndex,
   uuid,
 } from "drizzle-orm/pg-core";
-import { createdAt, id, ts, updatedAt } from "./_common";
+import { createdAt, id, logId, ts, updatedAt } from "./_common";
 import { subscriptions } from "./subscriptions";
 import { users } from "./users";
 
@@ -97,7 +97,7 @@ export const payments = pgTable(
 export const paymentProviderEvents = pgTable(
   "payment_provider_events",
   {
-    id: id(),
+    id: logId(),
     provider: text("provider").notNull(),
     providerEventId: text("provider_event_id").notNull(),
     type: text("type").notNull(),

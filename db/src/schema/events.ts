@@ -9,7 +9,7 @@ import {
   uniqueIndex,
   uuid,
 } from "drizzle-orm/pg-core";
-import { createdAt, ts } from "./_common";
+import { createdAt, logId, ts } from "./_common";
 
 /**
  * Transactional outbox: written in the same transaction as the state change,
@@ -19,7 +19,7 @@ export const outboxEvents = pgTable(
   "outbox_events",
   {
     /** The CloudEvent id. */
-    id: uuid("id").primaryKey().default(sql`gen_random_uuid()`),
+    id: logId(),
     type: text("type").notNull(),
     source: text("source").notNull(),
     subject: text("subject"),
@@ -35,6 +35,8 @@ export const outboxEvents = pgTable(
   },
   (t) => [
     index("outbox_events_unpublished_idx").on(t.nextAttemptAt).where(sql`${t.publishedAt} is null`),
+    // The retention purge finds published rows by age (OUTBOX_RETENTION_DAYS).
+    index("outbox_events_published_idx").on(t.publishedAt).where(sql`${t.publishedAt} is not null`),
   ],
 );
 
@@ -48,14 +50,19 @@ export const processedEvents = pgTable(
     type: text("type").notNull(),
     processedAt: createdAt(),
   },
-  (t) => [primaryKey({ columns: [t.consumer, t.source, t.eventId] })],
+  (t) => [
+    primaryKey({ columns: [t.consumer, t.source, t.eventId] }),
+    // For the retention purge (PROCESSED_EVENTS_RETENTION). Rows arrive in time
+    // order, so a BRIN index finds the old ones at almost no cost per insert.
+    index("processed_events_processed_brin").using("brin", t.processedAt),
+  ],
 );
 
 /** Events the broker gave up on (dead-letter sink); admins list and replay them. */
 export const deadEvents = pgTable(
   "dead_events",
   {
-    id: uuid("id").primaryKey().default(sql`gen_random_uuid()`),
+    id: logId(),
     eventId: text("event_id").notNull(),
     source: text("source").notNull(),
     type: text("type").notNull(),
@@ -80,7 +87,7 @@ export const deadEvents = pgTable(
 export const localBrokerDeliveries = pgTable(
   "local_broker_deliveries",
   {
-    id: uuid("id").primaryKey().default(sql`gen_random_uuid()`),
+    id: logId(),
     trigger: text("trigger").notNull(),
     eventId: text("event_id").notNull(),
     source: text("source").notNull(),

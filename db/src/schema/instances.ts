@@ -1,5 +1,5 @@
 import { bigint, index, pgEnum, pgTable, text, uniqueIndex, uuid } from "drizzle-orm/pg-core";
-import { createdAt, id, ts, updatedAt } from "./_common";
+import { createdAt, id, logId, ts, updatedAt } from "./_common";
 import { subscriptions } from "./subscriptions";
 
 export const instanceStatus = pgEnum("instance_status", [
@@ -45,7 +45,7 @@ export const serviceInstances = pgTable(
 export const instanceStatusEvents = pgTable(
   "instance_status_events",
   {
-    id: id(),
+    id: logId(),
     instanceId: uuid("instance_id")
       .notNull()
       .references(() => serviceInstances.id, { onDelete: "cascade" }),

@@ -9,7 +9,7 @@ import {
   uniqueIndex,
   uuid,
 } from "drizzle-orm/pg-core";
-import { createdAt, id, ts } from "./_common";
+import { createdAt, id, logId, ts } from "./_common";
 import { users } from "./users";
 
 export const idempotencyStatus = pgEnum("idempotency_status", ["IN_PROGRESS", "COMPLETED"]);
@@ -45,7 +45,7 @@ export const idempotencyKeys = pgTable(
 export const auditLog = pgTable(
   "audit_log",
   {
-    id: id(),
+    id: logId(),
     actorId: uuid("actor_id").references(() => users.id, { onDelete: "set null" }),
     actorRole: text("actor_role"),
     action: text("action").notNull(),
@@ -70,7 +70,7 @@ export const auditLog = pgTable(
 export const emailMessages = pgTable(
   "email_messages",
   {
-    id: id(),
+    id: logId(),
     userId: uuid("user_id").references(() => users.id, { onDelete: "set null" }),
     eventId: text("event_id").notNull(),
     template: text("template").notNull(),

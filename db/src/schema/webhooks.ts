@@ -10,7 +10,7 @@ import {
   uniqueIndex,
   uuid,
 } from "drizzle-orm/pg-core";
-import { createdAt, id, ts, updatedAt } from "./_common";
+import { createdAt, id, logId, ts, updatedAt } from "./_common";
 import { users } from "./users";
 
 export const webhookEndpoints = pgTable(
@@ -51,7 +51,7 @@ export type WebhookDeliveryStatus = (typeof webhookDeliveryStatus.enumValues)[nu
 export const webhookDeliveries = pgTable(
   "webhook_deliveries",
   {
-    id: id(),
+    id: logId(),
     endpointId: uuid("endpoint_id")
       .notNull()
       .references(() => webhookEndpoints.id, { onDelete: "cascade" }),
@@ -83,7 +83,7 @@ export const webhookDeliveries = pgTable(
 export const webhookDeliveryAttempts = pgTable(
   "webhook_delivery_attempts",
   {
-    id: id(),
+    id: logId(),
     deliveryId: uuid("delivery_id")
       .notNull()
       .references(() => webhookDeliveries.id, { onDelete: "cascade" }),

@@ -15,7 +15,10 @@ export function createApp(deps: AdminDeps) {
     accessTokenTtl: deps.env.JWT_EXPIRES_IN,
   };
   const app = baseApp(deps);
-  app.route("/api/v1/admin/dead-letters", deadLetterRoutes(deps));
+  app.route(
+    "/api/v1/admin/dead-letters",
+    deadLetterRoutes(deps, { rememberedFor: deps.env.PROCESSED_EVENTS_RETENTION }),
+  );
   app.route("/api/v1/admin", adminRoutes(ctx, deps.verifier));
   app.route("/api/v1/audit", ownAuditRoutes(ctx, deps.verifier));
   return app;

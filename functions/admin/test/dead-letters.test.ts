@@ -265,6 +265,30 @@ describe("POST /api/v1/admin/dead-letters/:id/replay", () => {
     expect((await res.json()).letters[0].reason).toContain("does not match");
   });
 
+  it("answers 422 for an event older than consumers remember (PROCESSED_EVENTS_RETENTION, 30d)", async () => {
+    const letter = (daysAgo: number) =>
+      deadLetter(db(), {
+        id: randomUUID(),
+        type: "dev.minispod.user.password_changed",
+        source: "auth",
+        data: { userId: t.customer.id, email: "c@example.com" },
+        time: new Date(Date.now() - daysAgo * 86_400_000).toISOString(),
+      });
+    const old = await letter(31);
+    const res = await post(`/${old}/replay`);
+    expect(res.status).toBe(422);
+    expect((await res.json()).letters[0].reason).toContain("PROCESSED_EVENTS_RETENTION");
+    expect((await (await get(`/${old}`)).json()).replayable).toEqual({
+      ok: false,
+      reason: expect.stringContaining("would act on it again"),
+    });
+    const [row] = await db().select().from(deadEvents).where(eq(deadEvents.id, old));
+    expect(row!.replayedAt).toBeNull();
+    // Inside the window it goes back out.
+    const recent = await letter(29);
+    expect((await post(`/${recent}/replay`)).status).toBe(200);
+  });
+
   it("answers 409 when the outbox holds another event under the same id", async () => {
     const { id, eventId } = await letterOfOutboxEvent();
     await db()

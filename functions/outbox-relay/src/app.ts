@@ -1,7 +1,10 @@
 import {
   baseApp,
   cronRoutes,
+  eventPurgeCounter,
   type FunctionContext,
+  purgeProcessedEvents,
+  purgePublishedEvents,
   registerBusinessMetrics,
   relayOutbox,
 } from "@minispod/shared";
@@ -14,6 +17,7 @@ export function createApp(deps: OutboxRelayDeps) {
   const app = baseApp(deps);
   // The platform-wide business figures are exposed here, once (see registerBusinessMetrics).
   if (deps.env.METRICS_ENABLED) registerBusinessMetrics(deps.metrics, deps.db, deps.now);
+  const purged = eventPurgeCounter(deps.metrics);
   app.route(
     "/cron",
     cronRoutes(
@@ -38,6 +42,23 @@ export function createApp(deps: OutboxRelayDeps) {
               break;
           }
           return { published, failed };
+        },
+        // Published outbox rows past OUTBOX_RETENTION, and consumers' records of
+        // handled events past PROCESSED_EVENTS_RETENTION: neither table grows forever.
+        purge: async (now) => {
+          const before = (seconds: number) => new Date(now.getTime() - seconds * 1000);
+          const batches = { batchSize: 1000, maxBatches: deps.env.EVENT_PURGE_MAX_BATCHES };
+          const outbox = await purgePublishedEvents(deps.db, {
+            before: before(deps.env.OUTBOX_RETENTION),
+            ...batches,
+          });
+          const processed = await purgeProcessedEvents(deps.db, {
+            before: before(deps.env.PROCESSED_EVENTS_RETENTION),
+            ...batches,
+          });
+          purged.inc({ table: "outbox_events" }, outbox.purged);
+          purged.inc({ table: "processed_events" }, processed.purged);
+          return { outbox, processed };
         },
       },
       { now: deps.now },

@@ -1,9 +1,14 @@
-import { baseEnvEntries, envField } from "@minispod/shared";
+import { baseEnvEntries, envField, processedEventsRetentionEntries } from "@minispod/shared";
 import * as v from "valibot";
 
 export const outboxRelayEnvSchema = v.object({
   ...baseEnvEntries,
+  ...processedEventsRetentionEntries,
   /** Most outbox rows sent per sweep. */
   OUTBOX_RELAY_BATCH: envField.int(200, 1, 5000),
+  /** Published outbox rows are kept this long (for inspection), then purged. */
+  OUTBOX_RETENTION: envField.duration("7d"),
+  /** Batches of 1,000 rows per purge run and table: bounds one invocation; the next run continues. */
+  EVENT_PURGE_MAX_BATCHES: envField.int(50, 1, 10_000),
 });
 export type OutboxRelayEnv = v.InferOutput<typeof outboxRelayEnvSchema>;

@@ -83,7 +83,7 @@ function summaryOf(row: DeadEventRow): DeadLetterSummary {
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** Why `row` cannot go back through the outbox, or undefined when it can. */
-function unreplayableReason(row: DeadEventRow): string | undefined {
+function unreplayableReason(row: DeadEventRow, rememberedSince?: Date): string | undefined {
   if (!UUID.test(row.eventId)) {
     return `its event id "${row.eventId.slice(0, 100)}" is not a UUID, so it did not come from the outbox and cannot be re-published under its own id`;
   }
@@ -91,6 +91,12 @@ function unreplayableReason(row: DeadEventRow): string | undefined {
   if (!type) return `${row.type} is not a minispod event type`;
   if (!v.safeParse(eventCatalogue[type], row.data).success) {
     return `its data does not match the schema of ${row.type}; consumers would refuse it again`;
+  }
+  // Consumers handled the event no earlier than it happened; once their record
+  // of it may be purged, the ones that did handle it would act a second time.
+  const happened = row.eventTime ?? row.receivedAt;
+  if (rememberedSince && happened < rememberedSince) {
+    return `it happened at ${happened.toISOString()}, before ${rememberedSince.toISOString()}: consumers forget the events they handled after PROCESSED_EVENTS_RETENTION, so those that handled it would act on it again`;
   }
   return undefined;
 }
@@ -143,10 +149,14 @@ export async function listDeadLetters(
 const notFound = (id: string) => new AppError("NOT_FOUND", { detail: `No dead letter ${id}.` });
 
 /** One dead letter with its data, extensions and what failed. */
-export async function showDeadLetter(db: Db, id: string): Promise<DeadLetterDetail> {
+export async function showDeadLetter(
+  db: Db,
+  id: string,
+  options: { rememberedSince?: Date | undefined } = {},
+): Promise<DeadLetterDetail> {
   const [row] = await db.select().from(deadEvents).where(eq(deadEvents.id, id));
   if (!row) throw notFound(id);
-  const reason = unreplayableReason(row);
+  const reason = unreplayableReason(row, options.rememberedSince);
   return {
     ...summaryOf(row),
     data: row.data,
@@ -177,12 +187,19 @@ export interface ReplayedLetter {
  * act. Replaying a letter again is allowed and safe for the same reason.
  *
  * Answers 404 when an id is unknown, 422 (one entry per letter) when a letter
- * cannot be re-published, 409 when the outbox holds a different event under
+ * cannot be re-published (among the reasons: it happened before
+ * `rememberedSince`, the oldest handling consumers still remember), 409 when the outbox holds a different event under
  * its id. The caller sends the returned event ids after the commit.
  */
 export async function replayDeadLetters(
   db: Db,
-  input: { ids: string[]; actor: Actor; now: Date },
+  input: {
+    ids: string[];
+    actor: Actor;
+    now: Date;
+    /** now − PROCESSED_EVENTS_RETENTION: older letters would be handled twice. */
+    rememberedSince?: Date | undefined;
+  },
 ): Promise<{ items: ReplayedLetter[]; eventIds: string[] }> {
   const ids = [...new Set(input.ids)];
   return db.transaction(async (tx) => {
@@ -202,7 +219,7 @@ export async function replayDeadLetters(
       });
     }
     const refused = rows.flatMap((row) => {
-      const reason = unreplayableReason(row);
+      const reason = unreplayableReason(row, input.rememberedSince);
       return reason ? [{ id: row.id, eventId: row.eventId, reason }] : [];
     });
     if (refused.length > 0) {

@@ -50,10 +50,22 @@ const replayBody = v.object({
  * SUPER_ADMIN). Replays go out right after their commit; outbox-relay's sweep
  * sends whatever that misses.
  */
-export function deadLetterRoutes(deps: FunctionContext) {
+export function deadLetterRoutes(
+  deps: FunctionContext,
+  options: {
+    /** Seconds consumers remember handled events (PROCESSED_EVENTS_RETENTION). */
+    rememberedFor: number;
+  },
+) {
   const { db } = deps;
+  const rememberedSince = () => new Date(deps.now().getTime() - options.rememberedFor * 1000);
   const replay = async (c: Parameters<typeof actorOf>[0], ids: string[]) => {
-    const result = await replayDeadLetters(db, { ids, actor: actorOf(c), now: deps.now() });
+    const result = await replayDeadLetters(db, {
+      ids,
+      actor: actorOf(c),
+      now: deps.now(),
+      rememberedSince: rememberedSince(),
+    });
     deps.events.kick(result.eventIds);
     return { items: result.items };
   };
@@ -76,7 +88,9 @@ export function deadLetterRoutes(deps: FunctionContext) {
       c.json(await replay(c, c.req.valid("json").ids)),
     )
     .get("/:id", notes.get, pathParams(idParam), async (c) =>
-      c.json(await showDeadLetter(db, c.req.valid("param").id)),
+      c.json(
+        await showDeadLetter(db, c.req.valid("param").id, { rememberedSince: rememberedSince() }),
+      ),
     )
     .post("/:id/replay", notes.replay, pathParams(idParam), async (c) =>
       c.json(await replay(c, [c.req.valid("param").id])),
