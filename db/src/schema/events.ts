@@ -7,7 +7,6 @@ import {
   primaryKey,
   text,
   uniqueIndex,
-  uuid,
 } from "drizzle-orm/pg-core";
 import { createdAt, logId, ts } from "./_common";
 
