@@ -58,7 +58,7 @@ describe("what the functions consume, asked of their own apps", () => {
     expect(ctx.consumes["webhook-dispatcher"]).toContain("dev.minispod.subscription.activated");
     expect(ctx.consumes.auth).toEqual([]);
     expect(ctx.cronJobs["webhook-dispatcher"]).toEqual(["retry"]);
-    expect(ctx.cronJobs["outbox-relay"]).toEqual(["relay"]);
+    expect(ctx.cronJobs["outbox-relay"]).toEqual(["relay", "purge"]);
     expect(Object.values(ctx.cronJobs).flat()).not.toContain("no-such-job");
   });
 });
