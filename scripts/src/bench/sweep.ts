@@ -10,6 +10,10 @@
  *                       charged through the in-memory sandbox provider)
  *   EXPIRY_SWEEP_BATCH, BILLING_SWEEP_BATCH, BILLING_SWEEP_CONCURRENCY  the sweeps' knobs
  *   BENCH_ROUNDS        expiry rounds, interleaved with the baselines (default 3)
+ *   BENCH_SWEEP_HISTORY rows of history put in outbox_events and audit_log before the expiry is
+ *                       timed again "at size", once with time-ordered keys (uuidv7, what the
+ *                       tables use) and once with random ones (gen_random_uuid, before migration
+ *                       0010); default 1000000, 0 skips it
  *   BENCH_RENEW_ROUNDS  renewal rounds (default 1: one round of 100,000 charges takes about a
  *                       minute, and the whole bench stays near 5 minutes)
  */
@@ -50,7 +54,8 @@ export async function sweepBench() {
       .join(" ");
   console.log(`sweep bench, ${cpus().length} cores, load average ${load()}`);
   try {
-    await expiryVsUpdate(database.db);
+    const expiry = await expiryVsUpdate(database.db);
+    await expiryAtSize(database.db, expiry);
     await renewalVsUpdate(database.db);
     console.log(
       `\ntook ${((performance.now() - started) / 1000).toFixed(0)} s; load average ${load()}`,
@@ -200,6 +205,66 @@ async function expiryVsUpdate(db: Db) {
   console.log(
     `  of the plain UPDATE: three writes unbatched ${pct(writes, update)}; claim + update batched ${pct(batched, update)}`,
   );
+  return { ctx, serviceId: service.id, periodEnd, now, rows, batchSize };
+}
+
+/**
+ * The expiry again with the outbox and the audit log already holding a running
+ * system's history (BENCH_SWEEP_HISTORY rows each), once per primary-key kind:
+ * random keys make every insert touch a random page of an index far larger
+ * than the cache; time-ordered keys append at its right edge.
+ */
+async function expiryAtSize(db: Db, run: Awaited<ReturnType<typeof expiryVsUpdate>>) {
+  const history = Number(process.env.BENCH_SWEEP_HISTORY ?? 1_000_000);
+  if (history <= 0) return;
+  const { ctx, serviceId, periodEnd, now, rows, batchSize } = run;
+  const figures: string[] = [];
+  for (const [label, key] of [
+    ["time-ordered keys (uuidv7(), what the tables use)", "uuidv7()"],
+    ["random keys (gen_random_uuid(), before migration 0010)", "gen_random_uuid()"],
+  ] as const) {
+    await db.execute(sql`alter table outbox_events alter column id set default ${sql.raw(key)}`);
+    await db.execute(sql`alter table audit_log alter column id set default ${sql.raw(key)}`);
+    await db.execute(sql`truncate outbox_events, audit_log`);
+    // A year of history: published events and system audit rows about other subscriptions.
+    await db.execute(sql`
+      insert into outbox_events (type, source, subject, data, time, published_at, created_at)
+      select 'dev.minispod.subscription.renewed', 'bench', s::text, jsonb_build_object('subscriptionId', s),
+             t, t, t
+      from (select gen_random_uuid() as s,
+                   now() - interval '365 days' + n * (interval '365 days' / ${history}::int) as t
+            from generate_series(1, ${history}::int) as n) h`);
+    await db.execute(sql`
+      insert into audit_log (actor_role, action, resource_type, resource_id, metadata, created_at)
+      select 'SYSTEM', 'subscription.renewed', 'subscription', gen_random_uuid()::text, '{}'::jsonb,
+             now() - interval '365 days' + n * (interval '365 days' / ${history}::int)
+      from generate_series(1, ${history}::int) as n`);
+    await db.execute(sql`vacuum analyze outbox_events`);
+    await db.execute(sql`vacuum analyze audit_log`);
+    await reset(db, serviceId, periodEnd);
+    const updateMs = await timed(() => plainExpiryUpdate(db, serviceId, now));
+    await reset(db, serviceId, periodEnd);
+    const sweepMs = await timed(() =>
+      expireEndedSubscriptions({
+        ctx,
+        now,
+        batchSize,
+        maxBatches: Math.ceil(rows / batchSize) + 1,
+      }),
+    );
+    const sweep = rate(rows, sweepMs);
+    const update = rate(rows, updateMs);
+    figures.push(
+      `  ${label}: ${sweep} rows/s, ${((sweep / update) * 100).toFixed(0)}% of the plain UPDATE (${update} rows/s)`,
+    );
+  }
+  await db.execute(sql`alter table outbox_events alter column id set default uuidv7()`);
+  await db.execute(sql`alter table audit_log alter column id set default uuidv7()`);
+  await db.execute(sql`truncate outbox_events, audit_log`);
+  console.log(
+    `\nexpiry sweep at size: ${history} rows of history in outbox_events and in audit_log (one round each)`,
+  );
+  for (const line of figures) console.log(line);
 }
 
 async function renewalVsUpdate(db: Db) {
