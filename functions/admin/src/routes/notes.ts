@@ -171,7 +171,7 @@ export const notes = {
   listAudit: describeRoute({
     id: "admin.audit.list",
     summary: "Everyone's audit log, newest first, with filters",
-    description: `Every entry in full: actors' ids, IPs and user agents included. \`userId\` selects one user's own entries, as GET /api/v1/audit shows them to that user. ${ownEntries}`,
+    description: `Every entry in full: actors' ids, IPs and user agents included. \`userId\` selects the entries GET /api/v1/audit shows that user. ${ownEntries}`,
     response: { schema: listOf(auditSchema) },
     errors: [],
   }),
