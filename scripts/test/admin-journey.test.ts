@@ -106,10 +106,11 @@ describe("the audit trail of a customer's own actions", () => {
     );
     expect(mine.every((e) => e.actor.role === "CUSTOMER")).toBe(true);
     expect(mine.every((e) => typeof e.requestId === "string")).toBe(true);
-    // Nobody else's entries: whatever is not the customer's act is about their account.
-    expect(entries.filter((e) => e.actor.id !== me.id).every((e) => e.resourceId === me.id)).toBe(
-      true,
-    );
+    // Nobody else's entries: whatever is not the customer's act was done to their own
+    // things, and its actor shows by role only.
+    const theirs = new Set([me.id, hook.id, subscription.id, subscription.instance.id]);
+    const others = entries.filter((e) => e.actor.id !== me.id);
+    expect(others.filter((e) => !theirs.has(e.resourceId) || e.actor.id !== null)).toEqual([]);
   });
 });
 
@@ -154,6 +155,16 @@ describe("a disabled user", () => {
     expect(back.status).toBe(200);
     const token = bearer((await back.json()).accessToken);
     expect((await api("/subscriptions", { headers: token })).status).toBe(200);
+    // Their own trail shows the disabling, by the admin's role only.
+    const own = await (await api("/audit?action=user.disabled", { headers: token })).json();
+    expect(own.items).toMatchObject([
+      {
+        actor: { id: null, role: "SUPER_ADMIN" },
+        ip: null,
+        userAgent: null,
+        metadata: { reason: "abuse report" },
+      },
+    ]);
     // The token held before disabling stays revoked.
     expect((await api("/subscriptions", { headers: user.auth })).status).toBe(401);
   });

@@ -71,10 +71,23 @@ export interface AuditEntry {
   /** e.g. "subscription", "service", "webhook_endpoint", "user". */
   resourceType: string;
   resourceId: string;
+  /**
+   * The customer whose thing this is (their account, subscription, invoice,
+   * instance, webhook endpoint): it shows in their audit trail whoever acted.
+   * `null` for the platform's own things (catalog, dead letters). Left out, a
+   * CUSTOMER actor owns what they did and any other actor owns nothing.
+   */
+  ownerId?: string | null | undefined;
   /** Never a secret. */
   metadata?: Record<string, unknown> | undefined;
   /** When it happened; the injected clock in services, the database's clock otherwise. */
   at?: Date | undefined;
+}
+
+/** Whose thing an entry concerns: as given, else a customer's own action is theirs. */
+function ownerOf(entry: AuditEntry): string | null {
+  if (entry.ownerId !== undefined) return entry.ownerId;
+  return entry.actor.role === "CUSTOMER" ? entry.actor.id : null;
 }
 
 /**
@@ -82,7 +95,13 @@ export interface AuditEntry {
  * records, so the row exists if and only if the change commits.
  *
  * @example
- * await recordAudit(tx, { actor, action: "service.retired", resourceType: "service", resourceId: id });
+ * await recordAudit(tx, {
+ *   actor,
+ *   action: "subscription.cancelled",
+ *   resourceType: "subscription",
+ *   resourceId: subscription.id,
+ *   ownerId: subscription.userId,
+ * });
  */
 export async function recordAudit(tx: Db, entry: AuditEntry): Promise<void> {
   await recordAudits(tx, [entry]);
@@ -98,6 +117,7 @@ export async function recordAudits(tx: Db, entries: AuditEntry[]): Promise<void>
     entries.map((entry) => ({
       actorId: entry.actor.id,
       actorRole: entry.actor.role,
+      ownerId: ownerOf(entry),
       action: entry.action,
       resourceType: entry.resourceType,
       resourceId: entry.resourceId,

@@ -48,6 +48,13 @@ export const auditLog = pgTable(
     id: logId(),
     actorId: uuid("actor_id").references(() => users.id, { onDelete: "set null" }),
     actorRole: text("actor_role"),
+    /**
+     * The customer whose thing the entry concerns (their account, subscription,
+     * instance, webhook endpoint), fixed when it is written: their audit trail
+     * shows it whoever acted. Null for the platform's own things (catalog,
+     * dead letters).
+     */
+    ownerId: uuid("owner_id").references(() => users.id, { onDelete: "set null" }),
     action: text("action").notNull(),
     resourceType: text("resource_type").notNull(),
     resourceId: text("resource_id"),
@@ -60,6 +67,10 @@ export const auditLog = pgTable(
   (t) => [
     // System rows (the sweeps write one per changed subscription) have no actor: not indexed.
     index("audit_log_actor_idx").on(t.actorId, t.createdAt).where(sql`${t.actorId} is not null`),
+    // A user's own trail: what concerns them (owner), newest first; unowned rows not indexed.
+    index("audit_log_owner_idx")
+      .on(t.ownerId, t.createdAt, t.id)
+      .where(sql`${t.ownerId} is not null`),
     index("audit_log_resource_idx").on(t.resourceType, t.resourceId, t.createdAt),
     // The admin audit list pages everyone's entries newest first.
     index("audit_log_created_idx").on(t.createdAt, t.id),

@@ -12,6 +12,7 @@ beforeAll(async () => {
   const db = t.h.database.db;
   const as = (user: { id: string; role: Actor["role"] }): Actor =>
     user.role === "SYSTEM" ? systemActor : { id: user.id!, role: user.role, ip: "203.0.113.9" };
+  // As the services write them: an owner where an admin or the platform acts on a customer's thing.
   const write = async (
     name: string,
     actor: Actor,
@@ -19,8 +20,9 @@ beforeAll(async () => {
     resourceType: string,
     resourceId: string,
     day: number,
+    ownerId?: string,
   ) => {
-    await recordAudit(db, { actor, action, resourceType, resourceId, at: at(day) });
+    await recordAudit(db, { actor, action, resourceType, resourceId, ownerId, at: at(day) });
     ids[name] = resourceId;
   };
   const customer = as(t.customer);
@@ -28,9 +30,19 @@ beforeAll(async () => {
   await write("mineCancel", customer, "subscription.cancelled", "subscription", "sub-mine-1", 1);
   await write("mineWebhook", customer, "webhook.created", "webhook_endpoint", "wh-mine-1", 2);
   await write("theirs", other, "subscription.cancelled", "subscription", "sub-theirs-1", 3);
-  await write("adminOnMe", as(t.admin), "user.disabled", "user", t.customer.id, 4);
-  await write("system", systemActor, "subscription.expired", "subscription", "sub-mine-2", 5);
-  await write("mineLogout", customer, "user.logout_all", "user", t.customer.id, 6);
+  const me = t.customer.id;
+  await write("adminOnMe", as(t.admin), "user.disabled", "user", me, 4, me);
+  await write("system", systemActor, "subscription.expired", "subscription", "sub-mine-2", 5, me);
+  await write("mineLogout", customer, "user.logout_all", "user", me, 6, me);
+  await write(
+    "systemTheirs",
+    systemActor,
+    "subscription.expired",
+    "subscription",
+    "sub-theirs-2",
+    7,
+    t.other.id,
+  );
 });
 afterAll(() => t.close());
 
@@ -54,10 +66,11 @@ const read = async (path: string, user = t.customer) => {
 const actions = (page: Page) => page.items.map((e) => `${e.action}:${e.resourceId}`);
 
 describe("GET /api/v1/audit (own entries)", () => {
-  it("shows a customer what they did and what was done to their account, never another's", async () => {
+  it("shows a customer what they did and what was done to their things, never another's", async () => {
     const page = await read("/api/v1/audit?limit=100");
     expect(actions(page)).toEqual([
       `user.logout_all:${t.customer.id}`,
+      "subscription.expired:sub-mine-2",
       `user.disabled:${t.customer.id}`,
       "webhook.created:wh-mine-1",
       "subscription.cancelled:sub-mine-1",
@@ -67,8 +80,13 @@ describe("GET /api/v1/audit (own entries)", () => {
       ip: "203.0.113.9",
       createdAt: at(6).toISOString(),
     });
+    // Someone else's actor by role only.
+    expect(page.items[2]).toMatchObject({ actor: { id: null, role: "ADMIN" }, ip: null });
     const theirs = await read("/api/v1/audit?limit=100", t.other);
-    expect(actions(theirs)).toEqual(["subscription.cancelled:sub-theirs-1"]);
+    expect(actions(theirs)).toEqual([
+      "subscription.expired:sub-theirs-2",
+      "subscription.cancelled:sub-theirs-1",
+    ]);
   });
 
   it("shows an admin only their own entries here, not everyone's", async () => {
@@ -83,13 +101,17 @@ describe("GET /api/v1/audit (own entries)", () => {
       `/api/v1/audit?from=${at(2).toISOString()}&to=${at(6).toISOString()}`,
     );
     expect(actions(window)).toEqual([
+      "subscription.expired:sub-mine-2",
       `user.disabled:${t.customer.id}`,
       "webhook.created:wh-mine-1",
     ]);
     const first = await read("/api/v1/audit?limit=3");
     expect(first.items).toHaveLength(3);
     const rest = await read(`/api/v1/audit?limit=3&cursor=${first.nextCursor}`);
-    expect(actions(rest)).toEqual(["subscription.cancelled:sub-mine-1"]);
+    expect(actions(rest)).toEqual([
+      "webhook.created:wh-mine-1",
+      "subscription.cancelled:sub-mine-1",
+    ]);
     expect(rest.nextCursor).toBeNull();
   });
 
@@ -117,7 +139,7 @@ describe("GET /api/v1/admin/audit (everyone's)", () => {
 
   it("shows everyone's entries, the platform's included, and filters them", async () => {
     const everything = await all("from=2031-01-01&to=2031-02-01");
-    expect(everything.items).toHaveLength(6);
+    expect(everything.items).toHaveLength(7);
     expect(everything.items.find((e) => e.action === "subscription.expired")!.actor).toEqual({
       id: null,
       role: "SYSTEM",
@@ -125,7 +147,13 @@ describe("GET /api/v1/admin/audit (everyone's)", () => {
     expect(actions(await all(`actorId=${t.other.id}`))).toEqual([
       "subscription.cancelled:sub-theirs-1",
     ]);
-    expect(actions(await all(`userId=${t.customer.id}`))).toHaveLength(4);
+    const hers = await all(`userId=${t.customer.id}`);
+    expect(hers.items).toHaveLength(5);
+    // In full here: the admin's id and address.
+    expect(hers.items.find((e) => e.action === "user.disabled")).toMatchObject({
+      actor: { id: t.admin.id, role: "ADMIN" },
+      ip: "203.0.113.9",
+    });
     expect(actions(await all("action=subscription.cancelled"))).toEqual([
       "subscription.cancelled:sub-theirs-1",
       "subscription.cancelled:sub-mine-1",

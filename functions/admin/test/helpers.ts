@@ -79,6 +79,7 @@ export async function seedHolding(
     currency?: string;
     cancelledAt?: Date;
     expiredAt?: Date;
+    autoRenew?: boolean;
   } = {},
 ): Promise<Holding> {
   const serviceId =
@@ -101,6 +102,7 @@ export async function seedHolding(
       currentPeriodStart: periodStart,
       currentPeriodEnd: periodEnd,
       exclusive: false,
+      autoRenew: options.autoRenew ?? true,
       cancelledAt: options.cancelledAt ?? null,
       expiredAt: options.expiredAt ?? null,
     })

@@ -1,4 +1,4 @@
-import { users } from "@minispod/db";
+import { auditLog, users } from "@minispod/db";
 import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { PASSWORD, setupAuth } from "./helpers";
@@ -30,6 +30,15 @@ describe("register", () => {
     expect(event?.verificationToken).toBeTruthy();
     const [row] = await t.h.database.db.select().from(users).where(eq(users.id, body.user.id));
     expect(row?.passwordHash.startsWith("$2b$04$")).toBe(true);
+    const [audit] = await t.h.database.db
+      .select()
+      .from(auditLog)
+      .where(eq(auditLog.resourceId, body.user.id));
+    expect(audit).toMatchObject({
+      action: "user.register",
+      actorId: body.user.id,
+      ownerId: body.user.id,
+    });
   });
 
   it("refuses a duplicate email in any letter case with 409", async () => {

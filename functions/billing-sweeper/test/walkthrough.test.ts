@@ -83,7 +83,7 @@ describe("billing-sweeper walk-through on the injected clock", () => {
       .select()
       .from(auditLog)
       .where(and(eq(auditLog.resourceId, sub.id), eq(auditLog.action, "subscription.renewed")));
-    expect(audit).toMatchObject({ actorId: null, actorRole: "SYSTEM" });
+    expect(audit).toMatchObject({ actorId: null, actorRole: "SYSTEM", ownerId: t.customer.id });
     expect(audit?.metadata).toMatchObject({ paymentId: renewal.id });
 
     // Next period: the card is declined.
@@ -129,6 +129,19 @@ describe("billing-sweeper walk-through on the injected clock", () => {
     ]);
     const all = await eventTypes(t, [sub.id]);
     expect(all.at(-1)).toBe("subscription.renewed");
+    // Every step of the dunning is the platform's act on the customer's subscription.
+    const dunning = await t.h.database.db
+      .select()
+      .from(auditLog)
+      .where(eq(auditLog.resourceId, sub.id));
+    expect(dunning.filter((a) => a.actorRole === "SYSTEM").map((a) => a.action)).toEqual(
+      expect.arrayContaining([
+        "subscription.past_due",
+        "subscription.renewal_payment_declined",
+        "subscription.renewed",
+      ]),
+    );
+    expect(dunning.every((a) => a.ownerId === t.customer.id)).toBe(true);
   });
 
   it("charges a renewal with the method of the latest paid invoice", async () => {

@@ -121,9 +121,20 @@ describe("reconcilePendingPayments", () => {
       .from(auditLog)
       .where(eq(auditLog.resourceId, sub!.id))
       .orderBy(auditLog.action);
+    // The platform's settlement is on the customer's subscription: in their trail too.
     expect(audits).toMatchObject([
-      { action: "subscription.activated", actorId: null, actorRole: "SYSTEM" },
-      { action: "subscription.created", actorId: t.customer.id, actorRole: "CUSTOMER" },
+      {
+        action: "subscription.activated",
+        actorId: null,
+        actorRole: "SYSTEM",
+        ownerId: t.customer.id,
+      },
+      {
+        action: "subscription.created",
+        actorId: t.customer.id,
+        actorRole: "CUSTOMER",
+        ownerId: t.customer.id,
+      },
     ]);
 
     // Nothing left to do the next time.

@@ -62,6 +62,8 @@ describe("admin: create", () => {
       actorId: t.admin.id,
       actorRole: "ADMIN",
       action: "service.created",
+      // The catalog is the platform's: in no customer's trail.
+      ownerId: null,
     });
     expect(row?.requestId).toBe(res.headers.get("x-request-id"));
     expect(row?.userAgent).toBe("ops-console/1.0");

@@ -154,7 +154,8 @@ describe("expiry-sweeper walk-through on the injected clock", () => {
       .select()
       .from(auditLog)
       .where(and(eq(auditLog.resourceId, sub.id), eq(auditLog.action, "subscription.expired")));
-    expect(audit).toMatchObject({ actorId: null, actorRole: "SYSTEM" });
+    // The platform acted on the customer's subscription: in their own trail.
+    expect(audit).toMatchObject({ actorId: null, actorRole: "SYSTEM", ownerId: customer.id });
 
     // A manual renew inside the retention window brings it back.
     h.clock.now = addDays(sub.end, 10);
@@ -185,6 +186,11 @@ describe("expiry-sweeper walk-through on the injected clock", () => {
     expect(instance?.status).toBe("DELETING");
     const purgedEvent = (await events(sub.id)).find((e) => e.type === "subscription.purged");
     expect(purgedEvent?.data).toMatchObject({ subscriptionId: sub.id, instanceId: instance!.id });
+    const [purgedAudit] = await db()
+      .select()
+      .from(auditLog)
+      .where(and(eq(auditLog.resourceId, sub.id), eq(auditLog.action, "subscription.purged")));
+    expect(purgedAudit).toMatchObject({ actorRole: "SYSTEM", ownerId: customer.id });
 
     h.clock.now = addDays(expiredAt, 31);
     const refused = await renew({ ctx, input: { subscriptionId: sub.id, actor: customer } }).catch(

@@ -248,6 +248,7 @@ describe("POST /api/v1/instances/:id/restart", () => {
     expect(audit).toMatchObject({
       actorId: t.admin.id,
       actorRole: "ADMIN",
+      ownerId: t.other.id,
       resourceType: "instance",
     });
     expect(audit?.metadata).toMatchObject({ ownerId: t.other.id });

@@ -9,7 +9,7 @@ import {
 } from "@minispod/db";
 import { SANDBOX_PAYMENT_METHODS } from "@minispod/shared/payments";
 import { json, runRouteSecurityTests, type TestUser } from "@minispod/shared/testing";
-import { asc, eq } from "drizzle-orm";
+import { and, asc, eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   outboxFor,
@@ -106,6 +106,12 @@ describe("POST /api/v1/subscriptions/:id/cancel", () => {
     expect(res.status).toBe(200);
     const [row] = await db().select().from(subscriptions).where(eq(subscriptions.id, sub.id));
     expect(row?.cancelReason).toBe("abuse");
+    // The admin's act on the customer's subscription belongs in the customer's trail too.
+    const [audit] = await db()
+      .select()
+      .from(auditLog)
+      .where(and(eq(auditLog.resourceId, sub.id), eq(auditLog.action, "subscription.cancelled")));
+    expect(audit).toMatchObject({ actorId: t.admin.id, ownerId: t.customer.id });
   });
 
   it("answers 409 while the first payment is still unconfirmed", async () => {

@@ -147,8 +147,8 @@ describe("POST /api/v1/subscriptions: subscribing", () => {
       .where(eq(auditLog.resourceId, body.id))
       .orderBy(auditLog.action);
     expect(audits).toMatchObject([
-      { action: "subscription.activated", actorId: t.customer.id },
-      { action: "subscription.created", actorId: t.customer.id },
+      { action: "subscription.activated", actorId: t.customer.id, ownerId: t.customer.id },
+      { action: "subscription.created", actorId: t.customer.id, ownerId: t.customer.id },
     ]);
   });
 

@@ -267,7 +267,9 @@ describe("disabling endpoints", () => {
       .select()
       .from(auditLog)
       .where(eq(auditLog.resourceId, endpoint.id));
-    expect(audits.map((a) => [a.action, a.actorId])).toEqual([["webhook.disabled", null]]);
+    expect(audits.map((a) => [a.action, a.actorId, a.ownerId])).toEqual([
+      ["webhook.disabled", null, alice.id],
+    ]);
 
     // What was still scheduled is closed without being sent.
     const sent = receiver.to("/broken").length;

@@ -144,9 +144,12 @@ describe("happy path", () => {
       "webhook.secret_rotated",
       "webhook.updated",
     ]);
-    expect(rows.every((r) => r.actorId === dave.id && r.resourceType === "webhook_endpoint")).toBe(
-      true,
-    );
+    expect(
+      rows.every(
+        (r) =>
+          r.actorId === dave.id && r.ownerId === dave.id && r.resourceType === "webhook_endpoint",
+      ),
+    ).toBe(true);
     const dump = JSON.stringify(rows);
     expect(dump).not.toContain(created.secret);
     expect(dump).not.toContain(secret);

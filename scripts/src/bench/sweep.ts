@@ -109,8 +109,8 @@ function plainExpiryWrites(db: Db, serviceId: string, now: Date) {
       select 'dev.minispod.subscription.expired', 'bench', id::text,
              jsonb_build_object('userId', user_id, 'subscriptionId', id) from expired),
     audits as (
-      insert into audit_log (actor_role, action, resource_type, resource_id, created_at)
-      select 'SYSTEM', 'subscription.expired', 'subscription', id::text, ${at} from expired)
+      insert into audit_log (actor_role, owner_id, action, resource_type, resource_id, created_at)
+      select 'SYSTEM', user_id, 'subscription.expired', 'subscription', id::text, ${at} from expired)
     select count(*) from expired`);
 }
 

@@ -41,6 +41,7 @@ export async function setAutoRenew({
       action: "subscription.auto_renew_changed",
       resourceType: "subscription",
       resourceId: subscription.id,
+      ownerId: subscription.userId,
       metadata: { autoRenew: input.autoRenew },
     });
     return [

@@ -89,6 +89,7 @@ export async function cancel({
       action: "subscription.cancelled",
       resourceType: "subscription",
       resourceId: subscription.id,
+      ownerId: subscription.userId,
       metadata: { previousStatus: subscription.status, reason: cancelled!.cancelReason },
     });
     return [

@@ -62,6 +62,7 @@ export async function applyDunning(
       action: "subscription.expired",
       resourceType: "subscription",
       resourceId: subscription.id,
+      ownerId: subscription.userId,
       metadata: { reason: "renewal_failed", failures, invoiceId: invoice.id },
       at: now,
     });
@@ -90,6 +91,7 @@ export async function applyDunning(
     action: "subscription.past_due",
     resourceType: "subscription",
     resourceId: subscription.id,
+    ownerId: subscription.userId,
     metadata: { failures, nextRenewalAttemptAt: nextRenewalAttemptAt.toISOString() },
     at: now,
   });

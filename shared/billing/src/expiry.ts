@@ -200,8 +200,8 @@ export async function expireEndedSubscriptions(
         returning id
       ),
       audits as (
-        insert into audit_log (actor_id, actor_role, action, resource_type, resource_id, metadata, created_at)
-        select null, 'SYSTEM', 'subscription.expired', 'subscription', e.id::text,
+        insert into audit_log (actor_id, actor_role, owner_id, action, resource_type, resource_id, metadata, created_at)
+        select null, 'SYSTEM', e.user_id, 'subscription.expired', 'subscription', e.id::text,
           '{"reason":"period_ended"}'::jsonb, ${at}
         from expired e
         returning id
@@ -301,6 +301,7 @@ export async function purgeExpiredSubscriptions(
             action: "subscription.purged",
             resourceType: "subscription",
             resourceId: subscription.id,
+            ownerId: subscription.userId,
             metadata: { retentionDays: ctx.settings.retentionDays },
             at: now,
           }),

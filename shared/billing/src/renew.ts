@@ -109,6 +109,7 @@ export async function renew({
           action: "subscription.renewal_requested",
           resourceType: "subscription",
           resourceId: subscription.id,
+          ownerId: subscription.userId,
           metadata: { invoiceId: invoice.id, paymentId: payment.id, periodStart: period.start },
         });
       }

@@ -417,8 +417,8 @@ async function settleSucceededRenewals(
             returning id
           ),
           audits as (
-            insert into audit_log (actor_id, actor_role, action, resource_type, resource_id, metadata, created_at)
-            select null, 'SYSTEM', 'subscription.renewed', 'subscription', input.subscription_id::text,
+            insert into audit_log (actor_id, actor_role, owner_id, action, resource_type, resource_id, metadata, created_at)
+            select null, 'SYSTEM', input.user_id, 'subscription.renewed', 'subscription', input.subscription_id::text,
                    jsonb_build_object('invoiceId', input.invoice_id, 'paymentId', input.payment_id,
                                       'providerPaymentId', input.provider_payment_id), ${at}
             from input returning id

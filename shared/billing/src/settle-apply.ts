@@ -130,6 +130,7 @@ export async function applySuccess(
     action: first ? "subscription.activated" : "subscription.renewed",
     resourceType: "subscription",
     resourceId: subscription.id,
+    ownerId: subscription.userId,
     metadata: { invoiceId: invoice.id, paymentId: payment.id, providerPaymentId },
   });
   return events;
@@ -196,6 +197,7 @@ export async function applyDecline(
     action: first ? "subscription.first_payment_declined" : "subscription.renewal_payment_declined",
     resourceType: "subscription",
     resourceId: subscription.id,
+    ownerId: subscription.userId,
     metadata: { invoiceId: invoice.id, paymentId: payment.id, ...failure },
   });
   const events = [

@@ -109,6 +109,7 @@ export async function subscribe({
         action: "subscription.created",
         resourceType: "subscription",
         resourceId: subscription!.id,
+        ownerId: subscription!.userId,
         metadata: { serviceSlug: service.slug, invoiceId: invoice.id, paymentId: payment.id },
       });
       return { subscription: subscription!, invoice, payment };

@@ -30,6 +30,7 @@ export async function disableEndpoint(
     action: "webhook.disabled",
     resourceType: "webhook_endpoint",
     resourceId: endpoint.id,
+    ownerId: endpoint.userId,
     metadata: { reason, url: endpoint.url },
     at: now,
   });

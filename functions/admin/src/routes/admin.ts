@@ -89,18 +89,22 @@ export function adminRoutes(ctx: AdminContext, verifier: TokenVerifier) {
     .get("/audit", notes.listAudit, queryParams(auditQuery), async (c) => {
       const { limit, cursor, ...filters } = c.req.valid("query");
       orderedRange(filters.from, filters.to, ["from", "to"]);
-      return c.json(await listAudit(ctx.db, filters, { limit, cursor }));
+      return c.json(await listAudit(ctx.db, actorOf(c), filters, { limit, cursor }));
     });
 }
 
-/** `/api/v1/audit`: the caller's own audit entries (any signed-in role). */
+/**
+ * `/api/v1/audit`: the caller's own audit entries (any signed-in role), with
+ * other actors shown to a customer by role only.
+ */
 export function ownAuditRoutes(ctx: AdminContext, verifier: TokenVerifier) {
   return new Hono<AppEnv>()
     .use(requireAuth(verifier))
     .get("/", notes.ownAudit, queryParams(ownAuditQuery), async (c) => {
       const { limit, cursor, ...filters } = c.req.valid("query");
       orderedRange(filters.from, filters.to, ["from", "to"]);
-      const userId = c.get("auth").userId;
-      return c.json(await listAudit(ctx.db, { ...filters, userId }, { limit, cursor }));
+      const viewer = actorOf(c);
+      const own = { ...filters, userId: viewer.id };
+      return c.json(await listAudit(ctx.db, viewer, own, { limit, cursor }));
     });
 }

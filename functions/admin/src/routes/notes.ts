@@ -96,18 +96,27 @@ const statsSchema = v.object({
   ),
 });
 
+/** Which entries are a user's own: one wording for both audit routes. */
+const ownEntries =
+  "Own entries: those about the caller's things (their account, subscriptions, invoices and payments, instances, webhook endpoints), whoever acted, an admin or the platform (SYSTEM) included, and the caller's own actions.";
+
 export const auditSchema = v.object({
   id: uuid,
   actor: v.object({
-    id: v.pipe(v.nullable(uuid), v.description("Null for the platform itself.")),
+    id: v.pipe(
+      v.nullable(uuid),
+      v.description(
+        "Null for the platform itself, and for anyone but the caller when the caller is not an admin.",
+      ),
+    ),
     role: v.pipe(v.nullable(v.string()), v.description("CUSTOMER, ADMIN, SUPER_ADMIN or SYSTEM.")),
   }),
   action: v.pipe(v.string(), v.description('"<entity>.<verb>", e.g. "user.disabled".')),
   resourceType: v.string(),
   resourceId: v.nullable(v.string()),
   metadata: v.record(v.string(), v.unknown()),
-  ip: v.nullable(v.string()),
-  userAgent: v.nullable(v.string()),
+  ip: v.pipe(v.nullable(v.string()), v.description("Hidden (null) like the actor's id.")),
+  userAgent: v.pipe(v.nullable(v.string()), v.description("Hidden (null) like the actor's id.")),
   requestId: v.nullable(v.string()),
   createdAt: timestamp,
 });
@@ -162,14 +171,14 @@ export const notes = {
   listAudit: describeRoute({
     id: "admin.audit.list",
     summary: "Everyone's audit log, newest first, with filters",
+    description: `Every entry in full: actors' ids, IPs and user agents included. \`userId\` selects the entries GET /api/v1/audit shows that user. ${ownEntries}`,
     response: { schema: listOf(auditSchema) },
     errors: [],
   }),
   ownAudit: describeRoute({
     id: "audit.list",
     summary: "The caller's own audit entries, newest first",
-    description:
-      "Own entries: the caller's actions, and actions on the caller's account (e.g. an admin disabling it).",
+    description: `${ownEntries} A customer sees another actor by role only: \`actor.id\`, \`ip\` and \`userAgent\` are null on entries they did not make themselves (e.g. \`{"id": null, "role": "ADMIN"}\`); the request id stays. Admins see every entry in full.`,
     response: { schema: listOf(auditSchema) },
     errors: [],
   }),

@@ -102,7 +102,7 @@ export const ownAuditQuery = v.object(ownAuditEntries);
 export const auditQuery = v.object({
   ...ownAuditEntries,
   actorId: v.optional(fields.uuid()),
-  /** What the user did, and what was done to their account. */
+  /** The user's own entries: about their things (whoever acted), and what they did. */
   userId: v.optional(fields.uuid()),
   resourceType: text(50),
   resourceId: text(200),

@@ -77,6 +77,7 @@ async function writeChange(
     action: change.action,
     resourceType: "user",
     resourceId: change.target.id,
+    ownerId: change.target.id,
     metadata: change.metadata,
     at: change.now,
   });

@@ -1,20 +1,28 @@
 import { auditLog, type Db } from "@minispod/db";
-import { keyset, type Page, type PageQuery } from "@minispod/shared";
+import { isAdmin, keyset, type Page, type PageQuery, type UserActor } from "@minispod/shared";
 import { and, eq, gte, lt, or, type SQL } from "drizzle-orm";
 
 type AuditRow = typeof auditLog.$inferSelect;
 
-/** An audit entry as the API shows it. */
-export function auditDto(row: AuditRow) {
+/**
+ * An audit entry as `viewer` may see it. Admins see everything. Anyone else
+ * sees who else acted on their things by role only: another person's id, IP
+ * and user agent are theirs, not the customer's to read.
+ *
+ * @example
+ * auditDto(row, actorOf(c)); // a customer reading an admin's entry: actor {id: null, role: "ADMIN"}
+ */
+export function auditDto(row: AuditRow, viewer: Pick<UserActor, "id" | "role">) {
+  const revealActor = isAdmin(viewer.role) || row.actorId === viewer.id;
   return {
     id: row.id,
-    actor: { id: row.actorId, role: row.actorRole },
+    actor: { id: revealActor ? row.actorId : null, role: row.actorRole },
     action: row.action,
     resourceType: row.resourceType,
     resourceId: row.resourceId,
     metadata: row.metadata,
-    ip: row.ip,
-    userAgent: row.userAgent,
+    ip: revealActor ? row.ip : null,
+    userAgent: revealActor ? row.userAgent : null,
     requestId: row.requestId,
     createdAt: row.createdAt.toISOString(),
   };
@@ -23,10 +31,7 @@ export type AuditDto = ReturnType<typeof auditDto>;
 
 export interface AuditFilters {
   actorId?: string | undefined;
-  /**
-   * Entries concerning a user: what they did (actor), and what was done to
-   * their account (resource type "user", id theirs), e.g. an admin disabling them.
-   */
+  /** A user's own entries: see `concerning`. */
   userId?: string | undefined;
   action?: string | undefined;
   resourceType?: string | undefined;
@@ -37,17 +42,20 @@ export interface AuditFilters {
   to?: Date | undefined;
 }
 
-/** The `userId` filter: a user's "own" entries. */
+/**
+ * A user's "own" entries: those about their things (`owner_id`, fixed when
+ * the entry was written: their account, subscriptions, instances, webhook
+ * endpoints, whoever acted, the platform included), and what they did
+ * themselves (`actor_id`, e.g. an admin's actions on others' things).
+ */
 export function concerning(userId: string): SQL {
-  return or(
-    eq(auditLog.actorId, userId),
-    and(eq(auditLog.resourceType, "user"), eq(auditLog.resourceId, userId)),
-  )!;
+  return or(eq(auditLog.ownerId, userId), eq(auditLog.actorId, userId))!;
 }
 
-/** Newest first. */
+/** Newest first, as `viewer` may see each entry. */
 export async function listAudit(
   db: Db,
+  viewer: Pick<UserActor, "id" | "role">,
   filters: AuditFilters,
   page: PageQuery,
 ): Promise<Page<AuditDto>> {
@@ -69,5 +77,5 @@ export async function listAudit(
     )
     .orderBy(...p.orderBy)
     .limit(p.fetch);
-  return p.page(rows, auditDto);
+  return p.page(rows, (row) => auditDto(row, viewer));
 }

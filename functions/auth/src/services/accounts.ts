@@ -25,6 +25,7 @@ export async function audit(
     action: entry.action,
     resourceType: "user",
     resourceId: entry.user.id,
+    ownerId: entry.user.id,
   });
 }
 

@@ -119,6 +119,7 @@ export async function updateService({
       resourceType: "service",
       action: "service.updated",
       resourceId: row.id,
+      ownerId: null,
       metadata: { slug, changes: diff },
     });
     return updated!;

@@ -70,6 +70,7 @@ export async function createService({
       resourceType: "service",
       action: "service.created",
       resourceId: row.id,
+      ownerId: null,
       metadata: { slug: row.slug },
     });
     return row;
@@ -103,6 +104,7 @@ export async function retireService({
       resourceType: "service",
       action: "service.retired",
       resourceId: row.id,
+      ownerId: null,
       metadata: { slug },
     });
     return row;

@@ -51,6 +51,7 @@ export async function restartInstance({
       action: "instance.restarted",
       resourceType: "instance",
       resourceId: row.id,
+      ownerId: row.userId,
       metadata: { restartedAt, ownerId: row.userId },
       at: ctx.now(),
     });

@@ -82,6 +82,7 @@ export async function createEndpoint(input: {
       action: "webhook.created",
       resourceType: "webhook_endpoint",
       resourceId: row!.id,
+      ownerId: row!.userId,
       metadata: { url: row!.url, events: row!.eventTypes },
       at: now,
     });
@@ -129,6 +130,7 @@ export async function updateEndpoint(input: {
       action: "webhook.updated",
       resourceType: "webhook_endpoint",
       resourceId: row.id,
+      ownerId: row.userId,
       metadata: { changed: Object.keys(data) },
       at: now,
     });
@@ -150,6 +152,7 @@ export async function deleteEndpoint(input: {
       action: "webhook.deleted",
       resourceType: "webhook_endpoint",
       resourceId: endpoint.id,
+      ownerId: endpoint.userId,
       metadata: { url: endpoint.url },
       at: now,
     });
@@ -187,6 +190,7 @@ export async function rotateSecret(input: {
       action: "webhook.secret_rotated",
       resourceType: "webhook_endpoint",
       resourceId: row.id,
+      ownerId: row.userId,
       metadata: { previousSecretExpiresAt: previousSecretExpiresAt.toISOString() },
       at: now,
     });
