@@ -1,5 +1,4 @@
 ALTER TABLE "audit_log" ADD COLUMN "owner_id" uuid;--> statement-breakpoint
-ALTER TABLE "audit_log" ADD CONSTRAINT "audit_log_owner_id_users_id_fk" FOREIGN KEY ("owner_id") REFERENCES "public"."users"("id") ON DELETE set null ON UPDATE no action;--> statement-breakpoint
 CREATE INDEX "audit_log_owner_idx" ON "audit_log" USING btree ("owner_id","created_at","id") WHERE "audit_log"."owner_id" is not null;--> statement-breakpoint
 -- Backfill: whose thing each existing entry concerns. resource_id is text (not
 -- always a UUID), so the joins compare ids as text and nothing is ever cast.
