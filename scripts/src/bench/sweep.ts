@@ -235,8 +235,8 @@ async function expiryAtSize(db: Db, run: Awaited<ReturnType<typeof expiryVsUpdat
                    now() - interval '365 days' + n * (interval '365 days' / ${history}::int) as t
             from generate_series(1, ${history}::int) as n) h`);
     await db.execute(sql`
-      insert into audit_log (actor_role, action, resource_type, resource_id, metadata, created_at)
-      select 'SYSTEM', 'subscription.renewed', 'subscription', gen_random_uuid()::text, '{}'::jsonb,
+      insert into audit_log (actor_role, owner_id, action, resource_type, resource_id, metadata, created_at)
+      select 'SYSTEM', gen_random_uuid(), 'subscription.renewed', 'subscription', gen_random_uuid()::text, '{}'::jsonb,
              now() - interval '365 days' + n * (interval '365 days' / ${history}::int)
       from generate_series(1, ${history}::int) as n`);
     await db.execute(sql`vacuum analyze outbox_events`);
