@@ -182,14 +182,15 @@ export interface ReplayedLetter {
  * ids, all or none, in one transaction with their audit rows. The original
  * outbox row, if still there, is made due again (unpublished, no attempts);
  * otherwise it is inserted with the same id, source, type, subject, data,
- * traceparent and time. Consumers deduplicate on (source, id), so the consumers that
- * handled the event already answer "duplicate" and only the ones that failed
- * act. Replaying a letter again is allowed and safe for the same reason.
+ * traceparent and time. Consumers deduplicate on (source, id), so the
+ * consumers that handled the event already answer "duplicate" and only the
+ * ones that failed act. Replaying a letter again is allowed and safe for the same reason.
  *
  * Answers 404 when an id is unknown, 422 (one entry per letter) when a letter
  * cannot be re-published (among the reasons: it happened before
- * `rememberedSince`, the oldest handling consumers still remember), 409 when the outbox holds a different event under
- * its id. The caller sends the returned event ids after the commit.
+ * `rememberedSince`, the oldest handling consumers still remember), 409 when
+ * the outbox holds a different event under its id. The caller sends the
+ * returned event ids after the commit.
  */
 export async function replayDeadLetters(
   db: Db,

@@ -68,7 +68,7 @@ export function purgePublishedEvents(db: Db, options: EventPurgeOptions) {
 /**
  * Deletes consumers' records of events they handled before `before`. Past
  * that age a redelivery would be handled again, so dead letters that old are
- * no longer replayed (see `replayDeadLetters`' `handledSince`). Rows are found
+ * no longer replayed (see `replayDeadLetters`' `rememberedSince`). Rows are found
  * through the BRIN index on `processed_at` and deleted by their key.
  */
 export function purgeProcessedEvents(db: Db, options: EventPurgeOptions) {
