@@ -17,6 +17,28 @@ export function createMetrics(fn: string, options: { defaultMetrics?: boolean } 
   return { registry, http: new HttpMetrics(registry) };
 }
 
+/**
+ * Metrics made once per registry. prom-client refuses a second metric of the
+ * same name in one registry, and the code that wants them (a config built per
+ * request, a sweep's app) may ask more than once: the first call builds and
+ * registers them, later calls with the same registry get the same objects
+ * (and their other arguments are not used).
+ *
+ * @example
+ * export const queueMetrics = perRegistry((registry: Registry) => ({
+ *   waiting: new Gauge({ name: "queue_waiting", help: "…", registers: [registry] }),
+ * }));
+ */
+export function perRegistry<T, A extends unknown[]>(
+  build: (registry: Registry, ...args: A) => T,
+): (registry: Registry, ...args: A) => T {
+  const made = new WeakMap<Registry, T>();
+  return (registry, ...args) => {
+    if (!made.has(registry)) made.set(registry, build(registry, ...args));
+    return made.get(registry)!;
+  };
+}
+
 const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
 interface Series {

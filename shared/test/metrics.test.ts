@@ -1,6 +1,6 @@
 import { Counter, Histogram, Registry } from "prom-client";
 import { describe, expect, it } from "vitest";
-import { createMetrics } from "../src/metrics";
+import { createMetrics, perRegistry } from "../src/metrics";
 
 /** prom-client's own counter and histogram, as the HTTP metrics were defined before. */
 function promClientReference(fn: string) {
@@ -70,5 +70,32 @@ describe("HTTP metrics", () => {
     a.http.record("GET", "/x", 200, 0.001);
     expect(await a.registry.metrics()).toContain('function="a"');
     expect(await b.registry.metrics()).not.toContain('route="/x"');
+  });
+});
+
+describe("perRegistry", () => {
+  const jobs = perRegistry((registry: Registry, prefix: string) => ({
+    prefix,
+    runs: new Counter({ name: `${prefix}_runs_total`, help: "Runs.", registers: [registry] }),
+  }));
+
+  it("builds once per registry and hands the same metrics back", async () => {
+    const a = new Registry();
+    const first = jobs(a, "sweep");
+    // A second build would throw: prom-client refuses a duplicate name in one registry.
+    const again = jobs(a, "ignored");
+    expect(again).toBe(first);
+    expect(again.prefix).toBe("sweep");
+    again.runs.inc(2);
+    expect(await a.metrics()).toContain("sweep_runs_total 2");
+  });
+
+  it("keeps registries apart", async () => {
+    const a = new Registry();
+    const b = new Registry();
+    jobs(a, "sweep").runs.inc();
+    expect(jobs(b, "sweep")).not.toBe(jobs(a, "sweep"));
+    expect(await b.metrics()).toContain("sweep_runs_total 0");
+    expect(await a.metrics()).toContain("sweep_runs_total 1");
   });
 });

@@ -124,7 +124,7 @@ async function batchedExpiryUpdate(db: Db, now: Date, batchSize: number) {
   for (;;) {
     const result = await db.execute(sql`
       with due as (
-        select s.id from subscriptions s
+        select s.id, s.ctid as tid from subscriptions s
         where s.status in ('ACTIVE', 'PAST_DUE') and (not s.auto_renew or not s.card_on_file)
           and s.purged_at is null and s.current_period_end <= ${at}
         order by s.current_period_end
@@ -133,7 +133,7 @@ async function batchedExpiryUpdate(db: Db, now: Date, batchSize: number) {
       expired as (
         update subscriptions s
         set status = 'EXPIRED', expired_at = ${at}, next_renewal_attempt_at = null, updated_at = ${at}
-        from due where s.id = any(array(select id from due)) and s.id = due.id
+        from due where s.ctid = any(array(select tid from due)) and s.id = due.id
         returning s.id)
       select (select count(*) from due)::int as claimed`);
     const [row] = result as unknown as { claimed: number }[];

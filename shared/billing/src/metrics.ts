@@ -1,4 +1,5 @@
 import { type Db, outboxEvents } from "@minispod/db";
+import { perRegistry } from "@minispod/shared";
 import { isNull, sql } from "drizzle-orm";
 import { Counter, Gauge, Histogram, type Registry } from "prom-client";
 
@@ -14,8 +15,6 @@ export interface SweepMetrics {
   observe(job: string, run: { seconds: number; examined: number; changed: number }): void;
 }
 
-const byRegistry = new WeakMap<Registry, SweepMetrics>();
-
 /**
  * The sweep metrics of a function's registry (made once per registry), plus
  * two gauges read at scrape time: the outbox backlog (unpublished events) and
@@ -25,73 +24,68 @@ const byRegistry = new WeakMap<Registry, SweepMetrics>();
  * const metrics = sweepMetrics(deps.metrics.registry, { db: deps.db, now: deps.now });
  * metrics.observe("expire", { seconds: 0.4, examined: 120, changed: 118 });
  */
-export function sweepMetrics(
-  registry: Registry,
-  outbox: { db: Db; now: () => Date },
-): SweepMetrics {
-  const existing = byRegistry.get(registry);
-  if (existing) return existing;
-  const rowsExamined = new Counter({
-    name: "sweep_rows_examined_total",
-    help: "Rows a sweep claimed as due, by job.",
-    labelNames: ["job"],
-    registers: [registry],
-  });
-  const rowsChanged = new Counter({
-    name: "sweep_rows_changed_total",
-    help: "Rows a sweep changed (renewed, expired, purged, reminded, deleted), by job.",
-    labelNames: ["job"],
-    registers: [registry],
-  });
-  const charges = new Counter({
-    name: "sweep_charges_total",
-    help: "Renewal charges by outcome: attempted, succeeded, failed (declined), unknown (left for reconciliation).",
-    labelNames: ["outcome"],
-    registers: [registry],
-  });
-  const duration = new Histogram({
-    name: "sweep_run_duration_seconds",
-    help: "Duration of one sweep run, by job.",
-    labelNames: ["job"],
-    buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120],
-    registers: [registry],
-  });
-  new Gauge({
-    name: "outbox_backlog_events",
-    help: "Outbox events not yet published to the broker.",
-    registers: [registry],
-    async collect() {
-      const [row] = await outbox.db
-        .select({ n: sql<number>`count(*)::int` })
-        .from(outboxEvents)
-        .where(isNull(outboxEvents.publishedAt));
-      this.set(Number(row?.n ?? 0));
-    },
-  });
-  new Gauge({
-    name: "outbox_oldest_unpublished_age_seconds",
-    help: "Age of the oldest outbox event not yet published (0 when none).",
-    registers: [registry],
-    async collect() {
-      const [row] = await outbox.db
-        .select({ oldest: sql<string | null>`min(${outboxEvents.createdAt})` })
-        .from(outboxEvents)
-        .where(isNull(outboxEvents.publishedAt));
-      const oldest = row?.oldest ? new Date(row.oldest).getTime() : undefined;
-      this.set(oldest ? Math.max(0, (outbox.now().getTime() - oldest) / 1000) : 0);
-    },
-  });
-  const metrics: SweepMetrics = {
-    rowsExamined,
-    rowsChanged,
-    charges,
-    duration,
-    observe(job, run) {
-      duration.observe({ job }, run.seconds);
-      rowsExamined.inc({ job }, run.examined);
-      rowsChanged.inc({ job }, run.changed);
-    },
-  };
-  byRegistry.set(registry, metrics);
-  return metrics;
-}
+export const sweepMetrics = perRegistry(
+  (registry: Registry, outbox: { db: Db; now: () => Date }): SweepMetrics => {
+    const rowsExamined = new Counter({
+      name: "sweep_rows_examined_total",
+      help: "Rows a sweep claimed as due, by job.",
+      labelNames: ["job"],
+      registers: [registry],
+    });
+    const rowsChanged = new Counter({
+      name: "sweep_rows_changed_total",
+      help: "Rows a sweep changed (renewed, expired, purged, reminded, deleted), by job.",
+      labelNames: ["job"],
+      registers: [registry],
+    });
+    const charges = new Counter({
+      name: "sweep_charges_total",
+      help: "Renewal charges by outcome: attempted, succeeded, failed (declined), unknown (left for reconciliation).",
+      labelNames: ["outcome"],
+      registers: [registry],
+    });
+    const duration = new Histogram({
+      name: "sweep_run_duration_seconds",
+      help: "Duration of one sweep run, by job.",
+      labelNames: ["job"],
+      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120],
+      registers: [registry],
+    });
+    new Gauge({
+      name: "outbox_backlog_events",
+      help: "Outbox events not yet published to the broker.",
+      registers: [registry],
+      async collect() {
+        const [row] = await outbox.db
+          .select({ n: sql<number>`count(*)::int` })
+          .from(outboxEvents)
+          .where(isNull(outboxEvents.publishedAt));
+        this.set(Number(row?.n ?? 0));
+      },
+    });
+    new Gauge({
+      name: "outbox_oldest_unpublished_age_seconds",
+      help: "Age of the oldest outbox event not yet published (0 when none).",
+      registers: [registry],
+      async collect() {
+        const [row] = await outbox.db
+          .select({ oldest: sql<string | null>`min(${outboxEvents.createdAt})` })
+          .from(outboxEvents)
+          .where(isNull(outboxEvents.publishedAt));
+        const oldest = row?.oldest ? new Date(row.oldest).getTime() : undefined;
+        this.set(oldest ? Math.max(0, (outbox.now().getTime() - oldest) / 1000) : 0);
+      },
+    });
+    return {
+      rowsExamined,
+      rowsChanged,
+      charges,
+      duration,
+      observe(job, run) {
+        duration.observe({ job }, run.seconds);
+        rowsExamined.inc({ job }, run.examined);
+        rowsChanged.inc({ job }, run.changed);
+      },
+    };
+  },
+);

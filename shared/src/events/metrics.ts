@@ -1,5 +1,5 @@
 import { Counter, type Registry } from "prom-client";
-import type { Metrics } from "../metrics";
+import { type Metrics, perRegistry } from "../metrics";
 import { shortType } from "./catalogue";
 
 /** What a consumer made of one delivery; `rejected` = answered 4xx (never retried), `failed` = 5xx (retried). */
@@ -19,8 +19,6 @@ export interface EventMetrics {
   deadLettered: Counter<"type">;
 }
 
-const byRegistry = new WeakMap<Registry, EventMetrics>();
-
 /**
  * The type label of a CloudEvent type: the catalogue's short name, or
  * "unknown" for anything else, so a stray sender cannot grow the series.
@@ -37,10 +35,12 @@ export function eventTypeLabel(cloudEventType: string): string {
  * eventMetrics(deps.metrics).published.inc({ type: eventTypeLabel(row.type) });
  */
 export function eventMetrics(metrics: Metrics): EventMetrics {
-  const existing = byRegistry.get(metrics.registry);
-  if (existing) return existing;
-  const registers = [metrics.registry];
-  const made: EventMetrics = {
+  return countersOf(metrics.registry);
+}
+
+const countersOf = perRegistry((registry: Registry): EventMetrics => {
+  const registers = [registry];
+  return {
     published: new Counter({
       name: "minispod_events_published_total",
       help: "Events published to the broker (after their outbox row committed), by type.",
@@ -60,9 +60,7 @@ export function eventMetrics(metrics: Metrics): EventMetrics {
       registers,
     }),
   };
-  byRegistry.set(metrics.registry, made);
-  return made;
-}
+});
 
 /**
  * Counts one consumer's answers in `minispod_events_consumed_total`, for

@@ -1,8 +1,8 @@
 import { type Db, outboxEvents, processedEvents } from "@minispod/db";
 import { and, inArray, isNotNull, lt, sql } from "drizzle-orm";
-import { Counter } from "prom-client";
+import { Counter, type Registry } from "prom-client";
 import { envField } from "../env";
-import type { Metrics } from "../metrics";
+import { type Metrics, perRegistry } from "../metrics";
 
 /**
  * How long consumers remember the events they handled (`processed_events`).
@@ -93,18 +93,17 @@ export function purgeProcessedEvents(db: Db, options: EventPurgeOptions) {
   });
 }
 
-const counters = new WeakMap<Metrics["registry"], Counter<"table">>();
+const purgeCounter = perRegistry(
+  (registry: Registry) =>
+    new Counter({
+      name: "minispod_event_records_purged_total",
+      help: "Published outbox rows and consumers' records of handled events deleted after their retention, by table.",
+      labelNames: ["table"],
+      registers: [registry],
+    }),
+);
 
 /** `minispod_event_records_purged_total{table}` of a function's registry (made once). */
 export function eventPurgeCounter(metrics: Metrics): Counter<"table"> {
-  const existing = counters.get(metrics.registry);
-  if (existing) return existing;
-  const made = new Counter({
-    name: "minispod_event_records_purged_total",
-    help: "Published outbox rows and consumers' records of handled events deleted after their retention, by table.",
-    labelNames: ["table"],
-    registers: [metrics.registry],
-  });
-  counters.set(metrics.registry, made);
-  return made;
+  return purgeCounter(metrics.registry);
 }

@@ -1,4 +1,5 @@
 import { Counter, Histogram, type Registry } from "prom-client";
+import { perRegistry } from "../metrics";
 
 export type AttemptOutcomeLabel = "succeeded" | "failed" | "gone" | "refused";
 
@@ -9,13 +10,9 @@ export interface WebhookMetrics {
   disabled: Counter<"reason">;
 }
 
-const byRegistry = new WeakMap<Registry, WebhookMetrics>();
-
 /** The webhook metrics of a function's registry, made once (configs are built per request). */
-export function webhookMetrics(registry: Registry): WebhookMetrics {
-  const existing = byRegistry.get(registry);
-  if (existing) return existing;
-  const metrics: WebhookMetrics = {
+export const webhookMetrics = perRegistry(
+  (registry: Registry): WebhookMetrics => ({
     attempts: new Counter({
       name: "webhook_delivery_attempts_total",
       help: "Webhook delivery attempts, by outcome (refused = stopped by the SSRF guard).",
@@ -35,7 +32,5 @@ export function webhookMetrics(registry: Registry): WebhookMetrics {
       labelNames: ["reason"],
       registers: [registry],
     }),
-  };
-  byRegistry.set(registry, metrics);
-  return metrics;
-}
+  }),
+);
