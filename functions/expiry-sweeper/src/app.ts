@@ -15,9 +15,10 @@ export type ExpirySweeperDeps = FunctionContext<ExpirySweeperEnv>;
 /**
  * `POST /cron/remind`, `/cron/expire`, `/cron/purge`: the PingSources of
  * knative/base/functions/expiry-sweeper.yaml. Each job is set-based and
- * bounded (EXPIRY_SWEEP_BATCH x EXPIRY_SWEEP_MAX_BATCHES rows); overlapping
- * runs split the rows (SKIP LOCKED), and a run that stops early leaves the
- * rest to the next one.
+ * bounded (EXPIRY_SWEEP_BATCH x EXPIRY_SWEEP_MAX_BATCHES rows), with
+ * EXPIRY_SWEEP_CONCURRENCY batches in flight; batches and overlapping runs
+ * split the rows (SKIP LOCKED), and a run that stops early leaves the rest to
+ * the next one.
  */
 export function createApp(deps: ExpirySweeperDeps) {
   const app = baseApp(deps);
@@ -31,6 +32,7 @@ export function createApp(deps: ExpirySweeperDeps) {
   const bounds = {
     batchSize: deps.env.EXPIRY_SWEEP_BATCH,
     maxBatches: deps.env.EXPIRY_SWEEP_MAX_BATCHES,
+    concurrency: deps.env.EXPIRY_SWEEP_CONCURRENCY,
   };
 
   const job =

@@ -12,5 +12,10 @@ export const expirySweeperEnvSchema = v.object({
   EXPIRY_SWEEP_BATCH: envField.int(500, 1, 10_000),
   /** Batches per job and run: bounds one invocation; the next run continues. */
   EXPIRY_SWEEP_MAX_BATCHES: envField.int(20, 1, 1000),
+  /**
+   * Batches in flight at once within a run, each on its own pooled connection
+   * (so at most DATABASE_POOL_MAX help): PostgreSQL spreads them over its cores.
+   */
+  EXPIRY_SWEEP_CONCURRENCY: envField.int(2, 1, 16),
 });
 export type ExpirySweeperEnv = v.InferOutput<typeof expirySweeperEnvSchema>;

@@ -21,6 +21,12 @@ export interface SweepBatchOptions {
   batchSize: number;
   /** Most batches per run: bounds one invocation; the next run continues. */
   maxBatches: number;
+  /**
+   * Batches in flight at once, each a transaction on its own pooled
+   * connection (default 1). Their SKIP LOCKED claims take disjoint rows, as
+   * overlapping runs' do; PostgreSQL runs each on its own core.
+   */
+  concurrency?: number;
 }
 
 export interface SweepStepResult {
@@ -46,23 +52,41 @@ const endsWithoutRenewal = sql.raw("(not s.auto_renew or not s.card_on_file)");
 const serviceRef = { id: serviceCatalog.id, slug: serviceCatalog.slug, name: serviceCatalog.name };
 
 /**
- * Runs `batch` until it claims less than a full batch or `maxBatches` ran.
- * Each batch is one transaction that locks its rows with SKIP LOCKED, so
- * concurrent sweeps split the work instead of waiting on each other.
+ * Runs `batch` until one claims less than a full batch or `maxBatches` ran,
+ * with up to `concurrency` batches in flight. Each batch is one transaction
+ * that locks its rows with SKIP LOCKED, so these batches, like concurrent
+ * sweeps, split the work instead of waiting on each other. A short batch means
+ * every due row left is claimed by a batch in flight: no new one starts. A
+ * failed batch stops new ones too; the error is thrown once those in flight
+ * have ended (committed batches stay committed; their events wait in the
+ * outbox for the relay).
  */
 async function inBatches(
   options: SweepBatchOptions,
   batch: (limit: number) => Promise<{ examined: number; changed: number; eventIds: string[] }>,
 ): Promise<SweepStepResult> {
   const total: SweepStepResult = { examined: 0, changed: 0, eventIds: [], more: false };
-  for (let i = 0; i < options.maxBatches; i++) {
-    const one = await batch(options.batchSize);
-    total.examined += one.examined;
-    total.changed += one.changed;
-    total.eventIds.push(...one.eventIds);
-    total.more = one.examined === options.batchSize;
-    if (!total.more) break;
-  }
+  let started = 0;
+  let drained = false;
+  let failure: { error: unknown } | undefined;
+  const worker = async () => {
+    while (!drained && !failure && started < options.maxBatches) {
+      started++;
+      try {
+        const one = await batch(options.batchSize);
+        total.examined += one.examined;
+        total.changed += one.changed;
+        total.eventIds.push(...one.eventIds);
+        if (one.examined < options.batchSize) drained = true;
+      } catch (error) {
+        failure ??= { error };
+      }
+    }
+  };
+  const workers = Math.max(1, Math.min(options.concurrency ?? 1, options.maxBatches));
+  await Promise.all(Array.from({ length: workers }, worker));
+  if (failure) throw failure.error;
+  total.more = !drained;
   return total;
 }
 
