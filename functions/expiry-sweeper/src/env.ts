@@ -9,7 +9,7 @@ export const expirySweeperEnvSchema = v.object({
   /** Reminders before a non-renewing period ends, in days (each sent once per period). */
   EXPIRY_REMINDER_DAYS: dayList("7,3,1"),
   /** Subscriptions claimed per transaction. */
-  EXPIRY_SWEEP_BATCH: envField.int(500, 1, 10_000),
+  EXPIRY_SWEEP_BATCH: envField.int(1000, 1, 10_000),
   /** Batches per job and run: bounds one invocation; the next run continues. */
   EXPIRY_SWEEP_MAX_BATCHES: envField.int(20, 1, 1000),
   /**
