@@ -1,4 +1,8 @@
-import { billingSettingsOf, expireEndedSubscriptions } from "@minispod/billing";
+import {
+  billingSettingsOf,
+  expireEndedSubscriptions,
+  purgeExpiredSubscriptions,
+} from "@minispod/billing";
 import { seedCatalogService, seedDueSubscriptions } from "@minispod/billing/testing";
 import {
   auditLog,
@@ -10,7 +14,7 @@ import {
 } from "@minispod/db";
 import { createEventSender } from "@minispod/shared";
 import { createHarness, type Harness } from "@minispod/shared/testing";
-import { and, count, countDistinct, eq, inArray, ne } from "drizzle-orm";
+import { and, count, countDistinct, eq, inArray, isNull, ne } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createApp } from "../src/app";
 import { expirySweeperFunction } from "../src/function";
@@ -197,5 +201,38 @@ describe("expiry sweep with batches in flight", () => {
       audits: 600,
       auditedSubscriptions: 600,
     });
+  });
+
+  it("on PGlite (npm start's database) batches in flight queue on its one connection: each row expired and purged once", async () => {
+    const local = createDb("pglite://memory");
+    pools.push(local);
+    await local.migrate();
+    const service = await seedCatalogService(local.db);
+    await seedDueSubscriptions(local.db, {
+      serviceId: service.id,
+      count: 450,
+      periodEnd: new Date(start.getTime() - 3_600_000),
+      autoRenew: false,
+      customers: 5,
+    });
+    const options = { ctx: sweepContext(local.db), batchSize: 100, maxBatches: 50, concurrency: 3 };
+    const expired = await expireEndedSubscriptions({ ...options, now: start });
+    expect(expired).toMatchObject({ changed: 450, more: false });
+    expect(new Set(expired.eventIds).size).toBe(450);
+    // The purge's batches are transactions of several statements each.
+    const purged = await purgeExpiredSubscriptions({
+      ...options,
+      now: new Date(start.getTime() + 31 * 86_400_000),
+    });
+    expect(purged).toMatchObject({ changed: 450, more: false });
+    const [left] = await local.db
+      .select({ n: count() })
+      .from(subscriptions)
+      .where(and(eq(subscriptions.serviceId, service.id), isNull(subscriptions.purgedAt)));
+    expect(left?.n).toBe(0);
+    const [events] = await local.db
+      .select({ n: count(), subjects: countDistinct(outboxEvents.subject) })
+      .from(outboxEvents);
+    expect(events).toEqual({ n: 900, subjects: 450 });
   });
 });
