@@ -1,6 +1,6 @@
 import { auditLog, type Db } from "@minispod/db";
 import { isAdmin, keyset, type Page, type PageQuery, type UserActor } from "@minispod/shared";
-import { and, eq, gte, lt, or, type SQL } from "drizzle-orm";
+import { and, eq, gte, isNull, lt, ne, or, type SQL } from "drizzle-orm";
 
 type AuditRow = typeof auditLog.$inferSelect;
 
@@ -46,13 +46,33 @@ export interface AuditFilters {
  * A user's "own" entries: those about their things (`owner_id`, fixed when
  * the entry was written: their account, subscriptions, instances, webhook
  * endpoints, whoever acted, the platform included), and what they did
- * themselves (`actor_id`, e.g. an admin's actions on others' things).
+ * themselves (`actor_id`, e.g. an admin's actions on others' things). As two
+ * disjoint parts, so each can walk its own index in page order.
  */
-export function concerning(userId: string): SQL {
-  return or(eq(auditLog.ownerId, userId), eq(auditLog.actorId, userId))!;
+function concerning(userId: string): [owned: SQL, acted: SQL] {
+  return [
+    eq(auditLog.ownerId, userId),
+    and(eq(auditLog.actorId, userId), or(isNull(auditLog.ownerId), ne(auditLog.ownerId, userId)))!,
+  ];
 }
 
-/** Newest first, as `viewer` may see each entry. */
+/** Newest first, like the keyset's order: created_at, then id, descending. */
+function newestFirst(a: AuditRow, b: AuditRow): number {
+  const byTime = b.createdAt.getTime() - a.createdAt.getTime();
+  if (byTime !== 0) return byTime;
+  return a.id < b.id ? 1 : a.id > b.id ? -1 : 0;
+}
+
+/**
+ * Newest first, as `viewer` may see each entry.
+ *
+ * A user's own trail (`filters.userId`) is read as its two parts, each a
+ * range of its own index (`audit_log_owner_idx`, `audit_log_actor_idx`)
+ * stopped at one page, and the pages merged here. With `owner_id = me or
+ * actor_id = me` in one query, PostgreSQL either gathers and sorts every entry
+ * of the user or walks the whole log newest first until a page of theirs
+ * turns up: slow for a user whose entries are many, or old.
+ */
 export async function listAudit(
   db: Db,
   viewer: Pick<UserActor, "id" | "role">,
@@ -60,22 +80,24 @@ export async function listAudit(
   page: PageQuery,
 ): Promise<Page<AuditDto>> {
   const p = keyset(auditLog.createdAt, auditLog.id, page);
-  const rows = await db
-    .select()
-    .from(auditLog)
-    .where(
-      and(
-        filters.actorId ? eq(auditLog.actorId, filters.actorId) : undefined,
-        filters.userId ? concerning(filters.userId) : undefined,
-        filters.action ? eq(auditLog.action, filters.action) : undefined,
-        filters.resourceType ? eq(auditLog.resourceType, filters.resourceType) : undefined,
-        filters.resourceId ? eq(auditLog.resourceId, filters.resourceId) : undefined,
-        filters.from ? gte(auditLog.createdAt, filters.from) : undefined,
-        filters.to ? lt(auditLog.createdAt, filters.to) : undefined,
-        p.where,
-      ),
-    )
-    .orderBy(...p.orderBy)
-    .limit(p.fetch);
+  const matching = and(
+    filters.actorId ? eq(auditLog.actorId, filters.actorId) : undefined,
+    filters.action ? eq(auditLog.action, filters.action) : undefined,
+    filters.resourceType ? eq(auditLog.resourceType, filters.resourceType) : undefined,
+    filters.resourceId ? eq(auditLog.resourceId, filters.resourceId) : undefined,
+    filters.from ? gte(auditLog.createdAt, filters.from) : undefined,
+    filters.to ? lt(auditLog.createdAt, filters.to) : undefined,
+    p.where,
+  );
+  const onePage = (part?: SQL) =>
+    db
+      .select()
+      .from(auditLog)
+      .where(and(matching, part))
+      .orderBy(...p.orderBy)
+      .limit(p.fetch);
+  if (!filters.userId) return p.page(await onePage(), (row) => auditDto(row, viewer));
+  const parts = await Promise.all(concerning(filters.userId).map(onePage));
+  const rows = parts.flat().sort(newestFirst).slice(0, p.fetch);
   return p.page(rows, (row) => auditDto(row, viewer));
 }
