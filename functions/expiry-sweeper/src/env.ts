@@ -11,7 +11,7 @@ export const expirySweeperEnvSchema = v.object({
   /** Subscriptions claimed per transaction. */
   EXPIRY_SWEEP_BATCH: envField.int(1000, 1, 10_000),
   /** Batches per job and run: bounds one invocation; the next run continues. */
-  EXPIRY_SWEEP_MAX_BATCHES: envField.int(20, 1, 1000),
+  EXPIRY_SWEEP_MAX_BATCHES: envField.int(10, 1, 1000),
   /**
    * Batches in flight at once within a run, each on its own pooled connection
    * (so at most DATABASE_POOL_MAX help): PostgreSQL spreads them over its cores.
