@@ -3,6 +3,7 @@ export * from "./audit";
 export * from "./auth";
 export * from "./business-metrics";
 export * from "./cache";
+export * from "./concurrency";
 export * from "./crypto";
 export * from "./docs";
 export * from "./env";

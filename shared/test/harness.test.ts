@@ -1,5 +1,5 @@
 import { outboxEvents, processedEvents } from "@minispod/db";
-import { eq } from "drizzle-orm";
+import { eq, inArray } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { dispatchEvent, PermanentEventError } from "../src/events/consumer";
 import { enqueueEvent, relayOutbox } from "../src/events/outbox";
@@ -120,6 +120,65 @@ describe("outbox", () => {
 });
 
 describe("CloudEvents over HTTP and the idempotent consumer", () => {
+  it("sends up to `concurrency` at once, each subject's events in the order written, and marks the batch", async () => {
+    const subjects = await Promise.all(Array.from({ length: 6 }, () => h.user()));
+    const ids: string[] = [];
+    // Each subject's four events written one after another.
+    for (const user of subjects) {
+      for (let round = 0; round < 4; round++) {
+        ids.push(
+          await h.database.db.transaction((tx) =>
+            enqueueEvent(tx, {
+              type: "user.registered",
+              source: "auth",
+              subject: user.id,
+              data: { ...registered(user.id), name: `round ${round}` },
+            }),
+          ),
+        );
+      }
+    }
+    let inFlight = 0;
+    let most = 0;
+    const order = new Map<string, string[]>();
+    const slow = {
+      async publish(e: CloudEventMessage) {
+        most = Math.max(most, ++inFlight);
+        // Earlier events take longer: sent side by side, they would arrive out of order.
+        const round = Number((e.data as { name: string }).name.split(" ")[1]);
+        await new Promise((resolve) => setTimeout(resolve, (4 - round) * 3));
+        inFlight--;
+        // The second event of the third subject fails; the rest go through.
+        if (e.id === ids[9]) throw new Error("broker said 503");
+        const seen = order.get(e.subject!) ?? [];
+        order.set(e.subject!, [...seen, (e.data as { name: string }).name]);
+      },
+    };
+    const result = await relayOutbox({
+      db: h.database.db,
+      publisher: slow,
+      logger,
+      ids,
+      concurrency: 4,
+    });
+    expect(result).toEqual({ published: 23, failed: 1 });
+    expect(most).toBe(4);
+    for (const [n, user] of subjects.entries()) {
+      const rounds =
+        n === 2 ? ["round 0", "round 2", "round 3"] : ["round 0", "round 1", "round 2", "round 3"];
+      expect(order.get(user.id)).toEqual(rounds);
+    }
+    const rows = await h.database.db
+      .select()
+      .from(outboxEvents)
+      .where(inArray(outboxEvents.id, ids));
+    const failedRow = rows.find((r) => r.id === ids[9])!;
+    expect(failedRow.publishedAt).toBeNull();
+    expect(failedRow.lastError).toBe("broker said 503");
+    expect(rows.filter((r) => r.publishedAt !== null)).toHaveLength(23);
+    expect(rows.filter((r) => r.id !== ids[9]).every((r) => r.lastError === null)).toBe(true);
+  });
+
   it("round-trips an event through binary-mode HTTP", () => {
     const event = {
       id: "e1",

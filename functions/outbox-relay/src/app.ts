@@ -34,6 +34,7 @@ export function createApp(deps: OutboxRelayDeps) {
               logger: deps.logger,
               metrics: deps.metrics,
               batchSize: deps.env.OUTBOX_RELAY_BATCH,
+              concurrency: deps.env.OUTBOX_RELAY_CONCURRENCY,
               now: () => now,
             });
             published += result.published;

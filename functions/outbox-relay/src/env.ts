@@ -6,6 +6,8 @@ export const outboxRelayEnvSchema = v.object({
   ...processedEventsRetentionEntries,
   /** Most outbox rows sent per sweep. */
   OUTBOX_RELAY_BATCH: envField.int(200, 1, 5000),
+  /** Sends in flight at once (one subject's events still one after another). */
+  OUTBOX_RELAY_CONCURRENCY: envField.int(16, 1, 256),
   /** Published outbox rows are kept this long (for inspection), then purged. */
   OUTBOX_RETENTION: envField.duration("7d"),
   /** Batches of 1,000 rows per purge run and table: bounds one invocation; the next run continues. */

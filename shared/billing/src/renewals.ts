@@ -1,5 +1,5 @@
 import { invoices, payments, serviceCatalog, subscriptions } from "@minispod/db";
-import { systemActor } from "@minispod/shared";
+import { mapLimit, systemActor } from "@minispod/shared";
 import type { ChargeResult } from "@minispod/shared/payments";
 import { and, eq, inArray, isNull, lte, notExists, sql } from "drizzle-orm";
 import { sendCharge } from "./charge";
@@ -442,16 +442,4 @@ async function settleSucceededRenewals(
     );
     return { settled: 0, failedToCommit: charges.length, leftOver: [] };
   }
-}
-
-/** Runs `work` over `items` with at most `limit` at once. */
-async function mapLimit<T>(items: T[], limit: number, work: (item: T) => Promise<void>) {
-  let next = 0;
-  const lanes = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) {
-      const item = items[next++]!;
-      await work(item);
-    }
-  });
-  await Promise.all(lanes);
 }

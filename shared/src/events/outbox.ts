@@ -1,6 +1,7 @@
 import { type Db, outboxEvents } from "@minispod/db";
 import { and, asc, eq, inArray, isNull, lte, sql } from "drizzle-orm";
 import * as v from "valibot";
+import { mapLimit } from "../concurrency";
 import type { Logger } from "../logger";
 import type { Metrics } from "../metrics";
 import { type EventData, type EventType, eventCatalogue, fullType } from "./catalogue";
@@ -75,6 +76,8 @@ export interface RelayOptions {
   metrics?: Metrics | undefined;
   /** Most rows sent in one call. */
   batchSize?: number;
+  /** Sends in flight at once (default 16), one subject's events one after another. */
+  concurrency?: number;
   /** Only these ids (right after a commit); otherwise every due row. */
   ids?: string[];
   now?: () => Date;
@@ -93,7 +96,8 @@ function backoffSeconds(attempts: number): number {
 }
 
 /**
- * Sends unpublished outbox rows to the broker, oldest first. Rows are leased
+ * Sends unpublished outbox rows to the broker, oldest first, up to
+ * `concurrency` at once (one subject's rows in order). Rows are leased
  * (claimed with SKIP LOCKED and pushed into the future) so concurrent relays
  * never send the same row at the same time; a failed send backs off.
  */
@@ -131,42 +135,61 @@ export async function relayOutbox(options: RelayOptions): Promise<RelayResult> {
     return rows;
   });
 
-  let published = 0;
-  let failed = 0;
+  // One lane per subject, so one aggregate's events leave in the order they
+  // were written (the broker does not promise order; consumers don't rely on it).
+  const lanes = new Map<string, typeof claimed>();
   for (const row of claimed) {
-    const message: CloudEventMessage = {
-      id: row.id,
-      type: row.type,
-      source: row.source,
-      subject: row.subject ?? undefined,
-      time: row.time.toISOString(),
-      data: row.data,
-      ...(row.traceparent ? { extensions: { traceparent: row.traceparent } } : {}),
-    };
-    try {
-      await publisher.publish(message);
-      await db
-        .update(outboxEvents)
-        .set({ publishedAt: new Date(), lastError: null })
-        .where(eq(outboxEvents.id, row.id));
-      published++;
-      counters?.published.inc({ type: eventTypeLabel(row.type) });
-    } catch (error) {
-      failed++;
-      const attempts = row.attempts + 1;
-      const detail = error instanceof Error ? error.message : String(error);
-      logger.warn(
-        { eventId: row.id, type: row.type, attempts, err: detail },
-        "event publish failed",
-      );
-      await db
-        .update(outboxEvents)
-        .set({
-          lastError: detail.slice(0, 500),
-          nextAttemptAt: new Date(Date.now() + backoffSeconds(attempts) * 1000),
-        })
-        .where(eq(outboxEvents.id, row.id));
-    }
+    const key = row.subject ?? row.id;
+    const lane = lanes.get(key);
+    if (lane) lane.push(row);
+    else lanes.set(key, [row]);
   }
-  return { published, failed };
+  const sent: string[] = [];
+  const failures: { row: (typeof claimed)[number]; detail: string }[] = [];
+  await mapLimit([...lanes.values()], options.concurrency ?? 16, async (rows) => {
+    for (const row of rows) {
+      try {
+        await publisher.publish(cloudEventOf(row));
+        sent.push(row.id);
+        counters?.published.inc({ type: eventTypeLabel(row.type) });
+      } catch (error) {
+        const detail = error instanceof Error ? error.message : String(error);
+        failures.push({ row, detail });
+        logger.warn(
+          { eventId: row.id, type: row.type, attempts: row.attempts + 1, err: detail },
+          "event publish failed",
+        );
+      }
+    }
+  });
+  // One statement marks the batch. A crash before it re-sends the batch after
+  // the lease, as a crash after any single send always could: at least once.
+  if (sent.length > 0) {
+    await db
+      .update(outboxEvents)
+      .set({ publishedAt: new Date(), lastError: null })
+      .where(inArray(outboxEvents.id, sent));
+  }
+  for (const { row, detail } of failures) {
+    await db
+      .update(outboxEvents)
+      .set({
+        lastError: detail.slice(0, 500),
+        nextAttemptAt: new Date(Date.now() + backoffSeconds(row.attempts + 1) * 1000),
+      })
+      .where(eq(outboxEvents.id, row.id));
+  }
+  return { published: sent.length, failed: failures.length };
+}
+
+function cloudEventOf(row: typeof outboxEvents.$inferSelect): CloudEventMessage {
+  return {
+    id: row.id,
+    type: row.type,
+    source: row.source,
+    subject: row.subject ?? undefined,
+    time: row.time.toISOString(),
+    data: row.data,
+    ...(row.traceparent ? { extensions: { traceparent: row.traceparent } } : {}),
+  };
 }
