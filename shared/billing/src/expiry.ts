@@ -170,7 +170,7 @@ export async function sendExpiryReminders(
  * The hot sweep (every subscription passes through it once per lifetime), so
  * each batch is one statement: data-modifying CTEs lock, update, void, and
  * write the outbox and audit rows inside PostgreSQL, in one round trip. The
- * event's `data` is built by `jsonb_build_object` in the shape of
+ * event's `data` is built by `to_jsonb` of a row in the shape of
  * `subscriptionEventData` (tests parse it against the event catalogue).
  */
 export async function expireEndedSubscriptions(
