@@ -18,6 +18,7 @@ const benches: Record<string, () => Promise<{ run: Bench }>> = {
   compare: () => import("./compare"),
   ladder: () => import("./ladder"),
   sweep: async () => ({ run: (await import("./sweep")).sweepBench }),
+  relay: async () => ({ run: (await import("./relay")).relayBench }),
   provision: async () => ({ run: (await import("./provision")).provisionBench }),
 };
 
