@@ -79,6 +79,12 @@ async function outcome(serviceId: string, ids: string[]) {
   };
 }
 
+/** The value of `name`'s series for `job` in a /metrics text (whatever the label order). */
+function sample(text: string, name: string, job: string): number | undefined {
+  const line = text.split("\n").find((l) => l.startsWith(`${name}{`) && l.includes(`job="${job}"`));
+  return line === undefined ? undefined : Number(line.split(" ").at(-1));
+}
+
 function sweepContext(database: Db) {
   return {
     db: database,
@@ -119,6 +125,12 @@ describe("expiry sweep with batches in flight", () => {
     expect(runs.reduce((n, r) => n + r.changed, 0)).toBe(2_000);
     expect(runs.reduce((n, r) => n + r.events, 0)).toBe(2_000);
     expect(runs.every((r) => r.more === false)).toBe(true);
+    // Each replica counts what its batches did, summed over the batches in flight.
+    for (const [i, app] of replicas.entries()) {
+      const text = await (await app.request("/metrics")).text();
+      expect(sample(text, "sweep_rows_changed_total", "expire")).toBe(runs[i]!.changed);
+      expect(sample(text, "sweep_run_duration_seconds_count", "expire")).toBe(1);
+    }
     expect(await outcome(serviceId, ids)).toEqual({
       notExpired: 0,
       events: 2_000,
