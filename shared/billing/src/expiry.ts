@@ -4,7 +4,13 @@ import {
   serviceInstances,
   subscriptions,
 } from "@minispod/db";
-import { type AuditEntry, enqueueEvents, recordAudits, systemActor } from "@minispod/shared";
+import {
+  type AuditEntry,
+  enqueueEvents,
+  mapLimit,
+  recordAudits,
+  systemActor,
+} from "@minispod/shared";
 import { and, eq, inArray, isNull, lte, notExists, notInArray, sql } from "drizzle-orm";
 import type { BillingContext } from "./context";
 import { subscriptionEventData } from "./events";
@@ -66,26 +72,17 @@ async function inBatches(
   batch: (limit: number) => Promise<{ examined: number; changed: number; eventIds: string[] }>,
 ): Promise<SweepStepResult> {
   const total: SweepStepResult = { examined: 0, changed: 0, eventIds: [], more: false };
-  let started = 0;
   let drained = false;
-  let failure: { error: unknown } | undefined;
-  const worker = async () => {
-    while (!drained && !failure && started < options.maxBatches) {
-      started++;
-      try {
-        const one = await batch(options.batchSize);
-        total.examined += one.examined;
-        total.changed += one.changed;
-        total.eventIds.push(...one.eventIds);
-        if (one.examined < options.batchSize) drained = true;
-      } catch (error) {
-        failure ??= { error };
-      }
-    }
-  };
-  const workers = Math.max(1, Math.min(options.concurrency ?? 1, options.maxBatches));
-  await Promise.all(Array.from({ length: workers }, worker));
-  if (failure) throw failure.error;
+  // One slot per batch the run may take; a slot taken after a short batch does nothing.
+  const slots = Array.from({ length: options.maxBatches }, (_, i) => i);
+  await mapLimit(slots, options.concurrency ?? 1, async () => {
+    if (drained) return;
+    const one = await batch(options.batchSize);
+    total.examined += one.examined;
+    total.changed += one.changed;
+    total.eventIds.push(...one.eventIds);
+    if (one.examined < options.batchSize) drained = true;
+  });
   total.more = !drained;
   return total;
 }
