@@ -51,6 +51,20 @@ export function decodeCursor(cursor: string): Position {
 }
 
 /**
+ * The keyset's order in JavaScript, newest first on (created_at, id), for
+ * merging pages read from separate queries. Ids compare as their lowercase
+ * hex text, which orders them as PostgreSQL orders uuids (by bytes).
+ *
+ * @example
+ * const rows = [...owned, ...acted].sort(newestFirst).slice(0, p.fetch);
+ */
+export function newestFirst(a: Position, b: Position): number {
+  const byTime = b.createdAt.getTime() - a.createdAt.getTime();
+  if (byTime !== 0) return byTime;
+  return a.id < b.id ? 1 : a.id > b.id ? -1 : 0;
+}
+
+/**
  * Keyset pagination, newest first, on (created_at, id): the `where` piece and
  * the `orderBy` for a query, and a function that shapes the page from rows
  * fetched with `limit + 1`.

@@ -1,5 +1,12 @@
 import { auditLog, type Db } from "@minispod/db";
-import { isAdmin, keyset, type Page, type PageQuery, type UserActor } from "@minispod/shared";
+import {
+  isAdmin,
+  keyset,
+  newestFirst,
+  type Page,
+  type PageQuery,
+  type UserActor,
+} from "@minispod/shared";
 import { and, eq, gte, isNull, lt, ne, or, type SQL } from "drizzle-orm";
 
 type AuditRow = typeof auditLog.$inferSelect;
@@ -54,13 +61,6 @@ function concerning(userId: string): [owned: SQL, acted: SQL] {
     eq(auditLog.ownerId, userId),
     and(eq(auditLog.actorId, userId), or(isNull(auditLog.ownerId), ne(auditLog.ownerId, userId)))!,
   ];
-}
-
-/** Newest first, like the keyset's order: created_at, then id, descending. */
-function newestFirst(a: AuditRow, b: AuditRow): number {
-  const byTime = b.createdAt.getTime() - a.createdAt.getTime();
-  if (byTime !== 0) return byTime;
-  return a.id < b.id ? 1 : a.id > b.id ? -1 : 0;
 }
 
 /**
