@@ -11,6 +11,7 @@ import { createDb, type Db } from "@minispod/db";
 import { createTemplateDatabase, dropDatabase } from "@minispod/db/testing";
 import { createLogger, relayOutbox } from "@minispod/shared";
 import { sql } from "drizzle-orm";
+import { median } from "./stats";
 
 const server = process.env.BENCH_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
 const rows = Number(process.env.BENCH_RELAY_ROWS ?? 2000);
@@ -19,7 +20,6 @@ const concurrency = Number(process.env.OUTBOX_RELAY_CONCURRENCY ?? 16);
 const latencyMs = Number(process.env.BENCH_RELAY_LATENCY_MS ?? 2);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
 const logger = createLogger({ name: "bench", level: "silent" });
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 /** Fills the outbox with `rows` unsent events, then times draining it. */
 async function drain(db: Db, inFlight: number, latency: number): Promise<number> {

@@ -31,11 +31,11 @@ import { createTemplateDatabase, dropDatabase } from "@minispod/db/testing";
 import { createEventSender, createLogger, createMetrics } from "@minispod/shared";
 import { sandboxPaymentProvider } from "@minispod/shared/payments";
 import { eq, sql } from "drizzle-orm";
+import { median } from "./stats";
 
 const server = process.env.BENCH_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
 const logger = createLogger({ name: "bench", level: "silent" });
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const rate = (rows: number, ms: number) => Math.round((rows / ms) * 1000);
 
 async function timed(work: () => Promise<unknown>): Promise<number> {
