@@ -44,6 +44,26 @@ async function timed(work: () => Promise<unknown>): Promise<number> {
   return performance.now() - started;
 }
 
+/**
+ * WAL the server wrote during `work`, in bytes: what the work cost the
+ * database in writes, unlike the time steady on a shared machine. It counts the
+ * whole server, so nothing else should write to it meanwhile.
+ */
+async function walOf(db: Db, work: () => Promise<number>): Promise<{ ms: number; wal: number }> {
+  const lsn = async () => {
+    const [row] = (await db.execute(
+      sql`select pg_current_wal_insert_lsn()::text as lsn`,
+    )) as unknown as {
+      lsn: string;
+    }[];
+    const [high, low] = row!.lsn.split("/").map((part) => BigInt(`0x${part}`));
+    return (high! << 32n) + low!;
+  };
+  const before = await lsn();
+  const ms = await work();
+  return { ms, wal: Number((await lsn()) - before) };
+}
+
 export async function sweepBench() {
   const name = `minispod_bench_${process.pid}`;
   await createTemplateDatabase(server, name);
@@ -103,9 +123,16 @@ function plainExpiryUpdate(db: Db, serviceId: string, now: Date) {
 /**
  * The same writes as the sweep (state change, outbox event, audit row per
  * subscription) in one statement over all rows: no batching, no row locks.
+ * What those writes cost at the least, whoever makes them. Without `audit`,
+ * the state change and the event only: the floor if the audit row were dropped.
  */
-function plainExpiryWrites(db: Db, serviceId: string, now: Date) {
+function plainExpiryWrites(db: Db, serviceId: string, now: Date, audit = true) {
   const at = sql`${now.toISOString()}::timestamptz`;
+  const audits = audit
+    ? sql`, audits as (
+      insert into audit_log (actor_role, owner_id, action, resource_type, resource_id, created_at)
+      select 'SYSTEM', user_id, 'subscription.expired', 'subscription', id::text, ${at} from expired)`
+    : sql``;
   return db.execute(sql`
     with expired as (
       update subscriptions set status = 'EXPIRED', expired_at = ${at}
@@ -115,10 +142,8 @@ function plainExpiryWrites(db: Db, serviceId: string, now: Date) {
     events as (
       insert into outbox_events (type, source, subject, data)
       select 'dev.minispod.subscription.expired', 'bench', id::text,
-             jsonb_build_object('userId', user_id, 'subscriptionId', id) from expired),
-    audits as (
-      insert into audit_log (actor_role, owner_id, action, resource_type, resource_id, created_at)
-      select 'SYSTEM', user_id, 'subscription.expired', 'subscription', id::text, ${at} from expired)
+             jsonb_build_object('userId', user_id, 'subscriptionId', id) from expired)
+    ${audits}
     select count(*) from expired`);
 }
 
@@ -171,6 +196,7 @@ async function expiryVsUpdate(db: Db) {
   const parallelMs: number[] = [];
   const updateMs: number[] = [];
   const writesMs: number[] = [];
+  const twoWritesMs: number[] = [];
   const batchedMs: number[] = [];
   // The function's defaults (functions/expiry-sweeper/src/env.ts).
   const batchSize = Number(process.env.EXPIRY_SWEEP_BATCH ?? 1000);
@@ -187,22 +213,33 @@ async function expiryVsUpdate(db: Db) {
       throw new Error(`expiry sweep changed ${result.changed} of ${rows} rows`);
     }
   };
+  // WAL bytes of each part, per round (steady where the times are not).
+  const wal = {
+    update: [] as number[],
+    writes: [] as number[],
+    twoWrites: [] as number[],
+    batched: [] as number[],
+    sweep: [] as number[],
+  };
+  const part = async (into: number[], walInto: number[] | null, work: () => Promise<unknown>) => {
+    await reset(db, service.id, periodEnd);
+    const { ms, wal: bytes } = await walOf(db, () => timed(work));
+    into.push(ms);
+    walInto?.push(bytes);
+  };
   for (let round = 0; round < rounds; round++) {
-    await reset(db, service.id, periodEnd);
-    updateMs.push(await timed(() => plainExpiryUpdate(db, service.id, now)));
-    await reset(db, service.id, periodEnd);
-    writesMs.push(await timed(() => plainExpiryWrites(db, service.id, now)));
-    await reset(db, service.id, periodEnd);
-    batchedMs.push(await timed(() => batchedExpiryUpdate(db, now, batchSize)));
-    await reset(db, service.id, periodEnd);
-    sweepMs.push(await timed(sweep(1)));
-    await reset(db, service.id, periodEnd);
-    parallelMs.push(await timed(sweep(concurrency)));
+    await part(updateMs, wal.update, () => plainExpiryUpdate(db, service.id, now));
+    await part(writesMs, wal.writes, () => plainExpiryWrites(db, service.id, now));
+    await part(twoWritesMs, wal.twoWrites, () => plainExpiryWrites(db, service.id, now, false));
+    await part(batchedMs, wal.batched, () => batchedExpiryUpdate(db, now, batchSize));
+    await part(sweepMs, wal.sweep, sweep(1));
+    await part(parallelMs, null, sweep(concurrency));
   }
   const one = rate(rows, median(sweepMs));
   const parallel = rate(rows, median(parallelMs));
   const update = rate(rows, median(updateMs));
   const writes = rate(rows, median(writesMs));
+  const twoWrites = rate(rows, median(twoWritesMs));
   const batched = rate(rows, median(batchedMs));
   const pct = (a: number, b: number) => `${((a / b) * 100).toFixed(0)}%`;
   console.log(
@@ -213,12 +250,17 @@ async function expiryVsUpdate(db: Db) {
   console.log(`    1 batch in flight:                               ${one} rows/s`);
   console.log(`  plain SQL UPDATE of the same rows (the state change only):  ${update} rows/s`);
   console.log(`  the same three writes per row, one unbatched statement:     ${writes} rows/s`);
+  console.log(`  the state change + event only (no audit row), unbatched:    ${twoWrites} rows/s`);
   console.log(`  the sweep's claim + update alone, same batches, no writes:  ${batched} rows/s`);
   console.log(
     `  ratio sweep / plain UPDATE: ${pct(parallel, update)} with ${concurrency} in flight, ${pct(one, update)} with 1 (goal 50%)`,
   );
   console.log(
-    `  sweep (1 in flight) / same writes unbatched: ${pct(one, writes)}; of the plain UPDATE: three writes unbatched ${pct(writes, update)}, claim + update batched ${pct(batched, update)}`,
+    `  sweep (1 in flight) / same writes unbatched: ${pct(one, writes)}; of the plain UPDATE: three writes unbatched ${pct(writes, update)}, two writes unbatched ${pct(twoWrites, update)}, claim + update batched ${pct(batched, update)}`,
+  );
+  const perRow = (bytes: number[]) => Math.round(median(bytes) / rows);
+  console.log(
+    `  WAL written per row: plain UPDATE ${perRow(wal.update)} B; claim + update batched ${perRow(wal.batched)} B; three writes unbatched ${perRow(wal.writes)} B; two writes unbatched ${perRow(wal.twoWrites)} B; sweep ${perRow(wal.sweep)} B`,
   );
   return { ctx, serviceId: service.id, periodEnd, now, rows, batchSize };
 }
