@@ -85,6 +85,12 @@ export const subscriptions = pgTable(
       .where(
         sql`${t.status} in ('ACTIVE', 'PAST_DUE') and (not ${t.autoRenew} or not ${t.cardOnFile})`,
       ),
+    // The expiry sweeper's purge: EXPIRED rows still holding data, oldest expiry first. Only
+    // those inside the retention window (and those due) are in it; purged ones leave it, so
+    // its claim stays a short index range however many subscriptions ended before.
+    index("subscriptions_purge_due_idx")
+      .on(t.expiredAt)
+      .where(sql`${t.status} = 'EXPIRED' and ${t.purgedAt} is null`),
     // The billing sweep's dunning retries: few rows, found without scanning the live ones.
     index("subscriptions_past_due_retry_idx")
       .on(t.nextRenewalAttemptAt)

@@ -1,4 +1,5 @@
 import {
+  type Db,
   instanceStatusEvents,
   serviceCatalog,
   serviceInstances,
@@ -251,6 +252,31 @@ function batchCounts(result: unknown) {
 }
 
 /**
+ * The purge's claim: EXPIRED subscriptions not yet purged whose expiry is at or
+ * before `cutoff` and with no payment PENDING, oldest expiry first, locked
+ * with SKIP LOCKED. Read through `subscriptions_purge_due_idx` (partial on
+ * exactly that state), so a batch costs its own rows, not every subscription
+ * that ever ended.
+ */
+export function purgeDueClaim(tx: Db, cutoff: Date, limit: number) {
+  return tx
+    .select({ subscription: subscriptions, service: serviceRef })
+    .from(subscriptions)
+    .innerJoin(serviceCatalog, eq(serviceCatalog.id, subscriptions.serviceId))
+    .where(
+      and(
+        eq(subscriptions.status, "EXPIRED"),
+        isNull(subscriptions.purgedAt),
+        lte(subscriptions.expiredAt, cutoff),
+        notExists(pendingPaymentOf(tx, subscriptions.id)),
+      ),
+    )
+    .orderBy(subscriptions.expiredAt)
+    .limit(limit)
+    .for("update", { of: subscriptions, skipLocked: true });
+}
+
+/**
  * Purges EXPIRED subscriptions past the retention window
  * (SUBSCRIPTION_RETENTION_DAYS after expiry): `purgedAt` set, the instance
  * DELETING, `subscription.purged` (the provisioner deletes the workload and
@@ -263,21 +289,7 @@ export async function purgeExpiredSubscriptions(
   const cutoff = addDays(now, -ctx.settings.retentionDays);
   return inBatches(options, (limit) =>
     ctx.db.transaction(async (tx) => {
-      const due = await tx
-        .select({ subscription: subscriptions, service: serviceRef })
-        .from(subscriptions)
-        .innerJoin(serviceCatalog, eq(serviceCatalog.id, subscriptions.serviceId))
-        .where(
-          and(
-            eq(subscriptions.status, "EXPIRED"),
-            isNull(subscriptions.purgedAt),
-            lte(subscriptions.expiredAt, cutoff),
-            notExists(pendingPaymentOf(tx, subscriptions.id)),
-          ),
-        )
-        .orderBy(subscriptions.expiredAt)
-        .limit(limit)
-        .for("update", { of: subscriptions, skipLocked: true });
+      const due = await purgeDueClaim(tx, cutoff, limit);
       if (due.length === 0) return { examined: 0, changed: 0, eventIds: [] };
       const ids = due.map((row) => row.subscription.id);
       const purged = await tx

@@ -51,6 +51,7 @@ export {
 } from "./events";
 export {
   expireEndedSubscriptions,
+  purgeDueClaim,
   purgeExpiredSubscriptions,
   type SweepBatchOptions,
   type SweepStepResult,
