@@ -45,17 +45,15 @@ async function timed(work: () => Promise<unknown>): Promise<number> {
 }
 
 /**
- * WAL the server wrote during `work`, in bytes: what the work cost the
- * database in writes, unlike the time steady on a shared machine. It counts the
- * whole server, so nothing else should write to it meanwhile.
+ * The time of `work` and the WAL the server wrote meanwhile, in bytes. Unlike
+ * the time, the WAL does not move with the machine's load. It counts the whole
+ * server, so nothing else should write to it during the bench.
  */
 async function walOf(db: Db, work: () => Promise<number>): Promise<{ ms: number; wal: number }> {
   const lsn = async () => {
     const [row] = (await db.execute(
       sql`select pg_current_wal_insert_lsn()::text as lsn`,
-    )) as unknown as {
-      lsn: string;
-    }[];
+    )) as unknown as { lsn: string }[];
     const [high, low] = row!.lsn.split("/").map((part) => BigInt(`0x${part}`));
     return (high! << 32n) + low!;
   };
