@@ -184,6 +184,13 @@ async function expiryVsUpdate(db: Db) {
     autoRenew: false,
     customers: 1000,
   });
+  // Each has its instance, as in production (the provisioner made one when the subscription
+  // became ACTIVE): the sweep looks it up and the event carries its id.
+  await db.execute(sql`
+    insert into service_instances (subscription_id, namespace, object_name, host, url, status)
+    select id, 'c-' || user_id, 'i-' || id, id || '.bench.test', 'https://' || id || '.bench.test', 'RUNNING'
+    from subscriptions where service_id = ${service.id}::uuid`);
+  await db.execute(sql`vacuum analyze service_instances`);
   const ctx = {
     db,
     logger,
