@@ -110,12 +110,22 @@ async function reset(db: Db, serviceId: string, periodEnd: Date) {
   await db.execute(sql`checkpoint`).catch(() => {});
 }
 
-/** The floor: one UPDATE of exactly the rows the sweep changes, same predicate. */
-function plainExpiryUpdate(db: Db, serviceId: string, now: Date) {
+/**
+ * The floor: one UPDATE of exactly the rows the sweep changes, same predicate.
+ * With `half`, only the rows whose id falls in that half of the UUID space
+ * (random ids: about half the rows each).
+ */
+function plainExpiryUpdate(db: Db, serviceId: string, now: Date, half?: 0 | 1) {
+  const split =
+    half === undefined
+      ? sql``
+      : half === 0
+        ? sql`and id < '80000000-0000-0000-0000-000000000000'::uuid`
+        : sql`and id >= '80000000-0000-0000-0000-000000000000'::uuid`;
   return db.execute(sql`
     update subscriptions set status = 'EXPIRED', expired_at = ${now.toISOString()}::timestamptz
     where service_id = ${serviceId}::uuid and status = 'ACTIVE' and auto_renew = false
-      and current_period_end <= ${now.toISOString()}::timestamptz`);
+      and current_period_end <= ${now.toISOString()}::timestamptz ${split}`);
 }
 
 /**
@@ -200,6 +210,7 @@ async function expiryVsUpdate(db: Db) {
   const sweepMs: number[] = [];
   const parallelMs: number[] = [];
   const updateMs: number[] = [];
+  const halvesMs: number[] = [];
   const writesMs: number[] = [];
   const twoWritesMs: number[] = [];
   const batchedMs: number[] = [];
@@ -234,6 +245,11 @@ async function expiryVsUpdate(db: Db) {
   };
   for (let round = 0; round < rounds; round++) {
     await part(updateMs, wal.update, () => plainExpiryUpdate(db, service.id, now));
+    // The same UPDATE on two connections at once, one half of the rows each: what the plain
+    // statement gets from the second core the sweep's two batches in flight use.
+    await part(halvesMs, null, () =>
+      Promise.all([0, 1].map((half) => plainExpiryUpdate(db, service.id, now, half as 0 | 1))),
+    );
     await part(writesMs, wal.writes, () => plainExpiryWrites(db, service.id, now));
     await part(twoWritesMs, wal.twoWrites, () => plainExpiryWrites(db, service.id, now, false));
     await part(batchedMs, wal.batched, () => batchedExpiryUpdate(db, now, batchSize));
@@ -243,6 +259,7 @@ async function expiryVsUpdate(db: Db) {
   const one = rate(rows, median(sweepMs));
   const parallel = rate(rows, median(parallelMs));
   const update = rate(rows, median(updateMs));
+  const halves = rate(rows, median(halvesMs));
   const writes = rate(rows, median(writesMs));
   const twoWrites = rate(rows, median(twoWritesMs));
   const batched = rate(rows, median(batchedMs));
@@ -254,11 +271,15 @@ async function expiryVsUpdate(db: Db) {
   console.log(`    ${concurrency} batches in flight (the function's setting): ${parallel} rows/s`);
   console.log(`    1 batch in flight:                               ${one} rows/s`);
   console.log(`  plain SQL UPDATE of the same rows (the state change only):  ${update} rows/s`);
+  console.log(`  the same UPDATE as two halves on two connections at once:   ${halves} rows/s`);
   console.log(`  the same three writes per row, one unbatched statement:     ${writes} rows/s`);
   console.log(`  the state change + event only (no audit row), unbatched:    ${twoWrites} rows/s`);
   console.log(`  the sweep's claim + update alone, same batches, no writes:  ${batched} rows/s`);
   console.log(
     `  ratio sweep / plain UPDATE: ${pct(parallel, update)} with ${concurrency} in flight, ${pct(one, update)} with 1 (goal 50%)`,
+  );
+  console.log(
+    `  on two connections each: sweep with ${concurrency} in flight / the UPDATE's two halves at once: ${pct(parallel, halves)}`,
   );
   console.log(
     `  sweep (1 in flight) / same writes unbatched: ${pct(one, writes)}; of the plain UPDATE: three writes unbatched ${pct(writes, update)}, two writes unbatched ${pct(twoWrites, update)}, claim + update batched ${pct(batched, update)}`,
