@@ -13,7 +13,8 @@ import { localJourney } from "./support/journey";
  */
 const observability = fileURLToPath(new URL("../../deploy/observability/", import.meta.url));
 
-const journey = localJourney("metrics");
+// The business gauges read on every scrape, so the journey's changes show at once.
+const journey = localJourney("metrics", { BUSINESS_METRICS_CACHE: "0s" });
 
 // Values as Prometheus reads them (Go ParseFloat: NaN and Inf in any case; prom-client writes "Nan").
 const SAMPLE =

@@ -48,30 +48,57 @@ export async function instancesByStatus(db: Db) {
  * Business figures read from the database at scrape time (not counted in
  * process: functions scale to zero and run as many replicas, so only the
  * database knows the totals). One function exposes them, outbox-relay, so a
- * Prometheus summing across functions does not count them twice. Each scrape
- * runs a handful of grouped COUNT queries over indexed columns.
+ * Prometheus summing across functions does not count them twice.
+ *
+ * The grouped counts read whole tables, and invoices, payments, emails and
+ * webhook deliveries only grow: at a few million rows each, one scrape costs
+ * the database about a second. So each count is read at most once per
+ * `cacheSeconds` (by the injected clock) and scrapes in between answer the
+ * last figures; 0 reads them on every scrape. The outbox backlog and its age,
+ * what the relay alerts watch, are one partial-index read and stay live.
  *
  * @example
- * registerBusinessMetrics(deps.metrics, deps.db, deps.now);
+ * registerBusinessMetrics(deps.metrics, deps.db, deps.now, { cacheSeconds: 60 });
  */
-export function registerBusinessMetrics(metrics: Metrics, db: Db, now: () => Date): void {
+export function registerBusinessMetrics(
+  metrics: Metrics,
+  db: Db,
+  now: () => Date,
+  options: { cacheSeconds?: number } = {},
+): void {
   const registers = [metrics.registry];
+  const cacheMs = (options.cacheSeconds ?? 0) * 1000;
   const grouped = <L extends string>(
     name: string,
     help: string,
     labelNames: L[],
     read: () => Promise<{ labels: Record<L, string>; value: number }[]>,
-  ) =>
-    new Gauge<L>({
+  ) => {
+    // The last read, kept while fresh; a failed read is not kept.
+    let last: { at: number; rows: ReturnType<typeof read> } | undefined;
+    const cachedRead = () => {
+      const at = now().getTime();
+      if (!last || at - last.at >= cacheMs || at < last.at) {
+        const rows = read();
+        last = { at, rows };
+        rows.catch(() => {
+          if (last?.rows === rows) last = undefined;
+        });
+      }
+      return last.rows;
+    };
+    return new Gauge<L>({
       name,
       help,
       labelNames,
       registers,
       async collect() {
+        const rows = await cachedRead();
         this.reset();
-        for (const { labels, value } of await read()) this.set(labels, value);
+        for (const { labels, value } of rows) this.set(labels, value);
       },
     });
+  };
 
   grouped("minispod_subscriptions", "Subscriptions by status.", ["status"], async () =>
     (await subscriptionsByStatus(db)).map((r) => ({ labels: { status: r.status }, value: r.n })),

@@ -16,7 +16,11 @@ export type OutboxRelayDeps = FunctionContext<OutboxRelayEnv>;
 export function createApp(deps: OutboxRelayDeps) {
   const app = baseApp(deps);
   // The platform-wide business figures are exposed here, once (see registerBusinessMetrics).
-  if (deps.env.METRICS_ENABLED) registerBusinessMetrics(deps.metrics, deps.db, deps.now);
+  if (deps.env.METRICS_ENABLED) {
+    registerBusinessMetrics(deps.metrics, deps.db, deps.now, {
+      cacheSeconds: deps.env.BUSINESS_METRICS_CACHE,
+    });
+  }
   const purged = eventPurgeCounter(deps.metrics);
   app.route(
     "/cron",

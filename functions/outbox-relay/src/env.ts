@@ -12,5 +12,11 @@ export const outboxRelayEnvSchema = v.object({
   OUTBOX_RETENTION: envField.duration("7d"),
   /** Batches of 1,000 rows per purge run and table: bounds one invocation; the next run continues. */
   EVENT_PURGE_MAX_BATCHES: envField.int(50, 1, 10_000),
+  /**
+   * The business gauges' grouped counts (subscriptions, invoices, payments, emails, webhook
+   * deliveries, ... by status) are read at most once per this long; "0s" reads them on every
+   * scrape. The outbox backlog gauges are always live.
+   */
+  BUSINESS_METRICS_CACHE: envField.duration("60s"),
 });
 export type OutboxRelayEnv = v.InferOutput<typeof outboxRelayEnvSchema>;
