@@ -55,7 +55,7 @@ export async function instancesByStatus(db: Db) {
  * the database about a second. So each count is read at most once per
  * `cacheSeconds` (by the injected clock) and scrapes in between answer the
  * last figures; 0 reads them on every scrape. The outbox backlog and its age,
- * what the relay alerts watch, are one partial-index read and stay live.
+ * which the relay's alerts watch, are one partial-index read and stay live.
  *
  * @example
  * registerBusinessMetrics(deps.metrics, deps.db, deps.now, { cacheSeconds: 60 });
