@@ -3,8 +3,8 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { parse, parseAllDocuments } from "yaml";
+import { isoDurationMs, loadManifests, triggerMatches } from "../src/broker/manifests";
 import { functions } from "../src/local/functions";
-import { isoDurationMs, loadManifests, triggerMatches } from "../src/local/manifests";
 import { defaultKnativeDir } from "../src/local/runner";
 
 const fixtures = fileURLToPath(new URL("./fixtures/knative/", import.meta.url));

@@ -19,8 +19,8 @@ import { createHarness, type Harness, json } from "@minispod/shared/testing";
 import { eq } from "drizzle-orm";
 import type { Hono } from "hono";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createLocalBroker } from "../src/local/broker";
-import { loadManifests } from "../src/local/manifests";
+import { createBroker } from "../src/broker/broker";
+import { loadManifests } from "../src/broker/manifests";
 import { createLocalRunner, type LocalRunner } from "../src/local/runner";
 
 const fixtures = fileURLToPath(new URL("./fixtures/knative/", import.meta.url));
@@ -196,7 +196,7 @@ describe.each(["pglite", "postgres"] as const)("local runner on %s", (kind) => {
     const logger = createLogger({ name: "broker-test", level: "silent" });
     const id = crypto.randomUUID();
     // Accepted by a broker that dies before delivering anything (never started).
-    const crashed = createLocalBroker({
+    const crashed = createBroker({
       manifests,
       logger,
       db,
@@ -213,7 +213,7 @@ describe.each(["pglite", "postgres"] as const)("local runner on %s", (kind) => {
     expect(queued.map((r) => r.trigger).sort()).toEqual(["probe-legacy-filter", "probe-users"]);
     expect(probe.seen.filter((s) => s.id === id)).toEqual([]);
 
-    const restarted = createLocalBroker({
+    const restarted = createBroker({
       manifests,
       logger,
       db,

@@ -11,7 +11,7 @@
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { parseAllDocuments } from "yaml";
-import { type FilterExpr, isoDurationMs, matchesFilter } from "../local/manifests";
+import { type FilterExpr, isoDurationMs, matchesFilter } from "../broker/manifests";
 import { isValidSchedule } from "./cron";
 
 export interface K8sObject {

@@ -25,11 +25,11 @@ import {
 } from "@minispod/shared";
 import { isNull } from "drizzle-orm";
 import { Hono } from "hono";
+import { type Broker, createBroker } from "../broker/broker";
+import { loadManifests } from "../broker/manifests";
 import { type AdminStatus, ensureAdmin } from "./admin";
-import { createLocalBroker, type LocalBroker } from "./broker";
 import { type RunnerEnv, runnerEnvSchema } from "./env";
 import { localSigningKeys } from "./keys";
-import { loadManifests } from "./manifests";
 import { mergeExpositions } from "./metrics";
 
 export const defaultKnativeDir = fileURLToPath(new URL("../../../knative/base/", import.meta.url));
@@ -45,7 +45,7 @@ export interface HostedFunction {
 export interface LocalRunner {
   app: Hono;
   env: RunnerEnv;
-  broker: LocalBroker;
+  broker: Broker;
   infra: Infrastructure;
   hosted: Map<string, HostedFunction>;
   admin: AdminStatus;
@@ -97,7 +97,7 @@ export async function createLocalRunner(options: {
 
   const baseEnv = parseEnv(baseEnvSchema, source);
   // The broker keeps its queue in the database the infrastructure connects to.
-  const lateBroker: { current?: LocalBroker } = {};
+  const lateBroker: { current?: Broker } = {};
   const infra = await createInfrastructure(baseEnv, logger, {
     publisher: {
       publish: (event) => {
@@ -106,10 +106,12 @@ export async function createLocalRunner(options: {
       },
     },
   });
-  const broker = createLocalBroker({
+  const broker = createBroker({
     manifests,
     logger,
     db: infra.database.db,
+    // Local runs should not wait minutes between retries.
+    maxBackoffMs: 30_000,
     deliver: async (destination, headers, body) =>
       hosted
         .get(destination.service)
@@ -207,7 +209,7 @@ export async function createLocalRunner(options: {
  * the next relay sweep. Only this process sends from this database, so the
  * leases of a killed one are void.
  */
-async function recoverOutbox(infra: Infrastructure, broker: LocalBroker, logger: Logger) {
+async function recoverOutbox(infra: Infrastructure, broker: Broker, logger: Logger) {
   const db = infra.database.db;
   try {
     await db

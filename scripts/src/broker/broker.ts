@@ -6,19 +6,24 @@ import {
   type Logger,
   toBinaryHttp,
 } from "@minispod/shared";
-import { Cron } from "croner";
 import { asc, eq, inArray, lte, min, sql } from "drizzle-orm";
 import type { Destination, Manifests, TriggerSpec } from "./manifests";
 import { triggerMatches } from "./manifests";
+import type { BrokerMetrics } from "./metrics";
+import { type Clock, schedulePing, systemClock } from "./schedule";
 
-/** Sends one HTTP request to a hosted function; the runner implements it with `app.request`. */
+/**
+ * Sends one HTTP request to a subscriber. The local runner implements it with
+ * `app.request` (undefined: no such function hosted, the delivery is dropped);
+ * the broker service with `fetch` to the subscriber's URL.
+ */
 export type Deliver = (
   destination: Destination,
   headers: Record<string, string>,
   body: string,
 ) => Promise<Response | undefined>;
 
-export interface LocalBroker extends EventPublisher {
+export interface Broker extends EventPublisher {
   /**
    * Starts delivering: what a previous run left in the queue first (claims of
    * a killed process are released), then whatever is published.
@@ -37,13 +42,15 @@ export interface LocalBroker extends EventPublisher {
 const RETRYABLE = (status: number) => status >= 500 || status === 429 || status === 408;
 /** Rows delivered per round, in parallel. */
 const BATCH = 32;
-/** How long a claimed row stays invisible while its delivery runs. */
+/** How long a claimed row stays invisible while its delivery runs, by default. */
 const LEASE_MS = 60_000;
 
 /**
- * An in-process Knative Broker: routes each event to every Trigger whose
- * filter matches (read from knative/), retries with the Trigger's backoff, and
- * hands what still fails to its dead-letter sink.
+ * What the Knative Broker does for minispod, in one module: the local runner
+ * hosts it in-process, the broker service (./service.ts) behind HTTP. It routes
+ * each event to every Trigger whose filter matches (read from knative/),
+ * retries with the Trigger's backoff, hands what still fails to its
+ * dead-letter sink, and fires the PingSources on their schedules.
  *
  * Like the cluster's broker it acknowledges a publish only once the event is
  * durable: `publish` writes one row per matching Trigger to
@@ -53,18 +60,30 @@ const LEASE_MS = 60_000;
  * or a queued delivery, and the next start delivers it; consumers deduplicate
  * the rare second copy by (source, id).
  */
-export function createLocalBroker(options: {
+export function createBroker(options: {
   manifests: Manifests;
   deliver: Deliver;
   logger: Logger;
   db: Db;
-  /** Local runs should not wait minutes between retries. */
+  /** Caps the Trigger's backoff (local runs should not wait minutes); none by default, as in Knative. */
   maxBackoffMs?: number;
-}): LocalBroker {
+  /**
+   * How long a claimed row stays invisible while its delivery runs: longer
+   * than the longest delivery, or a slow one is sent twice.
+   */
+  leaseMs?: number;
+  /** Counts deliveries, dead letters and pings; absent, nothing is counted. */
+  metrics?: BrokerMetrics;
+  /** What the PingSource schedules and the ping events' `time` read; tests move it. */
+  clock?: Clock;
+}): Broker {
   const { manifests, deliver, logger, db } = options;
   const triggers = new Map(manifests.triggers.map((t) => [t.name, t]));
-  const crons: Cron[] = [];
-  const maxBackoff = options.maxBackoffMs ?? 30_000;
+  const schedules: { stop(): void }[] = [];
+  const maxBackoff = options.maxBackoffMs ?? Number.POSITIVE_INFINITY;
+  const leaseMs = options.leaseMs ?? LEASE_MS;
+  const clock = options.clock ?? systemClock;
+  const count = options.metrics;
   let started = false;
   let stopped = false;
   let round: Promise<void> | undefined;
@@ -124,7 +143,7 @@ export function createLocalBroker(options: {
           .update(queue)
           .set({
             attempts: sql`${queue.attempts} + 1`,
-            nextAttemptAt: new Date(now.getTime() + LEASE_MS),
+            nextAttemptAt: new Date(now.getTime() + leaseMs),
           })
           .where(
             inArray(
@@ -151,6 +170,7 @@ export function createLocalBroker(options: {
     const done = () => db.delete(queue).where(eq(queue.id, row.id));
     if (!trigger) {
       log.warn("Trigger no longer in knative/; delivery dropped");
+      count?.deliveries.inc({ trigger: row.trigger, outcome: "dropped" });
       await done();
       return;
     }
@@ -165,10 +185,12 @@ export function createLocalBroker(options: {
           { service: trigger.subscriber.service },
           "subscriber not hosted locally; dropped",
         );
+        count?.deliveries.inc({ trigger: row.trigger, outcome: "dropped" });
         await done();
         return;
       }
       if (response.ok) {
+        count?.deliveries.inc({ trigger: row.trigger, outcome: "delivered" });
         await done();
         return;
       }
@@ -186,8 +208,10 @@ export function createLocalBroker(options: {
           nextAttemptAt: new Date(Date.now() + backoffMs(trigger, attemptNo + 1)),
         })
         .where(eq(queue.id, row.id));
+      count?.deliveries.inc({ trigger: row.trigger, outcome: "retried" });
       return;
     }
+    count?.deliveries.inc({ trigger: row.trigger, outcome: "dead_lettered" });
     await deadLetter(trigger, event, error, log);
     await done();
   }
@@ -212,6 +236,7 @@ export function createLocalBroker(options: {
       },
     });
     const response = await deliver(sink, dead.headers, dead.body).catch(() => undefined);
+    count?.deadLetters.inc({ trigger: trigger.name, outcome: response?.ok ? "sent" : "failed" });
     log.error({ error, deadLettered: response?.ok ?? false }, "delivery failed for good");
   }
 
@@ -222,10 +247,14 @@ export function createLocalBroker(options: {
       id: randomUUID(),
       type: "dev.knative.sources.ping",
       source: `/apis/v1/namespaces/minispod/pingsources/${name}`,
-      time: new Date().toISOString(),
+      time: new Date(clock.now()).toISOString(),
       data: source.data ? JSON.parse(source.data) : {},
     });
-    const response = await deliver(source.sink, headers, body);
+    const response = await deliver(source.sink, headers, body).catch((error: unknown) => {
+      count?.pings.inc({ ping: name, outcome: "failed" });
+      throw error;
+    });
+    count?.pings.inc({ ping: name, outcome: response && !response.ok ? "failed" : "sent" });
     if (response && !response.ok)
       logger.warn({ ping: name, status: response.status }, "scheduled job failed");
     return response?.status;
@@ -241,6 +270,7 @@ export function createLocalBroker(options: {
         ...event.extensions,
       };
       const matching = manifests.triggers.filter((t) => triggerMatches(t, attrs));
+      count?.accepted.inc({ routed: matching.length > 0 ? "yes" : "no" });
       if (matching.length === 0) return;
       // Durable before acknowledged: the caller marks the outbox row published after this.
       await db
@@ -257,23 +287,20 @@ export function createLocalBroker(options: {
       wake();
     },
     async start() {
-      // Only one local runner delivers from this database; claims left by a killed one are void.
+      // One broker (the local runner's, or the one service replica) delivers from this database:
+      // claims left by a killed one are void.
       await db.update(queue).set({ nextAttemptAt: new Date() });
       started = true;
       wake();
     },
     startSchedules() {
       for (const source of manifests.pingSources) {
-        crons.push(
-          new Cron(
-            source.schedule,
-            { protect: true, ...(source.timezone ? { timezone: source.timezone } : {}) },
-            async () => {
-              await firePing(source.name).catch((error) =>
-                logger.error({ err: error, ping: source.name }, "ping failed"),
-              );
-            },
-          ),
+        schedules.push(
+          schedulePing(source, clock, async () => {
+            await firePing(source.name).catch((error) =>
+              logger.error({ err: error, ping: source.name }, "ping failed"),
+            );
+          }),
         );
       }
     },
@@ -292,7 +319,7 @@ export function createLocalBroker(options: {
     },
     async stop() {
       stopped = true;
-      for (const cron of crons) cron.stop();
+      for (const schedule of schedules) schedule.stop();
       clearTimeout(timer);
       await round;
     },
