@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# The README's curl tour against the whole product as containers
+# (docker-compose.full.yml): builds the images (compose-images.sh), starts the
+# stack with podman-compose (or COMPOSE="docker compose"), registers, logs in,
+# makes the account admin as docs/deploy.md's "First admin" does, adds a
+# catalog entry, subscribes, waits for the instance to be RUNNING on the
+# simulated cluster, checks the welcome email reached the mail catcher, then
+# tears everything down (volumes included).
+#
+#   scripts/deploy/compose-journey.sh [--no-build]
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$root"
+build=true
+[ "${1:-}" = --no-build ] && build=false
+log() { printf '[compose-journey] %s\n' "$*" >&2; }
+fail() { log "FAILED: $*"; exit 1; }
+export MINISPOD_TAG=${MINISPOD_TAG:-dev}
+
+if [ -z "${COMPOSE:-}" ]; then
+  if ! command -v podman-compose >/dev/null; then
+    log "installing podman-compose"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq podman-compose >/dev/null
+  fi
+  COMPOSE=podman-compose
+fi
+work=$(mktemp -d "${TMPDIR:-/tmp}/minispod-compose-XXXXXX")
+envfile=$work/compose.env
+bash scripts/deploy/compose-env.sh >"$envfile"
+if $build; then
+  bash scripts/deploy/compose-images.sh >>"$envfile"
+else
+  p=localhost/minispod
+  printf '%s\n' "MINISPOD_IMAGES=$p" "MINISPOD_TAG=$MINISPOD_TAG" "POSTGRES_IMAGE=$p/postgres:$MINISPOD_TAG" \
+    "REDIS_IMAGE=$p/redis:$MINISPOD_TAG" "MAIL_IMAGE=$p/mail:$MINISPOD_TAG" >>"$envfile"
+fi
+# The tour's own ports, away from a developer's npm start and compose.
+printf '%s\n' "GATEWAY_PORT=${GATEWAY_PORT:-18080}" "MAIL_PORT=${MAIL_PORT:-18025}" >>"$envfile"
+set -a; . "$envfile"; set +a
+c() { $COMPOSE --env-file "$envfile" -p minispod-journey -f docker-compose.full.yml "$@"; }
+teardown() {
+  local status=$?
+  if [ $status -ne 0 ]; then
+    log "logs of the stack (last lines each):"
+    c logs --tail 30 >&2 2>&1 || true
+  fi
+  c down -v >/dev/null 2>&1 || true
+  rm -rf "$work"
+}
+trap teardown EXIT
+
+api=http://127.0.0.1:$GATEWAY_PORT/api/v1
+mail=http://127.0.0.1:$MAIL_PORT/api/v1
+# Retries `cmd` every 2 s for up to $1 seconds.
+wait_for() {
+  local seconds=$1; shift
+  local deadline=$((SECONDS + seconds))
+  until "$@" >/dev/null 2>&1; do
+    [ $SECONDS -lt $deadline ] || return 1
+    sleep 2
+  done
+}
+json() { node_modules/.bin/node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{const v=new Function("r","return r."+process.argv[1])(JSON.parse(s));console.log(typeof v==="string"?v:JSON.stringify(v))})' "$1"; }
+
+log "starting PostgreSQL, Redis, the mail catcher"
+c up -d postgres redis mail >/dev/null
+log "migrating (the migrate Job's image)"
+wait_for 120 c run --rm migrate || fail "migrations did not apply"
+log "starting the broker, the gateway and the 13 functions"
+c up -d >/dev/null
+wait_for 240 curl -fsS "$api/services" || fail "the API did not answer through the gateway"
+
+email="ada-$(date +%s)@example.com" password="a long password"
+log "register $email"
+curl -fsS "$api/auth/register" -H 'content-type: application/json' \
+  -d "{\"email\":\"$email\",\"password\":\"$password\",\"name\":\"Ada\"}" >/dev/null || fail "register"
+login() {
+  curl -fsS "$api/auth/login" -H 'content-type: application/json' \
+    -d "{\"email\":\"$email\",\"password\":\"$password\"}" | json accessToken
+}
+token=$(login) || fail "login"
+curl -fsS "$api/auth/me" -H "authorization: Bearer $token" | grep -q "\"$email\"" || fail "me"
+# docs/deploy.md "First admin": promoted once in the database, then a fresh login.
+c exec -T postgres psql -U minispod -d minispod -qc \
+  "update users set role = 'SUPER_ADMIN', email_verified_at = now() where lower(email) = lower('$email')" \
+  >/dev/null || fail "promote the first admin"
+token=$(login) || fail "login as admin"
+auth=(-H "authorization: Bearer $token" -H 'content-type: application/json')
+curl -fsS "$api/services" "${auth[@]}" -d '{"slug":"uptime-kuma","name":"Uptime Kuma",
+  "description":"Monitoring for websites and services.","image":"louislam/uptime-kuma","imageTag":"1",
+  "port":3001,"resources":{"cpu":"250m","memory":"256Mi","storage":"1Gi","storageMountPath":"/app/data"},
+  "price":{"amountMinor":300,"currency":"EUR"}}' >/dev/null || fail "create the catalog entry"
+log "subscribe to uptime-kuma"
+subscription=$(curl -fsS "$api/subscriptions" "${auth[@]}" -H 'Idempotency-Key: compose-journey' \
+  -d '{"serviceSlug":"uptime-kuma"}') || fail "subscribe"
+id=$(printf '%s' "$subscription" | json id)
+log "subscription $id: $(printf '%s' "$subscription" | json status); waiting for the instance"
+running() {
+  curl -fsS "$api/subscriptions/$id" -H "authorization: Bearer $token" | json 'instance.status' | grep -qx RUNNING
+}
+wait_for 240 running || fail "instance not RUNNING: $(curl -sS "$api/subscriptions/$id" -H "authorization: Bearer $token")"
+log "instance RUNNING"
+caught() { curl -fsS "$mail/messages" | grep -q "$email"; }
+wait_for 60 caught || fail "no email to $email in the mail catcher: $(curl -sS "$mail/messages")"
+log "email to $email caught: $(curl -fsS "$mail/messages" | json 'messages.map(m=>m.Subject).join(" | ")')"
+log "journey passed"
