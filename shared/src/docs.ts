@@ -1,4 +1,4 @@
-import { readFile } from "node:fs/promises";
+import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { Hono } from "hono";
@@ -12,14 +12,39 @@ import { AppError } from "./errors";
  * stylesheet, the same-origin OpenAPI document, and data: images (the UI's
  * icons are inline SVG data URLs).
  */
-const require = createRequire(import.meta.url);
-const packageDir = dirname(require.resolve("swagger-ui-dist/package.json"));
-const uiVersion = (require("swagger-ui-dist/package.json") as { version: string }).version;
+
+/** Swagger UI's version and the two text files the page loads. */
+export interface SwaggerUiFiles {
+  version: string;
+  files: Record<string, string>;
+}
+
+/**
+ * Bundles embed the files (scripts/bundle-options.mjs defines this), because
+ * an image holds the bundle and no node_modules to resolve a package from.
+ */
+declare const __MINISPOD_SWAGGER_UI__: SwaggerUiFiles | undefined;
 
 const assets: Record<string, { file: string; type: string }> = {
   "swagger-ui-bundle.js": { file: "swagger-ui-bundle.js", type: "text/javascript; charset=utf-8" },
   "swagger-ui.css": { file: "swagger-ui.css", type: "text/css; charset=utf-8" },
 };
+
+let loaded: SwaggerUiFiles | undefined;
+/** From the bundle when embedded, else read once from node_modules (tsx, tests). */
+function swaggerUi(): SwaggerUiFiles {
+  if (typeof __MINISPOD_SWAGGER_UI__ !== "undefined") return __MINISPOD_SWAGGER_UI__;
+  if (!loaded) {
+    const require = createRequire(import.meta.url);
+    const packageDir = dirname(require.resolve("swagger-ui-dist/package.json"));
+    const { version } = require("swagger-ui-dist/package.json") as { version: string };
+    const files = Object.fromEntries(
+      Object.values(assets).map(({ file }) => [file, readFileSync(join(packageDir, file), "utf8")]),
+    );
+    loaded = { version, files };
+  }
+  return loaded;
+}
 
 // The initialiser is a file, not an inline script, so the CSP needs no 'unsafe-inline'.
 const initScript = `"use strict";
@@ -47,19 +72,6 @@ export const DOCS_CSP = [
   "frame-ancestors 'none'",
 ].join("; ");
 
-// Both assets are text; read once, on first request, and kept.
-const cache = new Map<string, string>();
-async function asset(name: string): Promise<string | undefined> {
-  const known = assets[name];
-  if (!known) return undefined;
-  let body = cache.get(name);
-  if (!body) {
-    body = await readFile(join(packageDir, known.file), "utf8");
-    cache.set(name, body);
-  }
-  return body;
-}
-
 const escapeHtml = (text: string) =>
   text.replace(
     /[&<>"']/g,
@@ -68,7 +80,7 @@ const escapeHtml = (text: string) =>
 
 /** The reference page over `specUrl`; asset URLs carry the UI version, so they cache forever. */
 export function referencePage(specUrl: string, title: string): string {
-  const base = `docs/assets/${uiVersion}`;
+  const base = `docs/assets/${swaggerUi().version}`;
   return `<!doctype html>
 <html lang="en">
 <head><meta charset="utf-8"><title>${escapeHtml(title)}</title><meta name="viewport" content="width=device-width, initial-scale=1">
@@ -92,11 +104,12 @@ export function referencePage(specUrl: string, title: string): string {
 export function docsRoutes(specUrl: string, title: string): Hono {
   const docs = new Hono();
   const page = referencePage(specUrl, title);
+  const { version: uiVersion, files } = swaggerUi();
   docs.get("/docs", (c) => {
     c.header("content-security-policy", DOCS_CSP);
     return c.html(page);
   });
-  docs.get("/docs/assets/:version/:file", async (c) => {
+  docs.get("/docs/assets/:version/:file", (c) => {
     const { version, file } = c.req.param();
     const immutable = "public, max-age=31536000, immutable";
     if (version === uiVersion && file === "init.js") {
@@ -104,10 +117,11 @@ export function docsRoutes(specUrl: string, title: string): Hono {
       c.header("cache-control", immutable);
       return c.body(initScript);
     }
-    const body = version === uiVersion ? await asset(file) : undefined;
-    if (!body)
+    const known = version === uiVersion ? assets[file] : undefined;
+    const body = known ? files[known.file] : undefined;
+    if (!known || body === undefined)
       throw new AppError("NOT_FOUND", { detail: `No asset ${file} of version ${version}.` });
-    c.header("content-type", assets[file]!.type);
+    c.header("content-type", known.type);
     c.header("cache-control", immutable);
     return c.body(body);
   });
