@@ -103,6 +103,34 @@ describe("/metrics", () => {
     expect(counted("minispod_events_consumed_total", 'outcome="failed"')).toBe(0);
   });
 
+  it("counts settled payments where they settle, by final status", async () => {
+    const settled = async (status: string) =>
+      sumOf(
+        await scrape("/_fn/subscriptions/metrics"),
+        "minispod_payments_settled_total",
+        `status="${status}"`,
+      );
+    const before = { ok: await settled("SUCCEEDED"), failed: await settled("FAILED") };
+    const register = await journey.runner.app.request(
+      "/api/v1/auth/register",
+      json({ email: "noor@example.com", password: "a long password", name: "Noor" }),
+    );
+    const auth = { authorization: `Bearer ${(await register.json()).accessToken}` };
+    const declined = await journey.runner.app.request(
+      "/api/v1/subscriptions",
+      json({ serviceSlug: "uptime-kuma", paymentMethod: "pm_sandbox_declined" }, auth),
+    );
+    expect(declined.status).toBe(402);
+    expect(await settled("FAILED")).toBe(before.failed + 1);
+    const paid = await journey.runner.app.request(
+      "/api/v1/subscriptions",
+      json({ serviceSlug: "uptime-kuma" }, auth),
+    );
+    expect(paid.status).toBe(201);
+    expect(await settled("SUCCEEDED")).toBe(before.ok + 1);
+    expect(await settled("FAILED")).toBe(before.failed + 1);
+  });
+
   it("exposes every metric the dashboard and the alert rules name", async () => {
     const text = await (await journey.runner.app.request("/metrics")).text();
     // A labelled gauge with no rows yet (no dead events) is declared by its TYPE line only.
