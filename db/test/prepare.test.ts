@@ -22,11 +22,14 @@ afterAll(() => drop?.());
 async function preparedAfterAQuery(prepare: boolean): Promise<number> {
   const database = createDb(url, { max: 1, prepare });
   try {
-    const [row] = await database.db.execute<{ n: number }>(sql`select ${41}::int + 1 as n`);
+    // execute's result type differs between the postgres.js and PGlite drivers: read it as rows.
+    const [row] = (await database.db.execute(sql`select ${41}::int + 1 as n`)) as unknown as {
+      n: number;
+    }[];
     expect(Number(row?.n)).toBe(42);
-    const [held] = await database.db.execute<{ n: string }>(
+    const [held] = (await database.db.execute(
       sql`select count(*) as n from pg_prepared_statements where name <> ''`,
-    );
+    )) as unknown as { n: string }[];
     return Number(held?.n);
   } finally {
     await database.close();
