@@ -13,14 +13,11 @@ import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { ALERTS_FILE, PROMETHEUS_RULE_FILE, prometheusRuleOf } from "../src/deploy/prometheus-rule";
+import { missingBinary } from "./support/process";
 
 const observability = fileURLToPath(new URL("../../deploy/observability/", import.meta.url));
 const promtool = process.env.PROMTOOL ?? "promtool";
-const probe = spawnSync(promtool, ["--version"], { encoding: "utf8" });
-const noPromtool =
-  probe.error || probe.status !== 0
-    ? `${promtool} not found: apt-get install -y prometheus (or set PROMTOOL)`
-    : undefined;
+const noPromtool = missingBinary(promtool, "apt-get install -y prometheus (or set PROMTOOL)");
 
 interface RuleTest {
   name: string;

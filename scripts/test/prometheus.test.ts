@@ -7,10 +7,9 @@
  * suite gives up after 90 s and stops Prometheus in afterAll. Without the
  * binary it is skipped, saying so.
  */
-import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -20,13 +19,10 @@ import { json } from "@minispod/shared/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { functions } from "../src/local/functions";
 import { localJourney } from "./support/journey";
+import { freePort, missingBinary } from "./support/process";
 
 const prometheus = process.env.PROMETHEUS ?? "prometheus";
-const probe = spawnSync(prometheus, ["--version"], { encoding: "utf8" });
-const missing =
-  probe.error || probe.status !== 0
-    ? `${prometheus} not found: apt-get install -y prometheus (or set PROMETHEUS)`
-    : undefined;
+const missing = missingBinary(prometheus, "apt-get install -y prometheus (or set PROMETHEUS)");
 
 const dashboard = JSON.parse(
   readFileSync(
@@ -38,15 +34,6 @@ const queries = dashboard.panels.flatMap((p) =>
   (p.targets ?? []).map((t) => ({ title: p.title, expr: t.expr })),
 );
 
-const freePort = () =>
-  new Promise<number>((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === "object" && address ? address.port : 0));
-    });
-  });
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe.skipIf(missing !== undefined)(
