@@ -52,6 +52,14 @@ const eventSeries = async () => {
   }
   return all;
 };
+/** The authorization header of a newly registered customer. */
+const registered = async (email: string, name: string) => {
+  const register = await journey.runner.app.request(
+    "/api/v1/auth/register",
+    json({ email, password: "a long password", name }),
+  );
+  return { authorization: `Bearer ${(await register.json()).accessToken}` };
+};
 const sumOf = (samples: Map<string, number>, name: string, label = "") =>
   [...samples.entries()]
     .filter(([key]) => key.split("{")[0] === name && key.includes(label))
@@ -68,11 +76,7 @@ describe("/metrics", () => {
   it("moves the business series when the paid journey runs", async () => {
     const before = await scrape();
     const eventsBefore = await eventSeries();
-    const register = await journey.runner.app.request(
-      "/api/v1/auth/register",
-      json({ email: "mia@example.com", password: "a long password", name: "Mia" }),
-    );
-    const auth = { authorization: `Bearer ${(await register.json()).accessToken}` };
+    const auth = await registered("mia@example.com", "Mia");
     const subscribed = await journey.runner.app.request(
       "/api/v1/subscriptions",
       json({ serviceSlug: "uptime-kuma" }, auth),
@@ -111,11 +115,7 @@ describe("/metrics", () => {
         `status="${status}"`,
       );
     const before = { ok: await settled("SUCCEEDED"), failed: await settled("FAILED") };
-    const register = await journey.runner.app.request(
-      "/api/v1/auth/register",
-      json({ email: "noor@example.com", password: "a long password", name: "Noor" }),
-    );
-    const auth = { authorization: `Bearer ${(await register.json()).accessToken}` };
+    const auth = await registered("noor@example.com", "Noor");
     const declined = await journey.runner.app.request(
       "/api/v1/subscriptions",
       json({ serviceSlug: "uptime-kuma", paymentMethod: "pm_sandbox_declined" }, auth),
