@@ -10,6 +10,7 @@ import { isValidSchedule } from "../src/deploy/cron";
 import {
   type CheckContext,
   checkBuiltOverlay,
+  checkConnectionBudget,
   checkManifests,
   type K8sObject,
   loadObjects,
@@ -237,6 +238,33 @@ describe.skipIf(noKubectl !== undefined)(
         "Service/catalog: image registry.example.com/minispod/fn-catalog:latest has no pinned tag",
         "images disagree on registry or tag: registry.example.com|0.1.0, registry.example.com|latest (set them together)",
         "Service/billing is not cluster-local: it would get its own public host beside the one API host",
+      ]);
+    });
+
+    it("refuses an overlay whose functions may open more connections than the pooler accepts", () => {
+      const built = kustomize(join(repo, "scripts", "test", "fixtures", "oversized-overlay"));
+      if (!built.ok) throw new Error(built.error);
+      // 20 per replica: 67 replicas of the production max-scales, catalog at 40 instead of 10.
+      expect(checkBuiltOverlay(built.objects, ctx)).toEqual([
+        expect.stringMatching(
+          /^connection budget: functions may open 1940 connections \(.*catalog 20x40.*\), Pooler\/minispod-db-pooler-rw accepts 1000 \(max_client_conn x 2 instances\)$/,
+        ),
+      ]);
+    });
+
+    it("checks the pooler's server connections against the Cluster, and unbounded functions", () => {
+      const built = kustomize(join(knative, "overlays", "production"));
+      if (!built.ok) throw new Error(built.error);
+      const objects = built.objects;
+      spec(
+        find(objects, "Pooler", "minispod-db-pooler-rw"),
+      ).pgbouncer.parameters.default_pool_size = "150";
+      delete spec(find(objects, "Service", "admin")).template.metadata.annotations[
+        "autoscaling.knative.dev/max-scale"
+      ];
+      expect(checkConnectionBudget(objects)).toEqual([
+        "Service/admin: no max-scale, so its database connections have no bound",
+        "connection budget: Pooler/minispod-db-pooler-rw may open 300 server connections (default_pool_size x 2 instances), Cluster/minispod-db allows 197",
       ]);
     });
 

@@ -1,6 +1,8 @@
 /**
  * Every overlay, applied with a server-side dry run to a real kube-apiserver
- * holding the Knative Serving, Knative Eventing and Traefik CRDs: the CRDs' schemas
+ * holding the Knative Serving, Knative Eventing, Traefik, prometheus-operator and
+ * CloudNativePG CRDs (the last kept beside the repository in ../shared/crds,
+ * as the module proxy does not serve them): the CRDs' schemas
  * refuse unknown fields, wrong types and wrong apiVersions, and the server says in
  * which namespace each object would land. Needs the Kubernetes test lab:
  *   . "$(scripts/k8s/start.sh --crds "$(scripts/deploy/crds.sh)")"   # sets MINISPOD_TEST_KUBECONFIG
@@ -62,8 +64,12 @@ describe.skipIf(why !== undefined)(
       const crds = execFileSync(join(repo, "scripts", "deploy", "crds.sh"), {
         encoding: "utf8",
       }).trim();
-      const applied = kubectl(["apply", "--server-side", "--force-conflicts", "-f", crds]);
-      if (!applied.ok) throw new Error(`installing the CRDs failed: ${applied.stderr}`);
+      // ../shared/crds beside the clone (CI keeps a copy there); SHARED_CRDS_DIR elsewhere.
+      const shared = process.env.SHARED_CRDS_DIR ?? join(repo, "..", "shared", "crds");
+      for (const dir of [crds, join(shared, "cloudnative-pg")]) {
+        const applied = kubectl(["apply", "--server-side", "--force-conflicts", "-f", dir]);
+        if (!applied.ok) throw new Error(`installing the CRDs of ${dir} failed: ${applied.stderr}`);
+      }
       const established = kubectl([
         "wait",
         "--for=condition=Established",
@@ -73,6 +79,11 @@ describe.skipIf(why !== undefined)(
         "triggers.eventing.knative.dev",
         "pingsources.sources.knative.dev",
         "ingressroutes.traefik.io",
+        "podmonitors.monitoring.coreos.com",
+        "prometheusrules.monitoring.coreos.com",
+        "clusters.postgresql.cnpg.io",
+        "poolers.postgresql.cnpg.io",
+        "scheduledbackups.postgresql.cnpg.io",
       ]);
       if (!established.ok) throw new Error(established.stderr);
       // A dry run does not create the namespace the objects after it need.
@@ -95,6 +106,43 @@ describe.skipIf(why !== undefined)(
       },
       60_000,
     );
+
+    it("accepts the monitoring and CloudNativePG objects of production as the operators' CRDs define them", () => {
+      const answer = dryRun(build("production"));
+      if (!answer.ok) throw new Error(answer.error);
+      const kinds = answer.objects.map((o) => `${o.kind}/${o.metadata.name}`);
+      expect(kinds).toEqual(
+        expect.arrayContaining([
+          "PodMonitor/minispod-functions",
+          "PrometheusRule/minispod",
+          "Cluster/minispod-db",
+          "Pooler/minispod-db-pooler-rw",
+          "ScheduledBackup/minispod-db-nightly",
+        ]),
+      );
+      expect(spec(find(answer.objects, "Pooler", "minispod-db-pooler-rw")).pgbouncer.poolMode).toBe(
+        "transaction",
+      );
+    });
+
+    it("refuses a PodMonitor, a Pooler or a Cluster the operators' schemas do not allow", () => {
+      const objects = build("production");
+      spec(find(objects, "PodMonitor", "minispod-functions")).podMetricsEndpoints[0].scrapeEvery =
+        "30s";
+      const unknown = dryRun(objects);
+      expect(unknown.ok).toBe(false);
+      expect(unknown.ok ? "" : unknown.error).toMatch(/unknown field.*scrapeEvery/);
+      const pooled = build("production");
+      spec(find(pooled, "Pooler", "minispod-db-pooler-rw")).pgbouncer.poolMode = "statement-ish";
+      const refused = dryRun(pooled);
+      expect(refused.ok).toBe(false);
+      expect(refused.ok ? "" : refused.error).toMatch(/poolMode/);
+      const clustered = build("production");
+      spec(find(clustered, "Cluster", "minispod-db")).instances = "three";
+      const wrongType = dryRun(clustered);
+      expect(wrongType.ok).toBe(false);
+      expect(wrongType.ok ? "" : wrongType.error).toMatch(/spec\.instances/);
+    });
 
     it("refuses an unknown field", () => {
       const objects = build("production");

@@ -52,6 +52,14 @@ const eventSeries = async () => {
   }
   return all;
 };
+/** The authorization header of a newly registered customer. */
+const registered = async (email: string, name: string) => {
+  const register = await journey.runner.app.request(
+    "/api/v1/auth/register",
+    json({ email, password: "a long password", name }),
+  );
+  return { authorization: `Bearer ${(await register.json()).accessToken}` };
+};
 const sumOf = (samples: Map<string, number>, name: string, label = "") =>
   [...samples.entries()]
     .filter(([key]) => key.split("{")[0] === name && key.includes(label))
@@ -68,11 +76,7 @@ describe("/metrics", () => {
   it("moves the business series when the paid journey runs", async () => {
     const before = await scrape();
     const eventsBefore = await eventSeries();
-    const register = await journey.runner.app.request(
-      "/api/v1/auth/register",
-      json({ email: "mia@example.com", password: "a long password", name: "Mia" }),
-    );
-    const auth = { authorization: `Bearer ${(await register.json()).accessToken}` };
+    const auth = await registered("mia@example.com", "Mia");
     const subscribed = await journey.runner.app.request(
       "/api/v1/subscriptions",
       json({ serviceSlug: "uptime-kuma" }, auth),
@@ -101,6 +105,30 @@ describe("/metrics", () => {
       counted("minispod_events_consumed_total", 'consumer="notifier",outcome="processed"'),
     ).toBeGreaterThanOrEqual(1);
     expect(counted("minispod_events_consumed_total", 'outcome="failed"')).toBe(0);
+  });
+
+  it("counts settled payments where they settle, by final status", async () => {
+    const settled = async (status: string) =>
+      sumOf(
+        await scrape("/_fn/subscriptions/metrics"),
+        "minispod_payments_settled_total",
+        `status="${status}"`,
+      );
+    const before = { ok: await settled("SUCCEEDED"), failed: await settled("FAILED") };
+    const auth = await registered("noor@example.com", "Noor");
+    const declined = await journey.runner.app.request(
+      "/api/v1/subscriptions",
+      json({ serviceSlug: "uptime-kuma", paymentMethod: "pm_sandbox_declined" }, auth),
+    );
+    expect(declined.status).toBe(402);
+    expect(await settled("FAILED")).toBe(before.failed + 1);
+    const paid = await journey.runner.app.request(
+      "/api/v1/subscriptions",
+      json({ serviceSlug: "uptime-kuma" }, auth),
+    );
+    expect(paid.status).toBe(201);
+    expect(await settled("SUCCEEDED")).toBe(before.ok + 1);
+    expect(await settled("FAILED")).toBe(before.failed + 1);
   });
 
   it("exposes every metric the dashboard and the alert rules name", async () => {

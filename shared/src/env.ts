@@ -181,6 +181,11 @@ export const baseEnvEntries = {
   /** Verifying key for access tokens (SPKI PEM). Either this or JWT_JWKS_URL. */
   JWT_PUBLIC_KEY: v.optional(envField.ed25519PublicKey()),
   JWT_JWKS_URL: v.optional(envField.url()),
+  /**
+   * During a key rotation, the previous signing key's public half (SPKI PEM):
+   * tokens it signed verify until they expire. Unset when not rotating.
+   */
+  JWT_PREVIOUS_PUBLIC_KEY: v.optional(envField.ed25519PublicKey()),
   JWT_ISSUER: v.optional(v.string(), "minispod"),
   JWT_AUDIENCE: v.optional(v.string(), "minispod-api"),
   CORS_ORIGINS: v.optional(envField.list(), ""),

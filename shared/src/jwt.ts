@@ -88,13 +88,29 @@ export function createTokenVerifier(key: VerifyKey, settings: TokenSettings): To
   };
 }
 
-/** Builds the verifier from configuration: a PEM public key, or a JWKS URL. */
+/**
+ * Builds the verifier from configuration: PEM public keys, or a JWKS URL.
+ * With a previous key (`JWT_PREVIOUS_PUBLIC_KEY`, during a rotation) a token
+ * is checked against the key its header's `kid` names: the current key's or
+ * the previous one's; any other kid is refused.
+ */
 export async function verifierFromConfig(
-  config: { publicKeyPem?: string | undefined; jwksUrl?: string | undefined } & TokenSettings,
+  config: {
+    publicKeyPem?: string | undefined;
+    previousPublicKeyPem?: string | undefined;
+    jwksUrl?: string | undefined;
+  } & TokenSettings,
 ): Promise<TokenVerifier> {
   if (config.publicKeyPem) {
-    const key = await jose.importSPKI(normalizePem(config.publicKeyPem), ACCESS_TOKEN_ALG);
-    return createTokenVerifier(key, config);
+    const keys = [config.publicKeyPem, config.previousPublicKeyPem].filter(
+      (pem): pem is string => pem !== undefined && pem !== "",
+    );
+    const imported = await Promise.all(
+      keys.map((pem) =>
+        jose.importSPKI(normalizePem(pem), ACCESS_TOKEN_ALG, { extractable: true }),
+      ),
+    );
+    return createTokenVerifier(await localKeySet(imported), config);
   }
   if (config.jwksUrl) {
     return createTokenVerifier(jose.createRemoteJWKSet(new URL(config.jwksUrl)), config);
@@ -108,6 +124,17 @@ export interface SigningKey {
   kid: string;
 }
 
+/** A JWKS entry of a public key, named by its RFC 7638 thumbprint. */
+async function publicJwk(publicKey: jose.CryptoKey): Promise<jose.JWK> {
+  const jwk = await jose.exportJWK(publicKey);
+  return { ...jwk, kid: await thumbprint(publicKey), alg: ACCESS_TOKEN_ALG, use: "sig" };
+}
+
+/** Verification by `kid` over a fixed set of public keys (the current one first). */
+async function localKeySet(publicKeys: jose.CryptoKey[]): Promise<jose.JWTVerifyGetKey> {
+  return jose.createLocalJWKSet({ keys: await Promise.all(publicKeys.map(publicJwk)) });
+}
+
 export interface TokenSigner {
   sign(claims: Omit<AuthClaims, "tokenId" | "issuedAt">, ttlSeconds: number): Promise<string>;
   jwks(): Promise<{ keys: jose.JWK[] }>;
@@ -115,13 +142,26 @@ export interface TokenSigner {
 }
 
 /**
- * Signs access tokens (auth function only: nobody else holds the private key).
+ * Signs access tokens (auth function only: nobody else holds the private key)
+ * with the current key, its `kid` in the header. During a rotation the
+ * previous public key stays in the JWKS and in `verifier()`, so tokens it
+ * signed stay valid until they expire (docs/deploy.md, "Rotating the signing key").
  *
  * @example
  * const signer = createTokenSigner(await generateSigningKey(), { issuer, audience });
  * const token = await signer.sign({ userId, role: "CUSTOMER", email }, 900);
  */
-export function createTokenSigner(key: SigningKey, settings: TokenSettings): TokenSigner {
+export function createTokenSigner(
+  key: SigningKey,
+  settings: TokenSettings,
+  options: { previousPublicKey?: jose.CryptoKey | undefined } = {},
+): TokenSigner {
+  const publicKeys = [
+    key.publicKey,
+    ...(options.previousPublicKey ? [options.previousPublicKey] : []),
+  ];
+  const keySet = localKeySet(publicKeys);
+  const verifyKey: jose.JWTVerifyGetKey = async (header, token) => (await keySet)(header, token);
   return {
     sign: (claims, ttlSeconds) =>
       new jose.SignJWT({ role: claims.role, email: claims.email })
@@ -135,11 +175,8 @@ export function createTokenSigner(key: SigningKey, settings: TokenSettings): Tok
         .setJti(randomUUID())
         .setExpirationTime(Math.floor(Date.now() / 1000) + ttlSeconds)
         .sign(key.privateKey),
-    async jwks() {
-      const jwk = await jose.exportJWK(key.publicKey);
-      return { keys: [{ ...jwk, kid: key.kid, alg: ACCESS_TOKEN_ALG, use: "sig" }] };
-    },
-    verifier: () => createTokenVerifier(key.publicKey, settings),
+    jwks: async () => ({ keys: await Promise.all(publicKeys.map(publicJwk)) }),
+    verifier: () => createTokenVerifier(verifyKey, settings),
   };
 }
 
@@ -161,6 +198,11 @@ export async function signingKeyFromPem(privatePem: string): Promise<SigningKey>
     extractable: true,
   });
   return { privateKey, publicKey, kid: await thumbprint(publicKey) };
+}
+
+/** Imports an Ed25519 SPKI PEM public key (JWT_PREVIOUS_PUBLIC_KEY). */
+export function publicKeyFromPem(publicPem: string): Promise<jose.CryptoKey> {
+  return jose.importSPKI(normalizePem(publicPem), ACCESS_TOKEN_ALG, { extractable: true });
 }
 
 export async function exportKeyPem(

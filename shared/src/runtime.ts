@@ -168,6 +168,7 @@ export async function createInfrastructure(
   }
   const signatureVerifier = await verifierFromConfig({
     publicKeyPem: env.JWT_PUBLIC_KEY,
+    previousPublicKeyPem: env.JWT_PREVIOUS_PUBLIC_KEY,
     jwksUrl: env.JWT_JWKS_URL,
     issuer: env.JWT_ISSUER,
     audience: env.JWT_AUDIENCE,

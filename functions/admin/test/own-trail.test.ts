@@ -66,6 +66,7 @@ beforeAll(async () => {
     db,
     now: () => new Date(),
     logger: t.deps.logger,
+    metrics: t.deps.metrics,
     events: t.deps.events,
     provider: sandboxPaymentProvider(),
     source: "subscriptions",

@@ -1,4 +1,5 @@
 import type { ClusterPort } from "@minispod/cluster";
+import { declareInstanceMetrics } from "@minispod/instances";
 import { baseApp, type FunctionContext } from "@minispod/shared";
 import type { InstancesEnv } from "./env";
 import { instanceRoutes } from "./routes/instances";
@@ -16,7 +17,9 @@ export function createApp(deps: InstancesDeps) {
     now: deps.now,
     source: "instances",
     provisionTimeoutMs: deps.env.PROVISION_TIMEOUT * 1000,
+    metrics: deps.metrics,
   };
+  declareInstanceMetrics(deps.metrics);
   const app = baseApp(deps);
   // Transitions recorded by a read or a restart are in the outbox; send them now.
   app.use("/api/v1/instances/*", async (_c, next) => {

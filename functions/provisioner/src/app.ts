@@ -1,4 +1,5 @@
 import type { ClusterPort } from "@minispod/cluster";
+import { declareInstanceMetrics } from "@minispod/instances";
 import { baseApp, consumeCounter, cronRoutes, type FunctionContext } from "@minispod/shared";
 import type { ProvisionerEnv } from "./env";
 import { provisionerEventRoutes } from "./routes/events";
@@ -21,7 +22,9 @@ export function provisionerContext(deps: ProvisionerDeps): ProvisionerContext {
     now: deps.now,
     source: SOURCE,
     provisionTimeoutMs: deps.env.PROVISION_TIMEOUT * 1000,
+    metrics: deps.metrics,
   };
+  declareInstanceMetrics(deps.metrics);
   const follower = createFollower(ctx, deps.env.PROVISION_POLL_MS);
   deps.onClose(() => follower.close());
   ctx.onProvisioning = (id) => follower.follow(id);

@@ -384,4 +384,36 @@ describe("events the provisioner can't or needn't handle", () => {
     });
     expect(await emitted(db(), s.instanceId)).toEqual(["instance.failed"]);
   });
+
+  it("counts each instance that turns FAILED once, in minispod_instances_failed_total", async () => {
+    const failed = async () => {
+      const text = await t.deps.metrics.registry.metrics();
+      const line = /^minispod_instances_failed_total\{function="provisioner"\} (\d+)$/m.exec(text);
+      if (!line) throw new Error(`minispod_instances_failed_total is not exposed:\n${text}`);
+      return Number(line[1]);
+    };
+    const before = await failed();
+    // Observed by the sweep, then observed again: one failure.
+    const pull = await activated({
+      service: await seedService(db(), { defaultEnv: { [FAULT_ENV]: "image-pull" } }),
+    });
+    advance(DELAY);
+    await sweep();
+    await sweep();
+    expect((await instanceRow(db(), pull.instanceId)).status).toBe("FAILED");
+    expect(await failed()).toBe(before + 1);
+    // Failed at once by the apply (converge), and refused by the cluster.
+    await activated({
+      service: await seedService(db(), { defaultEnv: { [FAULT_ENV]: "quota" } }),
+    });
+    expect(await failed()).toBe(before + 2);
+    const refusing: ClusterPort = {
+      ...t.cluster,
+      applyInstance: () => Promise.reject(new ClusterError("invalid", "spec.template: Invalid")),
+    };
+    const s = await activeSubscription(t.h);
+    await deliver(t.appWith(refusing), subscriptionEvent("subscription.activated", s));
+    await deliver(t.appWith(refusing), subscriptionEvent("subscription.activated", s));
+    expect(await failed()).toBe(before + 3);
+  });
 });

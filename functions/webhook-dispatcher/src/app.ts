@@ -73,6 +73,7 @@ export function createApp(deps: DispatcherDeps) {
           batch: deps.env.WEBHOOK_RETRY_BATCH,
           leaseSeconds: leaseSeconds(deps),
         });
+        config.metrics?.finished.inc({ status: "FAILED" }, claimed.closed);
         const summary = await send(claimed.send);
         return {
           claimed: claimed.send.length,

@@ -309,3 +309,42 @@ describe("disabling endpoints", () => {
     expect(await disabledEvents(endpoint.id)).toHaveLength(0);
   });
 });
+
+describe("minispod_webhook_deliveries_finished_total", () => {
+  const finished = async (status: string) => {
+    const text = await (await app.request("/metrics")).text();
+    const line = new RegExp(
+      `^minispod_webhook_deliveries_finished_total\\{status="${status}",function="webhook-dispatcher"\\} (\\d+)$`,
+      "m",
+    ).exec(text);
+    if (!line) throw new Error(`no ${status} series in:\n${text}`);
+    return Number(line[1]);
+  };
+
+  it("counts a delivery once when it ends: SUCCEEDED on a 2xx, FAILED on 410, not per retry", async () => {
+    h.clock.now = new Date("2030-05-01T00:00:00.000Z");
+    const before = { ok: await finished("SUCCEEDED"), failed: await finished("FAILED") };
+    const alice = await h.user();
+    await makeEndpoint(h, alice.id, { url: receiver.url("/ok") });
+    await postEvent(app, subscriptionEvent(alice.id));
+    expect(await finished("SUCCEEDED")).toBe(before.ok + 1);
+
+    // A 500 schedules a retry: not finished yet.
+    const bob = await h.user();
+    const flaky = await makeEndpoint(h, bob.id, { url: receiver.url("/flaky") });
+    receiver.reply = () => ({ status: 500 });
+    await postEvent(app, subscriptionEvent(bob.id));
+    expect((await deliveryOf(flaky.id)).status).toBe("PENDING");
+    expect(await finished("FAILED")).toBe(before.failed);
+
+    // The retry gets 410 Gone: the delivery ends FAILED, counted once.
+    receiver.reply = () => ({ status: 410 });
+    h.clock.now = new Date(h.clock.now.getTime() + DAY);
+    await sweep();
+    expect((await deliveryOf(flaky.id)).status).toBe("FAILED");
+    expect(await finished("FAILED")).toBe(before.failed + 1);
+    await sweep();
+    expect(await finished("FAILED")).toBe(before.failed + 1);
+    expect(await finished("SUCCEEDED")).toBe(before.ok + 1);
+  });
+});

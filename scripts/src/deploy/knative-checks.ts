@@ -82,6 +82,7 @@ export function checkBuiltOverlay(objects: K8sObject[], ctx: CheckContext): stri
     ...checkManifests(objects, ctx),
     ...checkNamespaces(objects),
     ...checkImages(objects, ctx),
+    ...checkConnectionBudget(objects),
     ...objects
       .filter(isKService)
       .filter((o) => o.metadata.labels?.["networking.knative.dev/visibility"] !== "cluster-local")
@@ -506,6 +507,92 @@ function checkImages(objects: K8sObject[], ctx: CheckContext): string[] {
   for (const fn of ctx.functions) {
     if (!objects.some((o) => isKService(o) && o.metadata.name === fn.name))
       problems.push(`${fn.name} has no Knative Service`);
+  }
+  return problems;
+}
+
+// ---- Connection budget -------------------------------------------------------
+
+/** DATABASE_POOL_MAX when nothing sets it (shared/src/env.ts). */
+const DEFAULT_POOL_MAX = 10;
+/** PgBouncer's own defaults, for a Pooler that does not set them. */
+const PGBOUNCER_DEFAULTS = { max_client_conn: 100, default_pool_size: 20 };
+/** PostgreSQL's defaults. */
+const POSTGRES_DEFAULTS = { max_connections: 100, superuser_reserved_connections: 3 };
+
+/**
+ * Every function replica opens up to DATABASE_POOL_MAX connections, and Knative
+ * runs up to max-scale replicas of each: the sum over functions of the two
+ * must fit in what the database side accepts. With a CloudNativePG Pooler that
+ * is max_client_conn x its instances (and its server side, default_pool_size x
+ * instances, must fit in the Cluster's max_connections); with a Cluster alone,
+ * max_connections less the superuser reserve. Overlays without either (an
+ * external database) are not checked. A function without max-scale can grow
+ * without bound, so it is reported on its own.
+ */
+export function checkConnectionBudget(objects: K8sObject[]): string[] {
+  const cluster = objects.find(
+    (o) => o.kind === "Cluster" && o.apiVersion.startsWith("postgresql.cnpg.io/"),
+  );
+  const pooler = objects.find(
+    (o) => o.kind === "Pooler" && o.apiVersion.startsWith("postgresql.cnpg.io/"),
+  );
+  if (!cluster && !pooler) return [];
+  const problems: string[] = [];
+  const config = objects.find(
+    (o) => o.kind === "ConfigMap" && o.metadata.name === "minispod-config",
+  );
+  const number = (value: unknown, fallback: number) =>
+    value === undefined || value === "" ? fallback : Number(value);
+
+  let demand = 0;
+  const parts: string[] = [];
+  for (const service of objects.filter(isKService)) {
+    const template = obj(obj(service.spec).template);
+    const annotations = obj(obj(template.metadata).annotations) as Record<string, string>;
+    const maxScale = Number(annotations["autoscaling.knative.dev/max-scale"] ?? 0);
+    if (!maxScale) {
+      problems.push(`${label(service)}: no max-scale, so its database connections have no bound`);
+      continue;
+    }
+    const containers = obj(template.spec).containers;
+    const env = (Array.isArray(containers) ? containers.map(obj) : []).flatMap((c) =>
+      Array.isArray(c.env) ? c.env.map(obj) : [],
+    );
+    const own = env.find((e) => e.name === "DATABASE_POOL_MAX")?.value;
+    const poolMax = number(own ?? config?.data?.DATABASE_POOL_MAX, DEFAULT_POOL_MAX);
+    demand += poolMax * maxScale;
+    parts.push(`${service.metadata.name} ${poolMax}x${maxScale}`);
+  }
+  const clusterParams = obj(obj(obj(cluster?.spec).postgresql).parameters);
+  const serverLimit =
+    number(clusterParams.max_connections, POSTGRES_DEFAULTS.max_connections) -
+    number(
+      clusterParams.superuser_reserved_connections,
+      POSTGRES_DEFAULTS.superuser_reserved_connections,
+    );
+  if (pooler) {
+    const spec = obj(pooler.spec);
+    const params = obj(obj(spec.pgbouncer).parameters);
+    const instances = number(spec.instances, 1);
+    const clients = number(params.max_client_conn, PGBOUNCER_DEFAULTS.max_client_conn) * instances;
+    if (demand > clients)
+      problems.push(
+        `connection budget: functions may open ${demand} connections (${parts.join(", ")}), ` +
+          `${label(pooler)} accepts ${clients} (max_client_conn x ${instances} instances)`,
+      );
+    const servers =
+      number(params.default_pool_size, PGBOUNCER_DEFAULTS.default_pool_size) * instances;
+    if (cluster && servers > serverLimit)
+      problems.push(
+        `connection budget: ${label(pooler)} may open ${servers} server connections ` +
+          `(default_pool_size x ${instances} instances), ${label(cluster)} allows ${serverLimit}`,
+      );
+  } else if (demand > serverLimit) {
+    problems.push(
+      `connection budget: functions may open ${demand} connections (${parts.join(", ")}), ` +
+        `${label(cluster!)} allows ${serverLimit} (max_connections less the superuser reserve)`,
+    );
   }
   return problems;
 }

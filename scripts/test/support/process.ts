@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { createServer } from "node:net";
 import { fileURLToPath } from "node:url";
 
@@ -95,4 +95,13 @@ export function jsonLines(stdout: string): Record<string, unknown>[] {
     .split("\n")
     .filter((line) => line.startsWith("{"))
     .map((line) => JSON.parse(line) as Record<string, unknown>);
+}
+
+/**
+ * Why `binary` cannot run (`--version` fails), or undefined when it can; for
+ * suites that skip, saying so, without an optional tool (promtool, prometheus).
+ */
+export function missingBinary(binary: string, install: string): string | undefined {
+  const probe = spawnSync(binary, ["--version"], { encoding: "utf8" });
+  return probe.error || probe.status !== 0 ? `${binary} not found: ${install}` : undefined;
 }

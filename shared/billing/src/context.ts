@@ -1,5 +1,5 @@
 import type { Db } from "@minispod/db";
-import type { BaseEnv, EventSender, FunctionContext, Logger } from "@minispod/shared";
+import type { BaseEnv, EventSender, FunctionContext, Logger, Metrics } from "@minispod/shared";
 import type { PaymentProvider } from "@minispod/shared/payments";
 
 export interface BillingSettings {
@@ -21,6 +21,8 @@ export interface BillingContext {
   db: Db;
   now: () => Date;
   logger: Logger;
+  /** The calling function's metrics: settling counts `minispod_payments_settled_total`. */
+  metrics: Metrics;
   /** Sends the outbox rows a service wrote, after its commit. */
   events: EventSender;
   provider: PaymentProvider;
@@ -51,6 +53,7 @@ export function billingContextOf(
     db: deps.db,
     now: deps.now,
     logger: deps.logger,
+    metrics: deps.metrics,
     events: deps.events,
     provider: deps.provider,
     source: deps.name,

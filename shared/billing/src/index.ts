@@ -66,7 +66,13 @@ export {
 } from "./idempotency";
 export { type InvoiceDetail, type ListInvoicesInput, listInvoices, loadInvoice } from "./invoices";
 export { type ListSubscriptionsInput, listSubscriptions } from "./list";
-export { type ChargeOutcomeLabel, type SweepMetrics, sweepMetrics } from "./metrics";
+export {
+  type ChargeOutcomeLabel,
+  paymentMetrics,
+  type SettledStatusLabel,
+  type SweepMetrics,
+  sweepMetrics,
+} from "./metrics";
 export { type PaymentEnv, paymentProviderFromEnv } from "./payment-provider";
 export { addDays, addMonths } from "./period";
 export {

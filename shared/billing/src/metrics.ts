@@ -1,5 +1,5 @@
 import { type Db, outboxEvents } from "@minispod/db";
-import { perRegistry } from "@minispod/shared";
+import { type Metrics, perRegistry } from "@minispod/shared";
 import { isNull, sql } from "drizzle-orm";
 import { Counter, Gauge, Histogram, type Registry } from "prom-client";
 
@@ -89,3 +89,35 @@ export const sweepMetrics = perRegistry(
     };
   },
 );
+
+/** Final statuses a payment settles to, each a series of `minispod_payments_settled_total`. */
+export type SettledStatusLabel = "SUCCEEDED" | "FAILED";
+
+/**
+ * Payments settled by this process, by final status: counted after the
+ * settling transaction commits, by whichever function settled it (the request
+ * that charged, the provider's callback, the renewal sweep, reconciliation).
+ * A counter, so `increase()` over it survives a replica restarting or scaling
+ * to zero (a new process starts again at 0, which Prometheus reads as a reset);
+ * `minispod_payments{status}` stays the gauge of how many are in each status.
+ * Both series exist from the first scrape, at 0, so the first failure of a
+ * fresh replica is an increase Prometheus can see.
+ *
+ * @example
+ * paymentMetrics(deps.metrics).settled.inc({ status: "FAILED" });
+ */
+export function paymentMetrics(metrics: Metrics): { settled: Counter<"status"> } {
+  return paymentCounters(metrics.registry);
+}
+
+const paymentCounters = perRegistry((registry: Registry) => {
+  const settled = new Counter({
+    name: "minispod_payments_settled_total",
+    help: "Payments settled by this replica, by final status (SUCCEEDED, FAILED = declined).",
+    labelNames: ["status"],
+    registers: [registry],
+  });
+  for (const status of ["SUCCEEDED", "FAILED"] satisfies SettledStatusLabel[])
+    settled.inc({ status }, 0);
+  return { settled };
+});

@@ -4,7 +4,7 @@ import type { ChargeResult } from "@minispod/shared/payments";
 import { and, eq } from "drizzle-orm";
 import * as v from "valibot";
 import type { BillingContext } from "./context";
-import { settleChargeInTransaction } from "./settle";
+import { countSettled, type SettleResult, settleChargeInTransaction } from "./settle";
 
 /** A provider callback, after its signature was verified. */
 export const providerEventSchema = v.looseObject({
@@ -62,6 +62,7 @@ export async function handleProviderEvent({
 }): Promise<ProviderEventOutcome> {
   const { event } = input;
   const eventIds: string[] = [];
+  let settled: SettleResult | undefined;
   // Row locks, in order: the event row (a duplicate delivery waits here, on the unique
   // index), then settleChargeInTransaction's subscription -> invoice -> payment, the
   // order renew and cancel use too (subscriptions README, "Row locks"). findPayment is
@@ -110,26 +111,28 @@ export async function handleProviderEvent({
       );
       return "mismatch";
     }
-    const settled = await settleChargeInTransaction(tx, ctx, {
+    const applied = await settleChargeInTransaction(tx, ctx, {
       paymentId: payment.id,
       result,
       actor: systemActor,
     });
-    eventIds.push(...settled.eventIds);
-    if (!settled.applied && settled.paymentStatus !== expectedStatus(result)) {
+    settled = applied;
+    eventIds.push(...applied.eventIds);
+    if (!applied.applied && applied.paymentStatus !== expectedStatus(result)) {
       // The provider and we disagree about a settled payment: a human must look.
       ctx.logger.error(
         {
           providerEventId: event.id,
           type: event.type,
           paymentId: payment.id,
-          paymentStatus: settled.paymentStatus,
+          paymentStatus: applied.paymentStatus,
         },
         "provider event contradicts the payment's settled status",
       );
     }
-    return settled.applied ? "processed" : "recorded";
+    return applied.applied ? "processed" : "recorded";
   });
+  if (settled) countSettled(ctx, settled);
   if (eventIds.length > 0) ctx.events.kick(eventIds);
   return outcome;
 }

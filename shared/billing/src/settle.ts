@@ -2,6 +2,7 @@ import { type Db, invoices, payments, serviceCatalog, subscriptions } from "@min
 import type { ChargeResult } from "@minispod/shared/payments";
 import { eq } from "drizzle-orm";
 import type { Actor, BillingContext } from "./context";
+import { paymentMetrics } from "./metrics";
 import { applyDecline, applySuccess, type LockedPayment } from "./settle-apply";
 
 type Payment = typeof payments.$inferSelect;
@@ -41,8 +42,19 @@ export async function settleCharge({
   const { eventIds, ...settled } = await ctx.db.transaction((tx) =>
     settleChargeInTransaction(tx, ctx, input),
   );
+  countSettled(ctx, settled);
   if (eventIds.length > 0) ctx.events.kick(eventIds);
   return settled;
+}
+
+/** Counts a settling that changed the payment; call it after the transaction committed. */
+export function countSettled(
+  ctx: Pick<BillingContext, "metrics">,
+  settled: Pick<SettleResult, "applied" | "paymentStatus">,
+): void {
+  if (!settled.applied) return;
+  if (settled.paymentStatus === "SUCCEEDED" || settled.paymentStatus === "FAILED")
+    paymentMetrics(ctx.metrics).settled.inc({ status: settled.paymentStatus });
 }
 
 export interface SettleInput {
@@ -54,7 +66,8 @@ export interface SettleInput {
 /**
  * `settleCharge` inside the caller's transaction, for callers that record
  * something of their own atomically with it (a provider callback marks its
- * event processed). The caller kicks the returned outbox ids after commit.
+ * event processed). After commit, the caller kicks the returned outbox ids and
+ * passes the result to `countSettled`.
  */
 export async function settleChargeInTransaction(
   tx: Db,

@@ -1,4 +1,5 @@
 export * from "./cluster";
 export * from "./env";
+export * from "./metrics";
 export * from "./spec";
 export * from "./status";

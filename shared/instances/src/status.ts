@@ -1,7 +1,8 @@
 import type { InstancePhase } from "@minispod/cluster";
 import { type Db, type InstanceStatus, instanceStatusEvents, serviceInstances } from "@minispod/db";
-import { enqueueEvent } from "@minispod/shared";
+import { enqueueEvent, type Metrics } from "@minispod/shared";
 import { eq } from "drizzle-orm";
+import { countFailures } from "./metrics";
 import { type InstanceRecord, loadRecord } from "./spec";
 
 export type InstanceEventType =
@@ -150,13 +151,18 @@ export async function syncObserved(
   db: Db,
   instanceId: string,
   live: { phase: InstancePhase; reason: string },
-  options: ObserveOptions & { source: string },
+  options: ObserveOptions & { source: string; metrics?: Metrics | undefined },
 ): Promise<InstanceRecord | undefined> {
-  return db.transaction(async (tx) => {
+  let written: Transition | undefined;
+  const record = await db.transaction(async (tx) => {
     const record = await loadRecord(tx, { instanceId }, { lock: true });
     if (!record) return undefined;
     const transition = observedTransition(record.instance, live, options);
     if (!transition) return record;
-    return recordTransition(tx, record, transition, options);
+    const after = await recordTransition(tx, record, transition, options);
+    written = transition;
+    return after;
   });
+  if (written) countFailures(options.metrics, [written]);
+  return record;
 }

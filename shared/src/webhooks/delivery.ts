@@ -128,6 +128,7 @@ export async function attemptDelivery(
         .update(webhookDeliveries)
         .set({ status: "FAILED", nextAttemptAt: null, lastError: DISABLED_NOT_SENT })
         .where(and(eq(webhookDeliveries.id, deliveryId), eq(webhookDeliveries.status, "PENDING")));
+      config.metrics?.finished.inc({ status: "FAILED" });
       return undefined;
     }
   }
@@ -159,7 +160,7 @@ export async function attemptDelivery(
   const outcome = outcomeLabel(result);
   config.metrics?.attempts.inc({ outcome });
   config.metrics?.duration.observe({ outcome }, result.durationMs / 1000);
-  return recordAttempt(db, {
+  const recorded = await recordAttempt(db, {
     deliveryId,
     endpointId: found.endpoint.id,
     result,
@@ -167,6 +168,9 @@ export async function attemptDelivery(
     now,
     config,
   });
+  // Counted after the commit, once per delivery: only the attempt that ended it.
+  if (recorded?.finished) config.metrics?.finished.inc({ status: recorded.delivery.status });
+  return recorded;
 }
 
 async function recordAttempt(
@@ -179,7 +183,7 @@ async function recordAttempt(
     now: Date;
     config: DeliveryConfig;
   },
-): Promise<AttemptOutcome | undefined> {
+): Promise<(AttemptOutcome & { finished: boolean }) | undefined> {
   const { result, mode, now, config } = input;
   return db.transaction(async (tx) => {
     // Endpoint first, then delivery: the same lock order everywhere avoids deadlocks.
@@ -272,7 +276,8 @@ async function recordAttempt(
         }
       }
     }
-    return { delivery: delivery!, attempt: attempt!, eventIds };
+    const finished = current.status === "PENDING" && delivery!.status !== "PENDING";
+    return { delivery: delivery!, attempt: attempt!, eventIds, finished };
   });
 }
 

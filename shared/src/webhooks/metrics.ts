@@ -8,6 +8,13 @@ export interface WebhookMetrics {
   attempts: Counter<"outcome">;
   duration: Histogram<"outcome">;
   disabled: Counter<"reason">;
+  /**
+   * Deliveries this replica brought to a final status (SUCCEEDED, or FAILED:
+   * retries exhausted, 410 Gone, a failed test ping, closed unsent for a
+   * disabled endpoint). The failure-rate alert reads this counter;
+   * `minispod_webhook_deliveries{status}` stays the gauge of how many are in each.
+   */
+  finished: Counter<"status">;
 }
 
 /** The webhook metrics of a function's registry, made once (configs are built per request). */
@@ -32,5 +39,19 @@ export const webhookMetrics = perRegistry(
       labelNames: ["reason"],
       registers: [registry],
     }),
+    finished: zeroed(
+      new Counter({
+        name: "minispod_webhook_deliveries_finished_total",
+        help: "Webhook deliveries brought to a final status by this replica (SUCCEEDED, FAILED).",
+        labelNames: ["status"],
+        registers: [registry],
+      }),
+    ),
   }),
 );
+
+/** Both final statuses from the first scrape, so a fresh replica's first failure shows as an increase. */
+function zeroed(counter: Counter<"status">): Counter<"status"> {
+  for (const status of ["SUCCEEDED", "FAILED"]) counter.inc({ status }, 0);
+  return counter;
+}

@@ -1,6 +1,6 @@
 import type { ClusterPort } from "@minispod/cluster";
 import type { Db } from "@minispod/db";
-import type { Logger, UserActor } from "@minispod/shared";
+import type { Logger, Metrics, UserActor } from "@minispod/shared";
 
 export { canReach } from "@minispod/shared";
 
@@ -12,6 +12,8 @@ export interface InstancesContext {
   /** The CloudEvent source of what on-demand reads record. */
   source: string;
   provisionTimeoutMs: number;
+  /** Counts instances an observation turns FAILED (`minispod_instances_failed_total`). */
+  metrics: Metrics;
 }
 
 /** The signed-in caller (the shared actor type, so audit rows read alike). */

@@ -90,6 +90,7 @@ export async function showInstance({
         now: ctx.now(),
         provisionTimeoutMs: ctx.provisionTimeoutMs,
         source: ctx.source,
+        metrics: ctx.metrics,
       });
       if (synced && synced.instance.status !== row.status) {
         row = (await loadInstanceRow(ctx.db, row.id)) ?? row;

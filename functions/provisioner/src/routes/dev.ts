@@ -41,6 +41,7 @@ export function devRoutes(ctx: ProvisionerContext) {
         now: ctx.now(),
         provisionTimeoutMs: ctx.provisionTimeoutMs,
         source: ctx.source,
+        metrics: ctx.metrics,
       });
       return c.json({
         instanceId: record.instance.id,

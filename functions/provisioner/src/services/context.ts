@@ -1,6 +1,6 @@
 import type { ClusterPort } from "@minispod/cluster";
 import type { Db } from "@minispod/db";
-import type { Logger } from "@minispod/shared";
+import type { Logger, Metrics } from "@minispod/shared";
 
 /** What the provisioner's services need; built once in app.ts. */
 export interface ProvisionerContext {
@@ -11,6 +11,8 @@ export interface ProvisionerContext {
   /** The CloudEvent source of what the provisioner emits. */
   source: string;
   provisionTimeoutMs: number;
+  /** Counts instances that turn FAILED (`minispod_instances_failed_total`). */
+  metrics: Metrics;
   /** Called for an instance left PROVISIONING, to watch it until it runs or fails. */
   onProvisioning?: ((instanceId: string) => void) | undefined;
 }

@@ -6,6 +6,7 @@ import {
 } from "@minispod/cluster";
 import {
   appSpecOf,
+  countFailures,
   type InstanceRecord,
   loadRecord,
   namespaceSpecOf,
@@ -137,24 +138,22 @@ async function recordRefusal(
   detail: string,
 ): Promise<ConvergeResult> {
   ctx.logger.error({ detail, ...by }, "the cluster refused the workload");
-  return ctx.db.transaction(async (tx) => {
+  const refused: Transition = {
+    status: "FAILED",
+    message: "The cluster refused the workload; support has been told.",
+    event: "instance.failed",
+    lastError: "the cluster refused the workload",
+  };
+  const written = await ctx.db.transaction(async (tx) => {
     const locked = await loadRecord(tx, by, { lock: true });
-    if (!locked) return { outcome: "no-instance" };
-    if (locked.instance.status !== "FAILED") {
-      await recordTransition(
-        tx,
-        locked,
-        {
-          status: "FAILED",
-          message: "The cluster refused the workload; support has been told.",
-          event: "instance.failed",
-          lastError: "the cluster refused the workload",
-        },
-        { source: ctx.source, now: ctx.now() },
-      );
-    }
-    return { outcome: "converged", desired: "running", status: "FAILED" };
+    if (!locked) return undefined;
+    if (locked.instance.status === "FAILED") return [];
+    await recordTransition(tx, locked, refused, { source: ctx.source, now: ctx.now() });
+    return [refused];
   });
+  if (!written) return { outcome: "no-instance" };
+  countFailures(ctx.metrics, written);
+  return { outcome: "converged", desired: "running", status: "FAILED" };
 }
 
 /**
@@ -196,9 +195,10 @@ export async function convergeInstance(
       for (const step of steps) {
         current = await recordTransition(tx, current, step, { source: ctx.source, now: ctx.now() });
       }
-      return { written: current, changed: steps.length > 0 };
+      return { written: current, changed: steps.length > 0, steps };
     });
     if (!outcome) continue;
+    countFailures(ctx.metrics, outcome.steps);
     const { written, changed } = outcome;
     if (acted.desired === "deleted" && changed && !acted.namespaceDeleted) {
       // The customer's quota shrinks with the instance gone (if anything else is left).

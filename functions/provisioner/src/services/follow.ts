@@ -21,6 +21,7 @@ export function createFollower(ctx: ProvisionerContext, intervalMs: number) {
       now: ctx.now(),
       provisionTimeoutMs: ctx.provisionTimeoutMs,
       source: ctx.source,
+      metrics: ctx.metrics,
     });
     if (after?.instance.status === "PROVISIONING") follow(instanceId);
   };

@@ -161,6 +161,7 @@ export async function reconcile(
             now: ctx.now(),
             provisionTimeoutMs: ctx.provisionTimeoutMs,
             source: ctx.source,
+            metrics: ctx.metrics,
           });
           if (synced && synced.instance.status !== before) result.observed++;
         }
