@@ -60,6 +60,8 @@ export function createLocalBroker(options: {
   db: Db;
   /** Local runs should not wait minutes between retries. */
   maxBackoffMs?: number;
+  /** The `time` of PingSource events: local mode's clock (`/_dev/clock`). */
+  now?: () => Date;
 }): LocalBroker {
   const { manifests, deliver, logger, db } = options;
   const triggers = new Map(manifests.triggers.map((t) => [t.name, t]));
@@ -222,7 +224,7 @@ export function createLocalBroker(options: {
       id: randomUUID(),
       type: "dev.knative.sources.ping",
       source: `/apis/v1/namespaces/minispod/pingsources/${name}`,
-      time: new Date().toISOString(),
+      time: (options.now?.() ?? new Date()).toISOString(),
       data: source.data ? JSON.parse(source.data) : {},
     });
     const response = await deliver(source.sink, headers, body);

@@ -27,6 +27,7 @@ import { isNull } from "drizzle-orm";
 import { Hono } from "hono";
 import { type AdminStatus, ensureAdmin } from "./admin";
 import { createLocalBroker, type LocalBroker } from "./broker";
+import { clockRoutes, createLocalClock, type LocalClock } from "./clock";
 import { type RunnerEnv, runnerEnvSchema } from "./env";
 import { localSigningKeys } from "./keys";
 import { loadManifests } from "./manifests";
@@ -46,6 +47,8 @@ export interface LocalRunner {
   app: Hono;
   env: RunnerEnv;
   broker: LocalBroker;
+  /** Local mode's "now" for every hosted function, moved by `POST /_dev/clock`. */
+  clock: LocalClock;
   infra: Infrastructure;
   hosted: Map<string, HostedFunction>;
   admin: AdminStatus;
@@ -106,10 +109,12 @@ export async function createLocalRunner(options: {
       },
     },
   });
+  const clock = createLocalClock();
   const broker = createLocalBroker({
     manifests,
     logger,
     db: infra.database.db,
+    now: clock.now,
     deliver: async (destination, headers, body) =>
       hosted
         .get(destination.service)
@@ -126,6 +131,8 @@ export async function createLocalRunner(options: {
         const fnEnv = parseEnv(definition.envSchema as never, source) as typeof baseEnv;
         const fnLogger = createLogger({ name: definition.name, level: env.LOG_LEVEL });
         const ctx = buildContext(definition, fnEnv, infra, fnLogger);
+        // One moveable "now" for every function (`/_dev/clock`).
+        ctx.now = clock.now;
         const app = await definition.create(ctx);
         const devApp = definition.devRoutes?.(ctx);
         hosted.set(definition.name, { definition, ctx, app, ...(devApp ? { devApp } : {}) });
@@ -178,9 +185,24 @@ export async function createLocalRunner(options: {
     }
   };
 
+  app.route(
+    "/_dev/clock",
+    clockRoutes(clock, {
+      fireAll: async () => {
+        const fired: Record<string, number | undefined> = {};
+        for (const ping of manifests.pingSources)
+          fired[ping.name] = await broker.firePing(ping.name);
+        return fired;
+      },
+      settle,
+    }) as never,
+  );
+  devTools.push("/_dev/clock");
+
   return {
     app,
     env,
+    clock,
     broker,
     infra,
     hosted,
