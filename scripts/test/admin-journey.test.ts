@@ -99,7 +99,7 @@ describe("the audit trail of a customer's own actions", () => {
         "subscription.renewed",
         "instance.restarted",
         "user.password_change",
-        "subscription.cancelled",
+        "subscription.cancel_scheduled",
         "user.logout_all",
         "user.login",
       ].sort(),

@@ -130,7 +130,10 @@ describe.each(["pglite", "postgres"] as const)("local mode on %s", (database) =>
       shown = await show(id, auth);
       expect(shown.status).toBe("RUNNING");
 
-      const cancel = await api(`/subscriptions/${subscription.id}/cancel`, json({}, auth));
+      const cancel = await api(
+        `/subscriptions/${subscription.id}/cancel`,
+        json({ immediately: true }, auth),
+      );
       expect(cancel.status).toBe(200);
       await runner.settle();
       shown = await show(id, auth);

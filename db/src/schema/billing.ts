@@ -1,12 +1,12 @@
 import { sql } from "drizzle-orm";
 import {
+  bigint,
   char,
   check,
   index,
   integer,
   jsonb,
   pgEnum,
-  pgSequence,
   pgTable,
   text,
   uniqueIndex,
@@ -16,8 +16,18 @@ import { createdAt, id, logId, ts, updatedAt } from "./_common";
 import { subscriptions } from "./subscriptions";
 import { users } from "./users";
 
-/** Feeds human-facing invoice numbers ("INV-2026-000123"): never reused; rolled-back inserts leave gaps. */
-export const invoiceNumberSeq = pgSequence("invoice_number_seq", { startWith: 1 });
+/**
+ * Invoice numbers are legal document numbers: gapless per series ("INV-2026"),
+ * one row per series holding the last number issued. An invoice takes its
+ * number from this row in the transaction that issues it (the row stays locked
+ * until that commit), so a rolled-back issue gives its numbers back and two
+ * issues never interleave. A sequence could not: `nextval` survives rollbacks.
+ */
+export const invoiceNumberSeries = pgTable("invoice_number_series", {
+  /** "INV-<year>", the invoice number's prefix without the trailing dash. */
+  series: text("series").primaryKey(),
+  lastNumber: bigint("last_number", { mode: "number" }).notNull(),
+});
 
 export const invoiceStatus = pgEnum("invoice_status", ["OPEN", "PAID", "VOID", "UNCOLLECTIBLE"]);
 export type InvoiceStatus = (typeof invoiceStatus.enumValues)[number];

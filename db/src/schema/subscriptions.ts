@@ -63,6 +63,18 @@ export const subscriptions = pgTable(
     renewalAttempts: integer("renewal_attempts").notNull().default(0),
     nextRenewalAttemptAt: ts("next_renewal_attempt_at"),
     graceEndsAt: ts("grace_ends_at"),
+    /**
+     * Cancelled at period end (the customer did not ask for deletion now):
+     * auto-renew is off with it, the subscription runs until currentPeriodEnd,
+     * then takes the normal expiry path. Undoing (or turning auto-renew back
+     * on) clears it.
+     */
+    cancelAtPeriodEnd: boolean("cancel_at_period_end").notNull().default(false),
+    /**
+     * The payment method the customer set (`PUT .../payment-method`); renewals
+     * charge it. Null: the method of the last successful payment.
+     */
+    paymentMethod: text("payment_method"),
     cancelledAt: ts("cancelled_at"),
     cancelReason: text("cancel_reason"),
     expiredAt: ts("expired_at"),

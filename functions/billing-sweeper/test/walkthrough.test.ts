@@ -38,9 +38,10 @@ describe("billing-sweeper walk-through on the injected clock", () => {
     expect(renewed.subscription.currentPeriodStart.getTime()).toBe(sub.end.getTime());
     const end2 = renewed.subscription.currentPeriodEnd;
     expect(renewed.invoices.map((i) => i.status)).toEqual(["PAID", "PAID"]);
-    // The idempotency key was stored with the payment, before the charge.
+    // The idempotency key was stored with the payment, before the charge: attempt 0 is
+    // the one charge sent inside the window, before the period ends.
     const renewal = renewed.payments.find((p) => !paymentIds.includes(p.id))!;
-    expect(renewal.idempotencyKey).toBe(`ren_${renewed.invoices[1]!.id}_1`);
+    expect(renewal.idempotencyKey).toBe(`ren_${renewed.invoices[1]!.id}_0`);
     expect(t.sandbox.charges.map((c) => c.request.idempotencyKey)).toContain(
       renewal.idempotencyKey,
     );
@@ -86,17 +87,26 @@ describe("billing-sweeper walk-through on the injected clock", () => {
     expect(audit).toMatchObject({ actorId: null, actorRole: "SYSTEM", ownerId: t.customer.id });
     expect(audit?.metadata).toMatchObject({ paymentId: renewal.id });
 
-    // Next period: the card is declined.
+    // Next period: the card is declined inside the window. The period is paid until its end:
+    // still ACTIVE, retried once at the end.
     t.steer(t.customer.id, "decline");
-    const declined = await cron(t, "renew", hours(end2, -1));
-    expect(declined).toMatchObject({ attempted: 1, succeeded: 0, failed: 1 });
+    const early = await cron(t, "renew", hours(end2, -1));
+    expect(early).toMatchObject({ attempted: 1, succeeded: 0, failed: 1 });
     let now = await state(t, sub.id);
+    expect(now.subscription).toMatchObject({ status: "ACTIVE", renewalAttempts: 0 });
+    expect(now.subscription.nextRenewalAttemptAt?.getTime()).toBe(end2.getTime());
+    expect((await cron(t, "renew", hours(end2, -0.5))).attempted).toBe(0);
+    // At the end the retry declines too: now PAST_DUE, on the dunning schedule.
+    const declined = await cron(t, "renew", end2);
+    expect(declined).toMatchObject({ attempted: 1, succeeded: 0, failed: 1 });
+    now = await state(t, sub.id);
     expect(now.subscription).toMatchObject({ status: "PAST_DUE", renewalAttempts: 1 });
     expect(now.subscription.nextRenewalAttemptAt?.getTime()).toBe(addDays(end2, 1).getTime());
     expect(now.subscription.graceEndsAt?.getTime()).toBe(addDays(end2, 5).getTime());
     expect(now.invoices.at(-1)?.status).toBe("OPEN");
     const types = await eventTypes(t, [sub.id, ...now.payments.map((p) => p.id)]);
     expect(types.slice(-2).sort()).toEqual(["payment.failed", "subscription.past_due"]);
+    expect(types.filter((e) => e === "subscription.past_due")).toHaveLength(1);
 
     // Not before the retry time; the retry declines again: still PAST_DUE, no second past_due.
     expect((await cron(t, "renew", hours(end2, 12))).attempted).toBe(0);
@@ -106,7 +116,7 @@ describe("billing-sweeper walk-through on the injected clock", () => {
     expect(now.subscription.nextRenewalAttemptAt?.getTime()).toBe(addDays(end2, 3).getTime());
     const afterRetry = await eventTypes(t, [sub.id, ...now.payments.map((p) => p.id)]);
     expect(afterRetry.filter((e) => e === "subscription.past_due")).toHaveLength(1);
-    expect(afterRetry.filter((e) => e === "payment.failed")).toHaveLength(2);
+    expect(afterRetry.filter((e) => e === "payment.failed")).toHaveLength(3);
 
     // The card works again: the next retry recovers, on the same invoice.
     t.steer(t.customer.id, "ok");
@@ -123,6 +133,7 @@ describe("billing-sweeper walk-through on the injected clock", () => {
     expect(now.payments.map((p) => p.status)).toEqual([
       "SUCCEEDED",
       "SUCCEEDED",
+      "FAILED",
       "FAILED",
       "FAILED",
       "SUCCEEDED",
@@ -166,6 +177,9 @@ describe("billing-sweeper walk-through on the injected clock", () => {
     expect(t.sandbox.charges.at(-1)?.request.paymentMethod).toBe(
       SANDBOX_PAYMENT_METHODS.insufficientFunds,
     );
+    // Declined an hour before the paid period ends: never PAST_DUE before the end.
+    expect((await state(t, sub.id)).subscription.status).toBe("ACTIVE");
+    expect((await cron(t, "renew", end2)).failed).toBe(1);
     expect((await state(t, sub.id)).subscription.status).toBe("PAST_DUE");
   });
 
@@ -174,6 +188,7 @@ describe("billing-sweeper walk-through on the injected clock", () => {
     const sub = await activeSubscription(t, customer);
     t.steer(customer.id, "decline");
     await cron(t, "renew", hours(sub.end, -1));
+    await cron(t, "renew", sub.end);
     for (const day of [1, 3]) await cron(t, "renew", hours(addDays(sub.end, day), 1));
     expect((await state(t, sub.id)).subscription).toMatchObject({
       status: "PAST_DUE",

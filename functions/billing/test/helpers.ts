@@ -101,8 +101,16 @@ function subscriptionServicesApp(deps: BillingDeps): Hono<AppEnv> {
     return c.json(detail);
   });
   app.post("/api/v1/subscriptions/:id/cancel", async (c) => {
+    const body = (await c.req.json().catch(() => ({}))) as { immediately?: boolean };
     return c.json(
-      await cancel({ ctx, input: { subscriptionId: c.req.param("id"), actor: actorOf(c) } }),
+      await cancel({
+        ctx,
+        input: {
+          subscriptionId: c.req.param("id"),
+          actor: actorOf(c),
+          immediately: body.immediately === true,
+        },
+      }),
     );
   });
   app.patch("/api/v1/subscriptions/:id", async (c) => {

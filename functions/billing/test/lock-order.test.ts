@@ -126,7 +126,7 @@ describe("lock order: settling vs renew / cancel on one subscription", () => {
       const responses = await Promise.all([
         deliver(hook),
         round % 2 === 0
-          ? lifecycle(subscriptionId, "cancel")
+          ? lifecycle(subscriptionId, "cancel", { immediately: true })
           : lifecycle(subscriptionId, "renew", { paymentMethod: SANDBOX_PAYMENT_METHODS.ok }),
         reconcilePendingPayments({ ctx: t.ctx, provider: t.provider, olderThan: new Date() }),
         autoRenew(subscriptionId, round % 3 === 0),
@@ -157,7 +157,9 @@ describe("lock order: settling vs renew / cancel on one subscription", () => {
 
       const responses = await Promise.all([
         deliver(hook()),
-        round % 2 === 0 ? lifecycle(subscriptionId, "cancel") : lifecycle(subscriptionId, "renew"),
+        round % 2 === 0
+          ? lifecycle(subscriptionId, "cancel", { immediately: true })
+          : lifecycle(subscriptionId, "renew"),
         deliver(hook()),
         autoRenew(subscriptionId, round % 3 === 0),
       ]);

@@ -179,6 +179,7 @@ describe("reconcilePendingPayments", () => {
     const down: PaymentProvider = {
       name: t.provider.name,
       charge: t.provider.charge,
+      attachPaymentMethod: t.provider.attachPaymentMethod,
       findCharge: async () => {
         throw new Error("provider unreachable");
       },

@@ -63,6 +63,18 @@ describe("templates", () => {
     expect(email.subject).toBe("Nextcloud is up and running");
   });
 
+  it("says when a cancelled app stops and how long its data is kept, or that an immediate cancel deletes the data", () => {
+    const scheduled = render(
+      "subscription.cancel_scheduled",
+      sampleData["subscription.cancel_scheduled"]!(USER_ID),
+    );
+    expect(scheduled.text).toContain("keeps running until");
+    expect(scheduled.text).toContain("Undo the cancellation");
+    const now = render("subscription.cancelled", sampleData["subscription.cancelled"]!(USER_ID));
+    expect(now.subject).toContain("data deleted");
+    expect(now.text).toContain("cannot be recovered");
+  });
+
   it("words the expiry reminder by auto-renew and days left", () => {
     const data = sampleData["subscription.expiring_soon"]!(USER_ID);
     expect(render("subscription.expiring_soon", { ...data, daysLeft: 1 }).subject).toBe(

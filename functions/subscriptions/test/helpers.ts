@@ -72,7 +72,9 @@ export interface SubscriptionBody {
   cardOnFile: boolean;
   currentPeriodStart: string;
   currentPeriodEnd: string;
+  cancelAtPeriodEnd: boolean;
   cancelledAt: string | null;
+  purgedAt: string | null;
   createdAt: string;
   instance: { id: string; status: string; url: string } | null;
   latestInvoice: {

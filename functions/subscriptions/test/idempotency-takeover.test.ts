@@ -122,6 +122,7 @@ describe("taking over a stale Idempotency-Key claim never charges twice", () => 
     const hanging: PaymentProvider = {
       name: t.provider.name,
       findCharge: (k) => t.provider.findCharge(k),
+      attachPaymentMethod: (r) => t.provider.attachPaymentMethod(r),
       async charge(request: ChargeRequest): Promise<ChargeResult> {
         started!();
         await gate;
@@ -166,6 +167,7 @@ describe("taking over a stale Idempotency-Key claim never charges twice", () => 
     const slow: PaymentProvider = {
       name: t.provider.name,
       findCharge: (k) => t.provider.findCharge(k),
+      attachPaymentMethod: (r) => t.provider.attachPaymentMethod(r),
       async charge(request: ChargeRequest): Promise<ChargeResult> {
         started!();
         await gate;
@@ -175,6 +177,7 @@ describe("taking over a stale Idempotency-Key claim never charges twice", () => 
     const broken: PaymentProvider = {
       name: t.provider.name,
       findCharge: async () => null,
+      attachPaymentMethod: (r) => t.provider.attachPaymentMethod(r),
       charge: async () => {
         throw new PaymentProviderError("gateway busy with this key", true);
       },

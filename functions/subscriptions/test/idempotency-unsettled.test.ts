@@ -40,6 +40,7 @@ function unreachable(): PaymentProvider {
   return {
     name: t.provider.name,
     findCharge: (key) => t.provider.findCharge(key),
+    attachPaymentMethod: (r) => t.provider.attachPaymentMethod(r),
     async charge(_request: ChargeRequest): Promise<ChargeResult> {
       throw new PaymentProviderError("gateway unreachable", true);
     },

@@ -59,17 +59,24 @@ async function setStatus(id: string, values: Partial<typeof subscriptions.$infer
 }
 
 describe("POST /api/v1/subscriptions/:id/cancel", () => {
-  it("cancels at once: 200 CANCELLED, instance DELETING, subscription.cancelled emitted and audited", async () => {
+  it("cancels at once when asked explicitly: 200 CANCELLED, instance DELETING, the data loss stated, subscription.cancelled emitted and audited", async () => {
     const sub = await subscribed(t);
-    const res = await post(`/api/v1/subscriptions/${sub.id}/cancel`, t.customer);
+    const res = await post(`/api/v1/subscriptions/${sub.id}/cancel`, t.customer, {
+      immediately: true,
+    });
     expect(res.status).toBe(200);
-    const body = (await res.json()) as SubscriptionBody;
+    const body = (await res.json()) as SubscriptionBody & {
+      cancellation: { mode: string; dataKeptUntil: string | null; message: string };
+    };
     expect(body).toMatchObject({
       id: sub.id,
       status: "CANCELLED",
       autoRenew: false,
+      cancelAtPeriodEnd: false,
       instance: { status: "DELETING" },
+      cancellation: { mode: "immediately", dataKeptUntil: null },
     });
+    expect(body.cancellation.message).toMatch(/all its data are being deleted/);
     expect(body.cancelledAt).not.toBeNull();
     const timeline = await db()
       .select()
@@ -93,8 +100,11 @@ describe("POST /api/v1/subscriptions/:id/cancel", () => {
 
   it("answers 409 to cancelling twice", async () => {
     const sub = await subscribed(t);
-    expect((await post(`/api/v1/subscriptions/${sub.id}/cancel`, t.customer)).status).toBe(200);
-    const again = await post(`/api/v1/subscriptions/${sub.id}/cancel`, t.customer);
+    const now = { immediately: true };
+    expect((await post(`/api/v1/subscriptions/${sub.id}/cancel`, t.customer, now)).status).toBe(
+      200,
+    );
+    const again = await post(`/api/v1/subscriptions/${sub.id}/cancel`, t.customer, now);
     expect(again.status).toBe(409);
     expect(((await again.json()) as Problem).code).toBe("CONFLICT");
     expect((await eventTypes(sub.id)).filter((x) => x.endsWith("cancelled"))).toHaveLength(1);
@@ -102,7 +112,10 @@ describe("POST /api/v1/subscriptions/:id/cancel", () => {
 
   it("accepts a reason, and lets an admin cancel a customer's subscription", async () => {
     const sub = await subscribed(t);
-    const res = await post(`/api/v1/subscriptions/${sub.id}/cancel`, t.admin, { reason: "abuse" });
+    const res = await post(`/api/v1/subscriptions/${sub.id}/cancel`, t.admin, {
+      reason: "abuse",
+      immediately: true,
+    });
     expect(res.status).toBe(200);
     const [row] = await db().select().from(subscriptions).where(eq(subscriptions.id, sub.id));
     expect(row?.cancelReason).toBe("abuse");
@@ -137,6 +150,10 @@ describe("POST /api/v1/subscriptions/:id/cancel", () => {
     expect(
       (await post(`/api/v1/subscriptions/${target.id}/cancel`, t.customer, { reason: 5 })).status,
     ).toBe(400);
+    expect(
+      (await post(`/api/v1/subscriptions/${target.id}/cancel`, t.customer, { immediately: "yes" }))
+        .status,
+    ).toBe(400);
   });
 });
 
@@ -165,7 +182,7 @@ describe("PATCH /api/v1/subscriptions/:id", () => {
 
   it("answers 409 on an ended subscription", async () => {
     const sub = await subscribed(t);
-    await post(`/api/v1/subscriptions/${sub.id}/cancel`, t.customer);
+    await post(`/api/v1/subscriptions/${sub.id}/cancel`, t.customer, { immediately: true });
     expect((await patch(sub.id, t.customer, { autoRenew: true })).status).toBe(409);
   });
 
@@ -296,7 +313,7 @@ describe("POST /api/v1/subscriptions/:id/renew", () => {
 
   it("answers 409 to a cancelled subscription", async () => {
     const sub = await subscribed(t);
-    await post(`/api/v1/subscriptions/${sub.id}/cancel`, t.customer);
+    await post(`/api/v1/subscriptions/${sub.id}/cancel`, t.customer, { immediately: true });
     expect((await post(`/api/v1/subscriptions/${sub.id}/renew`, t.customer)).status).toBe(409);
   });
 

@@ -44,6 +44,7 @@ describe("renew: what the customer is told matches what was recorded", () => {
     const racing: PaymentProvider = {
       name: t.provider.name,
       findCharge: (key) => t.provider.findCharge(key),
+      attachPaymentMethod: (r) => t.provider.attachPaymentMethod(r),
       async charge(request: ChargeRequest) {
         const [payment] = await db()
           .select()

@@ -28,6 +28,7 @@ import { Hono } from "hono";
 import { type Broker, createBroker } from "../broker/broker";
 import { loadManifests } from "../broker/manifests";
 import { type AdminStatus, ensureAdmin } from "./admin";
+import { clockRoutes, createLocalClock, type LocalClock } from "./clock";
 import { type RunnerEnv, runnerEnvSchema } from "./env";
 import { localSigningKeys } from "./keys";
 import { mergeExpositions } from "./metrics";
@@ -46,6 +47,8 @@ export interface LocalRunner {
   app: Hono;
   env: RunnerEnv;
   broker: Broker;
+  /** Local mode's "now" for every hosted function, moved by `POST /_dev/clock`. */
+  clock: LocalClock;
   infra: Infrastructure;
   hosted: Map<string, HostedFunction>;
   admin: AdminStatus;
@@ -106,12 +109,14 @@ export async function createLocalRunner(options: {
       },
     },
   });
+  const clock = createLocalClock();
   const broker = createBroker({
     manifests,
     logger,
     db: infra.database.db,
     // Local runs should not wait minutes between retries.
     maxBackoffMs: 30_000,
+    clock: { now: () => clock.now().getTime() },
     deliver: async (destination, headers, body) =>
       hosted
         .get(destination.service)
@@ -128,6 +133,8 @@ export async function createLocalRunner(options: {
         const fnEnv = parseEnv(definition.envSchema as never, source) as typeof baseEnv;
         const fnLogger = createLogger({ name: definition.name, level: env.LOG_LEVEL });
         const ctx = buildContext(definition, fnEnv, infra, fnLogger);
+        // One moveable "now" for every function (`/_dev/clock`).
+        ctx.now = clock.now;
         const app = await definition.create(ctx);
         const devApp = definition.devRoutes?.(ctx);
         hosted.set(definition.name, { definition, ctx, app, ...(devApp ? { devApp } : {}) });
@@ -180,9 +187,24 @@ export async function createLocalRunner(options: {
     }
   };
 
+  app.route(
+    "/_dev/clock",
+    clockRoutes(clock, {
+      fireAll: async () => {
+        const fired: Record<string, number | undefined> = {};
+        for (const ping of manifests.pingSources)
+          fired[ping.name] = await broker.firePing(ping.name);
+        return fired;
+      },
+      settle,
+    }) as never,
+  );
+  devTools.push("/_dev/clock");
+
   return {
     app,
     env,
+    clock,
     broker,
     infra,
     hosted,

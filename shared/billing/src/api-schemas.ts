@@ -34,8 +34,12 @@ export const subscriptionSchema = v.object({
   cardOnFile: v.boolean(),
   currentPeriodStart: timestamp,
   currentPeriodEnd: timestamp,
+  /** Cancelled at period end: runs until currentPeriodEnd, then expires (undo before then). */
+  cancelAtPeriodEnd: v.boolean(),
   cancelledAt: v.nullable(timestamp),
   expiredAt: v.nullable(timestamp),
+  /** When the instance and its data were deleted after the retention window; null before. */
+  purgedAt: v.nullable(timestamp),
   createdAt: timestamp,
   updatedAt: timestamp,
   instance: v.nullable(
@@ -51,6 +55,29 @@ export const subscriptionDetailSchema = v.object({
   ...subscriptionSchema.entries,
   latestInvoice: v.nullable(invoiceSchema),
   invoices: v.array(invoiceSchema),
+});
+
+/** The answer to a cancel: the subscription, and what the cancel means for the app and its data. */
+export const cancellationSchema = v.object({
+  ...subscriptionDetailSchema.entries,
+  cancellation: v.object({
+    mode: v.picklist(["period_end", "immediately"]),
+    effectiveAt: timestamp,
+    dataKeptUntil: v.nullable(timestamp),
+    message: v.string(),
+  }),
+});
+
+/** The answer to a card update: the subscription, and the overdue renewal retried on it. */
+export const paymentMethodResultSchema = v.object({
+  ...subscriptionDetailSchema.entries,
+  overdueRetry: v.nullable(
+    v.object({
+      outcome: v.picklist(["succeeded", "declined"]),
+      declineCode: v.nullable(v.string()),
+      message: v.string(),
+    }),
+  ),
 });
 
 export const paymentSchema = v.object({

@@ -33,7 +33,8 @@ export async function setAutoRenew({
     if (subscription.autoRenew === input.autoRenew) return [];
     const [updated] = await tx
       .update(subscriptions)
-      .set({ autoRenew: input.autoRenew })
+      // Turning auto-renew back on takes back a cancellation at period end too.
+      .set(input.autoRenew ? { autoRenew: true, cancelAtPeriodEnd: false } : { autoRenew: false })
       .where(eq(subscriptions.id, subscription.id))
       .returning();
     await recordAudit(tx, {

@@ -23,7 +23,9 @@ export function isScheduledRenewal(payment: { idempotencyKey: string }): boolean
 }
 
 /**
- * A scheduled renewal was declined: PAST_DUE with the next retry on the
+ * A scheduled renewal was declined. Inside the renewal window (the period is
+ * still paid) the subscription stays ACTIVE and the charge is retried once at
+ * the period's end; from the period's end on: PAST_DUE with the next retry on the
  * dunning schedule (days after the period's end), the instance still running;
  * or, when the retries are used up, EXPIRED with the invoice UNCOLLECTIBLE.
  * Runs in the settling transaction, after the payment was marked FAILED, with
@@ -36,6 +38,9 @@ export async function applyDunning(
   actor: Actor,
 ): Promise<string[]> {
   const now = ctx.now();
+  if (now < subscription.currentPeriodEnd) {
+    return declinedBeforePeriodEnd(tx, { subscription, invoice }, actor, now);
+  }
   const days = ctx.settings.dunningDays;
   const failures = subscription.renewalAttempts + 1;
   const graceEndsAt = addDays(subscription.currentPeriodEnd, days.at(-1) ?? 0);
@@ -110,4 +115,36 @@ export async function applyDunning(
       }),
     }),
   ];
+}
+
+/**
+ * The charge sent ahead of the period's end was declined: the customer paid
+ * for the time left, so the subscription stays ACTIVE (never PAST_DUE before
+ * its period ends) and the billing sweep retries at the end, as dunning
+ * attempt 1 (on the method the customer may have changed meanwhile).
+ * `payment.failed` still tells the customer, who has until then to fix it.
+ */
+async function declinedBeforePeriodEnd(
+  tx: Db,
+  { subscription, invoice }: Pick<LockedPayment, "subscription" | "invoice">,
+  actor: Actor,
+  now: Date,
+): Promise<string[]> {
+  await tx
+    .update(subscriptions)
+    .set({ nextRenewalAttemptAt: subscription.currentPeriodEnd })
+    .where(eq(subscriptions.id, subscription.id));
+  await recordAudit(tx, {
+    actor,
+    action: "subscription.renewal_declined",
+    resourceType: "subscription",
+    resourceId: subscription.id,
+    ownerId: subscription.userId,
+    metadata: {
+      invoiceId: invoice.id,
+      retryAt: subscription.currentPeriodEnd.toISOString(),
+    },
+    at: now,
+  });
+  return [];
 }

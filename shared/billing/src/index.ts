@@ -11,14 +11,16 @@
 
 export { lockReachableSubscription, subscriptionNotFound } from "./access";
 export {
+  cancellationSchema,
   invoiceDetailSchema,
   invoiceSchema,
+  paymentMethodResultSchema,
   paymentSchema,
   subscriptionDetailSchema,
   subscriptionSchema,
 } from "./api-schemas";
 export { setAutoRenew } from "./auto-renew";
-export { cancel } from "./cancel";
+export { type Cancellation, type CancelResult, cancel, undoCancel } from "./cancel";
 export {
   type ChargeOutcome,
   isUnsettledConflict,
@@ -73,6 +75,11 @@ export {
   type SweepMetrics,
   sweepMetrics,
 } from "./metrics";
+export {
+  type OverdueRetry,
+  type PaymentMethodResult,
+  updatePaymentMethod,
+} from "./payment-method";
 export { type PaymentEnv, paymentProviderFromEnv } from "./payment-provider";
 export { addDays, addMonths } from "./period";
 export {

@@ -1,23 +1,40 @@
 import { randomUUID } from "node:crypto";
-import { type Db, invoices, payments } from "@minispod/db";
+import { type Db, invoiceNumberSeries, invoices, payments } from "@minispod/db";
 import { type AnyColumn, and, eq, inArray, type SQL, sql } from "drizzle-orm";
 
 type Invoice = typeof invoices.$inferSelect;
 type Payment = typeof payments.$inferSelect;
 
-/** "INV-<year>-<number, at least 6 digits>" from the invoice number sequence. */
-export function invoiceNumber(now: Date) {
-  return sql<string>`(select ${invoiceNumberOf(now, sql.raw("n"))} from nextval('invoice_number_seq') as n)`;
+/** The series an invoice issued at `now` is numbered in: one gapless run per year. */
+export function invoiceSeries(now: Date): string {
+  return `INV-${now.getUTCFullYear()}`;
+}
+
+/** "INV-<year>-<number, at least 6 digits>". */
+export function formatInvoiceNumber(series: string, n: number): string {
+  return `${series}-${String(n).padStart(6, "0")}`;
 }
 
 /**
- * The invoice number made of `n`, a value taken from `invoice_number_seq`: for
- * a set-based insert that takes one `nextval` per row in a subquery.
+ * Takes `count` numbers from the series' counter row, in the caller's
+ * transaction: the row stays locked until it commits, so numbers are issued
+ * in commit order without gaps (a rollback returns them). Returns the first.
+ * Take it last, after the subscription and invoice locks (README "Row locks"),
+ * and only for invoices that will be inserted.
+ *
+ * @example
+ * const first = await takeInvoiceNumbers(tx, invoiceSeries(now), 3); // 41 -> 41, 42, 43
  */
-export function invoiceNumberOf(now: Date, n: SQL) {
-  const prefix = `INV-${now.getUTCFullYear()}-`;
-  // lpad alone would cut numbers past six digits, hence the greatest().
-  return sql<string>`${prefix}::text || lpad(${n}::text, greatest(6, length(${n}::text)), '0')`;
+export async function takeInvoiceNumbers(tx: Db, series: string, count: number): Promise<number> {
+  const [row] = await tx
+    .insert(invoiceNumberSeries)
+    .values({ series, lastNumber: count })
+    .onConflictDoUpdate({
+      target: invoiceNumberSeries.series,
+      set: { lastNumber: sql`${invoiceNumberSeries.lastNumber} + ${count}` },
+    })
+    .returning({ lastNumber: invoiceNumberSeries.lastNumber });
+  return row!.lastNumber - count + 1;
 }
 
 export async function insertInvoice(
@@ -34,9 +51,11 @@ export async function insertInvoice(
   },
 ): Promise<Invoice> {
   const { now, ...rest } = values;
+  const series = invoiceSeries(now);
+  const number = formatInvoiceNumber(series, await takeInvoiceNumbers(tx, series, 1));
   const [row] = await tx
     .insert(invoices)
-    .values({ ...rest, number: invoiceNumber(now), status: "OPEN" })
+    .values({ ...rest, number, status: "OPEN" })
     .returning();
   return row!;
 }
@@ -129,12 +148,14 @@ export async function lastPaymentMethods(
   const rows = rowsOf<{ subscription_id: string; method: string | null }>(
     await tx.execute(sql`
       select s.id as subscription_id,
+        -- The method the customer set (card update) wins over the last one charged.
+        coalesce((select sub.payment_method from subscriptions sub where sub.id = s.id),
         (select (array_agg(p.payment_method order by p.created_at desc)
                    filter (where p.status = 'SUCCEEDED'))[1]
          from payments p
          where p.invoice_id = (select i.id from invoices i
                                where i.subscription_id = s.id and i.status = 'PAID'
-                               order by i.period_start desc limit 1)) as method
+                               order by i.period_start desc limit 1))) as method
       from unnest(${`{${subscriptionIds.join(",")}}`}::uuid[]) as s(id)`),
   );
   return new Map(rows.map((r) => [r.subscription_id, r.method]));

@@ -1,18 +1,20 @@
 import { invoices, payments, serviceCatalog, subscriptions } from "@minispod/db";
 import { mapLimit, systemActor } from "@minispod/shared";
 import type { ChargeResult } from "@minispod/shared/payments";
-import { and, eq, inArray, isNull, lte, notExists, sql } from "drizzle-orm";
+import { and, eq, inArray, isNull, lte, notExists, or, sql } from "drizzle-orm";
 import { sendCharge } from "./charge";
 import type { BillingContext } from "./context";
 import { renewalKey } from "./dunning";
 import { addMonths } from "./period";
 import {
   describePeriod,
-  invoiceNumberOf,
+  formatInvoiceNumber,
+  invoiceSeries,
   isoText,
   lastPaymentMethods,
   pendingPaymentOf,
   rowsOf,
+  takeInvoiceNumbers,
 } from "./records";
 import { settleCharge } from "./settle";
 import { cardLeftOnFile } from "./settle-apply";
@@ -160,6 +162,11 @@ export async function claimDueRenewals(
               ? and(
                   eq(subscriptions.status, "ACTIVE"),
                   lte(subscriptions.currentPeriodEnd, horizon),
+                  // Declined inside the window: the retry waits for the period's end.
+                  or(
+                    isNull(subscriptions.nextRenewalAttemptAt),
+                    lte(subscriptions.nextRenewalAttemptAt, now),
+                  ),
                 )
               : and(
                   eq(subscriptions.status, "PAST_DUE"),
@@ -180,31 +187,43 @@ export async function claimDueRenewals(
         : retries;
     if (due.length === 0) return { examined: 0, payments: [] };
 
-    // One invoice per subscription and period: a concurrent or earlier run's row wins.
-    // One statement from a JSON list (a number from the sequence per row).
-    const invoiceRows = due.map((s) => {
-      const periodEnd = addMonths(s.periodEnd, 1);
-      return {
-        subscription_id: s.id,
-        user_id: s.userId,
-        period_start: s.periodEnd.toISOString(),
-        period_end: periodEnd.toISOString(),
-        amount_minor: s.priceMinor,
-        currency: s.currency,
-        description: describePeriod(s.serviceName, s.periodEnd, periodEnd),
-      };
-    });
-    await tx.execute(sql`
-      insert into invoices (subscription_id, user_id, period_start, period_end, amount_minor,
-                            currency, description, number, status)
-      select r.subscription_id, r.user_id, r.period_start, r.period_end, r.amount_minor,
-             r.currency, r.description, ${invoiceNumberOf(now, sql.raw("r.n"))}, 'OPEN'
-      -- nextval in the subquery's select list: one number per row, in row order.
-      from (select j.*, nextval('invoice_number_seq') as n
-            from jsonb_to_recordset(${JSON.stringify(invoiceRows)}::jsonb) as j(
-              subscription_id uuid, user_id uuid, period_start timestamptz, period_end timestamptz,
-              amount_minor int, currency text, description text)) r
-      on conflict (subscription_id, period_start) do nothing`);
+    // One invoice per subscription and period. An earlier run's row is reused below; no
+    // other can appear meanwhile, as every writer of a period's invoice holds its
+    // subscription's lock. Only the missing ones take numbers, so none is skipped.
+    const billed = new Set(
+      (
+        await tx
+          .select({ subscriptionId: invoices.subscriptionId, periodStart: invoices.periodStart })
+          .from(invoices)
+          .where(
+            inArray(
+              invoices.subscriptionId,
+              due.map((s) => s.id),
+            ),
+          )
+      ).map((i) => `${i.subscriptionId}/${i.periodStart.getTime()}`),
+    );
+    const toBill = due.filter((s) => !billed.has(`${s.id}/${s.periodEnd.getTime()}`));
+    if (toBill.length > 0) {
+      const series = invoiceSeries(now);
+      const first = await takeInvoiceNumbers(tx, series, toBill.length);
+      await tx.insert(invoices).values(
+        toBill.map((s, i) => {
+          const periodEnd = addMonths(s.periodEnd, 1);
+          return {
+            subscriptionId: s.id,
+            userId: s.userId,
+            periodStart: s.periodEnd,
+            periodEnd,
+            amountMinor: s.priceMinor,
+            currency: s.currency,
+            description: describePeriod(s.serviceName, s.periodEnd, periodEnd),
+            number: formatInvoiceNumber(series, first + i),
+            status: "OPEN" as const,
+          };
+        }),
+      );
+    }
     const bySubscription = new Map(due.map((s) => [s.id, s]));
     const periodInvoices = (
       await tx
@@ -250,7 +269,7 @@ export async function claimDueRenewals(
           provider: ctx.provider.name,
           idempotencyKey: renewalKey(
             invoice.id,
-            (bySubscription.get(invoice.subscriptionId)?.renewalAttempts ?? 0) + 1,
+            attemptOf(bySubscription.get(invoice.subscriptionId), now),
           ),
           paymentMethod: methods.get(invoice.subscriptionId) ?? null,
           // The injected clock, so the reconciliation's age cutoff compares like with like.
@@ -269,6 +288,20 @@ export async function claimDueRenewals(
       })),
     };
   });
+}
+
+/**
+ * The dunning attempt a claim charges: 0 for the one charge sent inside the
+ * renewal window before the period ends (a decline there is not a dunning
+ * step, see `applyDunning`), then 1, 2, ... from the period's end on. Each
+ * number is its own provider key, so no attempt is ever charged twice.
+ */
+function attemptOf(
+  subscription: { periodEnd: Date; renewalAttempts: number } | undefined,
+  now: Date,
+): number {
+  if (!subscription) return 1;
+  return now < subscription.periodEnd ? 0 : subscription.renewalAttempts + 1;
 }
 
 /** Settles one known answer; a failed commit leaves the payment PENDING for the reconciliation. */

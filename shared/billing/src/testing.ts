@@ -95,6 +95,7 @@ export function steerableProvider(sandbox: SandboxPaymentProvider) {
   } as const;
   const provider: PaymentProvider = {
     name: sandbox.name,
+    attachPaymentMethod: (request) => sandbox.attachPaymentMethod(request),
     async charge(request: ChargeRequest) {
       const mode = modes.get(request.customerId) ?? "ok";
       if (mode === "crash") throw new Error("process stopped before the charge was sent");

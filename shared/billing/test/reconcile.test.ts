@@ -63,6 +63,7 @@ describe("reconcilePendingPayments", () => {
     const lying: PaymentProvider = {
       name: sandbox.name,
       charge: (request) => sandbox.charge(request),
+      attachPaymentMethod: (request) => sandbox.attachPaymentMethod(request),
       findCharge: async (key) => {
         const found = await sandbox.findCharge(key);
         return found && { ...found, amountMinor: (found.amountMinor ?? 0) + 1 };

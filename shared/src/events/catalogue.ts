@@ -83,6 +83,15 @@ export const eventCatalogue = {
      */
     reason: v.optional(v.picklist(["not_renewing", "no_card"])),
   }),
+  "subscription.cancel_scheduled": v.looseObject({
+    ...subscription.entries,
+    /** When the app stops: the period's end. */
+    effectiveAt: isoDate,
+    /** Renewing before this brings the app back with its data; then it is purged. */
+    dataKeptUntil: isoDate,
+  }),
+  "subscription.cancel_undone": subscription,
+  "subscription.payment_method_updated": subscription,
   "subscription.past_due": subscription,
   "subscription.auto_renew_changed": subscription,
   "payment.succeeded": payment,

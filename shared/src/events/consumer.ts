@@ -138,9 +138,19 @@ export function eventRoutes(options: {
   return app;
 }
 
+/** The CloudEvent `time` of a binary-mode request (`ce-time`), when it is a valid time. */
+function eventTime(header: string | undefined): Date | undefined {
+  if (!header) return undefined;
+  const time = new Date(header);
+  return Number.isNaN(time.getTime()) ? undefined : time;
+}
+
 /**
- * `POST /cron/<job>` endpoints that PingSources call. Jobs must be idempotent:
- * a sweep may run twice or overlap with another replica.
+ * `POST /cron/<job>` endpoints that PingSources call. A job's "now" is the
+ * event's `time` when the PingSource sends one (so a delayed or replayed ping
+ * sweeps as of its schedule, and local mode's clock reaches the sweeps),
+ * else the function's clock. Jobs must be idempotent: a sweep may run twice
+ * or overlap with another replica.
  */
 export function cronRoutes(
   jobs: Record<string, (now: Date) => Promise<Record<string, unknown>>>,
@@ -151,7 +161,7 @@ export function cronRoutes(
     const job = jobs[c.req.param("job")];
     if (!job) throw new AppError("NOT_FOUND", { detail: `No cron job ${c.req.param("job")}.` });
     const started = Date.now();
-    const result = await job(options.now?.() ?? new Date());
+    const result = await job(eventTime(c.req.header("ce-time")) ?? options.now?.() ?? new Date());
     c.get("logger").info(
       { job: c.req.param("job"), ms: Date.now() - started, ...result },
       "cron job done",

@@ -1,5 +1,7 @@
 import * as v from "valibot";
 import {
+  type AttachRequest,
+  type AttachResult,
   type ChargeRequest,
   type ChargeResult,
   type FoundCharge,
@@ -158,6 +160,41 @@ export function httpPaymentProvider(options: HttpPaymentProviderOptions): Paymen
           );
         }
         return final(toResult(what, await readCharge(what, response)));
+      });
+    },
+
+    attachPaymentMethod(request: AttachRequest): Promise<AttachResult> {
+      const what = "attachPaymentMethod";
+      const body = JSON.stringify({
+        customer: request.customerId,
+        payment_method: request.paymentMethod,
+      });
+      return withRetries(what, async (signal) => {
+        const response = await doFetch(new URL("v1/payment_methods/attach", base), {
+          method: "POST",
+          headers: { ...headers, "content-type": "application/json" },
+          body,
+          signal,
+        });
+        if (response.status === 402 || response.status === 422) {
+          const parsed = v.safeParse(chargeBody, await jsonOrUndefined(response));
+          const answer = parsed.success ? parsed.output : {};
+          return final<AttachResult>({
+            status: "rejected",
+            code: answer.decline_code ?? "invalid_payment_method",
+            message: answer.message ?? "The payment method was refused.",
+          });
+        }
+        const retry = await retryableStatus<AttachResult>(what, response);
+        if (retry) return retry;
+        if (!response.ok) {
+          throw fail(
+            `${what}: payment gateway refused the request (${response.status})${await problemText(response)}`,
+            false,
+          );
+        }
+        await response.body?.cancel();
+        return final<AttachResult>({ status: "attached" });
       });
     },
 

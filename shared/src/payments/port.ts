@@ -52,6 +52,19 @@ export class PaymentProviderError extends Error {
   }
 }
 
+/** A payment method the customer hands us, to be kept by the provider for later charges. */
+export interface AttachRequest {
+  /** Our user id. */
+  customerId: string;
+  /** The provider's reference for the method (a card token, `pm_sandbox_ok` locally). */
+  paymentMethod: string;
+}
+
+/** A refusal is a value (an unknown or unusable method); only an unknown outcome throws. */
+export type AttachResult =
+  | { status: "attached" }
+  | { status: "rejected"; code: string; message: string };
+
 export interface PaymentProvider {
   /** Stored in payments.provider. */
   readonly name: string;
@@ -59,4 +72,9 @@ export interface PaymentProvider {
   charge(request: ChargeRequest): Promise<ChargeResult>;
   /** Looks a charge up by its idempotency key (reconciliation); null when the provider never saw it. */
   findCharge(idempotencyKey: string): Promise<FoundCharge | null>;
+  /**
+   * Keeps `paymentMethod` for the customer so later charges without them may
+   * use it (the card update). Idempotent: attaching a kept method again is fine.
+   */
+  attachPaymentMethod(request: AttachRequest): Promise<AttachResult>;
 }

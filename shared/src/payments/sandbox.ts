@@ -138,6 +138,27 @@ export function sandboxPaymentProvider(options: SandboxOptions = {}): SandboxPay
       inFlight.set(request.idempotencyKey, attempt);
       return attempt;
     },
+    async attachPaymentMethod(request) {
+      if (options.latencyMs) await new Promise((r) => setTimeout(r, options.latencyMs));
+      if (request.paymentMethod === SANDBOX_PAYMENT_METHODS.error) {
+        throw new PaymentProviderError("sandbox: simulated provider failure (nothing kept)", true);
+      }
+      // Every test method can be kept (a declining card is only found out at the charge);
+      // `once` cannot, as the provider keeps nothing of it.
+      const known = (Object.values(SANDBOX_PAYMENT_METHODS) as string[]).includes(
+        request.paymentMethod,
+      );
+      if (!known || request.paymentMethod === SANDBOX_PAYMENT_METHODS.once) {
+        return {
+          status: "rejected",
+          code: "invalid_payment_method",
+          message: known
+            ? "This payment method cannot be kept for later charges."
+            : `Unknown sandbox payment method "${request.paymentMethod}".`,
+        };
+      }
+      return { status: "attached" };
+    },
     async findCharge(idempotencyKey) {
       const charge = byKey.get(idempotencyKey);
       if (!charge) return null;

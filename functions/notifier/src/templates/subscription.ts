@@ -104,13 +104,60 @@ export const subscriptionTemplates = {
   "subscription.cancelled": {
     name: "subscription-cancelled",
     render: ({ data, link }) => ({
-      subject: `Your ${data.serviceName} subscription was cancelled`,
+      subject: `Your ${data.serviceName} subscription was cancelled and its data deleted`,
       blocks: [
         paragraph(
-          `Your subscription to ${data.serviceName} is cancelled and its instance is being removed.`,
+          `Your subscription to ${data.serviceName} was cancelled with immediate effect: its instance and all its data are being deleted and cannot be recovered.`,
         ),
-        paragraph("If this was a mistake, you can subscribe again at any time."),
+        paragraph(
+          "If this was a mistake, you can subscribe again at any time (with a new, empty app).",
+        ),
         view(data, link),
+      ],
+    }),
+  },
+  "subscription.cancel_scheduled": {
+    name: "subscription-cancel-scheduled",
+    render: ({ data, link }) => ({
+      subject: `Your ${data.serviceName} subscription ends on ${formatDate(data.effectiveAt)}`,
+      blocks: [
+        paragraph(
+          `You cancelled your subscription to ${data.serviceName}. Your app keeps running until ${formatDate(data.effectiveAt)}, the end of the period you paid for, and will not renew.`,
+        ),
+        paragraph(
+          `Then it is suspended and its data kept until ${formatDate(data.dataKeptUntil)}: renew before then to get it back as it was. After that it is deleted for good.`,
+        ),
+        paragraph("Changed your mind? Undo the cancellation any time before the end."),
+        view(data, link, "Undo cancellation"),
+      ],
+    }),
+  },
+  "subscription.cancel_undone": {
+    name: "subscription-cancel-undone",
+    render: ({ data, link }) => ({
+      subject: `Your ${data.serviceName} subscription continues`,
+      blocks: [
+        paragraph(
+          `Your cancellation was taken back: your subscription to ${data.serviceName} renews automatically on ${formatDate(data.currentPeriodEnd)}.`,
+        ),
+        facts(["Service", data.serviceName], period(data, "Renews on"), autoRenew(data)),
+        view(data, link),
+      ],
+    }),
+  },
+  "subscription.payment_method_updated": {
+    name: "subscription-payment-method-updated",
+    render: ({ data, link }) => ({
+      subject: `Your payment method for ${data.serviceName} was changed`,
+      blocks: [
+        paragraph(
+          `Renewals of your ${data.serviceName} subscription are now charged to the payment method you just set.`,
+        ),
+        ...(data.retryingOverdue === true
+          ? [paragraph("We are retrying the overdue renewal on it right away.")]
+          : []),
+        paragraph("If you did not make this change, contact our support at once."),
+        view(data, link, "Review billing"),
       ],
     }),
   },
@@ -123,7 +170,7 @@ export const subscriptionTemplates = {
           `We could not collect the renewal payment for your ${data.serviceName} subscription.`,
         ),
         paragraph(
-          "Your app keeps running while we retry over the next days. Please check your payment method so the subscription does not expire.",
+          "Your app keeps running while we retry over the next days. Update your payment method and we retry on it at once, so the subscription does not expire.",
         ),
         view(data, link, "Review billing"),
       ],

@@ -71,6 +71,18 @@ export const sampleData: { [T in EventType]?: (userId: string) => EventData<T> }
   "subscription.expired": (userId) => ({ ...subscription(userId), status: "EXPIRED" }),
   "subscription.cancelled": (userId) => ({ ...subscription(userId), status: "CANCELLED" }),
   "subscription.past_due": (userId) => ({ ...subscription(userId), status: "PAST_DUE" }),
+  "subscription.cancel_scheduled": (userId) => ({
+    ...subscription(userId),
+    autoRenew: false,
+    effectiveAt: "2026-04-01T00:00:00.000Z",
+    dataKeptUntil: "2026-05-01T00:00:00.000Z",
+  }),
+  "subscription.cancel_undone": subscription,
+  "subscription.payment_method_updated": (userId) => ({
+    ...subscription(userId),
+    status: "PAST_DUE",
+    retryingOverdue: true,
+  }),
   "payment.failed": (userId) => ({
     userId,
     paymentId: randomUUID(),

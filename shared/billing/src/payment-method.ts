@@ -1,0 +1,139 @@
+import { type Db, subscriptions } from "@minispod/db";
+import { AppError, enqueueEvent, recordAudit } from "@minispod/shared";
+import { PaymentProviderError } from "@minispod/shared/payments";
+import { eq } from "drizzle-orm";
+import { lockReachableSubscription } from "./access";
+import type { Actor, BillingContext } from "./context";
+import { subscriptionEventData } from "./events";
+import { renew } from "./renew";
+import { loadSubscriptionDetail, type SubscriptionDetail } from "./views";
+
+/** What happened to the overdue renewal retried on the new method (null: nothing was overdue). */
+export interface OverdueRetry {
+  outcome: "succeeded" | "declined";
+  /** The provider's decline code, when declined. */
+  declineCode: string | null;
+  message: string;
+}
+
+export type PaymentMethodResult = SubscriptionDetail & { overdueRetry: OverdueRetry | null };
+
+const UPDATABLE = new Set(["ACTIVE", "PAST_DUE"]);
+
+/**
+ * The customer's card update: the provider keeps the new method
+ * (`attachPaymentMethod`; a refusal is a 402 and changes nothing), then the
+ * subscription charges it from now on (`subscriptions.payment_method`, card on
+ * file again), with `subscription.payment_method_updated` and an audit row.
+ * A PAST_DUE subscription is retried at once on it (a customer renew of the
+ * overdue period): success makes it ACTIVE again; a decline leaves dunning as
+ * it was and is told in `overdueRetry`.
+ */
+export async function updatePaymentMethod({
+  ctx,
+  input,
+}: {
+  ctx: BillingContext;
+  input: { subscriptionId: string; actor: Actor; paymentMethod: string };
+}): Promise<PaymentMethodResult> {
+  // Checked before the provider is asked, so another customer's id learns nothing.
+  const before = await ctx.db.transaction(async (tx) => {
+    const { subscription } = await lockReachableSubscription(tx, input.subscriptionId, input.actor);
+    refuseEnded(subscription.status);
+    return subscription;
+  });
+  const attached = await ctx.provider
+    .attachPaymentMethod({ customerId: before.userId, paymentMethod: input.paymentMethod })
+    .catch((error: unknown) => {
+      if (error instanceof PaymentProviderError) {
+        throw new AppError(error.retryable ? "SERVICE_UNAVAILABLE" : "BAD_GATEWAY", {
+          detail: "The payment provider did not answer; nothing was changed. Try again shortly.",
+          ...(error.retryable ? { retryAfter: 30 } : {}),
+        });
+      }
+      throw error;
+    });
+  if (attached.status === "rejected") {
+    throw new AppError("PAYMENT_DECLINED", {
+      detail: attached.message,
+      extra: { declineCode: attached.code },
+    });
+  }
+  const { status, eventIds } = await ctx.db.transaction(async (tx) => {
+    const { subscription, service } = await lockReachableSubscription(
+      tx,
+      input.subscriptionId,
+      input.actor,
+    );
+    refuseEnded(subscription.status);
+    return {
+      status: subscription.status,
+      eventIds: await recordMethod(tx, ctx, { subscription, service }, input),
+    };
+  });
+  ctx.events.kick(eventIds);
+  const overdueRetry = status === "PAST_DUE" ? await retryOverdue(ctx, input) : null;
+  const detail = (await loadSubscriptionDetail(ctx.db, input.subscriptionId))!;
+  return { ...detail, overdueRetry };
+}
+
+function refuseEnded(status: string) {
+  if (!UPDATABLE.has(status)) {
+    throw new AppError("CONFLICT", {
+      detail: `A ${status} subscription has no renewal to charge; renew it with a payment method instead.`,
+      extra: { subscriptionStatus: status },
+    });
+  }
+}
+
+async function recordMethod(
+  tx: Db,
+  ctx: BillingContext,
+  { subscription, service }: Awaited<ReturnType<typeof lockReachableSubscription>>,
+  input: { actor: Actor; paymentMethod: string },
+): Promise<string[]> {
+  const [updated] = await tx
+    .update(subscriptions)
+    .set({ paymentMethod: input.paymentMethod, cardOnFile: true })
+    .where(eq(subscriptions.id, subscription.id))
+    .returning();
+  await recordAudit(tx, {
+    actor: input.actor,
+    action: "subscription.payment_method_updated",
+    resourceType: "subscription",
+    resourceId: subscription.id,
+    ownerId: subscription.userId,
+    // The method's reference stays ours: it is not a secret, but neither is it the customer's to read back.
+    metadata: { previousStatus: subscription.status },
+  });
+  return [
+    await enqueueEvent(tx, {
+      type: "subscription.payment_method_updated",
+      source: ctx.source,
+      subject: subscription.id,
+      data: subscriptionEventData(updated!, service, {
+        retryingOverdue: subscription.status === "PAST_DUE",
+      }),
+    }),
+  ];
+}
+
+async function retryOverdue(
+  ctx: BillingContext,
+  input: { subscriptionId: string; actor: Actor; paymentMethod: string },
+): Promise<OverdueRetry> {
+  try {
+    await renew({ ctx, input });
+    return { outcome: "succeeded", declineCode: null, message: "The overdue renewal was paid." };
+  } catch (error) {
+    if (error instanceof AppError && error.code === "PAYMENT_DECLINED") {
+      const code = error.extra?.declineCode;
+      return {
+        outcome: "declined",
+        declineCode: typeof code === "string" ? code : null,
+        message: `The overdue renewal was declined on the new method: ${error.detail ?? "declined"}`,
+      };
+    }
+    throw error;
+  }
+}
