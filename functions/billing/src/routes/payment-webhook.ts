@@ -89,7 +89,10 @@ function withoutNul(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(withoutNul);
   if (value && typeof value === "object") {
     return Object.fromEntries(
-      Object.entries(value).map(([k, v]) => [k.replaceAll("\u0000", "\uFFFD").toWellFormed(), withoutNul(v)]),
+      Object.entries(value).map(([k, v]) => [
+        k.replaceAll("\u0000", "\uFFFD").toWellFormed(),
+        withoutNul(v),
+      ]),
     );
   }
   return value;
