@@ -8,7 +8,7 @@ import type { AuthClaims } from "./auth";
 import type { RateLimiter } from "./cache";
 import { sha256 } from "./crypto";
 import { docsRoutes } from "./docs";
-import { AppError, handleError } from "./errors";
+import { AppError, handleError, REQUEST_ID } from "./errors";
 import { requestTrace, withTrace } from "./events/trace";
 import type { TokenVerifier, VerifyHint } from "./jwt";
 import { type Logger, runWithRequestId } from "./logger";
@@ -50,8 +50,6 @@ export interface FunctionAppOptions {
   /** Requests per minute one access token may make to `/api/*` (0 = no limit). */
   tokenRateLimit?: { limiter: RateLimiter; perMinute: number; verifier?: TokenVerifier };
 }
-
-const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 export { SECURITY_HEADERS };
 

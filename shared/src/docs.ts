@@ -109,6 +109,8 @@ export function docsRoutes(specUrl: string, title: string): Hono {
     c.header("content-security-policy", DOCS_CSP);
     return c.html(page);
   });
+  // The page's links are relative to `/docs`: the trailing-slash spelling is sent there.
+  docs.get("/docs/", (c) => c.redirect("../docs", 301));
   docs.get("/docs/assets/:version/:file", (c) => {
     const { version, file } = c.req.param();
     const immutable = "public, max-age=31536000, immutable";

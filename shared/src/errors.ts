@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
@@ -141,8 +142,33 @@ export function problemOf(error: AppError, requestId: string, instance?: string)
   };
 }
 
+/** What an incoming X-Request-Id may look like to be reused. */
+export const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/**
+ * The request's id; a response built outside a function app's middleware (the
+ * local runner's own not-found) takes the caller's X-Request-Id or a new one,
+ * so every answer carries an id the logs can be searched for.
+ */
+function requestIdOf(c: Context): string {
+  const known = c.get("requestId") as string | undefined;
+  if (known) return known;
+  const sent = c.req.header("x-request-id");
+  return sent && REQUEST_ID.test(sent) ? sent : randomUUID();
+}
+
+/**
+ * RFC 6750: every 401 names the scheme; a token that was sent and refused adds
+ * `error="invalid_token"`, so clients know to refresh or sign in again.
+ */
+function wwwAuthenticate(code: ErrorCode): string {
+  return code === "INVALID_TOKEN" || code === "TOKEN_EXPIRED"
+    ? 'Bearer realm="minispod", error="invalid_token"'
+    : 'Bearer realm="minispod"';
+}
+
 export function problemResponse(c: Context, error: AppError): Response {
-  const requestId = (c.get("requestId") as string | undefined) ?? "unknown";
+  const requestId = requestIdOf(c);
   const body = problemOf(error, requestId, c.req.path);
   const headers: Record<string, string> = {
     "content-type": "application/problem+json",
@@ -150,6 +176,7 @@ export function problemResponse(c: Context, error: AppError): Response {
     "cache-control": "no-store",
   };
   if (error.retryAfter !== undefined) headers["retry-after"] = String(error.retryAfter);
+  if (error.status === 401) headers["www-authenticate"] = wwwAuthenticate(error.code);
   return new Response(JSON.stringify(body), { status: error.status, headers });
 }
 

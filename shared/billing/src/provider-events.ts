@@ -24,8 +24,8 @@ export const providerEventSchema = v.looseObject({
     /** What the provider charged; when given, it must equal the payment's, or nothing is settled. */
     amountMinor: v.optional(v.pipe(v.number(), v.safeInteger())),
     currency: v.optional(v.pipe(v.string(), v.length(3))),
-    failureCode: v.optional(v.nullable(v.string())),
-    failureMessage: v.optional(v.nullable(v.string())),
+    failureCode: v.optional(v.nullable(v.pipe(v.string(), v.maxLength(100, "is too long")))),
+    failureMessage: v.optional(v.nullable(v.pipe(v.string(), v.maxLength(1000, "is too long")))),
     /** `charge.succeeded`: false when the provider kept no method to charge again (no card on file). */
     reusable: v.optional(v.boolean()),
   }),

@@ -79,14 +79,20 @@ const callbackNote = describeRoute({
 /**
  * PostgreSQL text and jsonb cannot hold U+0000, which JSON may carry as `\u0000`:
  * stored as is, such an event would fail with a 500 on every delivery. It is
- * replaced with U+FFFD, in keys and values alike, before anything is stored.
+ * replaced with U+FFFD, in keys and values alike, before anything is stored, and
+ * so is a lone surrogate. The provider's event is replaced rather than refused
+ * (the one exception to the edge rule of shared/src/validation.ts): a 400 would
+ * lose a payment the provider already took.
  */
 function withoutNul(value: unknown): unknown {
-  if (typeof value === "string") return value.replaceAll("\u0000", "\uFFFD");
+  if (typeof value === "string") return value.replaceAll("\u0000", "\uFFFD").toWellFormed();
   if (Array.isArray(value)) return value.map(withoutNul);
   if (value && typeof value === "object") {
     return Object.fromEntries(
-      Object.entries(value).map(([k, v]) => [k.replaceAll("\u0000", "\uFFFD"), withoutNul(v)]),
+      Object.entries(value).map(([k, v]) => [
+        k.replaceAll("\u0000", "\uFFFD").toWellFormed(),
+        withoutNul(v),
+      ]),
     );
   }
   return value;
