@@ -1,5 +1,6 @@
 import { toJsonSchema } from "@valibot/to-json-schema";
 import type { Hono, MiddlewareHandler } from "hono";
+import { findTargetHandler } from "hono/utils/handler";
 import * as v from "valibot";
 import { type ErrorCode, errorStatus } from "./errors";
 
@@ -107,12 +108,9 @@ export function annotate<T extends object>(middleware: T, note: RouteNote): T {
   return Object.assign(middleware, { [META]: { ...previous, ...note } });
 }
 
-function noteOf(handler: unknown): RouteNote | undefined {
-  if (!handler || (typeof handler !== "function" && typeof handler !== "object")) return undefined;
-  const direct = (handler as { [META]?: RouteNote })[META];
-  if (direct) return direct;
-  // Hono wraps handlers of sub-apps that have their own error handler.
-  return noteOf((handler as { __COMPOSED_HANDLER?: unknown }).__COMPOSED_HANDLER);
+function noteOf(handler: Parameters<typeof findTargetHandler>[0]): RouteNote | undefined {
+  // Hono wraps handlers of sub-apps that have their own error handler; its own helper unwraps them.
+  return (findTargetHandler(handler) as { [META]?: RouteNote })[META];
 }
 
 type JsonSchema = Record<string, unknown>;
