@@ -1,5 +1,6 @@
 import { toJsonSchema } from "@valibot/to-json-schema";
 import type { Hono, MiddlewareHandler } from "hono";
+import { findTargetHandler } from "hono/utils/handler";
 import * as v from "valibot";
 import { type ErrorCode, errorStatus } from "./errors";
 
@@ -86,9 +87,29 @@ export function describeRoute(operation: OperationNote): MiddlewareHandler {
 /** Switched on by the test harness: `describeRoute` then checks answers against their schemas. */
 export const responseChecks = { enabled: false };
 
-/** `{ items: [...], nextCursor }`, the shape of every list. */
+/**
+ * Names `schema` as an API component: the document defines it once under
+ * `components.schemas` and every operation that answers or takes it refers to
+ * it, so a generated client has a `User`, a `Subscription`... Valibot's own
+ * `title` metadata carries the name; validation is unchanged.
+ *
+ * @example
+ * const userSchema = named("User", v.object({ id: v.string() }));
+ */
+export function named<S extends v.GenericSchema>(name: string, schema: S) {
+  return v.pipe(schema, v.title(name));
+}
+
+function nameOf(schema: unknown): string | undefined {
+  const pipe = (schema as { pipe?: readonly { type: string; title?: string }[] }).pipe;
+  return pipe?.find((action) => action.type === "title")?.title;
+}
+
+/** `{ items: [...], nextCursor }`, the shape of every list; a named item names its page (`UserPage`). */
 export function listOf<S extends v.GenericSchema>(item: S) {
-  return v.object({ items: v.array(item), nextCursor: v.nullable(v.string()) });
+  const page = v.object({ items: v.array(item), nextCursor: v.nullable(v.string()) });
+  const name = nameOf(item);
+  return name ? named(`${name}Page`, page) : page;
 }
 
 // Schemas whose JSON Schema is given by hand: inputs parsed from strings (a
@@ -107,27 +128,61 @@ export function annotate<T extends object>(middleware: T, note: RouteNote): T {
   return Object.assign(middleware, { [META]: { ...previous, ...note } });
 }
 
-function noteOf(handler: unknown): RouteNote | undefined {
-  if (!handler || (typeof handler !== "function" && typeof handler !== "object")) return undefined;
-  const direct = (handler as { [META]?: RouteNote })[META];
-  if (direct) return direct;
-  // Hono wraps handlers of sub-apps that have their own error handler.
-  return noteOf((handler as { __COMPOSED_HANDLER?: unknown }).__COMPOSED_HANDLER);
+function noteOf(handler: Parameters<typeof findTargetHandler>[0]): RouteNote | undefined {
+  // Hono wraps handlers of sub-apps that have their own error handler; its own helper unwraps them.
+  return (findTargetHandler(handler) as { [META]?: RouteNote })[META];
 }
 
 type JsonSchema = Record<string, unknown>;
 
-function schemaOf(schema: v.GenericSchema): JsonSchema {
+/** The component schemas a document collects while converting its operations' schemas. */
+type Components = Map<string, JsonSchema>;
+
+/**
+ * JSON Schema of `schema`; named schemas inside it (and itself, unless it is
+ * the component being defined) become `$ref`s into `components`.
+ */
+function schemaOf(schema: v.GenericSchema, components?: Components, defining?: object): JsonSchema {
   // Transforms and custom checks have no JSON Schema form; the rest is kept.
   const { $schema: _ignored, ...rest } = toJsonSchema(schema, {
     errorMode: "ignore",
     target: "draft-2020-12",
-    overrideSchema: ({ valibotSchema }) => documentedAs.get(valibotSchema) ?? null,
+    overrideSchema: ({ valibotSchema }) => {
+      const handWritten = documentedAs.get(valibotSchema);
+      if (handWritten) return handWritten;
+      const name = nameOf(valibotSchema);
+      if (!name || !components || valibotSchema === defining) return null;
+      defineComponent(name, valibotSchema as v.GenericSchema, components);
+      return { $ref: `#/components/schemas/${name}` };
+    },
   }) as JsonSchema;
   return rest;
 }
 
+// Which valibot schema defined each name, so two different schemas cannot share one.
+const definedBy = new WeakMap<Components, Map<string, object>>();
+
+function defineComponent(name: string, schema: v.GenericSchema, components: Components): void {
+  const owners = definedBy.get(components) ?? new Map<string, object>();
+  definedBy.set(components, owners);
+  const owner = owners.get(name);
+  if (owner === schema) return;
+  // Reserve the name first: a schema that contains itself stops here.
+  owners.set(name, schema);
+  const json = schemaOf(schema, components, schema);
+  const previous = components.get(name);
+  if (owner && previous && !sameJson(previous, json)) {
+    throw new Error(`Two different schemas are named "${name}"; give one another name.`);
+  }
+  components.set(name, json);
+}
+
+function sameJson(a: unknown, b: unknown): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
 function parametersOf(schema: v.GenericSchema, where: "query" | "path"): JsonSchema[] {
+  // Parameters are listed one by one, so their object is never a reference.
   const json = schemaOf(schema);
   const properties = (json.properties ?? {}) as Record<string, JsonSchema>;
   const required = new Set((json.required as string[] | undefined) ?? []);
@@ -245,6 +300,7 @@ export function openApiDocument(app: Hono<never> | Hono, info: OpenApiInfo) {
   }
 
   const paths: Record<string, Record<string, unknown>> = {};
+  const components: Components = new Map();
   for (const { method, path, notes } of groups.values()) {
     const inherited = scoped
       .filter(({ prefix }) => path === prefix || path.startsWith(`${prefix}/`))
@@ -275,7 +331,7 @@ export function openApiDocument(app: Hono<never> | Hono, info: OpenApiInfo) {
         "schema" in response
           ? {
               description: response.description ?? "Success",
-              content: { "application/json": { schema: schemaOf(response.schema) } },
+              content: { "application/json": { schema: schemaOf(response.schema, components) } },
             }
           : { description: response.description ?? "Done; no body" };
     }
@@ -319,7 +375,7 @@ export function openApiDocument(app: Hono<never> | Hono, info: OpenApiInfo) {
         ? {
             requestBody: {
               required: true,
-              content: { "application/json": { schema: schemaOf(note.json) } },
+              content: { "application/json": { schema: schemaOf(note.json, components) } },
             },
           }
         : {}),
@@ -337,6 +393,7 @@ export function openApiDocument(app: Hono<never> | Hono, info: OpenApiInfo) {
     components: {
       securitySchemes: { bearer: { type: "http", scheme: "bearer", bearerFormat: "JWT" } },
       schemas: {
+        ...(Object.fromEntries(components) as Record<string, JsonSchema>),
         Problem: {
           type: "object",
           description: "RFC 9457 problem details",
@@ -373,13 +430,23 @@ export function mergeOpenApi(documents: OpenApiDocument[], info: OpenApiInfo): O
       paths[path] = { ...paths[path], ...operations };
     }
   }
-  const first = documents[0];
+  const empty = openApiDocument({ routes: [] } as unknown as Hono, info).components;
+  const schemas: Record<string, JsonSchema> = { ...empty.schemas };
+  for (const document of documents) {
+    for (const [name, schema] of Object.entries(document.components.schemas)) {
+      // One name, one shape across functions: a client has one `User` type.
+      const previous = schemas[name];
+      if (previous && !sameJson(previous, schema)) {
+        throw new Error(`Functions define component "${name}" differently; align or rename one.`);
+      }
+      schemas[name] = schema;
+    }
+  }
   return {
     openapi: "3.1.0",
     info,
     servers: [{ url: "/" }],
     paths,
-    components:
-      first?.components ?? openApiDocument({ routes: [] } as unknown as Hono, info).components,
+    components: { ...empty, schemas: schemas as OpenApiDocument["components"]["schemas"] },
   };
 }

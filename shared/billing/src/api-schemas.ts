@@ -1,4 +1,5 @@
 import { instanceStatus, invoiceStatus, paymentStatus, subscriptionStatus } from "@minispod/db";
+import { named } from "@minispod/shared";
 import * as v from "valibot";
 
 /**
@@ -9,53 +10,62 @@ import * as v from "valibot";
  */
 const timestamp = v.pipe(v.string(), v.isoTimestamp());
 
-export const invoiceSchema = v.object({
-  id: v.pipe(v.string(), v.uuid()),
-  number: v.string(),
-  subscriptionId: v.pipe(v.string(), v.uuid()),
-  userId: v.pipe(v.string(), v.uuid()),
-  status: v.picklist(invoiceStatus.enumValues),
-  amountMinor: v.pipe(v.number(), v.integer()),
-  currency: v.string(),
-  periodStart: timestamp,
-  periodEnd: timestamp,
-  description: v.string(),
-  paidAt: v.nullable(timestamp),
-  createdAt: timestamp,
-});
+export const invoiceSchema = named(
+  "Invoice",
+  v.object({
+    id: v.pipe(v.string(), v.uuid()),
+    number: v.string(),
+    subscriptionId: v.pipe(v.string(), v.uuid()),
+    userId: v.pipe(v.string(), v.uuid()),
+    status: v.picklist(invoiceStatus.enumValues),
+    amountMinor: v.pipe(v.number(), v.integer()),
+    currency: v.string(),
+    periodStart: timestamp,
+    periodEnd: timestamp,
+    description: v.string(),
+    paidAt: v.nullable(timestamp),
+    createdAt: timestamp,
+  }),
+);
 
-export const subscriptionSchema = v.object({
-  id: v.pipe(v.string(), v.uuid()),
-  userId: v.pipe(v.string(), v.uuid()),
-  status: v.picklist(subscriptionStatus.enumValues),
-  service: v.object({ id: v.pipe(v.string(), v.uuid()), slug: v.string(), name: v.string() }),
-  autoRenew: v.boolean(),
-  /** The last successful charge left a method we may charge again; false: renew by hand. */
-  cardOnFile: v.boolean(),
-  currentPeriodStart: timestamp,
-  currentPeriodEnd: timestamp,
-  /** Cancelled at period end: runs until currentPeriodEnd, then expires (undo before then). */
-  cancelAtPeriodEnd: v.boolean(),
-  cancelledAt: v.nullable(timestamp),
-  expiredAt: v.nullable(timestamp),
-  /** When the instance and its data were deleted after the retention window; null before. */
-  purgedAt: v.nullable(timestamp),
-  createdAt: timestamp,
-  updatedAt: timestamp,
-  instance: v.nullable(
-    v.object({
-      id: v.pipe(v.string(), v.uuid()),
-      status: v.picklist(instanceStatus.enumValues),
-      url: v.string(),
-    }),
-  ),
-});
+export const subscriptionSchema = named(
+  "Subscription",
+  v.object({
+    id: v.pipe(v.string(), v.uuid()),
+    userId: v.pipe(v.string(), v.uuid()),
+    status: v.picklist(subscriptionStatus.enumValues),
+    service: v.object({ id: v.pipe(v.string(), v.uuid()), slug: v.string(), name: v.string() }),
+    autoRenew: v.boolean(),
+    /** The last successful charge left a method we may charge again; false: renew by hand. */
+    cardOnFile: v.boolean(),
+    currentPeriodStart: timestamp,
+    currentPeriodEnd: timestamp,
+    /** Cancelled at period end: runs until currentPeriodEnd, then expires (undo before then). */
+    cancelAtPeriodEnd: v.boolean(),
+    cancelledAt: v.nullable(timestamp),
+    expiredAt: v.nullable(timestamp),
+    /** When the instance and its data were deleted after the retention window; null before. */
+    purgedAt: v.nullable(timestamp),
+    createdAt: timestamp,
+    updatedAt: timestamp,
+    instance: v.nullable(
+      v.object({
+        id: v.pipe(v.string(), v.uuid()),
+        status: v.picklist(instanceStatus.enumValues),
+        url: v.string(),
+      }),
+    ),
+  }),
+);
 
-export const subscriptionDetailSchema = v.object({
-  ...subscriptionSchema.entries,
-  latestInvoice: v.nullable(invoiceSchema),
-  invoices: v.array(invoiceSchema),
-});
+export const subscriptionDetailSchema = named(
+  "SubscriptionDetail",
+  v.object({
+    ...subscriptionSchema.entries,
+    latestInvoice: v.nullable(invoiceSchema),
+    invoices: v.array(invoiceSchema),
+  }),
+);
 
 /** The answer to a cancel: the subscription, and what the cancel means for the app and its data. */
 export const cancellationSchema = v.object({
@@ -80,21 +90,27 @@ export const paymentMethodResultSchema = v.object({
   ),
 });
 
-export const paymentSchema = v.object({
-  id: v.pipe(v.string(), v.uuid()),
-  invoiceId: v.pipe(v.string(), v.uuid()),
-  status: v.picklist(paymentStatus.enumValues),
-  amountMinor: v.pipe(v.number(), v.integer()),
-  currency: v.string(),
-  provider: v.string(),
-  providerPaymentId: v.nullable(v.string()),
-  failureCode: v.nullable(v.string()),
-  failureMessage: v.nullable(v.string()),
-  createdAt: timestamp,
-});
+export const paymentSchema = named(
+  "Payment",
+  v.object({
+    id: v.pipe(v.string(), v.uuid()),
+    invoiceId: v.pipe(v.string(), v.uuid()),
+    status: v.picklist(paymentStatus.enumValues),
+    amountMinor: v.pipe(v.number(), v.integer()),
+    currency: v.string(),
+    provider: v.string(),
+    providerPaymentId: v.nullable(v.string()),
+    failureCode: v.nullable(v.string()),
+    failureMessage: v.nullable(v.string()),
+    createdAt: timestamp,
+  }),
+);
 
-export const invoiceDetailSchema = v.object({
-  ...invoiceSchema.entries,
-  service: v.object({ id: v.pipe(v.string(), v.uuid()), slug: v.string(), name: v.string() }),
-  payments: v.array(paymentSchema),
-});
+export const invoiceDetailSchema = named(
+  "InvoiceDetail",
+  v.object({
+    ...invoiceSchema.entries,
+    service: v.object({ id: v.pipe(v.string(), v.uuid()), slug: v.string(), name: v.string() }),
+    payments: v.array(paymentSchema),
+  }),
+);

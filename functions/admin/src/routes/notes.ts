@@ -1,6 +1,6 @@
 import { invoiceSchema, subscriptionSchema } from "@minispod/billing";
 import { instanceStatus, subscriptionStatus, userRole } from "@minispod/db";
-import { describeRoute, listOf } from "@minispod/shared";
+import { describeRoute, listOf, named } from "@minispod/shared";
 import * as v from "valibot";
 
 /**
@@ -13,113 +13,139 @@ const integer = v.pipe(v.number(), v.integer());
 const counts = (keys: readonly string[]) =>
   v.object(Object.fromEntries(keys.map((k) => [k, integer])) as Record<string, typeof integer>);
 
-export const userSchema = v.object({
-  id: uuid,
-  email: v.string(),
-  name: v.string(),
-  role: v.picklist(userRole.enumValues),
-  emailVerifiedAt: v.nullable(timestamp),
-  disabledAt: v.pipe(v.nullable(timestamp), v.description("Set while the account is disabled.")),
-  createdAt: timestamp,
-  updatedAt: timestamp,
-});
+export const userSchema = named(
+  "AdminUser",
+  v.object({
+    id: uuid,
+    email: v.string(),
+    name: v.string(),
+    role: v.picklist(userRole.enumValues),
+    emailVerifiedAt: v.nullable(timestamp),
+    disabledAt: v.pipe(v.nullable(timestamp), v.description("Set while the account is disabled.")),
+    createdAt: timestamp,
+    updatedAt: timestamp,
+  }),
+);
 
-const instanceItemSchema = v.object({
-  id: uuid,
-  subscriptionId: uuid,
-  service: v.object({ id: uuid, slug: v.string(), name: v.string() }),
-  status: v.picklist(instanceStatus.enumValues),
-  url: v.string(),
-  createdAt: timestamp,
-});
+const instanceItemSchema = named(
+  "InstanceSummary",
+  v.object({
+    id: uuid,
+    subscriptionId: uuid,
+    service: v.object({ id: uuid, slug: v.string(), name: v.string() }),
+    status: v.picklist(instanceStatus.enumValues),
+    url: v.string(),
+    createdAt: timestamp,
+  }),
+);
 
-const userDetailSchema = v.object({
-  ...userSchema.entries,
-  subscriptions: v.pipe(
-    listOf(subscriptionSchema),
-    v.description("The 20 newest; nextCursor continues on GET /api/v1/admin/subscriptions?userId="),
-  ),
-  instances: v.pipe(
-    listOf(instanceItemSchema),
-    v.description("The 20 newest; nextCursor continues on GET /api/v1/instances?userId="),
-  ),
-  invoices: v.pipe(
-    listOf(invoiceSchema),
-    v.description("The 20 newest; nextCursor continues on GET /api/v1/invoices?userId="),
-  ),
-});
-
-const roleChangeSchema = v.object({
-  user: userSchema,
-  previousRole: v.picklist(userRole.enumValues),
-  changed: v.pipe(v.boolean(), v.description("False when the user already had this role.")),
-});
-
-const accountChangeSchema = v.object({
-  user: userSchema,
-  changed: v.pipe(
-    v.boolean(),
-    v.description("False when the account already was in the asked state (nothing written)."),
-  ),
-  liveSubscriptions: v.pipe(
-    integer,
-    v.description("PENDING, ACTIVE or PAST_DUE subscriptions: they keep renewing and billing."),
-  ),
-  runningInstances: v.pipe(
-    integer,
-    v.description("PENDING, PROVISIONING or RUNNING instances: they keep running."),
-  ),
-  note: v.string(),
-});
-
-const statsSchema = v.object({
-  generatedAt: timestamp,
-  subscriptions: v.pipe(counts(subscriptionStatus.enumValues), v.description("By status.")),
-  instances: v.pipe(counts(instanceStatus.enumValues), v.description("By status.")),
-  mrr: v.pipe(
-    v.array(v.object({ currency: v.string(), amountMinor: integer })),
-    v.description(
-      "Monthly recurring revenue in minor units, by currency: the price of every ACTIVE or PAST_DUE subscription.",
+const userDetailSchema = named(
+  "AdminUserDetail",
+  v.object({
+    ...userSchema.entries,
+    subscriptions: v.pipe(
+      listOf(subscriptionSchema),
+      v.description(
+        "The 20 newest; nextCursor continues on GET /api/v1/admin/subscriptions?userId=",
+      ),
     ),
-  ),
-  months: v.pipe(
-    v.array(
-      v.object({
-        month: v.pipe(v.string(), v.regex(/^\d{4}-\d{2}$/)),
-        signups: integer,
-        cancelled: integer,
-        expired: integer,
-        churned: integer,
-      }),
+    instances: v.pipe(
+      listOf(instanceItemSchema),
+      v.description("The 20 newest; nextCursor continues on GET /api/v1/instances?userId="),
     ),
-    v.description("The last 12 UTC months, oldest first, the current one last."),
-  ),
-});
+    invoices: v.pipe(
+      listOf(invoiceSchema),
+      v.description("The 20 newest; nextCursor continues on GET /api/v1/invoices?userId="),
+    ),
+  }),
+);
+
+const roleChangeSchema = named(
+  "RoleChange",
+  v.object({
+    user: userSchema,
+    previousRole: v.picklist(userRole.enumValues),
+    changed: v.pipe(v.boolean(), v.description("False when the user already had this role.")),
+  }),
+);
+
+const accountChangeSchema = named(
+  "AccountChange",
+  v.object({
+    user: userSchema,
+    changed: v.pipe(
+      v.boolean(),
+      v.description("False when the account already was in the asked state (nothing written)."),
+    ),
+    liveSubscriptions: v.pipe(
+      integer,
+      v.description("PENDING, ACTIVE or PAST_DUE subscriptions: they keep renewing and billing."),
+    ),
+    runningInstances: v.pipe(
+      integer,
+      v.description("PENDING, PROVISIONING or RUNNING instances: they keep running."),
+    ),
+    note: v.string(),
+  }),
+);
+
+const statsSchema = named(
+  "Stats",
+  v.object({
+    generatedAt: timestamp,
+    subscriptions: v.pipe(counts(subscriptionStatus.enumValues), v.description("By status.")),
+    instances: v.pipe(counts(instanceStatus.enumValues), v.description("By status.")),
+    mrr: v.pipe(
+      v.array(v.object({ currency: v.string(), amountMinor: integer })),
+      v.description(
+        "Monthly recurring revenue in minor units, by currency: the price of every ACTIVE or PAST_DUE subscription.",
+      ),
+    ),
+    months: v.pipe(
+      v.array(
+        v.object({
+          month: v.pipe(v.string(), v.regex(/^\d{4}-\d{2}$/)),
+          signups: integer,
+          cancelled: integer,
+          expired: integer,
+          churned: integer,
+        }),
+      ),
+      v.description("The last 12 UTC months, oldest first, the current one last."),
+    ),
+  }),
+);
 
 /** Which entries are a user's own: one wording for both audit routes. */
 const ownEntries =
   "Own entries: those about the caller's things (their account, subscriptions, invoices and payments, instances, webhook endpoints), whoever acted, an admin or the platform (SYSTEM) included, and the caller's own actions.";
 
-export const auditSchema = v.object({
-  id: uuid,
-  actor: v.object({
-    id: v.pipe(
-      v.nullable(uuid),
-      v.description(
-        "Null for the platform itself, and for anyone but the caller when the caller is not an admin.",
+export const auditSchema = named(
+  "AuditEntry",
+  v.object({
+    id: uuid,
+    actor: v.object({
+      id: v.pipe(
+        v.nullable(uuid),
+        v.description(
+          "Null for the platform itself, and for anyone but the caller when the caller is not an admin.",
+        ),
       ),
-    ),
-    role: v.pipe(v.nullable(v.string()), v.description("CUSTOMER, ADMIN, SUPER_ADMIN or SYSTEM.")),
+      role: v.pipe(
+        v.nullable(v.string()),
+        v.description("CUSTOMER, ADMIN, SUPER_ADMIN or SYSTEM."),
+      ),
+    }),
+    action: v.pipe(v.string(), v.description('"<entity>.<verb>", e.g. "user.disabled".')),
+    resourceType: v.string(),
+    resourceId: v.nullable(v.string()),
+    metadata: v.record(v.string(), v.unknown()),
+    ip: v.pipe(v.nullable(v.string()), v.description("Hidden (null) like the actor's id.")),
+    userAgent: v.pipe(v.nullable(v.string()), v.description("Hidden (null) like the actor's id.")),
+    requestId: v.nullable(v.string()),
+    createdAt: timestamp,
   }),
-  action: v.pipe(v.string(), v.description('"<entity>.<verb>", e.g. "user.disabled".')),
-  resourceType: v.string(),
-  resourceId: v.nullable(v.string()),
-  metadata: v.record(v.string(), v.unknown()),
-  ip: v.pipe(v.nullable(v.string()), v.description("Hidden (null) like the actor's id.")),
-  userAgent: v.pipe(v.nullable(v.string()), v.description("Hidden (null) like the actor's id.")),
-  requestId: v.nullable(v.string()),
-  createdAt: timestamp,
-});
+);
 
 export const notes = {
   listUsers: describeRoute({

@@ -1,5 +1,5 @@
 import { userRole } from "@minispod/db";
-import { describeRoute } from "@minispod/shared";
+import { describeRoute, named } from "@minispod/shared";
 import * as v from "valibot";
 
 /**
@@ -7,22 +7,28 @@ import * as v from "valibot";
  * Under test each answer is checked against them, so they follow
  * `toUserDto` and `issueSession`.
  */
-const userSchema = v.object({
-  id: v.pipe(v.string(), v.uuid()),
-  email: v.string(),
-  name: v.string(),
-  role: v.picklist(userRole.enumValues),
-  emailVerified: v.boolean(),
-  createdAt: v.pipe(v.string(), v.isoTimestamp()),
-});
+const userSchema = named(
+  "User",
+  v.object({
+    id: v.pipe(v.string(), v.uuid()),
+    email: v.string(),
+    name: v.string(),
+    role: v.picklist(userRole.enumValues),
+    emailVerified: v.boolean(),
+    createdAt: v.pipe(v.string(), v.isoTimestamp()),
+  }),
+);
 
-const tokensSchema = v.object({
-  accessToken: v.string(),
-  refreshToken: v.string(),
-  tokenType: v.literal("Bearer"),
-  expiresIn: v.pipe(v.number(), v.integer()),
-});
-const sessionSchema = v.object({ ...tokensSchema.entries, user: userSchema });
+const tokensSchema = named(
+  "Tokens",
+  v.object({
+    accessToken: v.string(),
+    refreshToken: v.string(),
+    tokenType: v.literal("Bearer"),
+    expiresIn: v.pipe(v.number(), v.integer()),
+  }),
+);
+const sessionSchema = named("Session", v.object({ ...tokensSchema.entries, user: userSchema }));
 
 const accepted = v.object({ status: v.string(), detail: v.optional(v.string()) });
 

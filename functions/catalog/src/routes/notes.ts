@@ -1,5 +1,5 @@
 import { billingPeriod } from "@minispod/db";
-import { describeRoute, listOf } from "@minispod/shared";
+import { describeRoute, listOf, named } from "@minispod/shared";
 import * as v from "valibot";
 
 /**
@@ -7,41 +7,44 @@ import * as v from "valibot";
  * of `ServiceDto` (checked against every answer under test).
  */
 const timestamp = v.pipe(v.string(), v.isoTimestamp());
-const serviceSchema = v.object({
-  id: v.pipe(v.string(), v.uuid()),
-  slug: v.string(),
-  name: v.string(),
-  description: v.string(),
-  image: v.string(),
-  imageTag: v.string(),
-  port: v.pipe(v.number(), v.integer()),
-  defaultEnv: v.optional(v.record(v.string(), v.string())),
-  workload: v.optional(
-    v.object({
-      podSecurity: v.optional(v.picklist(["restricted", "baseline"])),
-      runAsUser: v.optional(v.nullable(v.pipe(v.number(), v.integer()))),
-      generatedSecrets: v.optional(v.array(v.string())),
-      probePath: v.optional(v.string()),
+const serviceSchema = named(
+  "Service",
+  v.object({
+    id: v.pipe(v.string(), v.uuid()),
+    slug: v.string(),
+    name: v.string(),
+    description: v.string(),
+    image: v.string(),
+    imageTag: v.string(),
+    port: v.pipe(v.number(), v.integer()),
+    defaultEnv: v.optional(v.record(v.string(), v.string())),
+    workload: v.optional(
+      v.object({
+        podSecurity: v.optional(v.picklist(["restricted", "baseline"])),
+        runAsUser: v.optional(v.nullable(v.pipe(v.number(), v.integer()))),
+        generatedSecrets: v.optional(v.array(v.string())),
+        probePath: v.optional(v.string()),
+      }),
+    ),
+    resources: v.object({
+      cpu: v.string(),
+      memory: v.string(),
+      storage: v.nullable(v.string()),
+      storageMountPath: v.nullable(v.string()),
     }),
-  ),
-  resources: v.object({
-    cpu: v.string(),
-    memory: v.string(),
-    storage: v.nullable(v.string()),
-    storageMountPath: v.nullable(v.string()),
+    price: v.object({
+      amountMinor: v.pipe(v.number(), v.integer()),
+      currency: v.string(),
+      period: v.picklist(billingPeriod.enumValues),
+    }),
+    active: v.boolean(),
+    allowMultiple: v.boolean(),
+    scaleToZero: v.boolean(),
+    retiredAt: v.nullable(timestamp),
+    createdAt: timestamp,
+    updatedAt: timestamp,
   }),
-  price: v.object({
-    amountMinor: v.pipe(v.number(), v.integer()),
-    currency: v.string(),
-    period: v.picklist(billingPeriod.enumValues),
-  }),
-  active: v.boolean(),
-  allowMultiple: v.boolean(),
-  scaleToZero: v.boolean(),
-  retiredAt: v.nullable(timestamp),
-  createdAt: timestamp,
-  updatedAt: timestamp,
-});
+);
 
 const optionalToken =
   "Public. An admin's bearer token (optional) adds `defaultEnv` and `workload`; a token that is sent must be valid (401 otherwise).";

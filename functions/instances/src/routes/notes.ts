@@ -1,6 +1,6 @@
 import type { ClusterEvent, InstancePhase } from "@minispod/cluster";
 import { instanceStatus } from "@minispod/db";
-import { describeRoute, listOf } from "@minispod/shared";
+import { describeRoute, listOf, named } from "@minispod/shared";
 import * as v from "valibot";
 
 /**
@@ -21,70 +21,85 @@ const phases = [
 ] as const satisfies readonly InstancePhase[];
 const eventTypes = ["Normal", "Warning"] as const satisfies readonly ClusterEvent["type"][];
 
-const instanceSchema = v.object({
-  id: uuid,
-  subscriptionId: uuid,
-  userId: uuid,
-  service: v.object({ id: uuid, slug: v.string(), name: v.string() }),
-  status: v.picklist(instanceStatus.enumValues),
-  url: v.pipe(
-    v.nullable(v.string()),
-    v.description("Null until the instance is placed on the cluster, and once it is deleted."),
-  ),
-  lastError: v.nullable(v.string()),
-  statusChangedAt: timestamp,
-  createdAt: timestamp,
-  updatedAt: timestamp,
-});
+const instanceSchema = named(
+  "Instance",
+  v.object({
+    id: uuid,
+    subscriptionId: uuid,
+    userId: uuid,
+    service: v.object({ id: uuid, slug: v.string(), name: v.string() }),
+    status: v.picklist(instanceStatus.enumValues),
+    url: v.pipe(
+      v.nullable(v.string()),
+      v.description("Null until the instance is placed on the cluster, and once it is deleted."),
+    ),
+    lastError: v.nullable(v.string()),
+    statusChangedAt: timestamp,
+    createdAt: timestamp,
+    updatedAt: timestamp,
+  }),
+);
 
-const instanceDetailSchema = v.object({
-  ...instanceSchema.entries,
-  live: v.pipe(
-    v.nullable(
-      v.object({
-        phase: v.picklist(phases),
-        reason: v.string(),
-        replicas: v.object({ desired: integer, ready: integer }),
-        events: v.array(
+const instanceDetailSchema = named(
+  "InstanceDetail",
+  v.object({
+    ...instanceSchema.entries,
+    live: v.pipe(
+      v.nullable(
+        v.object({
+          phase: v.picklist(phases),
+          reason: v.string(),
+          replicas: v.object({ desired: integer, ready: integer }),
+          events: v.array(
+            v.object({
+              at: timestamp,
+              type: v.picklist(eventTypes),
+              reason: v.string(),
+              message: v.string(),
+              object: v.string(),
+            }),
+          ),
+        }),
+      ),
+      v.description(
+        "What the cluster says now (events newest first); null when the instance is not in the cluster or the cluster can't be reached.",
+      ),
+    ),
+    timeline: v.pipe(
+      v.array(
+        named(
+          "TimelineEntry",
           v.object({
+            status: v.picklist(instanceStatus.enumValues),
+            message: v.nullable(v.string()),
             at: timestamp,
-            type: v.picklist(eventTypes),
-            reason: v.string(),
-            message: v.string(),
-            object: v.string(),
           }),
         ),
-      }),
+      ),
+      v.description("Status changes, oldest first."),
     ),
-    v.description(
-      "What the cluster says now (events newest first); null when the instance is not in the cluster or the cluster can't be reached.",
-    ),
-  ),
-  timeline: v.pipe(
-    v.array(
-      v.object({
-        status: v.picklist(instanceStatus.enumValues),
-        message: v.nullable(v.string()),
-        at: timestamp,
-      }),
-    ),
-    v.description("Status changes, oldest first."),
-  ),
-});
+  }),
+);
 
-const logsSchema = v.object({
-  pod: v.pipe(
-    v.nullable(v.string()),
-    v.description("The pod the lines came from; null when no pod exists."),
-  ),
-  lines: v.array(v.string()),
-});
+const logsSchema = named(
+  "InstanceLogs",
+  v.object({
+    pod: v.pipe(
+      v.nullable(v.string()),
+      v.description("The pod the lines came from; null when no pod exists."),
+    ),
+    lines: v.array(v.string()),
+  }),
+);
 
-const restartSchema = v.object({
-  id: uuid,
-  status: v.picklist(instanceStatus.enumValues),
-  restartedAt: timestamp,
-});
+const restartSchema = named(
+  "InstanceRestart",
+  v.object({
+    id: uuid,
+    status: v.picklist(instanceStatus.enumValues),
+    restartedAt: timestamp,
+  }),
+);
 
 export const notes = {
   list: describeRoute({

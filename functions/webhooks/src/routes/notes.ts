@@ -1,5 +1,5 @@
 import { webhookDeliveryStatus } from "@minispod/db";
-import { describeRoute, listOf } from "@minispod/shared";
+import { describeRoute, listOf, named } from "@minispod/shared";
 import * as v from "valibot";
 
 /**
@@ -10,53 +10,65 @@ import * as v from "valibot";
 const uuid = v.pipe(v.string(), v.uuid());
 const timestamp = v.pipe(v.string(), v.isoTimestamp());
 
-const endpointSchema = v.object({
-  id: uuid,
-  userId: uuid,
-  url: v.string(),
-  events: v.array(v.string()),
-  description: v.nullable(v.string()),
-  enabled: v.boolean(),
-  disabledReason: v.nullable(v.string()),
-  disabledAt: v.nullable(timestamp),
-  failingSince: v.nullable(timestamp),
-  createdAt: timestamp,
-  updatedAt: timestamp,
-});
-const withSecret = v.object({
-  ...endpointSchema.entries,
-  secret: v.pipe(v.string(), v.description("Shown only in this answer; keep it.")),
-});
+const endpointSchema = named(
+  "Webhook",
+  v.object({
+    id: uuid,
+    userId: uuid,
+    url: v.string(),
+    events: v.array(v.string()),
+    description: v.nullable(v.string()),
+    enabled: v.boolean(),
+    disabledReason: v.nullable(v.string()),
+    disabledAt: v.nullable(timestamp),
+    failingSince: v.nullable(timestamp),
+    createdAt: timestamp,
+    updatedAt: timestamp,
+  }),
+);
+const withSecret = named(
+  "WebhookWithSecret",
+  v.object({
+    ...endpointSchema.entries,
+    secret: v.pipe(v.string(), v.description("Shown only in this answer; keep it.")),
+  }),
+);
 
-const deliverySchema = v.object({
-  id: uuid,
-  endpointId: uuid,
-  messageId: v.string(),
-  eventId: v.nullable(v.string()),
-  eventType: v.string(),
-  status: v.picklist(webhookDeliveryStatus.enumValues),
-  attemptCount: v.pipe(v.number(), v.integer()),
-  lastStatusCode: v.nullable(v.pipe(v.number(), v.integer())),
-  lastError: v.nullable(v.string()),
-  lastAttemptAt: v.nullable(timestamp),
-  nextAttemptAt: v.nullable(timestamp),
-  createdAt: timestamp,
-});
-const deliveryDetailSchema = v.object({
-  ...deliverySchema.entries,
-  payload: v.unknown(),
-  attempts: v.array(
-    v.object({
-      id: uuid,
-      attemptNumber: v.pipe(v.number(), v.integer()),
-      statusCode: v.nullable(v.pipe(v.number(), v.integer())),
-      durationMs: v.nullable(v.pipe(v.number(), v.integer())),
-      error: v.nullable(v.string()),
-      responseBody: v.nullable(v.string()),
-      createdAt: timestamp,
-    }),
-  ),
-});
+const deliverySchema = named(
+  "Delivery",
+  v.object({
+    id: uuid,
+    endpointId: uuid,
+    messageId: v.string(),
+    eventId: v.nullable(v.string()),
+    eventType: v.string(),
+    status: v.picklist(webhookDeliveryStatus.enumValues),
+    attemptCount: v.pipe(v.number(), v.integer()),
+    lastStatusCode: v.nullable(v.pipe(v.number(), v.integer())),
+    lastError: v.nullable(v.string()),
+    lastAttemptAt: v.nullable(timestamp),
+    nextAttemptAt: v.nullable(timestamp),
+    createdAt: timestamp,
+  }),
+);
+const deliveryDetailSchema = named(
+  "DeliveryDetail",
+  v.object({
+    ...deliverySchema.entries,
+    payload: v.unknown(),
+    attempts: v.array(
+      v.object({
+        id: uuid,
+        attemptNumber: v.pipe(v.number(), v.integer()),
+        statusCode: v.nullable(v.pipe(v.number(), v.integer())),
+        durationMs: v.nullable(v.pipe(v.number(), v.integer())),
+        error: v.nullable(v.string()),
+        responseBody: v.nullable(v.string()),
+        createdAt: timestamp,
+      }),
+    ),
+  }),
+);
 
 export const notes = {
   list: describeRoute({
