@@ -1,7 +1,10 @@
 # One image per function; scripts/deploy/images.sh builds and pushes them all:
 #   docker build --build-arg FUNCTION=auth -t <registry>/minispod/fn-auth:<tag> .
 # The bundle is a single ESM file; only native addons are installed beside it.
-# NODE_IMAGE: the Node the repository pins (package.json devDependency `node`).
+# NODE_IMAGE: the Node the repository pins (package.json devDependency `node`);
+# scripts/deploy/base-image.sh builds it locally where Docker Hub is out of reach.
+# Optional build secret npm-ca: a CA bundle npm must trust (a TLS-inspecting
+# proxy); scripts/deploy/images.sh passes the host's `npm config get cafile`.
 ARG NODE_IMAGE=node:24.21.0-bookworm-slim
 FROM ${NODE_IMAGE} AS build
 WORKDIR /src
@@ -13,12 +16,16 @@ COPY shared/cluster/package.json shared/cluster/
 COPY shared/instances/package.json shared/instances/
 COPY scripts/package.json scripts/
 COPY functions functions
-RUN find functions -mindepth 2 -not -name package.json -not -type d -delete && npm ci --ignore-scripts=false
+RUN --mount=type=secret,id=npm-ca \
+    if [ -s /run/secrets/npm-ca ]; then export NPM_CONFIG_CAFILE=/run/secrets/npm-ca; fi \
+ && find functions -mindepth 2 -not -name package.json -not -type d -delete && npm ci --ignore-scripts=false
 COPY . .
 ARG FUNCTION
 RUN test -n "$FUNCTION" || (echo "--build-arg FUNCTION=<name> is required" && exit 1)
 WORKDIR /src/functions/${FUNCTION}
-RUN node ../../scripts/build-function.mjs \
+RUN --mount=type=secret,id=npm-ca \
+    if [ -s /run/secrets/npm-ca ]; then export NPM_CONFIG_CAFILE=/run/secrets/npm-ca; fi \
+ && node ../../scripts/build-function.mjs \
  && mkdir -p /out && cp -r dist/. /out/ \
  && node -e "const n=require('/out/natives.json');const s=Object.entries(n).map(([k,v])=>k+'@'+v).join(' ');require('fs').writeFileSync('/out/natives.txt',s)" \
  && if [ -s /out/natives.txt ]; then cd /out && npm install --omit=dev --no-save --no-package-lock $(cat /out/natives.txt); fi

@@ -14,6 +14,7 @@ const benches: Record<string, () => Promise<{ run: Bench }>> = {
   table: () => import("./table"),
   login: () => import("./login"),
   "cold-start": async () => ({ run: (await import("./cold-start")).coldStartBench }),
+  images: () => import("./images"),
   profile: () => import("./profile-only"),
   compare: () => import("./compare"),
   ladder: () => import("./ladder"),
