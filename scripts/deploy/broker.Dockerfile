@@ -15,7 +15,12 @@ COPY shared/cluster/package.json shared/cluster/
 COPY shared/instances/package.json shared/instances/
 COPY scripts/package.json scripts/
 COPY functions functions
-RUN find functions -mindepth 2 -not -name package.json -not -type d -delete && npm ci --ignore-scripts=false
+# Where the host's npm trusts a custom CA bundle (npm config get cafile), compose-images.sh
+# puts a copy at scripts/deploy/npm-ca.pem (never committed) and npm ci trusts it too.
+COPY scripts/deploy/broker.Dockerfile scripts/deploy/npm-ca.pe[m] /tmp/npm-ca/
+RUN find functions -mindepth 2 -not -name package.json -not -type d -delete \
+ && if [ -f /tmp/npm-ca/npm-ca.pem ]; then export NPM_CONFIG_CAFILE=/tmp/npm-ca/npm-ca.pem; fi \
+ && npm ci --ignore-scripts=false
 COPY . .
 RUN node scripts/build-broker.mjs && cp -r scripts/dist/broker /out
 

@@ -21,6 +21,13 @@ log() { printf '[compose-images] %s\n' "$*" >&2; }
 if [ -f scripts/deploy/podman-setup.sh ]; then bash scripts/deploy/podman-setup.sh; fi
 base=$(bash scripts/deploy/base-image.sh)
 log "base $base"
+# A custom CA bundle npm trusts on this host is trusted inside the build too.
+cafile=$(npm config get cafile 2>/dev/null || true)
+rm -f scripts/deploy/npm-ca.pem
+if [ -n "$cafile" ] && [ "$cafile" != null ] && [ -f "$cafile" ]; then
+  cp "$cafile" scripts/deploy/npm-ca.pem
+  trap 'rm -f "$root/scripts/deploy/npm-ca.pem"' EXIT
+fi
 # Each build's context is the repository; .dockerignore keeps node_modules and data out.
 bud() { buildah bud --layers --quiet --build-arg "NODE_IMAGE=$base" --build-arg "BASE_IMAGE=$base" "$@" . >/dev/null; }
 
