@@ -11,6 +11,7 @@ import { tmpdir } from "node:os";
 import { join, relative, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
+import { importCircles, importGraph } from "./support/import-graph";
 
 // A function never imports another function (PRODUCT.md "Top-level layout"):
 // shared code lives in shared/ packages. Only the local runner (scripts/) hosts them all.
@@ -107,5 +108,32 @@ describe("function boundaries", () => {
     } finally {
       rmSync(fixture, { recursive: true, force: true });
     }
+  });
+});
+
+// Every package and script of the tree, read as one import graph (types included):
+// a circle makes two modules impossible to understand, test or move apart.
+const treeDirs = ["db", "shared", "functions", "scripts"];
+
+describe("import circles", () => {
+  it("the whole tree has none", () => {
+    expect(importCircles(importGraph(root, treeDirs))).toEqual([]);
+  });
+
+  it("finds a circle through a type import, a folder index and a workspace package", () => {
+    const graph = new Map([
+      ["a.ts", ["b/index.ts"]],
+      ["b/index.ts", ["c.ts"]],
+      ["c.ts", ["a.ts", "d.ts"]],
+      ["d.ts", []],
+      ["self.ts", ["self.ts"]],
+    ]);
+    expect(importCircles(graph)).toEqual([["a.ts", "b/index.ts", "c.ts"], ["self.ts"]]);
+  });
+
+  it("resolves relative and @minispod/* specifiers of real files", () => {
+    const graph = importGraph(root, ["shared/src"]);
+    expect(graph.get("shared/src/auth.ts")).toContain("shared/src/app-env.ts");
+    expect(graph.get("shared/src/auth.ts")).toContain("db/src/index.ts");
   });
 });

@@ -1,16 +1,16 @@
 import { randomUUID } from "node:crypto";
-import { type IncomingHttpHeaders, IncomingMessage, ServerResponse } from "node:http";
+import { type IncomingHttpHeaders, IncomingMessage } from "node:http";
 import { type Context, Hono, type Next } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
 import { matchedRoutes } from "hono/route";
-import type { AuthClaims } from "./auth";
+import { type AppEnv, nodeResponse } from "./app-env";
 import type { RateLimiter } from "./cache";
 import { sha256 } from "./crypto";
 import { docsRoutes } from "./docs";
 import { AppError, handleError, REQUEST_ID } from "./errors";
 import { requestTrace, withTrace } from "./events/trace";
-import type { TokenVerifier, VerifyHint } from "./jwt";
+import type { TokenVerifier } from "./jwt";
 import { type Logger, runWithRequestId } from "./logger";
 import type { Metrics } from "./metrics";
 import { type OpenApiDocument, openApiDocument } from "./openapi";
@@ -21,17 +21,6 @@ import { networkReason } from "./startup";
 
 /** Version of the public API description. */
 export const API_VERSION = "1.0.0";
-
-export interface AppVariables {
-  requestId: string;
-  logger: Logger;
-  auth: AuthClaims;
-  /** Cache reads started for the request's bearer token (see TokenVerifier.prefetch). */
-  verifyHint?: VerifyHint;
-  /** Which X-Forwarded-For entries come from our own proxies (see clientIp). */
-  proxyTrust?: ProxyTrust;
-}
-export type AppEnv = { Variables: AppVariables };
 
 export type ReadinessCheck = () => Promise<void>;
 
@@ -53,23 +42,6 @@ export interface FunctionAppOptions {
 
 export { SECURITY_HEADERS };
 
-/** The Node response under @hono/node-server (absent under `app.request()` and other runtimes). */
-function nodeResponse(c: Context): ServerResponse | undefined {
-  const outgoing = (c.env as { outgoing?: unknown } | undefined)?.outgoing;
-  return outgoing instanceof ServerResponse ? outgoing : undefined;
-}
-
-/**
- * Sets a response header for whatever response the request ends with. Under
- * Node it goes straight on the ServerResponse (a plain header map): building
- * a WHATWG Headers object per request is what made the cheapest route cost
- * four times bare node:http. Headers the route's own Response sets win.
- */
-export function setResponseHeader(c: Context, name: string, value: string): void {
-  const outgoing = nodeResponse(c);
-  if (outgoing) outgoing.setHeader(name, value);
-  else c.header(name, value);
-}
 const BODY_METHODS = new Set(["POST", "PUT", "PATCH"]);
 
 /**

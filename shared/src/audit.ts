@@ -1,6 +1,6 @@
 import { auditLog, type Db, type UserRole } from "@minispod/db";
 import type { Context } from "hono";
-import type { AppEnv } from "./app";
+import type { AppEnv } from "./app-env";
 import { isAdmin } from "./auth";
 import { AppError } from "./errors";
 import { clientIp } from "./rate-limit";

@@ -1,6 +1,6 @@
 import type { UserRole } from "@minispod/db";
 import { createMiddleware } from "hono/factory";
-import { type AppEnv, setResponseHeader } from "./app";
+import { type AppEnv, setResponseHeader } from "./app-env";
 import { AppError } from "./errors";
 import { TokenError, type TokenVerifier } from "./jwt";
 import { annotate } from "./openapi";

@@ -1,4 +1,5 @@
 export * from "./app";
+export * from "./app-env";
 export * from "./audit";
 export * from "./auth";
 export * from "./business-metrics";

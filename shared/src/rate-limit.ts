@@ -1,6 +1,6 @@
 import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
-import type { AppEnv } from "./app";
+import type { AppEnv } from "./app-env";
 import type { RateLimiter } from "./cache";
 import { AppError } from "./errors";
 import { DEFAULT_PROXY_TRUST, type ProxyTrust, resolveClientIp } from "./proxies";

@@ -2,7 +2,8 @@ import { createDb, type Database, type Db, redactUrl } from "@minispod/db";
 import type { Hono } from "hono";
 import type { Redis } from "ioredis";
 import type * as v from "valibot";
-import { type AppEnv, createFunctionApp } from "./app";
+import { createFunctionApp } from "./app";
+import type { AppEnv } from "./app-env";
 import {
   createRedisClient,
   type KeyValueStore,

@@ -3,7 +3,7 @@ import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import { serve } from "@hono/node-server";
 import type { Hono } from "hono";
-import type { AppEnv } from "./app";
+import type { AppEnv } from "./app-env";
 import { type BaseEnv, parseEnv } from "./env";
 import { AppError, problemOf } from "./errors";
 import { createLogger, type Logger } from "./logger";

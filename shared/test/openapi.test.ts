@@ -1,7 +1,8 @@
 import { Hono } from "hono";
 import * as v from "valibot";
 import { describe, expect, it } from "vitest";
-import { type AppEnv, createFunctionApp } from "../src/app";
+import { createFunctionApp } from "../src/app";
+import type { AppEnv } from "../src/app-env";
 import { requireAuth, requireRole } from "../src/auth";
 import { createTokenSigner, generateSigningKey } from "../src/jwt";
 import { createLogger } from "../src/logger";

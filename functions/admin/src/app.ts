@@ -1,10 +1,10 @@
-import { baseApp, type FunctionContext } from "@minispod/shared";
-import type { AdminEnv } from "./env";
+import { baseApp } from "@minispod/shared";
+import type { AdminDeps } from "./deps";
 import { adminRoutes, ownAuditRoutes } from "./routes/admin";
 import { deadLetterRoutes } from "./routes/dead-letters";
 import type { AdminContext } from "./services/context";
 
-export type AdminDeps = FunctionContext<AdminEnv>;
+export type { AdminDeps } from "./deps";
 
 export function createApp(deps: AdminDeps) {
   const ctx: AdminContext = {

@@ -1,15 +1,11 @@
-import { baseApp, type FunctionContext, type TokenSigner } from "@minispod/shared";
-import type { AuthEnv } from "./env";
+import { baseApp } from "@minispod/shared";
+import type { AuthDeps } from "./deps";
 import { accountRoutes } from "./routes/account";
 import { notes } from "./routes/notes";
 import { passwordRoutes } from "./routes/password";
 import { sessionRoutes } from "./routes/sessions";
-import type { PasswordHasher } from "./services/passwords";
 
-export interface AuthDeps extends FunctionContext<AuthEnv> {
-  signer: TokenSigner;
-  passwords: PasswordHasher;
-}
+export type { AuthDeps } from "./deps";
 
 export function createApp(deps: AuthDeps) {
   const app = baseApp(deps);

@@ -6,14 +6,10 @@ import {
   renewDueSubscriptions,
   sweepMetrics,
 } from "@minispod/billing";
-import { baseApp, cronRoutes, type FunctionContext } from "@minispod/shared";
-import type { PaymentProvider } from "@minispod/shared/payments";
-import type { BillingSweeperEnv } from "./env";
+import { baseApp, cronRoutes } from "@minispod/shared";
+import type { BillingSweeperDeps } from "./deps";
 
-export interface BillingSweeperDeps extends FunctionContext<BillingSweeperEnv> {
-  /** Injected so tests choose how charges behave. */
-  provider: PaymentProvider;
-}
+export type { BillingSweeperDeps } from "./deps";
 
 /**
  * `POST /cron/renew` and `POST /cron/purge-keys`: the PingSources of

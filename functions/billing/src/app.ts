@@ -1,14 +1,10 @@
 import { billingContextOf } from "@minispod/billing";
-import { baseApp, type FunctionContext } from "@minispod/shared";
-import type { PaymentProvider } from "@minispod/shared/payments";
-import type { BillingEnv } from "./env";
+import { baseApp } from "@minispod/shared";
+import type { BillingDeps } from "./deps";
 import { invoiceRoutes } from "./routes/invoices";
 import { paymentWebhookRoutes } from "./routes/payment-webhook";
 
-export interface BillingDeps extends FunctionContext<BillingEnv> {
-  /** Injected so tests choose how charges behave; its name tags stored provider events. */
-  provider: PaymentProvider;
-}
+export type { BillingDeps } from "./deps";
 
 export function createApp(deps: BillingDeps) {
   const app = baseApp(deps);

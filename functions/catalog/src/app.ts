@@ -1,9 +1,9 @@
-import { baseApp, type FunctionContext } from "@minispod/shared";
-import type { CatalogEnv } from "./env";
+import { baseApp } from "@minispod/shared";
+import type { CatalogDeps } from "./deps";
 import { adminServiceRoutes } from "./routes/admin-services";
 import { serviceRoutes } from "./routes/services";
 
-export type CatalogDeps = FunctionContext<CatalogEnv>;
+export type { CatalogDeps } from "./deps";
 
 export function createApp(deps: CatalogDeps) {
   const app = baseApp(deps);

@@ -7,10 +7,10 @@ import {
   sendExpiryReminders,
   sweepMetrics,
 } from "@minispod/billing";
-import { baseApp, cronRoutes, type FunctionContext } from "@minispod/shared";
-import type { ExpirySweeperEnv } from "./env";
+import { baseApp, cronRoutes } from "@minispod/shared";
+import type { ExpirySweeperDeps } from "./deps";
 
-export type ExpirySweeperDeps = FunctionContext<ExpirySweeperEnv>;
+export type { ExpirySweeperDeps } from "./deps";
 
 /**
  * `POST /cron/remind`, `/cron/expire`, `/cron/purge`: the PingSources of

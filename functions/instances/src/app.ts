@@ -1,13 +1,10 @@
-import type { ClusterPort } from "@minispod/cluster";
 import { declareInstanceMetrics } from "@minispod/instances";
-import { baseApp, type FunctionContext } from "@minispod/shared";
-import type { InstancesEnv } from "./env";
+import { baseApp } from "@minispod/shared";
+import type { InstancesDeps } from "./deps";
 import { instanceRoutes } from "./routes/instances";
 import type { InstancesContext } from "./services/context";
 
-export interface InstancesDeps extends FunctionContext<InstancesEnv> {
-  cluster: ClusterPort;
-}
+export type { InstancesDeps } from "./deps";
 
 export function createApp(deps: InstancesDeps) {
   const ctx: InstancesContext = {

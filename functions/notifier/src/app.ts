@@ -1,15 +1,10 @@
-import { baseApp, eventRoutes, type FunctionContext } from "@minispod/shared";
-import type { NotifierEnv } from "./env";
+import { baseApp, eventRoutes } from "@minispod/shared";
+import type { NotifierDeps } from "./deps";
 import { senderDomain } from "./mail/headers";
-import type { Mailer } from "./mail/mailer";
 import { notificationHandlers } from "./services/notify";
-import { linkBuilder, type TemplateMap, templates } from "./templates/index";
+import { linkBuilder, templates } from "./templates/index";
 
-export interface NotifierDeps extends FunctionContext<NotifierEnv> {
-  mailer: Mailer;
-  /** Defaults to every template the notifier has. */
-  templates?: TemplateMap;
-}
+export type { NotifierDeps } from "./deps";
 
 /** The notifier has no public routes: the broker delivers customer-facing events to `/events`. */
 export function createApp(deps: NotifierDeps) {

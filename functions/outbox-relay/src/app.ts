@@ -2,16 +2,15 @@ import {
   baseApp,
   cronRoutes,
   eventPurgeCounter,
-  type FunctionContext,
   purgeProcessedEvents,
   purgePublishedEvents,
   registerBusinessMetrics,
   relayOutbox,
 } from "@minispod/shared";
 import { deadLetterRoutes } from "./dead-letters";
-import type { OutboxRelayEnv } from "./env";
+import type { OutboxRelayDeps } from "./deps";
 
-export type OutboxRelayDeps = FunctionContext<OutboxRelayEnv>;
+export type { OutboxRelayDeps } from "./deps";
 
 export function createApp(deps: OutboxRelayDeps) {
   const app = baseApp(deps);

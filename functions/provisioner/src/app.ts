@@ -1,15 +1,12 @@
-import type { ClusterPort } from "@minispod/cluster";
 import { declareInstanceMetrics } from "@minispod/instances";
-import { baseApp, consumeCounter, cronRoutes, type FunctionContext } from "@minispod/shared";
-import type { ProvisionerEnv } from "./env";
+import { baseApp, consumeCounter, cronRoutes } from "@minispod/shared";
+import type { ProvisionerDeps } from "./deps";
 import { provisionerEventRoutes } from "./routes/events";
 import type { ProvisionerContext } from "./services/context";
 import { createFollower } from "./services/follow";
 import { reconcile } from "./services/reconcile";
 
-export interface ProvisionerDeps extends FunctionContext<ProvisionerEnv> {
-  cluster: ClusterPort;
-}
+export type { ProvisionerDeps } from "./deps";
 
 export const SOURCE = "provisioner";
 

@@ -1,15 +1,11 @@
 import { billingContextOf } from "@minispod/billing";
-import { baseApp, type FunctionContext } from "@minispod/shared";
-import type { PaymentProvider } from "@minispod/shared/payments";
-import type { SubscriptionsEnv } from "./env";
+import { baseApp } from "@minispod/shared";
+import type { SubscriptionsDeps } from "./deps";
 import { lifecycleRoutes } from "./routes/lifecycle";
 import { subscribeRoutes } from "./routes/subscribe";
 import { subscriptionRoutes } from "./routes/subscriptions";
 
-export interface SubscriptionsDeps extends FunctionContext<SubscriptionsEnv> {
-  /** Injected so tests choose how charges behave. */
-  provider: PaymentProvider;
-}
+export type { SubscriptionsDeps } from "./deps";
 
 export function createApp(deps: SubscriptionsDeps) {
   const app = baseApp(deps);

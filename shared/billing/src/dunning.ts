@@ -3,8 +3,8 @@ import { type Actor, enqueueEvent, recordAudit } from "@minispod/shared";
 import { eq } from "drizzle-orm";
 import type { BillingContext } from "./context";
 import { subscriptionEventData } from "./events";
+import type { LockedPayment } from "./locked-payment";
 import { addDays } from "./period";
-import type { LockedPayment } from "./settle-apply";
 
 /**
  * Provider keys of the charges the billing sweep sends: `ren_<invoice id>_<attempt>`.

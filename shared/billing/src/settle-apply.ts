@@ -13,23 +13,11 @@ import type { ChargeResult } from "@minispod/shared/payments";
 import { eq } from "drizzle-orm";
 import type { Actor, BillingContext } from "./context";
 import { applyDunning, isScheduledRenewal } from "./dunning";
-import {
-  invoicePaidData,
-  paymentEventData,
-  type ServiceRef,
-  subscriptionEventData,
-} from "./events";
+import { invoicePaidData, paymentEventData, subscriptionEventData } from "./events";
+import type { LockedPayment } from "./locked-payment";
 import { addMonths } from "./period";
 
 type Subscription = typeof subscriptions.$inferSelect;
-
-/** A payment locked for settling, with what its settling touches. */
-export interface LockedPayment {
-  payment: typeof payments.$inferSelect;
-  invoice: typeof invoices.$inferSelect;
-  subscription: Subscription;
-  service: ServiceRef;
-}
 
 /** A successful charge: pays the invoice and activates or renews; returns outbox ids. */
 export async function applySuccess(

@@ -3,7 +3,8 @@ import type { ChargeResult } from "@minispod/shared/payments";
 import { eq } from "drizzle-orm";
 import type { Actor, BillingContext } from "./context";
 import { paymentMetrics } from "./metrics";
-import { applyDecline, applySuccess, type LockedPayment } from "./settle-apply";
+import type { LockedPayment } from "./locked-payment";
+import { applyDecline, applySuccess } from "./settle-apply";
 
 type Payment = typeof payments.$inferSelect;
 

@@ -1,7 +1,7 @@
 import { type Db, processedEvents } from "@minispod/db";
 import { Hono } from "hono";
 import * as v from "valibot";
-import type { AppEnv } from "../app";
+import type { AppEnv } from "../app-env";
 import { AppError } from "../errors";
 import type { Metrics } from "../metrics";
 import { type EventData, type EventType, eventCatalogue, shortType } from "./catalogue";

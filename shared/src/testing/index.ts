@@ -10,9 +10,8 @@ import {
 import { cloneDatabase } from "@minispod/db/testing";
 import type { Hono } from "hono";
 import { Redis } from "ioredis";
-import * as jose from "jose";
 import { inject } from "vitest";
-import type { AppEnv } from "../app";
+import type { AppEnv } from "../app-env";
 import { type KeyValueStore, type RateLimiter, redisRateLimiter, redisStore } from "../cache";
 import type { BaseEnv } from "../env";
 import { parseEnv } from "../env";
@@ -29,9 +28,11 @@ import { createMetrics } from "../metrics";
 import { responseChecks } from "../openapi";
 import { withRevocation } from "../revocation";
 import { createEventSender, type FunctionContext, type FunctionDefinition } from "../runtime";
+import { TOKEN_SETTINGS } from "./tokens";
 
 export * from "./consumer";
 export * from "./route-security";
+export * from "./tokens";
 
 // Every answer of a described route is checked against its documented schema under test.
 responseChecks.enabled = true;
@@ -47,8 +48,6 @@ declare module "vitest" {
 /** bcrypt (cost 4) of TEST_PASSWORD, so tests can make users without paying for hashing. */
 export const TEST_PASSWORD = "correct horse battery staple";
 const TEST_PASSWORD_HASH = "$2b$04$YiVb6TqJ4EXpFf9c8LLTuO1lriy3srYI.VHs8puEv/.qD.8ucFvd2";
-
-export const TOKEN_SETTINGS = { issuer: "minispod", audience: "minispod-api" };
 
 export interface TestUser {
   id: string;
@@ -222,58 +221,6 @@ export async function createHarness(): Promise<Harness> {
     },
   };
   return harness;
-}
-
-/** A token signed by a key the app does not trust. */
-export async function foreignToken(userId: string, role: UserRole = "CUSTOMER"): Promise<string> {
-  const other = createTokenSigner(await generateSigningKey(), TOKEN_SETTINGS);
-  return other.sign({ userId, role, email: "x@example.com" }, 900);
-}
-
-/** A token with `alg: none`. */
-export function unsignedToken(userId: string, role: UserRole = "ADMIN"): string {
-  return new jose.UnsecuredJWT({ role, email: "x@example.com" })
-    .setSubject(userId)
-    .setIssuer(TOKEN_SETTINGS.issuer)
-    .setAudience(TOKEN_SETTINGS.audience)
-    .setIssuedAt()
-    .setJti(randomUUID())
-    .setExpirationTime("15m")
-    .encode();
-}
-
-/** HS256 signed with the public key's PEM as the secret: the classic key-confusion forgery. */
-export async function hsConfusionToken(publicPem: string, userId: string): Promise<string> {
-  return new jose.SignJWT({ role: "ADMIN", email: "x@example.com" })
-    .setProtectedHeader({ alg: "HS256" })
-    .setSubject(userId)
-    .setIssuer(TOKEN_SETTINGS.issuer)
-    .setAudience(TOKEN_SETTINGS.audience)
-    .setIssuedAt()
-    .setJti(randomUUID())
-    .setExpirationTime("15m")
-    .sign(new TextEncoder().encode(publicPem));
-}
-
-/** A correctly signed token that expired a minute ago. */
-export async function expiredToken(key: SigningKey, userId: string): Promise<string> {
-  return new jose.SignJWT({ role: "CUSTOMER", email: "x@example.com" })
-    .setProtectedHeader({ alg: "EdDSA", kid: key.kid })
-    .setSubject(userId)
-    .setIssuer(TOKEN_SETTINGS.issuer)
-    .setAudience(TOKEN_SETTINGS.audience)
-    .setIssuedAt(Math.floor(Date.now() / 1000) - 3600)
-    .setJti(randomUUID())
-    .setExpirationTime(Math.floor(Date.now() / 1000) - 60)
-    .sign(key.privateKey);
-}
-
-/** Flips one character of the payload: the signature no longer matches. */
-export function tamperedToken(token: string): string {
-  const [header, payload, signature] = token.split(".");
-  const claims = JSON.parse(Buffer.from(payload!, "base64url").toString());
-  claims.role = "SUPER_ADMIN";
-  return [header, Buffer.from(JSON.stringify(claims)).toString("base64url"), signature].join(".");
 }
 
 /** JSON request init. */

@@ -1,15 +1,23 @@
 import type { UserRole } from "@minispod/db";
 import type { Hono } from "hono";
 import { describe, expect, it } from "vitest";
-import type { AppEnv } from "../app";
-import type { Harness } from "./index";
+import type { AppEnv } from "../app-env";
+import type { SigningKey } from "../jwt";
 import {
   expiredToken,
   foreignToken,
   hsConfusionToken,
   tamperedToken,
   unsignedToken,
-} from "./index";
+} from "./tokens";
+
+/** What the auth cases need of a test harness (`createHarness()` gives all of it). */
+export interface SecurityHarness {
+  signingKey: SigningKey;
+  publicKeyPem: string;
+  user(options?: { role?: UserRole }): Promise<{ id: string; token: string }>;
+  bearer(user: { token: string }): { authorization: string };
+}
 
 export interface RouteUnderTest {
   method: "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
@@ -29,7 +37,7 @@ export interface RouteUnderTest {
  * runRouteSecurityTests(() => ({ app, harness: h }), { method: "GET", path: "/api/v1/invoices" });
  */
 export function runRouteSecurityTests(
-  setup: () => { app: Hono<AppEnv>; harness: Harness },
+  setup: () => { app: Hono<AppEnv>; harness: SecurityHarness },
   route: RouteUnderTest,
 ) {
   const label = `${route.method} ${typeof route.path === "string" ? route.path : "(resource)"}`;

@@ -11,7 +11,7 @@ import {
 import { eq } from "drizzle-orm";
 import { Hono } from "hono";
 import * as v from "valibot";
-import type { AuthDeps } from "../app";
+import type { AuthDeps } from "../deps";
 import { audit, changePassword, resendVerification, verifyEmail } from "../services/accounts";
 import { passwordSchema } from "../services/passwords";
 import { revokeAllSessions } from "../services/sessions";

@@ -1,7 +1,7 @@
 import { createHmac } from "node:crypto";
 import { clientIp, enforceRateLimit, rateLimit, sha256 } from "@minispod/shared";
 import type { Context } from "hono";
-import type { AuthDeps } from "../app";
+import type { AuthDeps } from "../deps";
 import type { ClientInfo } from "../services/sessions";
 
 /** Rate limits of the public auth routes, per client address (and per email where one is sent). */

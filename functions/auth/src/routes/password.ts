@@ -1,7 +1,7 @@
 import { type AppEnv, fields, jsonBody } from "@minispod/shared";
 import { Hono } from "hono";
 import * as v from "valibot";
-import type { AuthDeps } from "../app";
+import type { AuthDeps } from "../deps";
 import { requestPasswordReset, resetPassword } from "../services/accounts";
 import { passwordSchema } from "../services/passwords";
 import { authLimits, clientInfo } from "./limits";

@@ -1,7 +1,7 @@
 import { type AppEnv, fields, jsonBody } from "@minispod/shared";
 import { Hono } from "hono";
 import * as v from "valibot";
-import type { AuthDeps } from "../app";
+import type { AuthDeps } from "../deps";
 import { login, register } from "../services/accounts";
 import { passwordSchema } from "../services/passwords";
 import { logout, rotateRefreshToken } from "../services/sessions";

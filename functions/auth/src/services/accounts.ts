@@ -1,7 +1,7 @@
 import { type Db, isUniqueViolation, type UserRole, users } from "@minispod/db";
 import { AppError, enqueueEvent, recordAudit, revokeUserTokens } from "@minispod/shared";
 import { eq } from "drizzle-orm";
-import type { AuthDeps } from "../app";
+import type { AuthDeps } from "../deps";
 import { consumeOneTimeToken, issueOneTimeToken } from "./one-time-tokens";
 import { type ClientInfo, type IssuedSession, issueSession, revokeAllSessions } from "./sessions";
 import { findUserByEmail, loadActiveUser, type UserRow } from "./users";

@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { type Db, refreshTokens, type UserRole, users } from "@minispod/db";
 import { AppError, randomToken, sha256 } from "@minispod/shared";
 import { and, eq, isNull } from "drizzle-orm";
-import type { AuthDeps } from "../app";
+import type { AuthDeps } from "../deps";
 
 export interface SessionUser {
   id: string;

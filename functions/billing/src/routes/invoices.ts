@@ -14,7 +14,7 @@ import {
 } from "@minispod/shared";
 import { Hono } from "hono";
 import * as v from "valibot";
-import type { BillingDeps } from "../app";
+import type { BillingDeps } from "../deps";
 
 const listQuery = v.object({
   ...pageQuery.entries,

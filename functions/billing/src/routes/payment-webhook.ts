@@ -4,7 +4,7 @@ import { type AppEnv, AppError, describeRoute, parseOrThrow } from "@minispod/sh
 import { PAYMENT_SIGNATURE_HEADER, verifyPaymentWebhook } from "@minispod/shared/payments";
 import { Hono } from "hono";
 import * as v from "valibot";
-import type { BillingDeps } from "../app";
+import type { BillingDeps } from "../deps";
 
 /**
  * `POST /api/v1/payments/webhook`: the provider's callbacks. No bearer token;

@@ -7,7 +7,7 @@ import {
   requireRole,
 } from "@minispod/shared";
 import { Hono } from "hono";
-import type { CatalogDeps } from "../app";
+import type { CatalogDeps } from "../deps";
 import { toServiceDto } from "../dto";
 import { createServiceSchema, slugParam, updateServiceSchema } from "../schemas";
 import { updateService } from "../services/update";

@@ -1,7 +1,7 @@
 import { type AppEnv, AppError, pageQuery, pathParams, queryParams } from "@minispod/shared";
 import { Hono } from "hono";
 import * as v from "valibot";
-import type { CatalogDeps } from "../app";
+import type { CatalogDeps } from "../deps";
 import { toServiceDto } from "../dto";
 import { slugParam } from "../schemas";
 import { getServiceBySlug, listServices } from "../services/read";

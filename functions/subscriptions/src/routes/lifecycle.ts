@@ -20,7 +20,7 @@ import {
 } from "@minispod/shared";
 import { Hono } from "hono";
 import * as v from "valibot";
-import type { SubscriptionsDeps } from "../app";
+import type { SubscriptionsDeps } from "../deps";
 import { idempotent } from "../idempotent";
 
 // Both bodies are optional: without a JSON content type the validators see `{}`.

@@ -3,7 +3,7 @@ import { subscribe, subscriptionSchema } from "@minispod/billing";
 import { type AppEnv, actorOf, describeRoute, jsonBody, requireAuth } from "@minispod/shared";
 import { Hono } from "hono";
 import * as v from "valibot";
-import type { SubscriptionsDeps } from "../app";
+import type { SubscriptionsDeps } from "../deps";
 import { idempotent } from "../idempotent";
 
 export const subscribeBody = v.object({

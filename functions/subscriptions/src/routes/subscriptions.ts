@@ -24,7 +24,7 @@ import {
 } from "@minispod/shared";
 import { Hono } from "hono";
 import * as v from "valibot";
-import type { SubscriptionsDeps } from "../app";
+import type { SubscriptionsDeps } from "../deps";
 
 const listQuery = v.object({
   ...pageQuery.entries,

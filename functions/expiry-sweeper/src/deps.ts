@@ -1,0 +1,5 @@
+import type { FunctionContext } from "@minispod/shared";
+import type { ExpirySweeperEnv } from "./env";
+
+/** What the function is built from: `main.ts` makes it once, tests make their own. */
+export type ExpirySweeperDeps = FunctionContext<ExpirySweeperEnv>;
