@@ -1,6 +1,6 @@
 import { Hono } from "hono";
 import { describe, expect, it } from "vitest";
-import type { AppEnv } from "../src/app";
+import type { AppEnv } from "../src/app-env";
 import { cronRoutes } from "../src/events/consumer";
 
 describe("cronRoutes", () => {

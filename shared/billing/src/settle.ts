@@ -2,8 +2,8 @@ import { type Db, invoices, payments, serviceCatalog, subscriptions } from "@min
 import type { ChargeResult } from "@minispod/shared/payments";
 import { eq } from "drizzle-orm";
 import type { Actor, BillingContext } from "./context";
-import { paymentMetrics } from "./metrics";
 import type { LockedPayment } from "./locked-payment";
+import { paymentMetrics } from "./metrics";
 import { applyDecline, applySuccess } from "./settle-apply";
 
 type Payment = typeof payments.$inferSelect;
