@@ -86,7 +86,7 @@ const cases: Case[] = [
   {
     type: "subscription.cancelled",
     template: "subscription-cancelled",
-    subject: /was cancelled$/,
+    subject: /was cancelled and its data deleted$/,
     links: subscriptionLink,
     says: ["being removed"],
   },
