@@ -88,7 +88,7 @@ const cases: Case[] = [
     template: "subscription-cancelled",
     subject: /was cancelled and its data deleted$/,
     links: subscriptionLink,
-    says: ["being removed"],
+    says: ["deleted"],
   },
   {
     type: "subscription.past_due",
