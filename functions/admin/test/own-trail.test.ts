@@ -61,7 +61,8 @@ beforeAll(async () => {
   }
   expect((await adminPost(`/api/v1/admin/users/${t.customer.id}/enable`)).status).toBe(200);
 
-  // Then the admin cancelled Carol's (expired) subscription, through the billing service.
+  // Then the admin deleted Carol's (expired) subscription at once, through the billing service
+  // (an ended subscription has no period left to cancel at, so only the immediate cancel applies).
   const ctx = {
     db,
     now: () => new Date(),
@@ -73,7 +74,10 @@ beforeAll(async () => {
     settings,
   };
   const admin = { id: t.admin.id, role: "ADMIN" as const, ip: "198.51.100.20" };
-  await cancel({ ctx, input: { subscriptionId: carols.subscriptionId, actor: admin } });
+  await cancel({
+    ctx,
+    input: { subscriptionId: carols.subscriptionId, actor: admin, immediately: true },
+  });
 });
 afterAll(() => t.close());
 

@@ -1,6 +1,5 @@
 import { type Metrics, perRegistry } from "@minispod/shared";
 import { Counter, type Registry } from "prom-client";
-import type { Transition } from "./status";
 
 /**
  * `minispod_instances_failed_total`: instances this replica recorded as newly
@@ -12,7 +11,10 @@ import type { Transition } from "./status";
  * @example
  * countFailures(ctx.metrics, [transition]);
  */
-export function countFailures(metrics: Metrics | undefined, written: readonly Transition[]): void {
+export function countFailures(
+  metrics: Metrics | undefined,
+  written: readonly { event?: string | undefined }[],
+): void {
   if (!metrics) return;
   const failed = written.filter((t) => t.event === "instance.failed").length;
   if (failed > 0) failureCounter(metrics.registry).inc(failed);
