@@ -14,6 +14,7 @@ COPY shared/package.json shared/
 COPY shared/billing/package.json shared/billing/
 COPY shared/cluster/package.json shared/cluster/
 COPY shared/instances/package.json shared/instances/
+COPY shared/webhooks/package.json shared/webhooks/
 COPY scripts/package.json scripts/
 COPY functions functions
 RUN --mount=type=secret,id=npm-ca \

@@ -8,6 +8,7 @@ export default defineConfig({
       "shared/billing",
       "shared/cluster",
       "shared/instances",
+      "shared/webhooks",
       "scripts",
       "functions/*",
     ],

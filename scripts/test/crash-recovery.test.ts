@@ -9,7 +9,7 @@ import {
   webhookEndpoints,
 } from "@minispod/db";
 import { createHarness, type Harness } from "@minispod/shared/testing";
-import { startTestReceiver } from "@minispod/shared/webhooks/test-receiver";
+import { startTestReceiver } from "@minispod/webhooks/test-receiver";
 import { eq, isNull, sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePort, runnerEntry, type Spawned, spawnEntry } from "./support/process";

@@ -1,8 +1,8 @@
 import { randomUUID } from "node:crypto";
 import type { AddressInfo } from "node:net";
 import { serve } from "@hono/node-server";
+import { signPaymentWebhook } from "@minispod/billing/payments";
 import type { OpenApiDocument } from "@minispod/shared";
-import { signPaymentWebhook } from "@minispod/shared/payments";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { localJourney } from "./support/journey";
 

@@ -111,6 +111,70 @@ describe("function boundaries", () => {
   });
 });
 
+// The shared packages stack in one direction (each README says so): db at the
+// bottom, the kernel (shared) and cluster above it, then the domains. A package
+// may import only those below it; no domain imports another domain sideways.
+const layers: Record<string, { dir: string; may: string[] }> = {
+  "@minispod/db": { dir: "db/src", may: [] },
+  "@minispod/cluster": { dir: "shared/cluster/src", may: ["@minispod/db"] },
+  "@minispod/shared": { dir: "shared/src", may: ["@minispod/db"] },
+  "@minispod/webhooks": { dir: "shared/webhooks/src", may: ["@minispod/db", "@minispod/shared"] },
+  "@minispod/instances": {
+    dir: "shared/instances/src",
+    may: ["@minispod/db", "@minispod/shared", "@minispod/cluster"],
+  },
+  "@minispod/billing": {
+    dir: "shared/billing/src",
+    may: ["@minispod/db", "@minispod/shared", "@minispod/cluster"],
+  },
+};
+
+function layerProblems(name: string): string[] {
+  const { dir, may } = layers[name]!;
+  const problems: string[] = [];
+  for (const file of sourceFiles(join(root, dir))) {
+    for (const spec of specifiers(readFileSync(file, "utf8"))) {
+      const target = spec.match(/^(@minispod\/[^/]+)/)?.[1];
+      if (target && target !== name && !may.includes(target)) {
+        problems.push(`${relative(root, file)} imports ${spec}`);
+      }
+    }
+  }
+  return problems;
+}
+
+describe("shared package layers", () => {
+  it.each(Object.keys(layers))("%s imports only the packages below it", (name) => {
+    expect(layerProblems(name)).toEqual([]);
+  });
+
+  it("has a README per shared package", () => {
+    for (const { dir } of Object.values(layers)) {
+      if (dir === "db/src") continue;
+      expect(statSync(join(root, dir, "..", "README.md")).isFile(), dir).toBe(true);
+    }
+  });
+
+  it("keeps each package's public surface a named list: no `export *` in an entry point, no wildcard export", () => {
+    for (const { dir } of Object.values(layers)) {
+      if (dir === "db/src") continue; // drizzle's schema module is the table list by design
+      const pkg = JSON.parse(readFileSync(join(root, dir, "..", "package.json"), "utf8")) as {
+        exports: Record<string, string>;
+      };
+      expect(
+        Object.keys(pkg.exports).filter((key) => key.includes("*")),
+        dir,
+      ).toEqual([]);
+      const entries = Object.values(pkg.exports).map((file) => join(root, dir, "..", file));
+      const stars = entries.filter((file) => /^export \* from/m.test(readFileSync(file, "utf8")));
+      expect(
+        stars.map((file) => relative(root, file)),
+        dir,
+      ).toEqual([]);
+    }
+  });
+});
+
 // Every package and script of the tree, read as one import graph (types included):
 // a circle makes two modules impossible to understand, test or move apart.
 const treeDirs = ["db", "shared", "functions", "scripts"];

@@ -5,7 +5,6 @@ import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
 import { matchedRoutes } from "hono/route";
 import { type AppEnv, nodeResponse } from "./app-env";
-import type { RateLimiter } from "./cache";
 import { sha256 } from "./crypto";
 import { docsRoutes } from "./docs";
 import { AppError, handleError, REQUEST_ID } from "./errors";
@@ -16,8 +15,9 @@ import type { Metrics } from "./metrics";
 import { type OpenApiDocument, openApiDocument } from "./openapi";
 import type { ProxyTrust } from "./proxies";
 import { enforceRateLimit } from "./rate-limit";
-import { FunctionResponse, SECURITY_HEADERS } from "./response";
+import { FunctionResponse, SECURITY_HEADERS } from "./security-headers";
 import { networkReason } from "./startup";
+import type { RateLimiter } from "./store";
 
 /** Version of the public API description. */
 export const API_VERSION = "1.0.0";

@@ -1,9 +1,9 @@
 import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
 import type { AppEnv } from "./app-env";
-import type { RateLimiter } from "./cache";
 import { AppError } from "./errors";
 import { DEFAULT_PROXY_TRUST, type ProxyTrust, resolveClientIp } from "./proxies";
+import type { RateLimiter } from "./store";
 
 export interface RateLimitRule {
   /** Name of the limit, part of the key ("login", "register", …). */

@@ -1,5 +1,5 @@
-import type { KeyValueStore } from "./cache";
 import { TokenError, type TokenVerifier, type VerifyHint } from "./jwt";
+import type { KeyValueStore } from "./store";
 
 const key = (userId: string) => `tokens-revoked-before:${userId}`;
 

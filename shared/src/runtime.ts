@@ -4,14 +4,6 @@ import type { Redis } from "ioredis";
 import type * as v from "valibot";
 import { createFunctionApp } from "./app";
 import type { AppEnv } from "./app-env";
-import {
-  createRedisClient,
-  type KeyValueStore,
-  memoryStore,
-  type RateLimiter,
-  redisRateLimiter,
-  redisStore,
-} from "./cache";
 import { type BaseEnv, EnvError } from "./env";
 import { eventMetrics } from "./events/metrics";
 import { type RelayResult, relayOutbox } from "./events/outbox";
@@ -21,6 +13,14 @@ import { createLogger, type Logger } from "./logger";
 import { createMetrics, type Metrics } from "./metrics";
 import { withRevocation } from "./revocation";
 import { networkReason, StartupError, withDeadline } from "./startup";
+import {
+  createRedisClient,
+  type KeyValueStore,
+  memoryStore,
+  type RateLimiter,
+  redisRateLimiter,
+  redisStore,
+} from "./store";
 
 /** Sends outbox rows right after a commit; outbox-relay catches whatever this misses. */
 export interface EventSender {

@@ -7,13 +7,13 @@ import type { AppEnv } from "./app-env";
 import { type BaseEnv, parseEnv } from "./env";
 import { AppError, problemOf } from "./errors";
 import { createLogger, type Logger } from "./logger";
-import { FunctionResponse } from "./response";
 import {
   buildContext,
   checkConnections,
   createInfrastructure,
   type FunctionDefinition,
 } from "./runtime";
+import { FunctionResponse } from "./security-headers";
 import { exitOnStartupFailure, StartupError } from "./startup";
 
 export interface ServeOptions {
@@ -54,7 +54,7 @@ export async function serveApp(
     hostname: options.hostname,
     // Ours below: the adapter's own clean-up gives a slow upload 500 ms, then resets it.
     autoCleanupIncoming: false,
-    // Writes the security headers and request id with the response head (see response.ts).
+    // Writes the security headers and request id with the response head (see security-headers.ts).
     serverOptions: { ServerResponse: FunctionResponse as typeof ServerResponse },
   }) as Server;
   answerClientErrors(server, options.logger);

@@ -2,10 +2,10 @@ import { Hono } from "hono";
 import * as v from "valibot";
 import { describe, expect, it } from "vitest";
 import { createFunctionApp } from "../src/app";
-import { memoryStore } from "../src/cache";
 import { AppError } from "../src/errors";
 import { createLogger } from "../src/logger";
 import { createMetrics } from "../src/metrics";
+import { memoryStore } from "../src/store";
 import { jsonBody } from "../src/validation";
 
 function makeApp(readinessFails = false) {

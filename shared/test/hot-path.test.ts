@@ -5,12 +5,12 @@ import { afterAll, describe, expect, it } from "vitest";
 import { createFunctionApp, SECURITY_HEADERS } from "../src/app";
 import type { AppEnv } from "../src/app-env";
 import { requireAuth } from "../src/auth";
-import { memoryStore, redisRateLimiter, redisStore } from "../src/cache";
 import { createTokenSigner, generateSigningKey } from "../src/jwt";
 import { createLogger, runWithRequestId } from "../src/logger";
 import { createMetrics } from "../src/metrics";
 import { revokeUserTokens, withRevocation } from "../src/revocation";
 import { serveApp } from "../src/serve";
+import { memoryStore, redisRateLimiter, redisStore } from "../src/store";
 import { createHarness } from "../src/testing";
 
 function lines() {

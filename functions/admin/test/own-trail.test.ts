@@ -1,6 +1,6 @@
 import { cancel, expireEndedSubscriptions } from "@minispod/billing";
+import { sandboxPaymentProvider } from "@minispod/billing/payments";
 import { recordAudit } from "@minispod/shared";
-import { sandboxPaymentProvider } from "@minispod/shared/payments";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type AdminTest, type Holding, seedHolding, setupAdmin } from "./helpers";
 

@@ -1,7 +1,7 @@
 import { baseApp } from "@minispod/shared";
 import type { AuthDeps } from "./deps";
 import { accountRoutes } from "./routes/account";
-import { notes } from "./routes/notes";
+import { notes } from "./routes/openapi";
 import { passwordRoutes } from "./routes/password";
 import { sessionRoutes } from "./routes/sessions";
 

@@ -1,5 +1,5 @@
+import type { PaymentProvider } from "@minispod/billing/payments";
 import type { FunctionContext } from "@minispod/shared";
-import type { PaymentProvider } from "@minispod/shared/payments";
 import type { BillingSweeperEnv } from "./env";
 
 /** What the function is built from: `main.ts` makes it once, tests make their own. */

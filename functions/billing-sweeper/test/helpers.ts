@@ -1,8 +1,8 @@
 import { addDays, type BillingContext, billingContextOf, subscribe } from "@minispod/billing";
+import { sandboxPaymentProvider } from "@minispod/billing/payments";
 import { seedCatalogService, steerableProvider } from "@minispod/billing/testing";
 import { invoices, outboxEvents, payments, subscriptions } from "@minispod/db";
 import type { AppEnv } from "@minispod/shared";
-import { sandboxPaymentProvider } from "@minispod/shared/payments";
 import { createHarness, type Harness, type TestUser } from "@minispod/shared/testing";
 import { asc, eq, inArray } from "drizzle-orm";
 import type { Hono } from "hono";

@@ -1,7 +1,7 @@
 import { renew } from "@minispod/billing";
+import { SANDBOX_PAYMENT_METHODS } from "@minispod/billing/payments";
 import { auditLog, outboxEvents, payments } from "@minispod/db";
 import { eventCatalogue } from "@minispod/shared";
-import { SANDBOX_PAYMENT_METHODS } from "@minispod/shared/payments";
 import { and, eq, inArray } from "drizzle-orm";
 import * as v from "valibot";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";

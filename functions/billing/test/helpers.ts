@@ -8,14 +8,14 @@ import {
   setAutoRenew,
   subscribe,
 } from "@minispod/billing";
-import { seedCatalogService } from "@minispod/billing/testing";
-import { type Db, invoices, outboxEvents, payments } from "@minispod/db";
-import { type AppEnv, actorOf, baseApp, requireAuth } from "@minispod/shared";
 import {
   SANDBOX_PAYMENT_METHODS,
   type SandboxPaymentProvider,
   sandboxPaymentProvider,
-} from "@minispod/shared/payments";
+} from "@minispod/billing/payments";
+import { seedCatalogService } from "@minispod/billing/testing";
+import { type Db, invoices, outboxEvents, payments } from "@minispod/db";
+import { type AppEnv, actorOf, baseApp, requireAuth } from "@minispod/shared";
 import { createHarness, type Harness, json, type TestUser } from "@minispod/shared/testing";
 import { asc, eq } from "drizzle-orm";
 import type { Hono } from "hono";

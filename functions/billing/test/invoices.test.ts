@@ -1,5 +1,5 @@
 import type { SubscriptionDetail } from "@minispod/billing";
-import { SANDBOX_PAYMENT_METHODS } from "@minispod/shared/payments";
+import { SANDBOX_PAYMENT_METHODS } from "@minispod/billing/payments";
 import { json, runRouteSecurityTests, type TestUser } from "@minispod/shared/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type BillingTest, setupBilling, subscribeVia } from "./helpers";

@@ -1,6 +1,6 @@
 import { reconcilePendingPayments } from "@minispod/billing";
+import { SANDBOX_PAYMENT_METHODS } from "@minispod/billing/payments";
 import { invoices, outboxEvents, payments, subscriptions } from "@minispod/db";
-import { SANDBOX_PAYMENT_METHODS } from "@minispod/shared/payments";
 import { json } from "@minispod/shared/testing";
 import { and, eq, inArray } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";

@@ -1,5 +1,5 @@
+import { signPaymentWebhook } from "@minispod/billing/payments";
 import { invoices, paymentProviderEvents, payments, subscriptions } from "@minispod/db";
-import { signPaymentWebhook } from "@minispod/shared/payments";
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {

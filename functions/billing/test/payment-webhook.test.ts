@@ -1,3 +1,4 @@
+import { signPaymentWebhook } from "@minispod/billing/payments";
 import {
   invoices,
   paymentProviderEvents,
@@ -5,7 +6,6 @@ import {
   serviceInstances,
   subscriptions,
 } from "@minispod/db";
-import { signPaymentWebhook } from "@minispod/shared/payments";
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {

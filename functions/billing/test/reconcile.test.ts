@@ -1,6 +1,6 @@
 import { reconcilePendingPayments } from "@minispod/billing";
+import { type PaymentProvider, SANDBOX_PAYMENT_METHODS } from "@minispod/billing/payments";
 import { auditLog, invoices, payments, serviceInstances, subscriptions } from "@minispod/db";
-import { type PaymentProvider, SANDBOX_PAYMENT_METHODS } from "@minispod/shared/payments";
 import { json } from "@minispod/shared/testing";
 import { asc, eq, sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";

@@ -6,6 +6,7 @@ import {
   renewDueSubscriptions,
   subscribe,
 } from "@minispod/billing";
+import { SANDBOX_PAYMENT_METHODS, sandboxPaymentProvider } from "@minispod/billing/payments";
 import { seedCatalogService } from "@minispod/billing/testing";
 import {
   auditLog,
@@ -15,7 +16,6 @@ import {
   subscriptions,
 } from "@minispod/db";
 import { type AppEnv, AppError, eventCatalogue } from "@minispod/shared";
-import { SANDBOX_PAYMENT_METHODS, sandboxPaymentProvider } from "@minispod/shared/payments";
 import { createHarness, type Harness, type TestUser } from "@minispod/shared/testing";
 import { and, asc, eq } from "drizzle-orm";
 import type { Hono } from "hono";

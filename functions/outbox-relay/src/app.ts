@@ -1,10 +1,10 @@
+import { registerBusinessMetrics } from "@minispod/billing";
 import {
   baseApp,
   cronRoutes,
   eventPurgeCounter,
   purgeProcessedEvents,
   purgePublishedEvents,
-  registerBusinessMetrics,
   relayOutbox,
 } from "@minispod/shared";
 import { deadLetterRoutes } from "./dead-letters";

@@ -1,7 +1,7 @@
+import type { PaymentProvider } from "@minispod/billing/payments";
+import { type SandboxPaymentProvider, sandboxPaymentProvider } from "@minispod/billing/payments";
 import { type Db, outboxEvents, type serviceCatalog } from "@minispod/db";
 import type { AppEnv, EventSender } from "@minispod/shared";
-import type { PaymentProvider } from "@minispod/shared/payments";
-import { type SandboxPaymentProvider, sandboxPaymentProvider } from "@minispod/shared/payments";
 import {
   createHarness,
   type Harness,

@@ -1,10 +1,10 @@
-import { idempotencyKeys, invoices, payments, subscriptions } from "@minispod/db";
 import {
   type ChargeRequest,
   type ChargeResult,
   type PaymentProvider,
   PaymentProviderError,
-} from "@minispod/shared/payments";
+} from "@minispod/billing/payments";
+import { idempotencyKeys, invoices, payments, subscriptions } from "@minispod/db";
 import { json, type TestUser } from "@minispod/shared/testing";
 import { and, asc, eq, inArray } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";

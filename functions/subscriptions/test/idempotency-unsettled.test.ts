@@ -1,13 +1,13 @@
 import { billingContextOf, settleCharge } from "@minispod/billing";
-import { idempotencyKeys, invoices, payments } from "@minispod/db";
-import type { AppEnv } from "@minispod/shared";
 import {
   type ChargeRequest,
   type ChargeResult,
   type PaymentProvider,
   PaymentProviderError,
   SANDBOX_PAYMENT_METHODS,
-} from "@minispod/shared/payments";
+} from "@minispod/billing/payments";
+import { idempotencyKeys, invoices, payments } from "@minispod/db";
+import type { AppEnv } from "@minispod/shared";
 import { json } from "@minispod/shared/testing";
 import { and, asc, eq } from "drizzle-orm";
 import type { Hono } from "hono";

@@ -1,5 +1,5 @@
+import { SANDBOX_PAYMENT_METHODS, sandboxPaymentProvider } from "@minispod/billing/payments";
 import { idempotencyKeys, invoices, payments, subscriptions } from "@minispod/db";
-import { SANDBOX_PAYMENT_METHODS, sandboxPaymentProvider } from "@minispod/shared/payments";
 import { json } from "@minispod/shared/testing";
 import { eq, inArray } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";

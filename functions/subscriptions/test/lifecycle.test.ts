@@ -1,4 +1,5 @@
 import { addMonths } from "@minispod/billing";
+import { SANDBOX_PAYMENT_METHODS } from "@minispod/billing/payments";
 import {
   auditLog,
   instanceStatusEvents,
@@ -7,7 +8,6 @@ import {
   serviceInstances,
   subscriptions,
 } from "@minispod/db";
-import { SANDBOX_PAYMENT_METHODS } from "@minispod/shared/payments";
 import { json, runRouteSecurityTests, type TestUser } from "@minispod/shared/testing";
 import { and, asc, eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";

@@ -1,6 +1,6 @@
 import { billingContextOf, renewDueSubscriptions } from "@minispod/billing";
+import { SANDBOX_PAYMENT_METHODS } from "@minispod/billing/payments";
 import { auditLog, invoices, payments, subscriptions } from "@minispod/db";
-import { SANDBOX_PAYMENT_METHODS } from "@minispod/shared/payments";
 import { json, runRouteSecurityTests } from "@minispod/shared/testing";
 import { and, eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";

@@ -1,6 +1,6 @@
 import { billingContextOf, settleCharge, systemActor } from "@minispod/billing";
+import type { ChargeRequest, PaymentProvider } from "@minispod/billing/payments";
 import { invoices, payments } from "@minispod/db";
-import type { ChargeRequest, PaymentProvider } from "@minispod/shared/payments";
 import { json, type TestUser } from "@minispod/shared/testing";
 import { asc, eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";

@@ -1,3 +1,4 @@
+import { SANDBOX_PAYMENT_METHODS } from "@minispod/billing/payments";
 import {
   auditLog,
   instanceStatusEvents,
@@ -8,7 +9,6 @@ import {
   serviceInstances,
   subscriptions,
 } from "@minispod/db";
-import { SANDBOX_PAYMENT_METHODS } from "@minispod/shared/payments";
 import { json, runRouteSecurityTests } from "@minispod/shared/testing";
 import { and, eq, inArray, sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";

@@ -4,7 +4,7 @@ import {
   type Resolver,
   type WebhookSender,
   webhookDeliveryConfig,
-} from "@minispod/shared/webhooks/index";
+} from "@minispod/webhooks";
 import type { DispatcherEnv } from "./env";
 
 export interface DispatcherDeps extends FunctionContext<DispatcherEnv> {

@@ -1,7 +1,7 @@
 import { webhookDeliveries, webhookEndpoints } from "@minispod/db";
 import { shortType } from "@minispod/shared";
 import { createHarness, type Harness } from "@minispod/shared/testing";
-import { startTestReceiver, type TestReceiver } from "@minispod/shared/webhooks/test-receiver";
+import { startTestReceiver, type TestReceiver } from "@minispod/webhooks/test-receiver";
 import { eq, inArray } from "drizzle-orm";
 import type { Hono } from "hono";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";

@@ -7,8 +7,8 @@ import {
 } from "@minispod/db";
 import { parseTraceparent } from "@minispod/shared";
 import { createHarness, type Harness } from "@minispod/shared/testing";
-import { RETRY_SCHEDULE_SECONDS } from "@minispod/shared/webhooks/index";
-import { startTestReceiver, type TestReceiver } from "@minispod/shared/webhooks/test-receiver";
+import { RETRY_SCHEDULE_SECONDS } from "@minispod/webhooks";
+import { startTestReceiver, type TestReceiver } from "@minispod/webhooks/test-receiver";
 import { and, asc, eq } from "drizzle-orm";
 import type { Hono } from "hono";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";

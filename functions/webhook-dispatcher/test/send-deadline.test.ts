@@ -1,4 +1,4 @@
-import { type Resolver, sendWebhookRequest } from "@minispod/shared/webhooks/index";
+import { type Resolver, sendWebhookRequest } from "@minispod/webhooks";
 import { describe, expect, it } from "vitest";
 
 /** A hostile or broken DNS zone that answers after `ms` (a public address, so only time decides). */

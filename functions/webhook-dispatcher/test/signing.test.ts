@@ -1,4 +1,4 @@
-import { generateWebhookSecret, signWebhook } from "@minispod/shared/webhooks/index";
+import { generateWebhookSecret, signWebhook } from "@minispod/webhooks";
 import { Webhook } from "standardwebhooks";
 import { describe, expect, it } from "vitest";
 

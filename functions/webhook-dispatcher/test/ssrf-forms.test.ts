@@ -1,4 +1,4 @@
-import { isForbiddenAddress, sendWebhookRequest } from "@minispod/shared/webhooks/index";
+import { isForbiddenAddress, sendWebhookRequest } from "@minispod/webhooks";
 import { describe, expect, it } from "vitest";
 
 /**

@@ -5,8 +5,8 @@ import {
   type Resolver,
   resolveSafeAddress,
   sendWebhookRequest,
-} from "@minispod/shared/webhooks/index";
-import { startTestReceiver, type TestReceiver } from "@minispod/shared/webhooks/test-receiver";
+} from "@minispod/webhooks";
+import { startTestReceiver, type TestReceiver } from "@minispod/webhooks/test-receiver";
 import { eq } from "drizzle-orm";
 import type { Hono } from "hono";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";

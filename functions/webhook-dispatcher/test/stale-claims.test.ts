@@ -1,7 +1,7 @@
 import { webhookDeliveries } from "@minispod/db";
 import { createHarness, type Harness } from "@minispod/shared/testing";
-import { attemptDelivery } from "@minispod/shared/webhooks/index";
-import { startTestReceiver, type TestReceiver } from "@minispod/shared/webhooks/test-receiver";
+import { attemptDelivery } from "@minispod/webhooks";
+import { startTestReceiver, type TestReceiver } from "@minispod/webhooks/test-receiver";
 import { eq } from "drizzle-orm";
 import type { Hono } from "hono";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";

@@ -1,5 +1,5 @@
 import { envField } from "@minispod/shared";
-import { webhookFunctionEnvSchema } from "@minispod/shared/webhooks/index";
+import { webhookFunctionEnvSchema } from "@minispod/webhooks";
 import type * as v from "valibot";
 
 export const webhooksEnvSchema = webhookFunctionEnvSchema({

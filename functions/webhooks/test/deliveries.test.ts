@@ -1,8 +1,8 @@
 import { outboxEvents, webhookEndpoints } from "@minispod/db";
 import type { AppEnv } from "@minispod/shared";
 import { createHarness, type Harness, json, type TestUser } from "@minispod/shared/testing";
-import type { Resolver } from "@minispod/shared/webhooks/index";
-import { startTestReceiver, type TestReceiver } from "@minispod/shared/webhooks/test-receiver";
+import type { Resolver } from "@minispod/webhooks";
+import { startTestReceiver, type TestReceiver } from "@minispod/webhooks/test-receiver";
 import { and, eq } from "drizzle-orm";
 import type { Hono } from "hono";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";

@@ -1,6 +1,6 @@
 import type { AppEnv } from "@minispod/shared";
 import { json, type TestUser } from "@minispod/shared/testing";
-import type { ReceivedRequest } from "@minispod/shared/webhooks/test-receiver";
+import type { ReceivedRequest } from "@minispod/webhooks/test-receiver";
 import type { Hono } from "hono";
 import { Webhook } from "standardwebhooks";
 import { expect, vi } from "vitest";

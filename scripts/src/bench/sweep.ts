@@ -25,11 +25,11 @@ import {
   expireEndedSubscriptions,
   renewDueSubscriptions,
 } from "@minispod/billing";
+import { sandboxPaymentProvider } from "@minispod/billing/payments";
 import { seedCatalogService, seedDueSubscriptions } from "@minispod/billing/testing";
 import { createDb, type Db, subscriptions } from "@minispod/db";
 import { createTemplateDatabase, dropDatabase } from "@minispod/db/testing";
 import { createEventSender, createLogger, createMetrics } from "@minispod/shared";
-import { sandboxPaymentProvider } from "@minispod/shared/payments";
 import { eq, sql } from "drizzle-orm";
 import { median } from "./stats";
 

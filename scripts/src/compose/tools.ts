@@ -1,5 +1,5 @@
 import { resolve } from "node:path";
-import { envField, parseEnv } from "@minispod/shared/env";
+import { envField, parseEnv } from "@minispod/shared";
 import * as v from "valibot";
 import { createGateway, loadIngressRoutes } from "./gateway";
 import { createMailCatcher } from "./mail-catcher";

@@ -2,7 +2,7 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createHarness, type Harness } from "@minispod/shared/testing";
-import { startTestReceiver } from "@minispod/shared/webhooks/test-receiver";
+import { startTestReceiver } from "@minispod/webhooks/test-receiver";
 import { afterAll, beforeAll } from "vitest";
 import { functions } from "../../src/local/functions";
 import { createLocalRunner, type LocalRunner } from "../../src/local/runner";

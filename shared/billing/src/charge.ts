@@ -1,10 +1,10 @@
-import type { payments } from "@minispod/db";
-import { AppError, type Logger } from "@minispod/shared";
 import {
   type ChargeResult,
   type PaymentProvider,
   PaymentProviderError,
-} from "@minispod/shared/payments";
+} from "@minispod/billing/payments";
+import type { payments } from "@minispod/db";
+import { AppError, type Logger } from "@minispod/shared";
 
 type Payment = typeof payments.$inferSelect;
 

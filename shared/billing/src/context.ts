@@ -1,6 +1,6 @@
+import type { PaymentProvider } from "@minispod/billing/payments";
 import type { Db } from "@minispod/db";
 import type { BaseEnv, EventSender, FunctionContext, Logger, Metrics } from "@minispod/shared";
-import type { PaymentProvider } from "@minispod/shared/payments";
 
 export interface BillingSettings {
   /** Customer namespaces are `<prefix><user id>`. */

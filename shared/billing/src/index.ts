@@ -20,6 +20,12 @@ export {
   subscriptionSchema,
 } from "./api-schemas";
 export { setAutoRenew } from "./auto-renew";
+export {
+  instancesByStatus,
+  mrrByCurrency,
+  registerBusinessMetrics,
+  subscriptionsByStatus,
+} from "./business-metrics";
 export { type Cancellation, type CancelResult, cancel, undoCancel } from "./cancel";
 export {
   type ChargeOutcome,
@@ -96,7 +102,7 @@ export {
   type RenewalSweepOptions,
   type RenewalSweepResult,
   renewDueSubscriptions,
-} from "./renewals";
+} from "./renewal-sweep";
 export {
   type SettleInput,
   type SettleResult,

@@ -1,6 +1,6 @@
+import { PaymentProviderError } from "@minispod/billing/payments";
 import { type Db, subscriptions } from "@minispod/db";
 import { AppError, enqueueEvent, recordAudit } from "@minispod/shared";
-import { PaymentProviderError } from "@minispod/shared/payments";
 import { eq } from "drizzle-orm";
 import { lockReachableSubscription } from "./access";
 import type { Actor, BillingContext } from "./context";

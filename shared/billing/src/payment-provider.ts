@@ -1,5 +1,5 @@
+import { type PaymentProvider, paymentProviderFromConfig } from "@minispod/billing/payments";
 import { EnvError } from "@minispod/shared";
-import { type PaymentProvider, paymentProviderFromConfig } from "@minispod/shared/payments";
 
 /** The variables of `paymentEnvEntries`, parsed, and NODE_ENV. */
 export interface PaymentEnv {

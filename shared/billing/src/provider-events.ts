@@ -1,6 +1,6 @@
+import type { ChargeResult } from "@minispod/billing/payments";
 import { type Db, paymentProviderEvents, payments } from "@minispod/db";
 import { systemActor } from "@minispod/shared";
-import type { ChargeResult } from "@minispod/shared/payments";
 import { and, eq } from "drizzle-orm";
 import * as v from "valibot";
 import type { BillingContext } from "./context";

@@ -1,6 +1,6 @@
+import type { ChargeResult, FoundCharge, PaymentProvider } from "@minispod/billing/payments";
 import { payments } from "@minispod/db";
 import { systemActor } from "@minispod/shared";
-import type { ChargeResult, FoundCharge, PaymentProvider } from "@minispod/shared/payments";
 import { and, asc, eq, lt } from "drizzle-orm";
 import { sendCharge } from "./charge";
 import type { BillingContext } from "./context";

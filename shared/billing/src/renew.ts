@@ -3,6 +3,13 @@ import { AppError, recordAudit } from "@minispod/shared";
 import { and, eq, inArray, ne } from "drizzle-orm";
 import { lockReachableSubscription } from "./access";
 import { unsettledConflict } from "./charge";
+import {
+  chargeAndSettle,
+  chargeInProgress,
+  isPaymentKeyTaken,
+  paymentWithKey,
+  resumeCharge,
+} from "./charge-and-settle";
 import type { Actor, BillingContext } from "./context";
 import { addDays, addMonths } from "./period";
 import {
@@ -12,13 +19,6 @@ import {
   insertPendingPayment,
   lastPaymentMethods,
 } from "./records";
-import {
-  chargeAndSettle,
-  chargeInProgress,
-  isPaymentKeyTaken,
-  paymentWithKey,
-  resumeCharge,
-} from "./resume";
 import { loadSubscriptionDetail, type SubscriptionDetail } from "./views";
 
 type Subscription = typeof subscriptions.$inferSelect;

@@ -1,10 +1,10 @@
+import type { ChargeResult } from "@minispod/billing/payments";
 import { type Db, invoices, payments, serviceCatalog, subscriptions } from "@minispod/db";
-import type { ChargeResult } from "@minispod/shared/payments";
 import { eq } from "drizzle-orm";
 import type { Actor, BillingContext } from "./context";
 import type { LockedPayment } from "./locked-payment";
 import { paymentMetrics } from "./metrics";
-import { applyDecline, applySuccess } from "./settle-apply";
+import { applyDecline, applySuccess } from "./settlement-outcomes";
 
 type Payment = typeof payments.$inferSelect;
 

@@ -2,16 +2,16 @@ import { isUniqueViolation, serviceCatalog, subscriptions } from "@minispod/db";
 import { AppError, recordAudit } from "@minispod/shared";
 import { and, eq, inArray } from "drizzle-orm";
 import { unsettledConflict } from "./charge";
-import type { Actor, BillingContext } from "./context";
-import { addMonths } from "./period";
-import { describePeriod, insertInvoice, insertPendingPayment } from "./records";
 import {
   chargeAndSettle,
   chargeInProgress,
   isPaymentKeyTaken,
   paymentWithKey,
   resumeCharge,
-} from "./resume";
+} from "./charge-and-settle";
+import type { Actor, BillingContext } from "./context";
+import { addMonths } from "./period";
+import { describePeriod, insertInvoice, insertPendingPayment } from "./records";
 import { loadSubscriptionDetail, type SubscriptionDetail } from "./views";
 
 export interface SubscribeInput {

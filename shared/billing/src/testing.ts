@@ -1,11 +1,11 @@
 import { randomUUID } from "node:crypto";
-import { type Db, serviceCatalog, subscriptions, users } from "@minispod/db";
 import type {
   ChargeRequest,
   PaymentProvider,
   SandboxPaymentProvider,
-} from "@minispod/shared/payments";
-import { SANDBOX_PAYMENT_METHODS } from "@minispod/shared/payments";
+} from "@minispod/billing/payments";
+import { SANDBOX_PAYMENT_METHODS } from "@minispod/billing/payments";
+import { type Db, serviceCatalog, subscriptions, users } from "@minispod/db";
 import { sql } from "drizzle-orm";
 import { addMonths } from "./period";
 

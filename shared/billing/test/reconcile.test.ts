@@ -1,7 +1,7 @@
+import type { PaymentProvider } from "@minispod/billing/payments";
+import { sandboxPaymentProvider } from "@minispod/billing/payments";
 import { invoices, payments } from "@minispod/db";
 import { baseEnvEntries, type FunctionDefinition } from "@minispod/shared";
-import type { PaymentProvider } from "@minispod/shared/payments";
-import { sandboxPaymentProvider } from "@minispod/shared/payments";
 import { createHarness, type Harness, type TestUser } from "@minispod/shared/testing";
 import { eq } from "drizzle-orm";
 import { Hono } from "hono";

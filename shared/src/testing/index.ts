@@ -12,7 +12,6 @@ import type { Hono } from "hono";
 import { Redis } from "ioredis";
 import { inject } from "vitest";
 import type { AppEnv } from "../app-env";
-import { type KeyValueStore, type RateLimiter, redisRateLimiter, redisStore } from "../cache";
 import type { BaseEnv } from "../env";
 import { parseEnv } from "../env";
 import { type CloudEventMessage, memoryPublisher } from "../events/publisher";
@@ -28,11 +27,21 @@ import { createMetrics } from "../metrics";
 import { responseChecks } from "../openapi";
 import { withRevocation } from "../revocation";
 import { createEventSender, type FunctionContext, type FunctionDefinition } from "../runtime";
+import { type KeyValueStore, type RateLimiter, redisRateLimiter, redisStore } from "../store";
 import { TOKEN_SETTINGS } from "./tokens";
 
-export * from "./consumer";
-export * from "./route-security";
-export * from "./tokens";
+export { eventConsumerFunction } from "./consumer";
+export {
+  type RouteUnderTest,
+  runRouteSecurityTests,
+} from "./route-security";
+export {
+  expiredToken,
+  foreignToken,
+  hsConfusionToken,
+  tamperedToken,
+  unsignedToken,
+} from "./tokens";
 
 // Every answer of a described route is checked against its documented schema under test.
 responseChecks.enabled = true;

@@ -16,7 +16,7 @@ import { listAudit } from "../services/audit";
 import type { AdminContext } from "../services/context";
 import { loadStats } from "../services/stats";
 import { listUsers, showUser } from "../services/users";
-import { notes } from "./notes";
+import { notes } from "./openapi";
 import {
   auditQuery,
   disableBody,
@@ -25,7 +25,7 @@ import {
   roleBody,
   subscriptionsQuery,
   usersQuery,
-} from "./queries";
+} from "./query-schemas";
 
 /** `/api/v1/admin`: users, roles, disabling, all subscriptions, stats, the audit log. ADMIN and SUPER_ADMIN. */
 export function adminRoutes(ctx: AdminContext, verifier: TokenVerifier) {

@@ -17,7 +17,7 @@ import {
 } from "@minispod/shared";
 import { Hono } from "hono";
 import * as v from "valibot";
-import { notes } from "./dead-letters-notes";
+import { notes } from "./dead-letters-openapi";
 
 const timestamp = v.pipe(
   v.string(),

@@ -1,5 +1,5 @@
+import { instancesByStatus, mrrByCurrency, subscriptionsByStatus } from "@minispod/billing";
 import { type Db, instanceStatus, subscriptionStatus, subscriptions, users } from "@minispod/db";
-import { instancesByStatus, mrrByCurrency, subscriptionsByStatus } from "@minispod/shared";
 import { count, gte, sql } from "drizzle-orm";
 import type { PgColumn } from "drizzle-orm/pg-core";
 

@@ -17,7 +17,7 @@ import { passwordSchema } from "../services/passwords";
 import { revokeAllSessions } from "../services/sessions";
 import { loadActiveUser, toUserDto } from "../services/users";
 import { clientInfo } from "./limits";
-import { notes } from "./notes";
+import { notes } from "./openapi";
 
 const tokenBody = v.object({
   token: v.pipe(

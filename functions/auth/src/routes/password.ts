@@ -5,7 +5,7 @@ import type { AuthDeps } from "../deps";
 import { requestPasswordReset, resetPassword } from "../services/accounts";
 import { passwordSchema } from "../services/passwords";
 import { authLimits, clientInfo } from "./limits";
-import { notes } from "./notes";
+import { notes } from "./openapi";
 
 /** Known and unknown emails must be indistinguishable by time too: pad every answer to this. */
 const FORGOT_MIN_MS = 300;

@@ -7,7 +7,7 @@ import { passwordSchema } from "../services/passwords";
 import { logout, rotateRefreshToken } from "../services/sessions";
 import { toUserDto } from "../services/users";
 import { authLimits, clientInfo } from "./limits";
-import { notes } from "./notes";
+import { notes } from "./openapi";
 
 const refreshBody = v.object({
   refreshToken: v.pipe(

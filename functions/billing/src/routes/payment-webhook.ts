@@ -1,7 +1,7 @@
 import type { BillingContext } from "@minispod/billing";
 import { handleProviderEvent, providerEventSchema } from "@minispod/billing";
+import { PAYMENT_SIGNATURE_HEADER, verifyPaymentWebhook } from "@minispod/billing/payments";
 import { type AppEnv, AppError, describeRoute, parseOrThrow } from "@minispod/shared";
-import { PAYMENT_SIGNATURE_HEADER, verifyPaymentWebhook } from "@minispod/shared/payments";
 import { Hono } from "hono";
 import * as v from "valibot";
 import type { BillingDeps } from "../deps";

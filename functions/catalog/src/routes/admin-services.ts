@@ -12,7 +12,7 @@ import { toServiceDto } from "../dto";
 import { createServiceSchema, slugParam, updateServiceSchema } from "../schemas";
 import { updateService } from "../services/update";
 import { createService, retireService } from "../services/write";
-import { notes } from "./notes";
+import { notes } from "./openapi";
 
 /**
  * Admin writes. Auth runs per route, not as `use("*")`: these share their

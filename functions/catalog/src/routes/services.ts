@@ -5,7 +5,7 @@ import type { CatalogDeps } from "../deps";
 import { toServiceDto } from "../dto";
 import { slugParam } from "../schemas";
 import { getServiceBySlug, listServices } from "../services/read";
-import { notes } from "./notes";
+import { notes } from "./openapi";
 import { optionalAuth, viewer, viewerIsAdmin } from "./viewer";
 
 const listQuery = v.object({

@@ -15,7 +15,7 @@ import * as v from "valibot";
 import type { InstancesContext } from "../services/context";
 import { instanceLogs, listInstances, showInstance } from "../services/read";
 import { restartInstance } from "../services/restart";
-import { notes } from "./notes";
+import { notes } from "./openapi";
 
 const listQuery = v.object({
   ...pageQuery.entries,

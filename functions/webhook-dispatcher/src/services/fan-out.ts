@@ -1,6 +1,6 @@
 import { type Db, users, webhookDeliveries, webhookEndpoints } from "@minispod/db";
 import { type CloudEventMessage, currentTraceparent, type EventType } from "@minispod/shared";
-import { newMessageId, type WebhookMessage } from "@minispod/shared/webhooks/index";
+import { newMessageId, type WebhookMessage } from "@minispod/webhooks";
 import { and, arrayOverlaps, eq, isNull } from "drizzle-orm";
 
 /** Subscribes an endpoint to every customer-facing type (see the webhooks function). */

@@ -1,5 +1,5 @@
 import { type Db, webhookDeliveries, webhookEndpoints } from "@minispod/db";
-import { DISABLED_NOT_SENT } from "@minispod/shared/webhooks/index";
+import { DISABLED_NOT_SENT } from "@minispod/webhooks";
 import { and, asc, eq, inArray, lte } from "drizzle-orm";
 
 export interface Claimed {

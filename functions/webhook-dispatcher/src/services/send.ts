@@ -1,5 +1,5 @@
 import type { Db } from "@minispod/db";
-import { attemptDelivery, type DeliveryConfig } from "@minispod/shared/webhooks/index";
+import { attemptDelivery, type DeliveryConfig } from "@minispod/webhooks";
 
 export interface SendSummary {
   succeeded: number;

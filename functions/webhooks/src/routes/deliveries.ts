@@ -12,7 +12,7 @@ import * as v from "valibot";
 import { deliveryConfig, manualSendLimit, type WebhooksDeps } from "../deps";
 import { deliveryDetail, listDeliveries, redeliver } from "../services/deliveries";
 import { loadEndpoint } from "../services/endpoints";
-import { notes } from "./notes";
+import { notes } from "./openapi";
 
 const endpointParam = v.object({ id: fields.uuid() });
 const deliveryParam = v.object({ id: fields.uuid(), deliveryId: fields.uuid() });

@@ -27,7 +27,7 @@ import {
   updateEndpoint,
 } from "../services/endpoints";
 import { createSchema, updateSchema } from "../services/schemas";
-import { notes } from "./notes";
+import { notes } from "./openapi";
 
 const listQuery = v.object({ ...pageQuery.entries, userId: v.optional(fields.uuid()) });
 

@@ -10,7 +10,7 @@ import {
   newMessageId,
   PING_TYPE,
   type WebhookMessage,
-} from "@minispod/shared/webhooks/index";
+} from "@minispod/webhooks";
 import { and, asc, eq } from "drizzle-orm";
 
 export function toDeliveryDto(row: DeliveryRow) {

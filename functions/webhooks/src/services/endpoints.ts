@@ -1,6 +1,6 @@
 import { type Db, users, webhookEndpoints } from "@minispod/db";
 import { AppError, type AuthClaims, isAdmin, recordAudit, type UserActor } from "@minispod/shared";
-import { type EndpointRow, generateWebhookSecret } from "@minispod/shared/webhooks/index";
+import { type EndpointRow, generateWebhookSecret } from "@minispod/webhooks";
 import { and, count, eq, sql } from "drizzle-orm";
 import type { CreateInput, UpdateInput } from "./schemas";
 

@@ -1,6 +1,6 @@
 import { isIP } from "node:net";
 import { customerFacingTypes } from "@minispod/shared";
-import { bareHostname, isForbiddenAddress } from "@minispod/shared/webhooks/index";
+import { bareHostname, isForbiddenAddress } from "@minispod/webhooks";
 import * as v from "valibot";
 
 export const MAX_URL_LENGTH = 2048;

@@ -2,7 +2,7 @@
 // function sends (security headers and a fresh x-request-id), nothing else.
 import { randomUUID } from "node:crypto";
 import { createServer } from "node:http";
-import { SECURITY_HEADERS } from "../../../../shared/src/response";
+import { SECURITY_HEADERS } from "../../../../shared/src/security-headers";
 
 const body = JSON.stringify({ status: "ok" });
 const head = SECURITY_HEADERS.flat();

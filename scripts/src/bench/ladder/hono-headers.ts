@@ -4,7 +4,7 @@ import { randomUUID } from "node:crypto";
 import type { ServerResponse } from "node:http";
 import { serve } from "@hono/node-server";
 import { Hono } from "hono";
-import { FunctionResponse } from "../../../../shared/src/response";
+import { FunctionResponse } from "../../../../shared/src/security-headers";
 
 const app = new Hono<{ Bindings: { outgoing: FunctionResponse } }>();
 app.use("*", async (c, next) => {

@@ -1,4 +1,21 @@
-export * from "./driver";
-export * from "./errors";
-export * from "./retry";
-export * from "./status";
+export {
+  createKubernetesCluster,
+  type KubernetesCluster,
+  type KubernetesClusterOptions,
+  loadKubeConfig,
+  manifestsOf,
+  RequestTimeoutError,
+} from "./driver";
+export {
+  type Classified,
+  classify,
+} from "./errors";
+export {
+  defaultRetryPolicy,
+  type RetryPolicy,
+  withRetries,
+} from "./retry";
+export {
+  describeInstance,
+  toClusterEvent,
+} from "./status";

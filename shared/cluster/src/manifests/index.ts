@@ -1,3 +1,29 @@
-export * from "./instance";
-export * from "./namespace";
-export * from "./quantities";
+export {
+  DEFAULT_UID,
+  deploymentManifest,
+  generateSecretValue,
+  ingressManifest,
+  instanceLabels,
+  instanceManifests,
+  instanceSelector,
+  pvcManifest,
+  secretManifest,
+  serviceManifest,
+} from "./instance";
+export {
+  ALLOW_INTERNET,
+  limitRangeManifest,
+  type NamespacedManifest,
+  namespaceManifest,
+  namespaceManifests,
+  networkPolicyManifests,
+  resourceQuotaManifest,
+  serviceAccountManifests,
+  WORKLOAD_SERVICE_ACCOUNT,
+} from "./namespace";
+export {
+  bytes,
+  cpuMillis,
+  formatBytes,
+  formatCpu,
+} from "./quantities";

@@ -1,2 +1,11 @@
-export * from "./driver";
-export * from "./faults";
+export {
+  createSimulatedCluster,
+  type SimulatedCluster,
+  type SimulatedClusterOptions,
+} from "./driver";
+export {
+  FAULT_ENV,
+  isSimulatedFault,
+  SIMULATED_FAULTS,
+  type SimulatedFault,
+} from "./faults";

@@ -7,7 +7,12 @@ import { randomUUID } from "node:crypto";
 import { KubeConfig } from "@kubernetes/client-node";
 import { describe } from "vitest";
 
-export * from "./fault-proxy";
+export {
+  type Fault,
+  type FaultProxy,
+  type ProxiedRequest,
+  startFaultProxy,
+} from "./fault-proxy";
 
 export const labKubeconfigPath = (): string | undefined =>
   process.env.MINISPOD_TEST_KUBECONFIG || undefined;

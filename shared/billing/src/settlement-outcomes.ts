@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import type { ChargeResult } from "@minispod/billing/payments";
 import { instanceObjects, placementOf } from "@minispod/cluster";
 import {
   type Db,
@@ -9,7 +10,6 @@ import {
   subscriptions,
 } from "@minispod/db";
 import { enqueueEvent, recordAudit } from "@minispod/shared";
-import type { ChargeResult } from "@minispod/shared/payments";
 import { eq } from "drizzle-orm";
 import type { Actor, BillingContext } from "./context";
 import { applyDunning, isScheduledRenewal } from "./dunning";

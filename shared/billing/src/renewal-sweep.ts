@@ -1,6 +1,6 @@
+import type { ChargeResult } from "@minispod/billing/payments";
 import { invoices, payments, serviceCatalog, subscriptions } from "@minispod/db";
 import { mapLimit, systemActor } from "@minispod/shared";
-import type { ChargeResult } from "@minispod/shared/payments";
 import { and, eq, inArray, isNull, lte, notExists, or, sql } from "drizzle-orm";
 import { sendCharge } from "./charge";
 import type { BillingContext } from "./context";
@@ -17,7 +17,7 @@ import {
   takeInvoiceNumbers,
 } from "./records";
 import { settleCharge } from "./settle";
-import { cardLeftOnFile } from "./settle-apply";
+import { cardLeftOnFile } from "./settlement-outcomes";
 
 type Payment = typeof payments.$inferSelect;
 

@@ -1,5 +1,5 @@
+import { perRegistry } from "@minispod/shared";
 import { Counter, Histogram, type Registry } from "prom-client";
-import { perRegistry } from "../metrics";
 
 export type AttemptOutcomeLabel = "succeeded" | "failed" | "gone" | "refused";
 

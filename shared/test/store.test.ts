@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { memoryStore } from "../src/cache";
 import { createTokenSigner, generateSigningKey } from "../src/jwt";
 import { revokeUserTokens, withRevocation } from "../src/revocation";
+import { memoryStore } from "../src/store";
 
 describe("in-memory store and limiter (local mode)", () => {
   it("expires values and counts a window like Redis does", async () => {

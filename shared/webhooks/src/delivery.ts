@@ -4,9 +4,9 @@ import {
   webhookDeliveryAttempts,
   webhookEndpoints,
 } from "@minispod/db";
+import type { Logger } from "@minispod/shared";
+import { formatTraceparent, parseTraceparent } from "@minispod/shared";
 import { and, eq, max, ne } from "drizzle-orm";
-import { formatTraceparent, parseTraceparent } from "../events/trace";
-import type { Logger } from "../logger";
 import { disableEndpoint } from "./disable";
 import { MAX_ATTEMPTS, retryDelaySeconds, WEBHOOK_USER_AGENT } from "./message";
 import type { AttemptOutcomeLabel, WebhookMetrics } from "./metrics";

@@ -1,7 +1,6 @@
 import { type Db, webhookEndpoints } from "@minispod/db";
+import { enqueueEvent, recordAudit, systemActor } from "@minispod/shared";
 import { and, eq } from "drizzle-orm";
-import { recordAudit, systemActor } from "../audit";
-import { enqueueEvent } from "../events/outbox";
 
 /**
  * Disables an enabled endpoint for `reason`, writes the audit row and the

@@ -1,7 +1,7 @@
+import type { Logger } from "@minispod/shared";
+import { baseEnvEntries, envField } from "@minispod/shared";
 import type { Registry } from "prom-client";
 import * as v from "valibot";
-import { baseEnvEntries, envField } from "../env";
-import type { Logger } from "../logger";
 import type { DeliveryConfig } from "./delivery";
 import { webhookMetrics } from "./metrics";
 import type { WebhookSender } from "./send";

@@ -2,10 +2,23 @@ import { httpPaymentProvider } from "./http";
 import type { PaymentProvider } from "./port";
 import { type SandboxPaymentProvider, sandboxPaymentProvider } from "./sandbox";
 
-export * from "./http";
-export * from "./port";
-export * from "./sandbox";
-export * from "./webhook-signature";
+export {
+  type ChargeRequest,
+  type ChargeResult,
+  type FoundCharge,
+  type PaymentProvider,
+  PaymentProviderError,
+} from "./port";
+export {
+  SANDBOX_PAYMENT_METHODS,
+  type SandboxPaymentProvider,
+  sandboxPaymentProvider,
+} from "./sandbox";
+export {
+  PAYMENT_SIGNATURE_HEADER,
+  signPaymentWebhook,
+  verifyPaymentWebhook,
+} from "./webhook-signature";
 
 export interface PaymentProviderConfig {
   /** PAYMENT_GATEWAY_URL: when set, the HTTP provider; when not, the sandbox. */

@@ -10,9 +10,9 @@ import {
   subscriptions,
   webhookDeliveries,
 } from "@minispod/db";
+import type { Metrics } from "@minispod/shared";
 import { count, isNull, min, sql, sum } from "drizzle-orm";
 import { Gauge } from "prom-client";
-import type { Metrics } from "./metrics";
 
 /** Subscriptions by status (one grouped COUNT). Shared by the metrics and the admin stats. */
 export async function subscriptionsByStatus(db: Db) {

@@ -1,9 +1,9 @@
 import { randomUUID } from "node:crypto";
 import { deadEvents, outboxEvents } from "@minispod/db";
+import { createMetrics } from "@minispod/shared";
+import { createHarness, type Harness } from "@minispod/shared/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { registerBusinessMetrics } from "../src/business-metrics";
-import { createMetrics } from "../src/metrics";
-import { createHarness, type Harness } from "../src/testing/index";
 
 /**
  * The business gauges' grouped counts read whole tables, so they are read at

@@ -1,10 +1,9 @@
 import { delay, HttpResponse, http } from "msw";
 import { setupServer } from "msw/node";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { type HttpPaymentProviderOptions, httpPaymentProvider } from "../src/payments/http";
 import {
   type ChargeRequest,
-  type HttpPaymentProviderOptions,
-  httpPaymentProvider,
   PaymentProviderError,
   paymentProviderFromConfig,
 } from "../src/payments/index";
