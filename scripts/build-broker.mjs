@@ -23,6 +23,8 @@ await build({
 });
 // The Triggers, PingSources and IngressRoute, read at start (BROKER_KNATIVE_DIR, GATEWAY_INGRESS_FILE).
 cpSync(join(here, "..", "knative", "base"), join(out, "knative"), { recursive: true });
+// The dev-only migrations: the broker creates its own queue table (MIGRATIONS_DEV_DIR).
+cpSync(join(here, "..", "db", "migrations-dev"), join(out, "migrations-dev"), { recursive: true });
 for (const name of ["broker.mjs", "tools.mjs"]) {
   console.log(`${name} ${(statSync(join(out, name)).size / 1024).toFixed(0)} KiB`);
 }

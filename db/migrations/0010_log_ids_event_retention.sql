@@ -14,7 +14,6 @@ LANGUAGE sql VOLATILE PARALLEL SAFE AS $$
 $$;--> statement-breakpoint
 ALTER TABLE "payment_provider_events" ALTER COLUMN "id" SET DEFAULT uuidv7();--> statement-breakpoint
 ALTER TABLE "dead_events" ALTER COLUMN "id" SET DEFAULT uuidv7();--> statement-breakpoint
-ALTER TABLE "local_broker_deliveries" ALTER COLUMN "id" SET DEFAULT uuidv7();--> statement-breakpoint
 ALTER TABLE "outbox_events" ALTER COLUMN "id" SET DEFAULT uuidv7();--> statement-breakpoint
 ALTER TABLE "instance_status_events" ALTER COLUMN "id" SET DEFAULT uuidv7();--> statement-breakpoint
 ALTER TABLE "audit_log" ALTER COLUMN "id" SET DEFAULT uuidv7();--> statement-breakpoint

@@ -20,8 +20,14 @@ export interface Database {
   db: Db;
   /** "postgres" for a server, "pglite" for the embedded database of local mode. */
   kind: "postgres" | "pglite";
-  /** Applies the committed drizzle-kit migrations. Safe to call on every start. */
+  /** Applies the committed drizzle-kit migrations (the production set). Safe to call on every start. */
   migrate(): Promise<void>;
+  /**
+   * Applies the dev-only set (`db/migrations-dev`: the local broker's queue and
+   * the simulated cluster) after `migrate()`. Local mode, tests and the compose
+   * broker only; the production migrate Job never runs it.
+   */
+  migrateDev(): Promise<void>;
   /** Cheap round trip for readiness checks. */
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -32,6 +38,8 @@ export interface CreateDbOptions {
   max?: number;
   /** Where the drizzle-kit migrations are (bundled images keep them beside the bundle). */
   migrationsFolder?: string;
+  /** Where the dev-only migrations are (`migrateDev`). */
+  devMigrationsFolder?: string;
   /**
    * Named server-side prepared statements (postgres.js `prepare`, on by
    * default): PostgreSQL parses and plans a statement once per connection.
@@ -42,6 +50,9 @@ export interface CreateDbOptions {
 }
 
 export const migrationsFolder = fileURLToPath(new URL("../migrations", import.meta.url));
+export const devMigrationsFolder = fileURLToPath(new URL("../migrations-dev", import.meta.url));
+/** The dev-only set keeps its own journal, so each set only ever sees its own entries. */
+const DEV_MIGRATIONS_TABLE = "__drizzle_migrations_dev";
 
 /**
  * Opens the database named by `url`:
@@ -56,6 +67,8 @@ export const migrationsFolder = fileURLToPath(new URL("../migrations", import.me
  */
 export function createDb(url: string, options: CreateDbOptions = {}): Database {
   const folder = options.migrationsFolder ?? migrationsFolder;
+  const devFolder = options.devMigrationsFolder ?? devMigrationsFolder;
+  const dev = { migrationsFolder: devFolder, migrationsTable: DEV_MIGRATIONS_TABLE };
   if (url.startsWith("pglite://")) {
     const location = url.slice("pglite://".length);
     const client = location === "memory" || location === "" ? new PGlite() : new PGlite(location);
@@ -64,6 +77,7 @@ export function createDb(url: string, options: CreateDbOptions = {}): Database {
       db,
       kind: "pglite",
       migrate: () => migratePglite(drizzlePglite({ client }), { migrationsFolder: folder }),
+      migrateDev: () => migratePglite(drizzlePglite({ client }), dev),
       ping: async () => {
         await client.query("select 1");
       },
@@ -82,6 +96,7 @@ export function createDb(url: string, options: CreateDbOptions = {}): Database {
       db,
       kind: "postgres",
       migrate: () => migratePostgres(drizzlePostgres({ client }), { migrationsFolder: folder }),
+      migrateDev: () => migratePostgres(drizzlePostgres({ client }), dev),
       ping: async () => {
         await client`select 1`;
       },

@@ -1,2 +1,3 @@
 export * from "./client";
+export * from "./dev-schema/index";
 export * from "./schema/index";

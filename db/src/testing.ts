@@ -16,7 +16,7 @@ function withDatabase(serverUrl: string, name: string): string {
   return url.toString();
 }
 
-/** Creates (or recreates) `name` and applies every migration to it. */
+/** Creates (or recreates) `name` and applies every migration to it (the dev-only set too). */
 export async function createTemplateDatabase(serverUrl: string, name: string): Promise<void> {
   const sql = adminClient(serverUrl);
   try {
@@ -28,6 +28,7 @@ export async function createTemplateDatabase(serverUrl: string, name: string): P
   const database = createDb(withDatabase(serverUrl, name), { max: 1 });
   try {
     await database.migrate();
+    await database.migrateDev();
   } finally {
     await database.close();
   }

@@ -13,6 +13,7 @@ COPY shared/package.json shared/
 COPY shared/billing/package.json shared/billing/
 COPY shared/cluster/package.json shared/cluster/
 COPY shared/instances/package.json shared/instances/
+COPY shared/webhooks/package.json shared/webhooks/
 COPY scripts/package.json scripts/
 COPY functions functions
 # Where the host's npm trusts a custom CA bundle (npm config get cafile), compose-images.sh
@@ -25,7 +26,7 @@ COPY . .
 RUN node scripts/build-broker.mjs && cp -r scripts/dist/broker /out
 
 FROM ${NODE_IMAGE}
-ENV NODE_ENV=production PORT=8080 BROKER_KNATIVE_DIR=/app/knative GATEWAY_INGRESS_FILE=/app/knative/api-ingress.yaml
+ENV NODE_ENV=production PORT=8080 BROKER_KNATIVE_DIR=/app/knative GATEWAY_INGRESS_FILE=/app/knative/api-ingress.yaml MIGRATIONS_DEV_DIR=/app/migrations-dev
 WORKDIR /app
 COPY --from=build --chown=0:0 /out/ /app/
 USER 1000:1000

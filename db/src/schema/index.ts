@@ -5,7 +5,6 @@ export * from "./email";
 export * from "./events";
 export * from "./idempotency";
 export * from "./instances";
-export * from "./simulated-cluster";
 export * from "./subscriptions";
 export * from "./users";
 export * from "./webhooks";

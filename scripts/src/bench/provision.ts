@@ -135,6 +135,7 @@ export async function provisionBench() {
   const url = process.env.BENCH_DATABASE_URL ?? "pglite://memory";
   const database = createDb(url, { max: 10 });
   await database.migrate();
+  await database.migrateDev();
   const db = database.db;
   const env = parseEnv(provisionerFunction.envSchema as never, {
     DATABASE_URL: url,

@@ -10,6 +10,11 @@ export const brokerEnvSchema = v.object({
   DATABASE_URL: envField.databaseUrl(),
   DATABASE_POOL_MAX: envField.int(5, 1, 100),
   DATABASE_PREPARE: envField.bool(true),
+  /**
+   * The dev-only migrations (db/migrations-dev: this queue's table), applied on
+   * start after the production set the migrate Job applied; the image carries them.
+   */
+  MIGRATIONS_DEV_DIR: v.optional(v.string()),
   METRICS_ENABLED: envField.bool(true),
   /** The manifests whose Triggers and PingSources it follows; the image carries knative/base there. */
   BROKER_KNATIVE_DIR: v.optional(v.string(), "knative"),

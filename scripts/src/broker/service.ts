@@ -54,11 +54,14 @@ export async function createBrokerService(
   const database = createDb(env.DATABASE_URL, {
     max: env.DATABASE_POOL_MAX,
     prepare: env.DATABASE_PREPARE,
+    ...(env.MIGRATIONS_DEV_DIR ? { devMigrationsFolder: env.MIGRATIONS_DEV_DIR } : {}),
   });
-  await reachDatabase(database, env.DATABASE_URL).catch(async (error) => {
-    await database.close().catch(() => undefined);
-    throw error;
-  });
+  await reachDatabase(database, env.DATABASE_URL)
+    .then(() => migrateQueue(database))
+    .catch(async (error) => {
+      await database.close().catch(() => undefined);
+      throw error;
+    });
   const metrics = createMetrics("broker");
   const broker = createBroker({
     manifests,
@@ -134,6 +137,24 @@ function httpDeliver(urls: Map<string, string>, timeoutMs: number): Deliver {
   };
 }
 
+/** The queue's table is the broker's own (the dev-only set): it creates it, never the migrate Job. */
+async function migrateQueue(database: Database) {
+  try {
+    await database.migrateDev();
+  } catch (error) {
+    throw new StartupError(
+      {
+        variable: "DATABASE_URL",
+        dependency: "PostgreSQL",
+        tried: "the dev-only migrations (local_broker_deliveries)",
+        problem: `could not apply them: ${error instanceof Error ? error.message : String(error)}`,
+        fix: "run the migrate image first (the production set), then start the broker",
+      },
+      { cause: error },
+    );
+  }
+}
+
 async function reachDatabase(database: Database, url: string) {
   try {
     await withDeadline(database.ping(), 5000, "the database");
@@ -144,7 +165,7 @@ async function reachDatabase(database: Database, url: string) {
         dependency: "PostgreSQL",
         tried: redactUrl(url),
         problem: `could not connect: ${networkReason(error)}`,
-        fix: "start PostgreSQL and run the migrations (the broker's queue is the table local_broker_deliveries)",
+        fix: "start PostgreSQL and run the migrations (the migrate image); the broker then creates its queue",
       },
       { cause: error },
     );

@@ -127,6 +127,7 @@ export async function createLocalRunner(options: {
   try {
     await checkConnections(infra, baseEnv);
     await infra.database.migrate();
+    await infra.database.migrateDev();
     const problems: string[] = [];
     for (const definition of options.functions) {
       try {

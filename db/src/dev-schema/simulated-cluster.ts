@@ -1,5 +1,5 @@
 import { index, integer, jsonb, pgTable, text, uuid } from "drizzle-orm/pg-core";
-import { createdAt, ts, updatedAt } from "./_common";
+import { createdAt, ts, updatedAt } from "../schema/_common";
 
 /**
  * The simulated cluster of local mode (`shared/cluster/src/simulated`): what a
