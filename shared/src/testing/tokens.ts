@@ -12,29 +12,29 @@ export async function foreignToken(userId: string, role: UserRole = "CUSTOMER"):
   return other.sign({ userId, role, email: "x@example.com" }, 900);
 }
 
-/** A token with `alg: none`. */
-export function unsignedToken(userId: string, role: UserRole = "ADMIN"): string {
-  return new jose.UnsecuredJWT({ role, email: "x@example.com" })
+/** The claims every forged test token carries: our issuer and audience, 15 minutes, a fresh id. */
+function withTestClaims<T extends jose.UnsecuredJWT | jose.SignJWT>(token: T, userId: string): T {
+  token
     .setSubject(userId)
     .setIssuer(TOKEN_SETTINGS.issuer)
     .setAudience(TOKEN_SETTINGS.audience)
     .setIssuedAt()
     .setJti(randomUUID())
-    .setExpirationTime("15m")
-    .encode();
+    .setExpirationTime("15m");
+  return token;
+}
+
+/** A token with `alg: none`. */
+export function unsignedToken(userId: string, role: UserRole = "ADMIN"): string {
+  return withTestClaims(new jose.UnsecuredJWT({ role, email: "x@example.com" }), userId).encode();
 }
 
 /** HS256 signed with the public key's PEM as the secret: the classic key-confusion forgery. */
 export async function hsConfusionToken(publicPem: string, userId: string): Promise<string> {
-  return new jose.SignJWT({ role: "ADMIN", email: "x@example.com" })
-    .setProtectedHeader({ alg: "HS256" })
-    .setSubject(userId)
-    .setIssuer(TOKEN_SETTINGS.issuer)
-    .setAudience(TOKEN_SETTINGS.audience)
-    .setIssuedAt()
-    .setJti(randomUUID())
-    .setExpirationTime("15m")
-    .sign(new TextEncoder().encode(publicPem));
+  const token = new jose.SignJWT({ role: "ADMIN", email: "x@example.com" }).setProtectedHeader({
+    alg: "HS256",
+  });
+  return withTestClaims(token, userId).sign(new TextEncoder().encode(publicPem));
 }
 
 /** A correctly signed token that expired a minute ago. */
