@@ -3,6 +3,15 @@ import type { Hono, MiddlewareHandler } from "hono";
 import { findTargetHandler } from "hono/utils/handler";
 import * as v from "valibot";
 import { type ErrorCode, errorStatus } from "./errors";
+import {
+  errorHeaders,
+  problemComponent,
+  problemComponentName,
+  problemExample,
+  problemSchema,
+  responseHeaders,
+  successHeaders,
+} from "./openapi-problems";
 
 /**
  * OpenAPI 3.1 from the routes themselves: the validators (`jsonBody`,
@@ -26,7 +35,17 @@ export interface RouteNote {
 
 /** The answer of an operation: a JSON body described by a valibot schema, or none (204). */
 export type ResponseNote =
-  | { status?: 200 | 201 | 202; schema: v.GenericSchema; description?: string }
+  | { status?: 200 | 202; schema: v.GenericSchema; description?: string }
+  | {
+      status: 201;
+      schema: v.GenericSchema;
+      description?: string;
+      /**
+       * Where the created resource is read, as a path template filled from the
+       * answer's members (e.g. "/api/v1/subscriptions/{id}"); sent as `Location`.
+       */
+      location: string;
+    }
   | { status: 204; description?: string };
 
 export interface OperationNote {
@@ -63,8 +82,13 @@ export interface OperationNote {
 export function describeRoute(operation: OperationNote): MiddlewareHandler {
   const expected = operation.response.status ?? 200;
   const schema = "schema" in operation.response ? operation.response.schema : undefined;
+  const location = "location" in operation.response ? operation.response.location : undefined;
   const middleware: MiddlewareHandler = async (c, next) => {
     await next();
+    if (location && c.res.status === 201 && !c.res.headers.has("location")) {
+      const created = (await c.res.clone().json()) as Record<string, unknown>;
+      c.res.headers.set("location", fillTemplate(location, created));
+    }
     if (!responseChecks.enabled || c.res.status !== expected) return;
     if (!schema) {
       if (c.res.body !== null) {
@@ -82,6 +106,17 @@ export function describeRoute(operation: OperationNote): MiddlewareHandler {
     }
   };
   return annotate(middleware, { operation });
+}
+
+/** "/things/{id}" with `{ id: "a b" }` -> "/things/a%20b". */
+function fillTemplate(template: string, values: Record<string, unknown>): string {
+  return template.replace(/\{([A-Za-z0-9_]+)\}/g, (_, name: string) => {
+    const value = values[name];
+    if (typeof value !== "string" && typeof value !== "number") {
+      throw new Error(`The Location template ${template} needs "${name}" in the answer.`);
+    }
+    return encodeURIComponent(String(value));
+  });
 }
 
 /** Switched on by the test harness: `describeRoute` then checks answers against their schemas. */
@@ -194,13 +229,38 @@ function parametersOf(schema: v.GenericSchema, where: "query" | "path"): JsonSch
   }));
 }
 
-const problem = (description: string) => ({
-  description,
-  content: { "application/problem+json": { schema: { $ref: "#/components/schemas/Problem" } } },
-});
+/** The error answer of one status: its codes' problem components, an example of each, its headers. */
+function problemResponse(
+  status: string,
+  codes: ErrorCode[],
+  path: string,
+  idempotent: boolean,
+  components: Components,
+) {
+  for (const code of codes) {
+    if (!components.has(problemComponentName(code))) {
+      components.set(problemComponentName(code), problemComponent(code));
+    }
+  }
+  const refs = codes.map((code) => ({
+    $ref: `#/components/schemas/${problemComponentName(code)}`,
+  }));
+  return {
+    description: codes.join(", "),
+    headers: errorHeaders(Number(status), codes, idempotent),
+    content: {
+      "application/problem+json": {
+        schema: refs.length === 1 ? refs[0] : { oneOf: refs },
+        examples: Object.fromEntries(
+          codes.map((code) => [code, { summary: code, value: problemExample(code, path) }]),
+        ),
+      },
+    },
+  };
+}
 
 /** Error statuses an operation can answer, with the codes behind each, in status order. */
-function errorStatuses(note: RouteNote, hasPathIds: boolean): [string, string[]][] {
+function errorStatuses(note: RouteNote, hasPathIds: boolean): [string, ErrorCode[]][] {
   const codes = new Set<ErrorCode>(note.operation?.errors ?? []);
   if (note.json || note.query || note.param) codes.add("VALIDATION_FAILED");
   if (note.json) {
@@ -218,7 +278,7 @@ function errorStatuses(note: RouteNote, hasPathIds: boolean): [string, string[]]
   // Every /api route is behind the per-token or per-address limits, and any may fail unexpectedly.
   codes.add("RATE_LIMITED");
   codes.add("INTERNAL");
-  const byStatus = new Map<string, string[]>();
+  const byStatus = new Map<string, ErrorCode[]>();
   for (const code of codes) {
     const status = String(errorStatus[code]);
     byStatus.set(status, [...(byStatus.get(status) ?? []), code]);
@@ -327,16 +387,28 @@ export function openApiDocument(app: Hono<never> | Hono, info: OpenApiInfo) {
     if (operation) {
       const { response } = operation;
       const status = String(response.status ?? 200);
+      const headers = successHeaders({
+        created: "location" in response,
+        idempotent: operation.idempotent ?? false,
+        etag: false,
+      });
       responses[status] =
         "schema" in response
           ? {
               description: response.description ?? "Success",
+              headers,
               content: { "application/json": { schema: schemaOf(response.schema, components) } },
             }
-          : { description: response.description ?? "Done; no body" };
+          : { description: response.description ?? "Done; no body", headers };
     }
     for (const [status, codes] of errorStatuses(note, pathNames.length > 0)) {
-      responses[status] = problem(codes.join(", "));
+      responses[status] = problemResponse(
+        status,
+        codes,
+        openApiPath,
+        operation?.idempotent ?? false,
+        components,
+      );
     }
     if (operation?.idempotent) {
       parameters.push({
@@ -392,35 +464,23 @@ export function openApiDocument(app: Hono<never> | Hono, info: OpenApiInfo) {
     paths,
     components: {
       securitySchemes: { bearer: { type: "http", scheme: "bearer", bearerFormat: "JWT" } },
-      schemas: {
+      headers: responseHeaders,
+      schemas: sortedByName({
         ...(Object.fromEntries(components) as Record<string, JsonSchema>),
-        Problem: {
-          type: "object",
-          description: "RFC 9457 problem details",
-          required: ["type", "title", "status", "detail", "code", "requestId"],
-          properties: {
-            type: { type: "string", format: "uri" },
-            title: { type: "string" },
-            status: { type: "integer" },
-            detail: { type: "string" },
-            code: { type: "string" },
-            requestId: { type: "string" },
-            instance: { type: "string" },
-            errors: {
-              type: "array",
-              items: {
-                type: "object",
-                properties: { field: { type: "string" }, message: { type: "string" } },
-              },
-            },
-          },
-        },
-      },
+        Problem: problemSchema,
+      }),
     },
   };
 }
 
 export type OpenApiDocument = ReturnType<typeof openApiDocument>;
+
+/** Components in name order, so the document does not depend on route order. */
+function sortedByName<T>(record: Record<string, T>): Record<string, T> {
+  return Object.fromEntries(
+    Object.entries(record).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
+  );
+}
 
 /** Merges the documents of several functions (the local runner serves one for all). */
 export function mergeOpenApi(documents: OpenApiDocument[], info: OpenApiInfo): OpenApiDocument {
@@ -447,6 +507,9 @@ export function mergeOpenApi(documents: OpenApiDocument[], info: OpenApiInfo): O
     info,
     servers: [{ url: "/" }],
     paths,
-    components: { ...empty, schemas: schemas as OpenApiDocument["components"]["schemas"] },
+    components: {
+      ...empty,
+      schemas: sortedByName(schemas) as OpenApiDocument["components"]["schemas"],
+    },
   };
 }

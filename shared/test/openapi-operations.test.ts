@@ -41,7 +41,7 @@ async function makeApp(answer: unknown = { id: "t1", size: 3 }) {
       describeRoute({
         id: "things.create",
         summary: "Create a thing",
-        response: { status: 201, schema: thing },
+        response: { status: 201, schema: thing, location: "/api/v1/things/{id}" },
         errors: ["PAYMENT_DECLINED", "CONFLICT"],
         idempotent: true,
       }),
@@ -136,7 +136,10 @@ describe("operations described for client generators", () => {
     });
 
     const remove = op(doc, "/api/v1/things/{id}", "delete");
-    expect(remove.responses["204"]).toEqual({ description: "Done; no body" });
+    expect(remove.responses["204"]).toEqual({
+      description: "Done; no body",
+      headers: { "X-Request-Id": { $ref: "#/components/headers/RequestId" } },
+    });
     expect(Object.keys(remove.responses)).toContain("404");
 
     const callback = op(doc, "/api/v1/public/callback", "post");
@@ -145,6 +148,59 @@ describe("operations described for client generators", () => {
       expect.objectContaining({ name: "X-Signature", in: "header", required: true }),
     );
     expect(Object.keys(callback.responses)).toContain("401");
+  });
+
+  it("types each error status by its codes, with their extensions, examples and headers", async () => {
+    const doc = await documentOf((await makeApp()).app);
+    const responses = op(doc, "/api/v1/things", "post").responses as Record<
+      string,
+      {
+        headers?: Record<string, unknown>;
+        content?: Record<
+          string,
+          { schema: unknown; examples?: Record<string, { value: unknown }> }
+        >;
+      }
+    >;
+    const declined = responses["402"]!.content!["application/problem+json"]!;
+    expect(declined.schema).toEqual({ $ref: "#/components/schemas/PaymentDeclinedProblem" });
+    expect(declined.examples!.PAYMENT_DECLINED!.value).toMatchObject({
+      status: 402,
+      code: "PAYMENT_DECLINED",
+      declineCode: expect.any(String),
+      instance: "/api/v1/things",
+    });
+    const schemas = doc.components.schemas as Record<string, { allOf?: unknown[] }>;
+    expect(schemas.PaymentDeclinedProblem!.allOf![1]).toMatchObject({
+      required: ["code", "status", "declineCode"],
+      properties: { code: { const: "PAYMENT_DECLINED" }, status: { const: 402 } },
+    });
+    // Several codes share 401: one of their components each.
+    expect(responses["401"]!.content!["application/problem+json"]!.schema).toEqual({
+      oneOf: [
+        { $ref: "#/components/schemas/UnauthorizedProblem" },
+        { $ref: "#/components/schemas/InvalidTokenProblem" },
+        { $ref: "#/components/schemas/TokenExpiredProblem" },
+      ],
+    });
+    expect(Object.keys(responses["401"]!.headers!)).toContain("WWW-Authenticate");
+    expect(Object.keys(responses["429"]!.headers!)).toContain("Retry-After");
+    expect(Object.keys(responses["201"]!.headers!)).toEqual([
+      "X-Request-Id",
+      "Location",
+      "Idempotent-Replayed",
+    ]);
+  });
+
+  it("sends Location on a 201 from the note's template", async () => {
+    const { app, auth } = await makeApp();
+    const res = await app.request("/api/v1/things", {
+      method: "POST",
+      headers: { ...auth, "content-type": "application/json" },
+      body: JSON.stringify({ size: 3 }),
+    });
+    expect(res.status).toBe(201);
+    expect(res.headers.get("location")).toBe("/api/v1/things/t1");
   });
 
   it("passes an independent OpenAPI 3.1 validator", async () => {

@@ -42,7 +42,7 @@ export const notes = {
   register: describeRoute({
     id: "auth.register",
     summary: "Create an account and sign in",
-    response: { status: 201, schema: sessionSchema },
+    response: { status: 201, schema: sessionSchema, location: "/api/v1/auth/me" },
     errors: ["EMAIL_TAKEN"],
   }),
   login: describeRoute({

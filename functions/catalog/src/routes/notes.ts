@@ -67,7 +67,7 @@ export const notes = {
   create: describeRoute({
     id: "services.create",
     summary: "Add a catalog entry",
-    response: { status: 201, schema: serviceSchema },
+    response: { status: 201, schema: serviceSchema, location: "/api/v1/services/{slug}" },
     errors: ["CONFLICT"],
   }),
   update: describeRoute({

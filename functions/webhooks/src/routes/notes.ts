@@ -80,7 +80,7 @@ export const notes = {
   create: describeRoute({
     id: "webhooks.create",
     summary: "Add a webhook endpoint (answers its signing secret, once)",
-    response: { status: 201, schema: withSecret },
+    response: { status: 201, schema: withSecret, location: "/api/v1/webhooks/{id}" },
     errors: ["CONFLICT"],
   }),
   get: describeRoute({
@@ -112,7 +112,11 @@ export const notes = {
   test: describeRoute({
     id: "webhooks.test",
     summary: "Send a signed ping to the endpoint now",
-    response: { status: 201, schema: deliveryDetailSchema },
+    response: {
+      status: 201,
+      schema: deliveryDetailSchema,
+      location: "/api/v1/webhooks/{endpointId}/deliveries/{id}",
+    },
     errors: [],
   }),
   deliveries: describeRoute({
