@@ -243,11 +243,6 @@ export const responseHeaders: Record<string, JsonSchema> = {
     required: true,
     schema: { type: "string" },
   },
-  ETag: {
-    description: "The representation's version; send it back as `If-Match` to update it.",
-    required: true,
-    schema: { type: "string" },
-  },
 };
 
 const header = (name: string) => ({ $ref: `#/components/headers/${name}` });

@@ -12,6 +12,7 @@ import {
   responseHeaders,
   successHeaders,
 } from "./openapi-problems";
+import { webhookSection } from "./openapi-webhooks";
 
 /**
  * OpenAPI 3.1 from the routes themselves: the validators (`jsonBody`,
@@ -132,8 +133,15 @@ export const responseChecks = { enabled: false };
  * const userSchema = named("User", v.object({ id: v.string() }));
  */
 export function named<S extends v.GenericSchema>(name: string, schema: S) {
-  return v.pipe(schema, v.title(name));
+  const title = v.title(name);
+  const pipe = v.pipe(schema, title);
+  // The converter hands a pipe's actions over one by one, never the pipe itself:
+  // its title action is where the named schema is recognised.
+  namedBy.set(title, pipe);
+  return pipe;
 }
+
+const namedBy = new WeakMap<object, v.GenericSchema>();
 
 function nameOf(schema: unknown): string | undefined {
   const pipe = (schema as { pipe?: readonly { type: string; title?: string }[] }).pipe;
@@ -182,13 +190,12 @@ function schemaOf(schema: v.GenericSchema, components?: Components, defining?: o
   const { $schema: _ignored, ...rest } = toJsonSchema(schema, {
     errorMode: "ignore",
     target: "draft-2020-12",
-    overrideSchema: ({ valibotSchema }) => {
-      const handWritten = documentedAs.get(valibotSchema);
-      if (handWritten) return handWritten;
-      const name = nameOf(valibotSchema);
-      if (!name || !components || valibotSchema === defining) return null;
-      defineComponent(name, valibotSchema as v.GenericSchema, components);
-      return { $ref: `#/components/schemas/${name}` };
+    overrideSchema: ({ valibotSchema }) => documentedAs.get(valibotSchema) ?? null,
+    overrideAction: ({ valibotAction }) => {
+      const named = namedBy.get(valibotAction);
+      if (!named || !components || named === defining) return null;
+      defineComponent(nameOf(named)!, named, components);
+      return { $ref: `#/components/schemas/${nameOf(named)}` };
     },
   }) as JsonSchema;
   return rest;
@@ -338,6 +345,12 @@ export interface OpenApiInfo {
   title: string;
   version: string;
   description?: string;
+  contact?: { name: string; url: string };
+}
+
+/** Who answers questions about the API (the same for every function). */
+function withContact(info: OpenApiInfo): OpenApiInfo {
+  return { ...info, contact: info.contact ?? { name: "minispod", url: "https://minispod.dev" } };
 }
 
 /** OpenAPI 3.1 document of every `/api/` route of `app`. */
@@ -435,13 +448,15 @@ export function openApiDocument(app: Hono<never> | Hono, info: OpenApiInfo) {
       operationId: operation?.id ?? fallbackOperationId(method, openApiPath),
       ...(operation ? { summary: operation.summary } : {}),
       tags: [tag],
-      ...(operation?.description || note.roles
-        ? {
-            description: [operation?.description, note.roles && `Roles: ${note.roles.join(", ")}.`]
-              .filter(Boolean)
-              .join("\n\n"),
-          }
-        : {}),
+      description: [
+        operation?.description,
+        note.auth ? "Needs a bearer access token." : "Needs no access token.",
+        note.roles && `Roles: ${note.roles.join(", ")}.`,
+        operation?.idempotent &&
+          "Send an `Idempotency-Key` to retry safely: a replayed answer carries `Idempotent-Replayed: true`.",
+      ]
+        .filter(Boolean)
+        .join("\n\n"),
       ...(parameters.length > 0 ? { parameters } : {}),
       ...(note.json
         ? {
@@ -457,16 +472,22 @@ export function openApiDocument(app: Hono<never> | Hono, info: OpenApiInfo) {
     };
   }
 
+  // The events customers receive are documented with the routes that manage their endpoints.
+  const withWebhooks = Object.keys(paths).some((path) => path.startsWith("/api/v1/webhooks"));
+  const events = withWebhooks ? webhookSection() : undefined;
   return {
     openapi: "3.1.0",
-    info,
+    info: withContact(info),
     servers: [{ url: "/" }],
+    tags: tagsOf(paths, events?.webhooks),
     paths,
+    ...(events ? { webhooks: events.webhooks } : {}),
     components: {
       securitySchemes: { bearer: { type: "http", scheme: "bearer", bearerFormat: "JWT" } },
       headers: responseHeaders,
       schemas: sortedByName({
         ...(Object.fromEntries(components) as Record<string, JsonSchema>),
+        ...events?.schemas,
         Problem: problemSchema,
       }),
     },
@@ -474,6 +495,25 @@ export function openApiDocument(app: Hono<never> | Hono, info: OpenApiInfo) {
 }
 
 export type OpenApiDocument = ReturnType<typeof openApiDocument>;
+
+/** Every tag the operations use, declared once (client generators group methods by them). */
+function tagsOf(...sections: (Record<string, unknown> | undefined)[]) {
+  const names = new Set<string>();
+  for (const section of sections) {
+    for (const item of Object.values(section ?? {})) {
+      for (const operation of Object.values(item as Record<string, { tags?: string[] }>)) {
+        for (const tag of operation.tags ?? []) names.add(tag);
+      }
+    }
+  }
+  return [...names].sort().map((name) => ({
+    name,
+    description:
+      name === "webhook events"
+        ? "What minispod POSTs to your webhook endpoints."
+        : `The ${name} operations.`,
+  }));
+}
 
 /** Components in name order, so the document does not depend on route order. */
 function sortedByName<T>(record: Record<string, T>): Record<string, T> {
@@ -485,11 +525,15 @@ function sortedByName<T>(record: Record<string, T>): Record<string, T> {
 /** Merges the documents of several functions (the local runner serves one for all). */
 export function mergeOpenApi(documents: OpenApiDocument[], info: OpenApiInfo): OpenApiDocument {
   const paths: OpenApiDocument["paths"] = {};
+  const webhooks: Record<string, unknown> = {};
   for (const document of documents) {
     for (const [path, operations] of Object.entries(document.paths)) {
       paths[path] = { ...paths[path], ...operations };
     }
+    Object.assign(webhooks, document.webhooks);
   }
+  const sortedPaths = sortedByName(paths);
+  const sortedWebhooks = sortedByName(webhooks);
   const empty = openApiDocument({ routes: [] } as unknown as Hono, info).components;
   const schemas: Record<string, JsonSchema> = { ...empty.schemas };
   for (const document of documents) {
@@ -504,9 +548,11 @@ export function mergeOpenApi(documents: OpenApiDocument[], info: OpenApiInfo): O
   }
   return {
     openapi: "3.1.0",
-    info,
+    info: withContact(info),
     servers: [{ url: "/" }],
-    paths,
+    tags: tagsOf(sortedPaths, sortedWebhooks),
+    paths: sortedPaths,
+    ...(Object.keys(sortedWebhooks).length > 0 ? { webhooks: sortedWebhooks } : {}),
     components: {
       ...empty,
       schemas: sortedByName(schemas) as OpenApiDocument["components"]["schemas"],

@@ -8,13 +8,13 @@ import { requireAuth } from "../src/auth";
 import { createTokenSigner, generateSigningKey } from "../src/jwt";
 import { createLogger } from "../src/logger";
 import { createMetrics } from "../src/metrics";
-import { describeRoute, documentGaps, listOf, type OpenApiDocument } from "../src/openapi";
+import { describeRoute, documentGaps, listOf, named, type OpenApiDocument } from "../src/openapi";
 import { pageQuery } from "../src/pagination";
 // Importing the harness switches on the response checks, as in every route test.
 import "../src/testing";
 import { idParam, jsonBody, pathParams, queryParams } from "../src/validation";
 
-const thing = v.object({ id: v.string(), size: v.pipe(v.number(), v.integer()) });
+const thing = named("Thing", v.object({ id: v.string(), size: v.pipe(v.number(), v.integer()) }));
 
 async function makeApp(answer: unknown = { id: "t1", size: 3 }) {
   const signer = createTokenSigner(await generateSigningKey(), { issuer: "i", audience: "a" });
@@ -113,18 +113,26 @@ describe("operations described for client generators", () => {
       "429",
       "500",
     ]);
-    expect(create.responses["201"]!.content!["application/json"]!.schema).toMatchObject({
+    // A named schema is one component, referred to by every operation using it.
+    expect(create.responses["201"]!.content!["application/json"]!.schema).toEqual({
+      $ref: "#/components/schemas/Thing",
+    });
+    expect((doc.components.schemas as Record<string, unknown>).Thing).toMatchObject({
       type: "object",
       required: ["id", "size"],
+      title: "Thing",
     });
     expect(create.parameters).toContainEqual(
       expect.objectContaining({ name: "Idempotency-Key", in: "header" }),
     );
 
     const list = op(doc, "/api/v1/things", "get");
-    expect(list.responses["200"]!.content!["application/json"]!.schema).toMatchObject({
+    expect(list.responses["200"]!.content!["application/json"]!.schema).toEqual({
+      $ref: "#/components/schemas/ThingPage",
+    });
+    expect((doc.components.schemas as Record<string, unknown>).ThingPage).toMatchObject({
       properties: {
-        items: { type: "array" },
+        items: { type: "array", items: { $ref: "#/components/schemas/Thing" } },
         nextCursor: { anyOf: [{ type: "string" }, { type: "null" }] },
       },
     });

@@ -1,5 +1,5 @@
 import { webhookDeliveryStatus } from "@minispod/db";
-import { describeRoute, listOf, named } from "@minispod/shared";
+import { describeRoute, documentAs, listOf, named } from "@minispod/shared";
 import * as v from "valibot";
 
 /**
@@ -55,7 +55,8 @@ const deliveryDetailSchema = named(
   "DeliveryDetail",
   v.object({
     ...deliverySchema.entries,
-    payload: v.unknown(),
+    // The message as sent: one of the documented webhook events.
+    payload: documentAs(v.unknown(), { $ref: "#/components/schemas/WebhookEvent" }),
     attempts: v.array(
       v.object({
         id: uuid,
