@@ -110,6 +110,8 @@ const currency = v.pipe(
   v.string("must be a string"),
   v.regex(/^[A-Z]{3}$/, 'must be three upper-case letters like "EUR"'),
   v.check((c) => CURRENCIES.has(c), "must be an ISO 4217 currency code"),
+  // The check above, for the API document.
+  v.metadata({ enum: [...CURRENCIES].sort() }),
 );
 
 const period = v.picklist(

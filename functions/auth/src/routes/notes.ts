@@ -92,7 +92,7 @@ export const notes = {
     id: "auth.verifyEmail",
     summary: "Confirm the email address with the emailed token",
     response: { status: 204 },
-    errors: [],
+    errors: ["UNPROCESSABLE"],
   }),
   resendVerification: describeRoute({
     id: "auth.resendVerification",
@@ -110,6 +110,6 @@ export const notes = {
     id: "auth.resetPassword",
     summary: "Set a new password with the emailed token",
     response: { status: 204 },
-    errors: [],
+    errors: ["UNPROCESSABLE"],
   }),
 };
