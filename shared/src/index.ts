@@ -9,6 +9,7 @@ export * from "./crypto";
 export * from "./docs";
 export * from "./env";
 export * from "./errors";
+export * from "./etag";
 export * from "./events/index";
 export * from "./issues";
 export * from "./jwt";

@@ -100,6 +100,11 @@ const extensions: Partial<Record<ErrorCode, Extension>> = {
     properties: { subscriptionId: uuid, paymentId: uuid, paymentStatus },
     example: {},
   },
+  PRECONDITION_FAILED: {
+    properties: { etag: { type: "string", description: "The resource's current ETag." } },
+    required: ["etag"],
+    example: { etag: '"3q2-7w-example-etag"' },
+  },
 };
 
 /** A realistic `detail` per code, for the examples. */
@@ -124,6 +129,9 @@ const exampleDetails: Record<ErrorCode, string> = {
   IDEMPOTENCY_KEY_REUSED: "This Idempotency-Key was used with another request body.",
   IDEMPOTENCY_IN_PROGRESS: "A request with this Idempotency-Key is still being processed.",
   GONE: "This resource is gone.",
+  PRECONDITION_FAILED:
+    "The resource changed since you read it; read it again and reapply your change.",
+  PRECONDITION_REQUIRED: "Send If-Match with the ETag of your last read of this resource.",
   PAYLOAD_TOO_LARGE: "The request body exceeds 1048576 bytes.",
   UNSUPPORTED_MEDIA_TYPE: "Send the body as application/json.",
   UNPROCESSABLE: "The request is well-formed but cannot be carried out.",
@@ -235,6 +243,11 @@ export const responseHeaders: Record<string, JsonSchema> = {
   },
   Location: {
     description: "Where the created resource can be read.",
+    required: true,
+    schema: { type: "string" },
+  },
+  ETag: {
+    description: "The representation's version; send it back as `If-Match` to update it.",
     required: true,
     schema: { type: "string" },
   },

@@ -63,6 +63,10 @@ export interface OperationNote {
   errors: ErrorCode[];
   /** Honours an `Idempotency-Key` header. */
   idempotent?: boolean;
+  /** The success answer carries the resource's version as `ETag`. */
+  etag?: boolean;
+  /** Honours `If-Match` (412 on a stale tag); "required" also answers 428 without one. */
+  ifMatch?: "optional" | "required";
   /** The JSON body, for routes that parse it themselves (e.g. after checking a signature). */
   body?: v.GenericSchema;
   /** Extra request headers (e.g. a signature), documented as header parameters. */
@@ -281,6 +285,8 @@ function errorStatuses(note: RouteNote, hasPathIds: boolean): [string, ErrorCode
     codes.add("TOKEN_EXPIRED");
   }
   if (note.roles) codes.add("FORBIDDEN");
+  if (note.operation?.ifMatch) codes.add("PRECONDITION_FAILED");
+  if (note.operation?.ifMatch === "required") codes.add("PRECONDITION_REQUIRED");
   if (hasPathIds) codes.add("NOT_FOUND");
   // Every /api route is behind the per-token or per-address limits, and any may fail unexpectedly.
   codes.add("RATE_LIMITED");
@@ -403,7 +409,7 @@ export function openApiDocument(app: Hono<never> | Hono, info: OpenApiInfo) {
       const headers = successHeaders({
         created: "location" in response,
         idempotent: operation.idempotent ?? false,
-        etag: false,
+        etag: operation.etag ?? false,
       });
       responses[status] =
         "schema" in response
@@ -431,6 +437,16 @@ export function openApiDocument(app: Hono<never> | Hono, info: OpenApiInfo) {
         description:
           "Same key and same body within 24 h return the first answer without repeating the work; the same key with another body answers 422.",
         schema: { type: "string", minLength: 1, maxLength: 255 },
+      });
+    }
+    if (operation?.ifMatch) {
+      parameters.push({
+        name: "If-Match",
+        in: "header",
+        required: operation.ifMatch === "required",
+        description:
+          "The `ETag` of your last read: the update applies only to that version (412 otherwise).",
+        schema: { type: "string" },
       });
     }
     for (const header of operation?.headers ?? []) {

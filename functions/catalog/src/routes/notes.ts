@@ -63,6 +63,7 @@ export const notes = {
     description: optionalToken,
     response: { schema: serviceSchema },
     errors: ["UNAUTHORIZED", "INVALID_TOKEN", "TOKEN_EXPIRED"],
+    etag: true,
   }),
   create: describeRoute({
     id: "services.create",
@@ -73,8 +74,12 @@ export const notes = {
   update: describeRoute({
     id: "services.update",
     summary: "Change a catalog entry (price changes apply from the next period)",
+    description:
+      "Send the `ETag` of your last read as `If-Match`: a change made since by someone else answers 412 instead of being overwritten.",
     response: { schema: serviceSchema },
     errors: [],
+    etag: true,
+    ifMatch: "optional",
   }),
   retire: describeRoute({
     id: "services.retire",
