@@ -97,6 +97,8 @@ const mountPath = v.pipe(
   v.maxLength(255, "is too long"),
   v.regex(ABSOLUTE_PATH, 'must be an absolute path like "/data"'),
   v.check((p) => p !== "/", "must not be the root directory"),
+  // The check above, for the API document.
+  v.metadata({ not: { const: "/" }, examples: ["/data"] }),
 );
 
 const amountMinor = v.pipe(
