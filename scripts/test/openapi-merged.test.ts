@@ -84,6 +84,30 @@ describe("the merged API document", () => {
     expect(JSON.stringify(schemas.DeliveryDetail)).toContain("#/components/schemas/WebhookEvent");
   });
 
+  it("documents ETag on the reads admins update and If-Match (412) on their updates", () => {
+    type Op = {
+      parameters?: { name: string; in: string }[];
+      responses: Record<string, { headers?: Record<string, unknown>; content?: unknown }>;
+    };
+    const paths = document.paths as Record<string, Record<string, Op>>;
+    const pairs = [
+      [paths["/api/v1/services/{slug}"]!.get!, paths["/api/v1/services/{slug}"]!.patch!],
+      [paths["/api/v1/admin/users/{id}"]!.get!, paths["/api/v1/admin/users/{id}/role"]!.patch!],
+    ] as const;
+    for (const [read, update] of pairs) {
+      expect(Object.keys(read.responses["200"]!.headers!)).toContain("ETag");
+      expect(Object.keys(update.responses["200"]!.headers!)).toContain("ETag");
+      expect(update.parameters).toContainEqual(
+        expect.objectContaining({ name: "If-Match", in: "header", required: false }),
+      );
+      expect(update.responses["412"]!.content).toMatchObject({
+        "application/problem+json": {
+          schema: { $ref: "#/components/schemas/PreconditionFailedProblem" },
+        },
+      });
+    }
+  });
+
   it("is deterministic: built twice, byte for byte the same", async () => {
     const again = await (await runner.app.request("/openapi.json")).json();
     expect(serialised(again)).toBe(serialised(document));
