@@ -191,18 +191,26 @@ describe("the API answers as its document says", () => {
         const value = item?.[name === "id" || name!.endsWith("Id") ? "id" : name!];
         url = url.replace(`{${name}}`, encodeURIComponent(String(value ?? randomUUID())));
       }
-      const query = new URLSearchParams();
-      for (const parameter of op.parameters ?? []) {
-        if (parameter.in === "query" && parameter.required) {
-          query.set(parameter.name, String(sample(doc, parameter.schema, parameter.name)));
+      // A cursor is only valid as a previous page gave it out (the document says so).
+      let cursor: string | undefined;
+      const queryOf = (full: boolean) => {
+        const query = new URLSearchParams();
+        if (full && cursor) query.set("cursor", cursor);
+        for (const parameter of op.parameters ?? []) {
+          if (parameter.name === "cursor") continue;
+          if (parameter.in === "query" && (parameter.required || full)) {
+            query.set(parameter.name, String(sample(doc, parameter.schema, parameter.name, full)));
+          }
         }
-      }
+        return query;
+      };
       const requestSchema = op.requestBody?.content["application/json"]?.schema;
-      // The smallest valid body, then one with every optional member too.
-      const bodies = requestSchema
-        ? [sample(doc, requestSchema), sample(doc, requestSchema, "", true)]
-        : [undefined];
-      for (const body of bodies) {
+      const bodyOf = (full: boolean) =>
+        requestSchema ? sample(doc, requestSchema, "", full) : undefined;
+      // The smallest valid request, then one with every optional parameter and member too.
+      for (const full of [false, true]) {
+        const query = queryOf(full);
+        const body = bodyOf(full);
         const isAdmin = /Roles: (ADMIN|SUPER_ADMIN)/.test(op.description ?? "");
         const token = isAdmin ? admin : customer;
         const init: RequestInit = {
@@ -251,6 +259,8 @@ describe("the API answers as its document says", () => {
         const value: unknown = JSON.parse(text);
         const error = validate(media.schema, value);
         if (error) failures.push(`${where} ${status}: body: ${error}`);
+        const next = (value as { nextCursor?: unknown } | null)?.nextCursor;
+        if (typeof next === "string") cursor = next;
         if (res.ok && value && typeof value === "object") {
           const items = (value as { items?: Record<string, unknown>[] }).items;
           if (method === "get" && items?.[0]) known.set(path, items[0]);
