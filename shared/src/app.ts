@@ -106,8 +106,15 @@ export function createFunctionApp(options: FunctionAppOptions): Hono<AppEnv> {
     origins.length > 0
       ? cors({
           origin: origins,
-          allowHeaders: ["Authorization", "Content-Type", "Idempotency-Key", "X-Request-Id"],
-          exposeHeaders: ["X-Request-Id", "Retry-After"],
+          allowHeaders: [
+            "Authorization",
+            "Content-Type",
+            "Idempotency-Key",
+            "If-Match",
+            "X-Request-Id",
+          ],
+          // The response headers the API document promises, readable by browser clients too.
+          exposeHeaders: ["X-Request-Id", "Retry-After", "Location", "ETag", "Idempotent-Replayed"],
           maxAge: 600,
         })
       : undefined;

@@ -48,6 +48,7 @@ export {
   handleError,
   problemOf,
 } from "./errors";
+export { checkIfMatch, ifMatchOf, versionTag } from "./etag";
 export {
   customerFacingTypes,
   type EventData,

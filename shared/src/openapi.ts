@@ -3,6 +3,16 @@ import type { Hono, MiddlewareHandler } from "hono";
 import { findTargetHandler } from "hono/utils/handler";
 import * as v from "valibot";
 import { type ErrorCode, errorStatus } from "./errors";
+import {
+  errorHeaders,
+  problemComponent,
+  problemComponentName,
+  problemExample,
+  problemSchema,
+  responseHeaders,
+  successHeaders,
+} from "./openapi-problems";
+import { webhookSection } from "./openapi-webhooks";
 
 /**
  * OpenAPI 3.1 from the routes themselves: the validators (`jsonBody`,
@@ -26,7 +36,17 @@ export interface RouteNote {
 
 /** The answer of an operation: a JSON body described by a valibot schema, or none (204). */
 export type ResponseNote =
-  | { status?: 200 | 201 | 202; schema: v.GenericSchema; description?: string }
+  | { status?: 200 | 202; schema: v.GenericSchema; description?: string }
+  | {
+      status: 201;
+      schema: v.GenericSchema;
+      description?: string;
+      /**
+       * Where the created resource is read, as a path template filled from the
+       * answer's members (e.g. "/api/v1/subscriptions/{id}"); sent as `Location`.
+       */
+      location: string;
+    }
   | { status: 204; description?: string };
 
 export interface OperationNote {
@@ -43,6 +63,10 @@ export interface OperationNote {
   errors: ErrorCode[];
   /** Honours an `Idempotency-Key` header. */
   idempotent?: boolean;
+  /** The success answer carries the resource's version as `ETag`. */
+  etag?: boolean;
+  /** Honours `If-Match` (412 on a stale tag); "required" also answers 428 without one. */
+  ifMatch?: "optional" | "required";
   /** The JSON body, for routes that parse it themselves (e.g. after checking a signature). */
   body?: v.GenericSchema;
   /** Extra request headers (e.g. a signature), documented as header parameters. */
@@ -63,8 +87,13 @@ export interface OperationNote {
 export function describeRoute(operation: OperationNote): MiddlewareHandler {
   const expected = operation.response.status ?? 200;
   const schema = "schema" in operation.response ? operation.response.schema : undefined;
+  const location = "location" in operation.response ? operation.response.location : undefined;
   const middleware: MiddlewareHandler = async (c, next) => {
     await next();
+    if (location && c.res.status === 201 && !c.res.headers.has("location")) {
+      const created = (await c.res.clone().json()) as Record<string, unknown>;
+      c.res.headers.set("location", fillTemplate(location, created));
+    }
     if (!responseChecks.enabled || c.res.status !== expected) return;
     if (!schema) {
       if (c.res.body !== null) {
@@ -84,6 +113,17 @@ export function describeRoute(operation: OperationNote): MiddlewareHandler {
   return annotate(middleware, { operation });
 }
 
+/** "/things/{id}" with `{ id: "a b" }` -> "/things/a%20b". */
+function fillTemplate(template: string, values: Record<string, unknown>): string {
+  return template.replace(/\{([A-Za-z0-9_]+)\}/g, (_, name: string) => {
+    const value = values[name];
+    if (typeof value !== "string" && typeof value !== "number") {
+      throw new Error(`The Location template ${template} needs "${name}" in the answer.`);
+    }
+    return encodeURIComponent(String(value));
+  });
+}
+
 /** Switched on by the test harness: `describeRoute` then checks answers against their schemas. */
 export const responseChecks = { enabled: false };
 
@@ -97,8 +137,15 @@ export const responseChecks = { enabled: false };
  * const userSchema = named("User", v.object({ id: v.string() }));
  */
 export function named<S extends v.GenericSchema>(name: string, schema: S) {
-  return v.pipe(schema, v.title(name));
+  const title = v.title(name);
+  const pipe = v.pipe(schema, title);
+  // The converter hands a pipe's actions over one by one, never the pipe itself:
+  // its title action is where the named schema is recognised.
+  namedBy.set(title, pipe);
+  return pipe;
 }
+
+const namedBy = new WeakMap<object, v.GenericSchema>();
 
 function nameOf(schema: unknown): string | undefined {
   const pipe = (schema as { pipe?: readonly { type: string; title?: string }[] }).pipe;
@@ -147,13 +194,12 @@ function schemaOf(schema: v.GenericSchema, components?: Components, defining?: o
   const { $schema: _ignored, ...rest } = toJsonSchema(schema, {
     errorMode: "ignore",
     target: "draft-2020-12",
-    overrideSchema: ({ valibotSchema }) => {
-      const handWritten = documentedAs.get(valibotSchema);
-      if (handWritten) return handWritten;
-      const name = nameOf(valibotSchema);
-      if (!name || !components || valibotSchema === defining) return null;
-      defineComponent(name, valibotSchema as v.GenericSchema, components);
-      return { $ref: `#/components/schemas/${name}` };
+    overrideSchema: ({ valibotSchema }) => documentedAs.get(valibotSchema) ?? null,
+    overrideAction: ({ valibotAction }) => {
+      const named = namedBy.get(valibotAction);
+      if (!named || !components || named === defining) return null;
+      defineComponent(nameOf(named)!, named, components);
+      return { $ref: `#/components/schemas/${nameOf(named)}` };
     },
   }) as JsonSchema;
   return rest;
@@ -194,13 +240,38 @@ function parametersOf(schema: v.GenericSchema, where: "query" | "path"): JsonSch
   }));
 }
 
-const problem = (description: string) => ({
-  description,
-  content: { "application/problem+json": { schema: { $ref: "#/components/schemas/Problem" } } },
-});
+/** The error answer of one status: its codes' problem components, an example of each, its headers. */
+function problemResponse(
+  status: string,
+  codes: ErrorCode[],
+  path: string,
+  idempotent: boolean,
+  components: Components,
+) {
+  for (const code of codes) {
+    if (!components.has(problemComponentName(code))) {
+      components.set(problemComponentName(code), problemComponent(code));
+    }
+  }
+  const refs = codes.map((code) => ({
+    $ref: `#/components/schemas/${problemComponentName(code)}`,
+  }));
+  return {
+    description: codes.join(", "),
+    headers: errorHeaders(Number(status), codes, idempotent),
+    content: {
+      "application/problem+json": {
+        schema: refs.length === 1 ? refs[0] : { oneOf: refs },
+        examples: Object.fromEntries(
+          codes.map((code) => [code, { summary: code, value: problemExample(code, path) }]),
+        ),
+      },
+    },
+  };
+}
 
 /** Error statuses an operation can answer, with the codes behind each, in status order. */
-function errorStatuses(note: RouteNote, hasPathIds: boolean): [string, string[]][] {
+function errorStatuses(note: RouteNote, hasPathIds: boolean): [string, ErrorCode[]][] {
   const codes = new Set<ErrorCode>(note.operation?.errors ?? []);
   if (note.json || note.query || note.param) codes.add("VALIDATION_FAILED");
   if (note.json) {
@@ -214,11 +285,13 @@ function errorStatuses(note: RouteNote, hasPathIds: boolean): [string, string[]]
     codes.add("TOKEN_EXPIRED");
   }
   if (note.roles) codes.add("FORBIDDEN");
+  if (note.operation?.ifMatch) codes.add("PRECONDITION_FAILED");
+  if (note.operation?.ifMatch === "required") codes.add("PRECONDITION_REQUIRED");
   if (hasPathIds) codes.add("NOT_FOUND");
   // Every /api route is behind the per-token or per-address limits, and any may fail unexpectedly.
   codes.add("RATE_LIMITED");
   codes.add("INTERNAL");
-  const byStatus = new Map<string, string[]>();
+  const byStatus = new Map<string, ErrorCode[]>();
   for (const code of codes) {
     const status = String(errorStatus[code]);
     byStatus.set(status, [...(byStatus.get(status) ?? []), code]);
@@ -278,6 +351,12 @@ export interface OpenApiInfo {
   title: string;
   version: string;
   description?: string;
+  contact?: { name: string; url: string };
+}
+
+/** Who answers questions about the API (the same for every function). */
+function withContact(info: OpenApiInfo): OpenApiInfo {
+  return { ...info, contact: info.contact ?? { name: "minispod", url: "https://minispod.dev" } };
 }
 
 /** OpenAPI 3.1 document of every `/api/` route of `app`. */
@@ -327,16 +406,28 @@ export function openApiDocument(app: Hono<never> | Hono, info: OpenApiInfo) {
     if (operation) {
       const { response } = operation;
       const status = String(response.status ?? 200);
+      const headers = successHeaders({
+        created: "location" in response,
+        idempotent: operation.idempotent ?? false,
+        etag: operation.etag ?? false,
+      });
       responses[status] =
         "schema" in response
           ? {
               description: response.description ?? "Success",
+              headers,
               content: { "application/json": { schema: schemaOf(response.schema, components) } },
             }
-          : { description: response.description ?? "Done; no body" };
+          : { description: response.description ?? "Done; no body", headers };
     }
     for (const [status, codes] of errorStatuses(note, pathNames.length > 0)) {
-      responses[status] = problem(codes.join(", "));
+      responses[status] = problemResponse(
+        status,
+        codes,
+        openApiPath,
+        operation?.idempotent ?? false,
+        components,
+      );
     }
     if (operation?.idempotent) {
       parameters.push({
@@ -346,6 +437,16 @@ export function openApiDocument(app: Hono<never> | Hono, info: OpenApiInfo) {
         description:
           "Same key and same body within 24 h return the first answer without repeating the work; the same key with another body answers 422.",
         schema: { type: "string", minLength: 1, maxLength: 255 },
+      });
+    }
+    if (operation?.ifMatch) {
+      parameters.push({
+        name: "If-Match",
+        in: "header",
+        required: operation.ifMatch === "required",
+        description:
+          "The `ETag` of your last read: the update applies only to that version (412 otherwise).",
+        schema: { type: "string" },
       });
     }
     for (const header of operation?.headers ?? []) {
@@ -363,13 +464,15 @@ export function openApiDocument(app: Hono<never> | Hono, info: OpenApiInfo) {
       operationId: operation?.id ?? fallbackOperationId(method, openApiPath),
       ...(operation ? { summary: operation.summary } : {}),
       tags: [tag],
-      ...(operation?.description || note.roles
-        ? {
-            description: [operation?.description, note.roles && `Roles: ${note.roles.join(", ")}.`]
-              .filter(Boolean)
-              .join("\n\n"),
-          }
-        : {}),
+      description: [
+        operation?.description,
+        note.auth ? "Needs a bearer access token." : "Needs no access token.",
+        note.roles && `Roles: ${note.roles.join(", ")}.`,
+        operation?.idempotent &&
+          "Send an `Idempotency-Key` to retry safely: a replayed answer carries `Idempotent-Replayed: true`.",
+      ]
+        .filter(Boolean)
+        .join("\n\n"),
       ...(parameters.length > 0 ? { parameters } : {}),
       ...(note.json
         ? {
@@ -385,51 +488,68 @@ export function openApiDocument(app: Hono<never> | Hono, info: OpenApiInfo) {
     };
   }
 
+  // The events customers receive are documented with the routes that manage their endpoints.
+  const withWebhooks = Object.keys(paths).some((path) => path.startsWith("/api/v1/webhooks"));
+  const events = withWebhooks ? webhookSection() : undefined;
   return {
     openapi: "3.1.0",
-    info,
+    info: withContact(info),
     servers: [{ url: "/" }],
+    tags: tagsOf(paths, events?.webhooks),
     paths,
+    ...(events ? { webhooks: events.webhooks } : {}),
     components: {
       securitySchemes: { bearer: { type: "http", scheme: "bearer", bearerFormat: "JWT" } },
-      schemas: {
+      headers: responseHeaders,
+      schemas: sortedByName({
         ...(Object.fromEntries(components) as Record<string, JsonSchema>),
-        Problem: {
-          type: "object",
-          description: "RFC 9457 problem details",
-          required: ["type", "title", "status", "detail", "code", "requestId"],
-          properties: {
-            type: { type: "string", format: "uri" },
-            title: { type: "string" },
-            status: { type: "integer" },
-            detail: { type: "string" },
-            code: { type: "string" },
-            requestId: { type: "string" },
-            instance: { type: "string" },
-            errors: {
-              type: "array",
-              items: {
-                type: "object",
-                properties: { field: { type: "string" }, message: { type: "string" } },
-              },
-            },
-          },
-        },
-      },
+        ...events?.schemas,
+        Problem: problemSchema,
+      }),
     },
   };
 }
 
 export type OpenApiDocument = ReturnType<typeof openApiDocument>;
 
+/** Every tag the operations use, declared once (client generators group methods by them). */
+function tagsOf(...sections: (Record<string, unknown> | undefined)[]) {
+  const names = new Set<string>();
+  for (const section of sections) {
+    for (const item of Object.values(section ?? {})) {
+      for (const operation of Object.values(item as Record<string, { tags?: string[] }>)) {
+        for (const tag of operation.tags ?? []) names.add(tag);
+      }
+    }
+  }
+  return [...names].sort().map((name) => ({
+    name,
+    description:
+      name === "webhook events"
+        ? "What minispod POSTs to your webhook endpoints."
+        : `The ${name} operations.`,
+  }));
+}
+
+/** Components in name order, so the document does not depend on route order. */
+function sortedByName<T>(record: Record<string, T>): Record<string, T> {
+  return Object.fromEntries(
+    Object.entries(record).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
+  );
+}
+
 /** Merges the documents of several functions (the local runner serves one for all). */
 export function mergeOpenApi(documents: OpenApiDocument[], info: OpenApiInfo): OpenApiDocument {
   const paths: OpenApiDocument["paths"] = {};
+  const webhooks: Record<string, unknown> = {};
   for (const document of documents) {
     for (const [path, operations] of Object.entries(document.paths)) {
       paths[path] = { ...paths[path], ...operations };
     }
+    Object.assign(webhooks, document.webhooks);
   }
+  const sortedPaths = sortedByName(paths);
+  const sortedWebhooks = sortedByName(webhooks);
   const empty = openApiDocument({ routes: [] } as unknown as Hono, info).components;
   const schemas: Record<string, JsonSchema> = { ...empty.schemas };
   for (const document of documents) {
@@ -444,9 +564,14 @@ export function mergeOpenApi(documents: OpenApiDocument[], info: OpenApiInfo): O
   }
   return {
     openapi: "3.1.0",
-    info,
+    info: withContact(info),
     servers: [{ url: "/" }],
-    paths,
-    components: { ...empty, schemas: schemas as OpenApiDocument["components"]["schemas"] },
+    tags: tagsOf(sortedPaths, sortedWebhooks),
+    paths: sortedPaths,
+    ...(Object.keys(sortedWebhooks).length > 0 ? { webhooks: sortedWebhooks } : {}),
+    components: {
+      ...empty,
+      schemas: sortedByName(schemas) as OpenApiDocument["components"]["schemas"],
+    },
   };
 }

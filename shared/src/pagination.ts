@@ -20,7 +20,15 @@ export const pageQuery = v.object({
     ),
     { type: "integer", minimum: 1, maximum: 100, default: 20 },
   ),
-  cursor: v.optional(v.pipe(v.string(), v.maxLength(200, "is too long"))),
+  cursor: v.optional(
+    v.pipe(
+      v.string(),
+      v.maxLength(200, "is too long"),
+      v.description(
+        "The `nextCursor` of the previous page, as given; a value the API did not give out answers 400.",
+      ),
+    ),
+  ),
 });
 export type PageQuery = v.InferOutput<typeof pageQuery>;
 

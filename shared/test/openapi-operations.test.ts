@@ -8,13 +8,13 @@ import { requireAuth } from "../src/auth";
 import { createTokenSigner, generateSigningKey } from "../src/jwt";
 import { createLogger } from "../src/logger";
 import { createMetrics } from "../src/metrics";
-import { describeRoute, documentGaps, listOf, type OpenApiDocument } from "../src/openapi";
+import { describeRoute, documentGaps, listOf, named, type OpenApiDocument } from "../src/openapi";
 import { pageQuery } from "../src/pagination";
 // Importing the harness switches on the response checks, as in every route test.
 import "../src/testing";
 import { idParam, jsonBody, pathParams, queryParams } from "../src/validation";
 
-const thing = v.object({ id: v.string(), size: v.pipe(v.number(), v.integer()) });
+const thing = named("Thing", v.object({ id: v.string(), size: v.pipe(v.number(), v.integer()) }));
 
 async function makeApp(answer: unknown = { id: "t1", size: 3 }) {
   const signer = createTokenSigner(await generateSigningKey(), { issuer: "i", audience: "a" });
@@ -41,7 +41,7 @@ async function makeApp(answer: unknown = { id: "t1", size: 3 }) {
       describeRoute({
         id: "things.create",
         summary: "Create a thing",
-        response: { status: 201, schema: thing },
+        response: { status: 201, schema: thing, location: "/api/v1/things/{id}" },
         errors: ["PAYMENT_DECLINED", "CONFLICT"],
         idempotent: true,
       }),
@@ -113,18 +113,26 @@ describe("operations described for client generators", () => {
       "429",
       "500",
     ]);
-    expect(create.responses["201"]!.content!["application/json"]!.schema).toMatchObject({
+    // A named schema is one component, referred to by every operation using it.
+    expect(create.responses["201"]!.content!["application/json"]!.schema).toEqual({
+      $ref: "#/components/schemas/Thing",
+    });
+    expect((doc.components.schemas as Record<string, unknown>).Thing).toMatchObject({
       type: "object",
       required: ["id", "size"],
+      title: "Thing",
     });
     expect(create.parameters).toContainEqual(
       expect.objectContaining({ name: "Idempotency-Key", in: "header" }),
     );
 
     const list = op(doc, "/api/v1/things", "get");
-    expect(list.responses["200"]!.content!["application/json"]!.schema).toMatchObject({
+    expect(list.responses["200"]!.content!["application/json"]!.schema).toEqual({
+      $ref: "#/components/schemas/ThingPage",
+    });
+    expect((doc.components.schemas as Record<string, unknown>).ThingPage).toMatchObject({
       properties: {
-        items: { type: "array" },
+        items: { type: "array", items: { $ref: "#/components/schemas/Thing" } },
         nextCursor: { anyOf: [{ type: "string" }, { type: "null" }] },
       },
     });
@@ -136,7 +144,10 @@ describe("operations described for client generators", () => {
     });
 
     const remove = op(doc, "/api/v1/things/{id}", "delete");
-    expect(remove.responses["204"]).toEqual({ description: "Done; no body" });
+    expect(remove.responses["204"]).toEqual({
+      description: "Done; no body",
+      headers: { "X-Request-Id": { $ref: "#/components/headers/RequestId" } },
+    });
     expect(Object.keys(remove.responses)).toContain("404");
 
     const callback = op(doc, "/api/v1/public/callback", "post");
@@ -145,6 +156,59 @@ describe("operations described for client generators", () => {
       expect.objectContaining({ name: "X-Signature", in: "header", required: true }),
     );
     expect(Object.keys(callback.responses)).toContain("401");
+  });
+
+  it("types each error status by its codes, with their extensions, examples and headers", async () => {
+    const doc = await documentOf((await makeApp()).app);
+    const responses = op(doc, "/api/v1/things", "post").responses as Record<
+      string,
+      {
+        headers?: Record<string, unknown>;
+        content?: Record<
+          string,
+          { schema: unknown; examples?: Record<string, { value: unknown }> }
+        >;
+      }
+    >;
+    const declined = responses["402"]!.content!["application/problem+json"]!;
+    expect(declined.schema).toEqual({ $ref: "#/components/schemas/PaymentDeclinedProblem" });
+    expect(declined.examples!.PAYMENT_DECLINED!.value).toMatchObject({
+      status: 402,
+      code: "PAYMENT_DECLINED",
+      declineCode: expect.any(String),
+      instance: "/api/v1/things",
+    });
+    const schemas = doc.components.schemas as Record<string, { allOf?: unknown[] }>;
+    expect(schemas.PaymentDeclinedProblem!.allOf![1]).toMatchObject({
+      required: ["code", "status", "declineCode"],
+      properties: { code: { const: "PAYMENT_DECLINED" }, status: { const: 402 } },
+    });
+    // Several codes share 401: one of their components each.
+    expect(responses["401"]!.content!["application/problem+json"]!.schema).toEqual({
+      oneOf: [
+        { $ref: "#/components/schemas/UnauthorizedProblem" },
+        { $ref: "#/components/schemas/InvalidTokenProblem" },
+        { $ref: "#/components/schemas/TokenExpiredProblem" },
+      ],
+    });
+    expect(Object.keys(responses["401"]!.headers!)).toContain("WWW-Authenticate");
+    expect(Object.keys(responses["429"]!.headers!)).toContain("Retry-After");
+    expect(Object.keys(responses["201"]!.headers!)).toEqual([
+      "X-Request-Id",
+      "Location",
+      "Idempotent-Replayed",
+    ]);
+  });
+
+  it("sends Location on a 201 from the note's template", async () => {
+    const { app, auth } = await makeApp();
+    const res = await app.request("/api/v1/things", {
+      method: "POST",
+      headers: { ...auth, "content-type": "application/json" },
+      body: JSON.stringify({ size: 3 }),
+    });
+    expect(res.status).toBe(201);
+    expect(res.headers.get("location")).toBe("/api/v1/things/t1");
   });
 
   it("passes an independent OpenAPI 3.1 validator", async () => {

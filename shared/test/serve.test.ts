@@ -197,6 +197,9 @@ describe("CORS, over a real socket", () => {
     expect(response.headers.get("access-control-allow-headers")?.toLowerCase()).toContain(
       "idempotency-key",
     );
+    expect(response.headers.get("access-control-allow-headers")?.toLowerCase()).toContain(
+      "if-match",
+    );
     expect(response.headers.get("access-control-max-age")).toBe("600");
     expect(response.headers.get("x-request-id")).toBe("preflight-1");
     expect(response.headers.get("x-content-type-options")).toBe("nosniff");
@@ -210,9 +213,10 @@ describe("CORS, over a real socket", () => {
     });
     expect(allowed.status).toBe(201);
     expect(allowed.headers.get("access-control-allow-origin")).toBe("https://app.example.com");
-    expect(allowed.headers.get("access-control-expose-headers")?.toLowerCase()).toContain(
-      "x-request-id",
-    );
+    const exposed = allowed.headers.get("access-control-expose-headers")?.toLowerCase();
+    for (const name of ["x-request-id", "retry-after", "location", "etag", "idempotent-replayed"]) {
+      expect(exposed).toContain(name);
+    }
     const other = await fetch(url, {
       method: "POST",
       headers: { origin: "https://evil.example", "content-type": "application/json" },

@@ -44,7 +44,7 @@ describe("reset password", () => {
       401,
     );
     const again = await t.post("/password/reset", { token, password: "third password here" });
-    expect(again.status).toBe(400);
+    expect(again.status).toBe(422);
     expect((await again.json()).errors[0].field).toBe("token");
     expect((await t.post("/refresh", { refreshToken: reg.refreshToken })).status).toBe(401);
     const me = await t.app.request("/api/v1/auth/me", {
@@ -63,7 +63,7 @@ describe("reset password", () => {
       .where(eq(authTokens.userId, reg.user.id));
     expect(
       (await t.post("/password/reset", { token, password: "brand new password" })).status,
-    ).toBe(400);
+    ).toBe(422);
   });
 
   it("expires reset tokens within an hour", async () => {
@@ -84,7 +84,7 @@ describe("reset password", () => {
     const second = (await t.lastEvent("user.password_reset_requested", reg.user.id))!.token;
     expect(
       (await t.post("/password/reset", { token: first, password: "brand new password" })).status,
-    ).toBe(400);
+    ).toBe(422);
     expect(
       (await t.post("/password/reset", { token: second, password: "brand new password" })).status,
     ).toBe(204);
@@ -106,7 +106,7 @@ describe("email verification", () => {
     expect((await t.post("/email/verify", { token: verificationToken })).status).toBe(204);
     const [row] = await t.h.database.db.select().from(users).where(eq(users.id, reg.user.id));
     expect(row?.emailVerifiedAt).not.toBeNull();
-    expect((await t.post("/email/verify", { token: verificationToken })).status).toBe(400);
+    expect((await t.post("/email/verify", { token: verificationToken })).status).toBe(422);
   });
 
   it("resends a fresh token to an unverified account, and 409 once verified", async () => {

@@ -95,6 +95,12 @@ export function cpuQuantity(bounds: QuantityBounds = quantityBounds.cpuMillicore
       },
       `must be between ${bounds.min}m and ${bounds.max / 1000} CPUs`,
     ),
+    // The checks above, for the API document (the bounds only in words).
+    v.metadata({
+      pattern: CPU.source,
+      description: `CPU, between ${bounds.min}m and ${bounds.max / 1000} CPUs.`,
+      examples: [`${bounds.min}m`],
+    }),
   );
 }
 
@@ -112,6 +118,13 @@ function byteQuantity(what: string, example: string, bounds: QuantityBounds) {
       },
       `must be between ${formatBytes(bounds.min)} and ${formatBytes(bounds.max)}`,
     ),
+    // The checks above, for the API document (the bounds only in words).
+    v.metadata({
+      // Whole numbers only: a fraction may not come to a whole number of bytes.
+      pattern: "^[0-9]+(?:Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$",
+      description: `${what}, between ${formatBytes(bounds.min)} and ${formatBytes(bounds.max)}.`,
+      examples: [formatBytes(bounds.min)],
+    }),
   );
 }
 

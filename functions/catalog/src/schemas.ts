@@ -97,6 +97,8 @@ const mountPath = v.pipe(
   v.maxLength(255, "is too long"),
   v.regex(ABSOLUTE_PATH, 'must be an absolute path like "/data"'),
   v.check((p) => p !== "/", "must not be the root directory"),
+  // The check above, for the API document.
+  v.metadata({ not: { const: "/" }, examples: ["/data"] }),
 );
 
 const amountMinor = v.pipe(
@@ -110,6 +112,8 @@ const currency = v.pipe(
   v.string("must be a string"),
   v.regex(/^[A-Z]{3}$/, 'must be three upper-case letters like "EUR"'),
   v.check((c) => CURRENCIES.has(c), "must be an ISO 4217 currency code"),
+  // The check above, for the API document.
+  v.metadata({ enum: [...CURRENCIES].sort() }),
 );
 
 const period = v.picklist(

@@ -3,12 +3,14 @@ import {
   type AppEnv,
   actorOf,
   idParam,
+  ifMatchOf,
   jsonBody,
   pathParams,
   queryParams,
   requireAuth,
   requireRole,
   type TokenVerifier,
+  versionTag,
 } from "@minispod/shared";
 import { Hono } from "hono";
 import { changeRole, disableUser, enableUser } from "../services/accounts";
@@ -36,7 +38,9 @@ export function adminRoutes(ctx: AdminContext, verifier: TokenVerifier) {
       return c.json(await listUsers(ctx.db, { page, q, role, disabled }));
     })
     .get("/users/:id", notes.getUser, pathParams(idParam), async (c) => {
-      return c.json(await showUser(ctx.db, actorOf(c), c.req.valid("param").id));
+      const user = await showUser(ctx.db, actorOf(c), c.req.valid("param").id);
+      c.header("etag", versionTag(user));
+      return c.json(user);
     })
     .patch(
       "/users/:id/role",
@@ -48,9 +52,12 @@ export function adminRoutes(ctx: AdminContext, verifier: TokenVerifier) {
         const input = {
           actor: actorOf(c),
           userId: c.req.valid("param").id,
+          ifMatch: ifMatchOf(c),
           ...c.req.valid("json"),
         };
-        return c.json(await changeRole(ctx, input));
+        const change = await changeRole(ctx, input);
+        c.header("etag", versionTag(change.user));
+        return c.json(change);
       },
     )
     .post(

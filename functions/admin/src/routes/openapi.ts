@@ -157,16 +157,20 @@ export const notes = {
   getUser: describeRoute({
     id: "admin.users.get",
     summary: "Show a user with their recent subscriptions, instances and invoices",
+    description: "The `ETag` is the user's version, for `If-Match` on a role change.",
     response: { schema: userDetailSchema },
     errors: [],
+    etag: true,
   }),
   setRole: describeRoute({
     id: "admin.users.setRole",
     summary: "Change a user's role (SUPER_ADMIN only; ends their sessions)",
     description:
-      "The last active SUPER_ADMIN can't be demoted (409). The user's refresh tokens and access tokens are revoked, so the new role applies at their next sign-in.",
+      "The last active SUPER_ADMIN can't be demoted (409). The user's refresh tokens and access tokens are revoked, so the new role applies at their next sign-in. Send the `ETag` of your last read of the user as `If-Match`: a change made since by someone else answers 412.",
     response: { schema: roleChangeSchema },
     errors: ["CONFLICT"],
+    etag: true,
+    ifMatch: "optional",
   }),
   disable: describeRoute({
     id: "admin.users.disable",

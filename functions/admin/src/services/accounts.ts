@@ -6,7 +6,14 @@ import {
   type UserRole,
   users,
 } from "@minispod/db";
-import { AppError, recordAudit, revokeUserTokens, type UserActor } from "@minispod/shared";
+import {
+  AppError,
+  checkIfMatch,
+  recordAudit,
+  revokeUserTokens,
+  type UserActor,
+  versionTag,
+} from "@minispod/shared";
 import { and, asc, count, eq, inArray, isNull, or } from "drizzle-orm";
 import type { AdminContext } from "./context";
 import { type UserDto, userDto, userNotFound } from "./users";
@@ -98,7 +105,13 @@ export interface RoleChange {
  */
 export async function changeRole(
   ctx: AdminContext,
-  input: { actor: UserActor; userId: string; role: UserRole },
+  input: {
+    actor: UserActor;
+    userId: string;
+    role: UserRole;
+    /** The request's If-Match tags: applies only to that version of the user (412 otherwise). */
+    ifMatch?: string[];
+  },
 ): Promise<RoleChange> {
   return ctx.db.transaction(async (tx) => {
     const { target, superAdmins, othersActive } = await lockForChange(
@@ -110,6 +123,8 @@ export async function changeRole(
     if (!caller || caller.disabledAt) {
       throw new AppError("FORBIDDEN", { detail: "Only a SUPER_ADMIN may change roles." });
     }
+    // On the locked row, so no other change slips in between.
+    checkIfMatch(input.ifMatch, versionTag(target));
     if (target.role === input.role) {
       return { user: userDto(target), previousRole: target.role, changed: false };
     }

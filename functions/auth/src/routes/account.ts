@@ -39,7 +39,13 @@ export function accountRoutes(deps: AuthDeps) {
       "/me",
       notes.updateMe,
       auth,
-      jsonBody(v.object({ name: v.optional(fields.name()) })),
+      jsonBody(
+        v.pipe(
+          v.object({ name: v.optional(fields.name()) }),
+          // Documented; the handler below names what is missing.
+          v.metadata({ minProperties: 1 }),
+        ),
+      ),
       async (c) => {
         const claims = c.get("auth");
         const input = c.req.valid("json");

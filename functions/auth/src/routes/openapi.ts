@@ -42,7 +42,7 @@ export const notes = {
   register: describeRoute({
     id: "auth.register",
     summary: "Create an account and sign in",
-    response: { status: 201, schema: sessionSchema },
+    response: { status: 201, schema: sessionSchema, location: "/api/v1/auth/me" },
     errors: ["EMAIL_TAKEN"],
   }),
   login: describeRoute({
@@ -92,7 +92,7 @@ export const notes = {
     id: "auth.verifyEmail",
     summary: "Confirm the email address with the emailed token",
     response: { status: 204 },
-    errors: [],
+    errors: ["UNPROCESSABLE"],
   }),
   resendVerification: describeRoute({
     id: "auth.resendVerification",
@@ -110,6 +110,6 @@ export const notes = {
     id: "auth.resetPassword",
     summary: "Set a new password with the emailed token",
     response: { status: 204 },
-    errors: [],
+    errors: ["UNPROCESSABLE"],
   }),
 };

@@ -153,8 +153,9 @@ export async function requestPasswordReset(deps: AuthDeps, email: string): Promi
   await emailOneTimeToken(deps, user, "PASSWORD_RESET");
 }
 
+// Well-formed but unknown, used or expired: 422, as the document cannot tell such a token apart.
 const badToken = () =>
-  new AppError("VALIDATION_FAILED", {
+  new AppError("UNPROCESSABLE", {
     detail: "The token is invalid, already used or expired.",
     fields: [{ field: "token", message: "is invalid or expired" }],
   });

@@ -1,10 +1,12 @@
 import {
   type AppEnv,
   actorOf,
+  ifMatchOf,
   jsonBody,
   pathParams,
   requireAuth,
   requireRole,
+  versionTag,
 } from "@minispod/shared";
 import { Hono } from "hono";
 import type { CatalogDeps } from "../deps";
@@ -45,7 +47,9 @@ export function adminServiceRoutes(deps: CatalogDeps) {
           input: c.req.valid("json"),
           actor: actorOf(c),
           now: deps.now(),
+          ifMatch: ifMatchOf(c),
         });
+        c.header("etag", versionTag(row));
         return c.json(toServiceDto(row, true));
       },
     )

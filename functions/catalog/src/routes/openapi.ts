@@ -63,18 +63,23 @@ export const notes = {
     description: optionalToken,
     response: { schema: serviceSchema },
     errors: ["UNAUTHORIZED", "INVALID_TOKEN", "TOKEN_EXPIRED"],
+    etag: true,
   }),
   create: describeRoute({
     id: "services.create",
     summary: "Add a catalog entry",
-    response: { status: 201, schema: serviceSchema },
+    response: { status: 201, schema: serviceSchema, location: "/api/v1/services/{slug}" },
     errors: ["CONFLICT"],
   }),
   update: describeRoute({
     id: "services.update",
     summary: "Change a catalog entry (price changes apply from the next period)",
+    description:
+      "Send the `ETag` of your last read as `If-Match`: a change made since by someone else answers 412 instead of being overwritten.",
     response: { schema: serviceSchema },
     errors: [],
+    etag: true,
+    ifMatch: "optional",
   }),
   retire: describeRoute({
     id: "services.retire",

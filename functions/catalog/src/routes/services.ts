@@ -1,4 +1,11 @@
-import { type AppEnv, AppError, pageQuery, pathParams, queryParams } from "@minispod/shared";
+import {
+  type AppEnv,
+  AppError,
+  pageQuery,
+  pathParams,
+  queryParams,
+  versionTag,
+} from "@minispod/shared";
 import { Hono } from "hono";
 import * as v from "valibot";
 import type { CatalogDeps } from "../deps";
@@ -40,6 +47,7 @@ export function serviceRoutes(deps: CatalogDeps) {
     })
     .get("/:slug", notes.get, optionalAuth(deps.verifier), pathParams(slugParam), async (c) => {
       const row = await getServiceBySlug({ db: deps.db, slug: c.req.valid("param").slug });
+      c.header("etag", versionTag(row));
       return c.json(toServiceDto(row, viewerIsAdmin(c)));
     });
 }

@@ -1,5 +1,5 @@
 import { type Db, serviceCatalog } from "@minispod/db";
-import { type Actor, AppError, recordAudit } from "@minispod/shared";
+import { type Actor, AppError, checkIfMatch, recordAudit, versionTag } from "@minispod/shared";
 import { eq } from "drizzle-orm";
 import { STORAGE_RULE_MESSAGE, storageRule, type UpdateServiceInput } from "../schemas";
 import type { ServiceRow } from "./read";
@@ -85,12 +85,15 @@ export async function updateService({
   input,
   actor,
   now,
+  ifMatch,
 }: {
   db: Db;
   slug: string;
   input: UpdateServiceInput;
   actor: Actor;
   now: Date;
+  /** The request's If-Match tags: the update applies only to that version (412 otherwise). */
+  ifMatch?: string[];
 }): Promise<ServiceRow> {
   return db.transaction(async (tx) => {
     const [row] = await tx
@@ -99,6 +102,8 @@ export async function updateService({
       .where(eq(serviceCatalog.slug, slug))
       .for("update");
     if (!row) throw new AppError("NOT_FOUND", { detail: `No service with slug "${slug}".` });
+    // Checked on the locked row, so no other update can slip in between.
+    checkIfMatch(ifMatch, versionTag(row));
     const next = merge(row, input);
     if (!storageRule(next)) {
       throw new AppError("VALIDATION_FAILED", {

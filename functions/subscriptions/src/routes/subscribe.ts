@@ -31,7 +31,11 @@ export function subscribeRoutes(deps: SubscriptionsDeps, ctx: BillingContext) {
       summary: "Subscribe to a catalog service (charges the first period)",
       description:
         "A declined first charge creates nothing billable and answers 402. An unknown payment outcome answers 502/503; retry with the same Idempotency-Key.",
-      response: { status: 201, schema: subscriptionSchema },
+      response: {
+        status: 201,
+        schema: subscriptionSchema,
+        location: "/api/v1/subscriptions/{id}",
+      },
       errors: [
         "PAYMENT_DECLINED",
         "CONFLICT",

@@ -1,5 +1,5 @@
 import { webhookDeliveryStatus } from "@minispod/db";
-import { describeRoute, listOf, named } from "@minispod/shared";
+import { describeRoute, documentAs, listOf, named } from "@minispod/shared";
 import * as v from "valibot";
 
 /**
@@ -55,7 +55,8 @@ const deliveryDetailSchema = named(
   "DeliveryDetail",
   v.object({
     ...deliverySchema.entries,
-    payload: v.unknown(),
+    // The message as sent: one of the documented webhook events.
+    payload: documentAs(v.unknown(), { $ref: "#/components/schemas/WebhookEvent" }),
     attempts: v.array(
       v.object({
         id: uuid,
@@ -80,7 +81,7 @@ export const notes = {
   create: describeRoute({
     id: "webhooks.create",
     summary: "Add a webhook endpoint (answers its signing secret, once)",
-    response: { status: 201, schema: withSecret },
+    response: { status: 201, schema: withSecret, location: "/api/v1/webhooks/{id}" },
     errors: ["CONFLICT"],
   }),
   get: describeRoute({
@@ -112,7 +113,11 @@ export const notes = {
   test: describeRoute({
     id: "webhooks.test",
     summary: "Send a signed ping to the endpoint now",
-    response: { status: 201, schema: deliveryDetailSchema },
+    response: {
+      status: 201,
+      schema: deliveryDetailSchema,
+      location: "/api/v1/webhooks/{endpointId}/deliveries/{id}",
+    },
     errors: [],
   }),
   deliveries: describeRoute({

@@ -46,6 +46,12 @@ export const urlSchema = (allowPrivate: boolean) =>
       const problem = urlProblem(dataset.value, allowPrivate);
       if (problem) addIssue({ message: problem });
     }),
+    // What the check above means, for the API document.
+    v.metadata({
+      format: "uri",
+      pattern: allowPrivate ? "^https?://" : "^https://",
+      examples: ["https://example.com/minispod-webhook"],
+    }),
   );
 
 const eventName = v.picklist(
@@ -78,10 +84,14 @@ export const createSchema = (allowPrivate: boolean) =>
 export type CreateInput = v.InferOutput<ReturnType<typeof createSchema>>;
 
 export const updateSchema = (allowPrivate: boolean) =>
-  v.object({
-    url: v.optional(urlSchema(allowPrivate)),
-    events: v.optional(eventsSchema),
-    description: v.optional(descriptionSchema),
-    enabled: v.optional(v.boolean("must be true or false")),
-  });
+  v.pipe(
+    v.object({
+      url: v.optional(urlSchema(allowPrivate)),
+      events: v.optional(eventsSchema),
+      description: v.optional(descriptionSchema),
+      enabled: v.optional(v.boolean("must be true or false")),
+    }),
+    // Documented; the route names what is missing.
+    v.metadata({ minProperties: 1 }),
+  );
 export type UpdateInput = v.InferOutput<ReturnType<typeof updateSchema>>;
