@@ -169,6 +169,12 @@ export const baseEnvEntries = {
   PORT: envField.port(8080),
   DATABASE_URL: envField.databaseUrl(),
   DATABASE_POOL_MAX: envField.int(10, 1, 100),
+  /**
+   * How long start-up waits for the database (and Redis) to answer before
+   * exiting with a message naming it. A fresh PGlite on a loaded machine needs
+   * more than a few seconds.
+   */
+  STARTUP_CONNECT_TIMEOUT: envField.duration("30s"),
   /** Server-side prepared statements; false behind PgBouncer transaction pooling before 1.21. */
   DATABASE_PREPARE: envField.bool(true),
   REDIS_URL: v.optional(envField.redisUrl()),

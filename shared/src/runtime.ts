@@ -20,7 +20,7 @@ import { type TokenVerifier, verifierFromConfig } from "./jwt";
 import { createLogger, type Logger } from "./logger";
 import { createMetrics, type Metrics } from "./metrics";
 import { withRevocation } from "./revocation";
-import { networkReason, StartupError, withDeadline } from "./startup";
+import { DeadlineError, networkReason, StartupError, withDeadline } from "./startup";
 
 /** Sends outbox rows right after a commit; outbox-relay catches whatever this misses. */
 export interface EventSender {
@@ -209,25 +209,37 @@ export async function createInfrastructure(
  * warning per outage goes to the log instead, once start-up has passed.
  */
 /**
- * Start-up check: reaches the database and Redis once, or throws a
- * StartupError naming the variable. After it passes, a Redis outage is logged
+ * Start-up check: reaches the database and Redis once, each within
+ * STARTUP_CONNECT_TIMEOUT, or throws a StartupError naming the variable (and
+ * saying which one gave no answer). After it passes, a Redis outage is logged
  * once (not per reconnect) and shows as readiness 503 until Redis is back.
  */
 export async function checkConnections(
   infra: Infrastructure,
-  env: Pick<BaseEnv, "DATABASE_URL" | "REDIS_URL">,
-  timeoutMs = 5000,
+  env: Pick<BaseEnv, "DATABASE_URL" | "REDIS_URL"> &
+    Partial<Pick<BaseEnv, "STARTUP_CONNECT_TIMEOUT">>,
+  timeoutMs = (env.STARTUP_CONNECT_TIMEOUT ?? 30) * 1000,
 ): Promise<void> {
+  const embedded = env.DATABASE_URL.startsWith("pglite://");
   try {
-    await withDeadline(infra.database.ping(), timeoutMs, "the database");
+    await withDeadline(
+      infra.database.ping(),
+      timeoutMs,
+      embedded ? "the embedded database (PGlite)" : "the database",
+    );
   } catch (error) {
+    const slow = error instanceof DeadlineError;
     throw new StartupError(
       {
         variable: "DATABASE_URL",
-        dependency: "PostgreSQL",
+        dependency: embedded ? "PGlite" : "PostgreSQL",
         tried: redactUrl(env.DATABASE_URL),
         problem: `could not connect: ${networkReason(error)}`,
-        fix: "start PostgreSQL, or point DATABASE_URL at a running server (user, password and database must exist)",
+        fix: slow
+          ? "if it is only slow (a loaded machine, a first start), raise STARTUP_CONNECT_TIMEOUT; otherwise check that the server at DATABASE_URL answers"
+          : embedded
+            ? "check that DATA_DIR is writable and not used by another running minispod"
+            : "start PostgreSQL, or point DATABASE_URL at a running server (user, password and database must exist)",
       },
       { cause: error },
     );
