@@ -7,6 +7,7 @@ export * from "./cache";
 export * from "./concurrency";
 export * from "./crypto";
 export * from "./docs";
+export * from "./durable-store";
 export * from "./env";
 export * from "./errors";
 export * from "./events/index";

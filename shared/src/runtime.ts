@@ -12,6 +12,7 @@ import {
   redisRateLimiter,
   redisStore,
 } from "./cache";
+import { type DurableStore, durableKeys } from "./durable-store";
 import { type BaseEnv, EnvError } from "./env";
 import { eventMetrics } from "./events/metrics";
 import { type RelayResult, relayOutbox } from "./events/outbox";
@@ -148,6 +149,7 @@ export async function createInfrastructure(
   let redis: Redis | undefined;
   let store: KeyValueStore;
   let limiter: RateLimiter;
+  let durable: DurableStore | undefined;
   if (env.REDIS_URL) {
     redis = createRedisClient(env.REDIS_URL, env.REDIS_KEY_PREFIX);
     outages.set(redis, watchRedis(redis, logger));
@@ -155,7 +157,12 @@ export async function createInfrastructure(
     limiter = redisRateLimiter(redis);
   } else {
     const memory = memoryStore();
-    store = memory;
+    // Revocation marks outlive a restart: kept in the database beside the memory copy.
+    durable = durableKeys(memory, database.db, {
+      onWriteError: (error, key) =>
+        logger.error({ err: error, key }, "could not keep a revocation mark in the database"),
+    });
+    store = durable;
     limiter = memory;
   }
   const sink = env.K_SINK ?? env.BROKER_URL;
@@ -193,6 +200,7 @@ export async function createInfrastructure(
     verifier,
     ...(redis ? { redis } : {}),
     async close() {
+      await durable?.settle();
       await database.close();
       if (redis) {
         // quit() waits for a connection that may never come; an unreachable Redis is just dropped.

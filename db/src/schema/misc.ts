@@ -102,3 +102,15 @@ export const emailMessages = pgTable(
     index("email_messages_user_idx").on(t.userId, t.createdAt),
   ],
 );
+
+/**
+ * Keys local mode's in-memory store keeps across restarts (the token
+ * revocation marks: disable, role and password change, log out everywhere).
+ * Where Redis is configured it holds them instead and this table stays empty.
+ */
+export const localStoreEntries = pgTable("local_store_entries", {
+  key: text("key").primaryKey(),
+  value: text("value").notNull(),
+  /** Null: kept until deleted. */
+  expiresAt: ts("expires_at"),
+});
