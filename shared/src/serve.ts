@@ -27,7 +27,8 @@ export interface ServeOptions {
   graceMs?: number;
   /**
    * On SIGTERM/SIGINT, the port closes only once no request is in flight and
-   * no connection or request came for this long (default 300 ms).
+   * no connection or request came for this long (default 300 ms; waiting for
+   * that quiet stops after 2 s, in-flight requests are still awaited).
    */
   quietMs?: number;
   /**
@@ -131,8 +132,11 @@ export async function serveApp(
     // loop has not taken yet (it was busy, e.g. with PGlite's queries) would be
     // reset with the listening socket. Keep serving until nothing is in flight
     // and nothing new came for a moment, then close.
+    // A steady trickle (probes every few hundred ms) must not hold the port open for good.
+    const quietBy = Date.now() + Math.max(quietMs, 2000);
     const whenQuiet = () => {
-      if (inFlight > 0 || Date.now() - lastActivity < quietMs) {
+      const quiet = Date.now() - lastActivity >= quietMs || Date.now() >= quietBy;
+      if (inFlight > 0 || !quiet) {
         setTimeout(whenQuiet, 50);
         return;
       }
