@@ -9,7 +9,12 @@ import { cloneDatabase } from "../src/testing";
  * a dev-only set: `migrateDev()` applies it, the production migrate Job
  * (`migrate()`) never creates them.
  */
-const DEV_TABLES = ["local_broker_deliveries", "simulated_namespaces", "simulated_workloads"];
+const DEV_TABLES = [
+  "local_broker_deliveries",
+  "local_store_entries",
+  "simulated_namespaces",
+  "simulated_workloads",
+];
 
 async function tablesOf(database: Database): Promise<string[]> {
   const rows = (await database.db.execute(

@@ -1,11 +1,18 @@
 import { mkdtempSync } from "node:fs";
-import { createServer, type Server } from "node:net";
+import { connect, createServer, type Server, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { exportKeyPem, generateSigningKey } from "@minispod/shared";
 import { createHarness, type Harness } from "@minispod/shared/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { freePort, functionEntry, jsonLines, runnerEntry, runToExit } from "./support/process";
+import {
+  freePort,
+  functionEntry,
+  jsonLines,
+  runnerEntry,
+  runToExit,
+  spawnEntry,
+} from "./support/process";
 
 /**
  * Start-up with a broken setting, each in a real process: it must exit 1
@@ -33,7 +40,7 @@ const runnerEnv = (extra: Record<string, string>) => ({
   ...extra,
 });
 
-/** Start-up is a few seconds of module loading plus at most the 5 s connection check. */
+/** Start-up is a few seconds of module loading plus a refused connection, which fails at once. */
 const EXIT_WITHIN_MS = 20_000;
 
 function expectFailureNaming(
@@ -132,6 +139,87 @@ describe("npm start with a broken setting", () => {
       expect(result.stdout).not.toContain("minispod is running");
     });
   });
+});
+
+/**
+ * A TCP server in front of `target` that holds every connection, answering
+ * nothing, until `holdMs` after the first one came (never, without a target):
+ * a database that is slow, or silent, at start-up.
+ */
+async function stallingProxy(holdMs: number, target?: { host: string; port: number }) {
+  let opensAt: number | undefined;
+  const sockets = new Set<Socket>();
+  const server = createServer((client) => {
+    opensAt ??= Date.now() + holdMs;
+    sockets.add(client);
+    client.pause();
+    client.on("error", () => client.destroy());
+    if (!target) return;
+    setTimeout(
+      () => {
+        const upstream = connect(target.port, target.host);
+        sockets.add(upstream);
+        upstream.on("error", () => client.destroy());
+        client.pipe(upstream).pipe(client);
+        client.resume();
+      },
+      Math.max(0, opensAt - Date.now()),
+    );
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return {
+    port: (server.address() as { port: number }).port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const socket of sockets) socket.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+describe("npm start's database deadline (STARTUP_CONNECT_TIMEOUT)", () => {
+  it("a database that never answers: exits after the deadline naming DATABASE_URL and the wait", async () => {
+    const silent = await stallingProxy(Number.POSITIVE_INFINITY);
+    try {
+      const result = await runToExit(
+        runnerEntry,
+        runnerEnv({
+          DATABASE_URL: `postgres://postgres:pw@127.0.0.1:${silent.port}/minispod`,
+          STARTUP_CONNECT_TIMEOUT: "1s",
+        }),
+      );
+      expectFailureNaming(result, "DATABASE_URL", "minispod");
+      expect(result.stderr).toContain("the database gave no answer within 1000 ms");
+      expect(result.stderr).toContain(`127.0.0.1:${silent.port}`);
+      expect(result.stderr).toContain("STARTUP_CONNECT_TIMEOUT");
+    } finally {
+      await silent.close();
+    }
+  });
+
+  it("by default waits long enough for a database that takes 7 s to answer (a loaded machine)", async () => {
+    const pg = new URL(h.databaseUrl);
+    const slow = await stallingProxy(7_000, { host: pg.hostname, port: Number(pg.port || 5432) });
+    const url = new URL(h.databaseUrl);
+    url.hostname = "127.0.0.1";
+    url.port = String(slow.port);
+    const runner = spawnEntry(
+      runnerEntry,
+      runnerEnv({
+        DATABASE_URL: url.toString(),
+        PORT: String(await freePort()),
+        LOG_LEVEL: "warn",
+      }),
+    );
+    try {
+      await runner.waitFor("minispod is running", 90_000);
+      expect(runner.stderr()).not.toContain("cannot start");
+    } finally {
+      runner.child.kill("SIGKILL");
+      await runner.exited;
+      await slow.close();
+    }
+  }, 120_000);
 });
 
 describe("a standalone function with a broken setting", () => {

@@ -169,6 +169,12 @@ export const baseEnvEntries = {
   PORT: envField.port(8080),
   DATABASE_URL: envField.databaseUrl(),
   DATABASE_POOL_MAX: envField.int(10, 1, 100),
+  /**
+   * How long start-up waits for the database (and Redis) to answer before
+   * exiting with a message naming it. A fresh PGlite on a loaded machine needs
+   * more than a few seconds.
+   */
+  STARTUP_CONNECT_TIMEOUT: envField.duration("30s"),
   /** Server-side prepared statements; false behind PgBouncer transaction pooling before 1.21. */
   DATABASE_PREPARE: envField.bool(true),
   REDIS_URL: v.optional(envField.redisUrl()),
@@ -191,8 +197,12 @@ export const baseEnvEntries = {
   CORS_ORIGINS: v.optional(envField.list(), ""),
   /** Requests per minute one access token may make to the API (0 = unlimited). */
   API_RATE_LIMIT_PER_TOKEN: envField.int(600, 0, 1_000_000),
-  /** Proxies in front that append to X-Forwarded-For (ingress = 1); 0 trusts none. */
-  TRUST_PROXY_HOPS: envField.int(1, 0, 10),
+  /**
+   * Proxies in front that append to X-Forwarded-For. 0 (the default) trusts
+   * none: the client is the socket's peer, as for `npm start` where nothing
+   * fronts the process. Deployments behind proxies set this or TRUSTED_PROXIES.
+   */
+  TRUST_PROXY_HOPS: envField.int(0, 0, 10),
   /**
    * The proxies' own addresses (CIDR ranges: the cluster's pod and service
    * networks, loopback). When set, the client is the first X-Forwarded-For

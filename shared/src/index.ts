@@ -171,6 +171,7 @@ export {
 export {
   type KeyValueStore,
   memoryStore,
+  type RateLimiter,
 } from "./store";
 export {
   fields,

@@ -17,8 +17,8 @@ export interface ProxyTrust {
   proxies: readonly string[];
 }
 
-/** Without configuration: one proxy in front (the ingress). */
-export const DEFAULT_PROXY_TRUST: ProxyTrust = { hops: 1, proxies: [] };
+/** Without configuration: nothing in front, the socket's peer is the client. */
+export const DEFAULT_PROXY_TRUST: ProxyTrust = { hops: 0, proxies: [] };
 
 type Family = "ipv4" | "ipv6";
 

@@ -1,7 +1,10 @@
 import { TokenError, type TokenVerifier, type VerifyHint } from "./jwt";
 import type { KeyValueStore } from "./store";
 
-const key = (userId: string) => `tokens-revoked-before:${userId}`;
+/** Prefix of the revocation marks' keys (local mode keeps them in the database, see durable-store.ts). */
+export const REVOCATION_KEY_PREFIX = "tokens-revoked-before:";
+
+const key = (userId: string) => `${REVOCATION_KEY_PREFIX}${userId}`;
 
 /**
  * Makes every access token of a user issued before `at` invalid in every

@@ -4,6 +4,7 @@ import type { Redis } from "ioredis";
 import type * as v from "valibot";
 import { createFunctionApp } from "./app";
 import type { AppEnv } from "./app-env";
+import { type DurableStore, durableKeys } from "./durable-store";
 import { type BaseEnv, EnvError } from "./env";
 import { eventMetrics } from "./events/metrics";
 import { type RelayResult, relayOutbox } from "./events/outbox";
@@ -12,7 +13,7 @@ import { type TokenVerifier, verifierFromConfig } from "./jwt";
 import { createLogger, type Logger } from "./logger";
 import { createMetrics, type Metrics } from "./metrics";
 import { withRevocation } from "./revocation";
-import { networkReason, StartupError, withDeadline } from "./startup";
+import { DeadlineError, networkReason, StartupError, withDeadline } from "./startup";
 import {
   createRedisClient,
   type KeyValueStore,
@@ -148,6 +149,7 @@ export async function createInfrastructure(
   let redis: Redis | undefined;
   let store: KeyValueStore;
   let limiter: RateLimiter;
+  let durable: DurableStore | undefined;
   if (env.REDIS_URL) {
     redis = createRedisClient(env.REDIS_URL, env.REDIS_KEY_PREFIX);
     outages.set(redis, watchRedis(redis, logger));
@@ -157,6 +159,15 @@ export async function createInfrastructure(
     const memory = memoryStore();
     store = memory;
     limiter = memory;
+    if (database.kind === "pglite") {
+      // Local mode: revocation marks outlive a restart, kept in the embedded
+      // database beside the memory copy (the dev-only table local_store_entries).
+      durable = durableKeys(memory, database.db, {
+        onWriteError: (error, key) =>
+          logger.error({ err: error, key }, "could not keep a revocation mark in the database"),
+      });
+      store = durable;
+    }
   }
   const sink = env.K_SINK ?? env.BROKER_URL;
   const publisher = sink ? httpPublisher(sink) : (overrides.publisher ?? memoryPublisher());
@@ -193,6 +204,7 @@ export async function createInfrastructure(
     verifier,
     ...(redis ? { redis } : {}),
     async close() {
+      await durable?.settle();
       await database.close();
       if (redis) {
         // quit() waits for a connection that may never come; an unreachable Redis is just dropped.
@@ -209,25 +221,37 @@ export async function createInfrastructure(
  * warning per outage goes to the log instead, once start-up has passed.
  */
 /**
- * Start-up check: reaches the database and Redis once, or throws a
- * StartupError naming the variable. After it passes, a Redis outage is logged
+ * Start-up check: reaches the database and Redis once, each within
+ * STARTUP_CONNECT_TIMEOUT, or throws a StartupError naming the variable (and
+ * saying which one gave no answer). After it passes, a Redis outage is logged
  * once (not per reconnect) and shows as readiness 503 until Redis is back.
  */
 export async function checkConnections(
   infra: Infrastructure,
-  env: Pick<BaseEnv, "DATABASE_URL" | "REDIS_URL">,
-  timeoutMs = 5000,
+  env: Pick<BaseEnv, "DATABASE_URL" | "REDIS_URL"> &
+    Partial<Pick<BaseEnv, "STARTUP_CONNECT_TIMEOUT">>,
+  timeoutMs = (env.STARTUP_CONNECT_TIMEOUT ?? 30) * 1000,
 ): Promise<void> {
+  const embedded = env.DATABASE_URL.startsWith("pglite://");
   try {
-    await withDeadline(infra.database.ping(), timeoutMs, "the database");
+    await withDeadline(
+      infra.database.ping(),
+      timeoutMs,
+      embedded ? "the embedded database (PGlite)" : "the database",
+    );
   } catch (error) {
+    const slow = error instanceof DeadlineError;
     throw new StartupError(
       {
         variable: "DATABASE_URL",
-        dependency: "PostgreSQL",
+        dependency: embedded ? "PGlite" : "PostgreSQL",
         tried: redactUrl(env.DATABASE_URL),
         problem: `could not connect: ${networkReason(error)}`,
-        fix: "start PostgreSQL, or point DATABASE_URL at a running server (user, password and database must exist)",
+        fix: slow
+          ? "if it is only slow (a loaded machine, a first start), raise STARTUP_CONNECT_TIMEOUT; otherwise check that the server at DATABASE_URL answers"
+          : embedded
+            ? "check that DATA_DIR is writable and not used by another running minispod"
+            : "start PostgreSQL, or point DATABASE_URL at a running server (user, password and database must exist)",
       },
       { cause: error },
     );

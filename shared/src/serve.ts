@@ -26,6 +26,12 @@ export interface ServeOptions {
   /** Longest wait for in-flight requests before exiting anyway. */
   graceMs?: number;
   /**
+   * On SIGTERM/SIGINT, the port closes only once no request is in flight and
+   * no connection or request came for this long (default 300 ms; waiting for
+   * that quiet stops after 2 s, in-flight requests are still awaited).
+   */
+  quietMs?: number;
+  /**
    * A body the app answered without reading (413, 401 before the upload
    * ended…) is still read and thrown away, up to this many bytes, so the client
    * gets the answer instead of a reset connection; past it the connection closes.
@@ -95,16 +101,50 @@ export async function serveApp(
   const address = server.address() as AddressInfo;
   options.logger.info({ port: address.port, address: address.address }, "listening");
 
+  // Requests being answered, and when a connection or request last came or went.
+  let inFlight = 0;
+  let lastActivity = Date.now();
   let stopping = false;
+  server.on("connection", () => {
+    lastActivity = Date.now();
+  });
+  server.on("request", (_incoming: IncomingMessage, outgoing: ServerResponse) => {
+    inFlight++;
+    lastActivity = Date.now();
+    // Once stopping, every answer closes its connection: keep-alive clients move on.
+    if (stopping) outgoing.shouldKeepAlive = false;
+    outgoing.once("close", () => {
+      inFlight--;
+      lastActivity = Date.now();
+    });
+  });
+  const quietMs = options.quietMs ?? 300;
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
-    options.logger.info({ signal }, "shutting down");
+    options.logger.info({ signal, inFlight }, "shutting down");
     const force = setTimeout(() => {
       options.logger.warn("in-flight requests did not finish in time; exiting");
       process.exit(1);
     }, options.graceMs ?? 25_000);
     force.unref();
+    // Not server.close() at once: connections the kernel accepted but the event
+    // loop has not taken yet (it was busy, e.g. with PGlite's queries) would be
+    // reset with the listening socket. Keep serving until nothing is in flight
+    // and nothing new came for a moment, then close.
+    // A steady trickle (probes every few hundred ms) must not hold the port open for good.
+    const quietBy = Date.now() + Math.max(quietMs, 2000);
+    const whenQuiet = () => {
+      const quiet = Date.now() - lastActivity >= quietMs || Date.now() >= quietBy;
+      if (inFlight > 0 || !quiet) {
+        setTimeout(whenQuiet, 50);
+        return;
+      }
+      close();
+    };
+    whenQuiet();
+  };
+  const close = () =>
     server.close(async () => {
       try {
         await options.onShutdown?.();
@@ -115,7 +155,6 @@ export async function serveApp(
         process.exit(1);
       }
     });
-  };
   process.on("SIGTERM", () => stop("SIGTERM"));
   process.on("SIGINT", () => stop("SIGINT"));
   return server;

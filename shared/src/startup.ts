@@ -82,14 +82,22 @@ export function exitOnStartupFailure(name: string, error: unknown, logger?: Logg
   process.exit(1);
 }
 
-/** Rejects when `promise` takes longer than `ms`. */
+/** What `withDeadline` rejects with: `what` gave no answer in time. */
+export class DeadlineError extends Error {
+  constructor(what: string, ms: number) {
+    super(`${what} gave no answer within ${ms} ms`);
+    this.name = "DeadlineError";
+  }
+}
+
+/** Rejects with a DeadlineError when `promise` takes longer than `ms`. */
 export async function withDeadline<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   try {
     return await Promise.race([
       promise,
       new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`${what} gave no answer within ${ms} ms`)), ms);
+        timer = setTimeout(() => reject(new DeadlineError(what, ms)), ms);
       }),
     ]);
   } finally {

@@ -62,6 +62,8 @@ describe("client address behind proxies", () => {
   it("takes TRUSTED_PROXIES from the environment and names a bad entry at start-up", () => {
     const base = { DATABASE_URL: "pglite://memory" };
     expect(parseEnv(baseEnvSchema, base).TRUSTED_PROXIES).toEqual([]);
+    // Nothing fronts a process unless the deployment says so.
+    expect(parseEnv(baseEnvSchema, base).TRUST_PROXY_HOPS).toBe(0);
     expect(
       parseEnv(baseEnvSchema, { ...base, TRUSTED_PROXIES: "10.42.0.0/16, ::1" }).TRUSTED_PROXIES,
     ).toEqual(["10.42.0.0/16", "::1"]);

@@ -42,7 +42,8 @@ export interface AdminTest {
  */
 export async function setupAdmin(): Promise<AdminTest> {
   const h = await createHarness();
-  const deps = h.context(adminFunction);
+  // The trail tests send the admin's address as X-Forwarded-For from one proxy.
+  const deps = h.context(adminFunction, { TRUST_PROXY_HOPS: "1" });
   return {
     h,
     app: createApp(deps),

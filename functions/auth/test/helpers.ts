@@ -7,12 +7,19 @@ import { authFunction } from "../src/function";
 
 export const PASSWORD = "a long enough password";
 
-/** One harness and auth app per test file; `ip()` gives each test its own client address. */
+/**
+ * One harness and auth app per test file; `ip()` gives each test its own client
+ * address, sent as X-Forwarded-For from one trusted proxy (in-process requests
+ * have no socket peer to fall back on).
+ */
 export function setupAuth(overrides: Record<string, string> = {}) {
   const state = {} as { h: Harness; app: Hono<never> };
   beforeAll(async () => {
     state.h = await createHarness();
-    state.app = (await state.h.app(authFunction, overrides)) as unknown as Hono<never>;
+    state.app = (await state.h.app(authFunction, {
+      TRUST_PROXY_HOPS: "1",
+      ...overrides,
+    })) as unknown as Hono<never>;
   });
   afterAll(() => state.h.close());
   let counter = 0;

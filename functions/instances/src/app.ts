@@ -15,6 +15,12 @@ export function createApp(deps: InstancesDeps) {
     source: "instances",
     provisionTimeoutMs: deps.env.PROVISION_TIMEOUT * 1000,
     metrics: deps.metrics,
+    store: deps.store,
+    limiter: deps.limiter,
+    restartLimit: {
+      limit: deps.env.INSTANCE_RESTART_LIMIT,
+      windowSeconds: deps.env.INSTANCE_RESTART_WINDOW,
+    },
   };
   declareInstanceMetrics(deps.metrics);
   const app = baseApp(deps);

@@ -7,6 +7,9 @@ const entries = {
   ...clusterEnvEntries,
   /** Same as the provisioner's: an on-demand read past it records FAILED too. */
   PROVISION_TIMEOUT: envField.duration("10m"),
+  /** Restarts one instance may take per INSTANCE_RESTART_WINDOW, whoever asks (0 = no limit). */
+  INSTANCE_RESTART_LIMIT: envField.int(6, 0, 1000),
+  INSTANCE_RESTART_WINDOW: envField.duration("1h"),
 };
 
 const schema = v.pipe(

@@ -37,7 +37,14 @@ describe("client address in a function's audit trail", () => {
     expect(await auditedIp({ TRUST_PROXY_HOPS: "2" }, "198.51.100.7, 203.0.113.5, 10.42.0.9")).toBe(
       "203.0.113.5",
     );
-    expect(await auditedIp({}, "198.51.100.7, 203.0.113.5")).toBe("203.0.113.5");
+    expect(await auditedIp({ TRUST_PROXY_HOPS: "1" }, "198.51.100.7, 203.0.113.5")).toBe(
+      "203.0.113.5",
+    );
+  });
+
+  it("trusts no X-Forwarded-For by default (nothing in front)", async () => {
+    // In-process requests have no socket peer: every spoofed value is the same unknown client.
+    expect(await auditedIp({}, "198.51.100.7")).not.toBe("198.51.100.7");
   });
 
   it("with TRUSTED_PROXIES finds the client whatever the number of proxies", async () => {

@@ -123,6 +123,8 @@ export const notes = {
   restart: describeRoute({
     id: "instances.restart",
     summary: "Restart the instance: new pods, same configuration",
+    description:
+      "One restart of an instance at a time, and at most INSTANCE_RESTART_LIMIT (6) per INSTANCE_RESTART_WINDOW (1 h), whoever asks: past that 429 with Retry-After.",
     response: { status: 202, schema: restartSchema },
     errors: ["CONFLICT", "SERVICE_UNAVAILABLE"],
   }),

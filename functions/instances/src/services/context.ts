@@ -1,6 +1,6 @@
 import type { ClusterPort } from "@minispod/cluster";
 import type { Db } from "@minispod/db";
-import type { Logger, Metrics, UserActor } from "@minispod/shared";
+import type { KeyValueStore, Logger, Metrics, RateLimiter, UserActor } from "@minispod/shared";
 
 export { canReach } from "@minispod/shared";
 
@@ -14,6 +14,11 @@ export interface InstancesContext {
   provisionTimeoutMs: number;
   /** Counts instances an observation turns FAILED (`minispod_instances_failed_total`). */
   metrics: Metrics;
+  /** Holds the one restart in flight per instance. */
+  store: KeyValueStore;
+  /** Counts restarts per instance. */
+  limiter: RateLimiter;
+  restartLimit: { limit: number; windowSeconds: number };
 }
 
 /** The signed-in caller (the shared actor type, so audit rows read alike). */
