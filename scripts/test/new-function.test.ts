@@ -20,8 +20,9 @@ import { applyPlan, nameProblem, planFunction } from "../src/scaffold/new-functi
 
 // `npm run new:function` in a scratch copy of the repository (what git tracks,
 // plus this checkout's untracked files, and node_modules linked in): the new
-// functions must typecheck, pass lint, their own tests, the layout and
-// boundaries tests and the Knative guard tests with nothing edited by hand.
+// functions must typecheck, pass lint, their own tests and the layout,
+// boundaries, Knative and OpenAPI guard tests with nothing edited by hand.
+// About 100 s on a 2-core machine under heavy load, most of it the nested vitest.
 const repo = fileURLToPath(new URL("../../", import.meta.url));
 const run = promisify(execFile);
 const node = process.execPath;
@@ -144,7 +145,7 @@ describe("npm run new:function", () => {
     expect(read(".env.example")).toContain("# --- gadget-sweeper ---");
   });
 
-  it("typechecks, lints and passes its own tests, the layout, boundaries and Knative guard tests", async () => {
+  it("typechecks, lints and passes its own tests and the layout, boundaries, Knative and OpenAPI guards", async () => {
     const fns = ["functions/gadgets", "functions/gadget-sweeper"];
     // One compiler run for both: the shared packages' types are read once.
     writeFileSync(
@@ -173,9 +174,10 @@ describe("npm run new:function", () => {
         "scripts/test/function-boundaries.test.ts",
         "scripts/test/knative-checks.test.ts",
         "scripts/test/manifests.test.ts",
+        "scripts/test/openapi-merged.test.ts",
       ]),
     ]);
-    expect(tests).toMatch(/Test Files {2}6 passed \(6\)/);
+    expect(tests).toMatch(/Test Files {2}7 passed \(7\)/);
   }, 240_000);
 });
 
