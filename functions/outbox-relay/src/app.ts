@@ -7,8 +7,8 @@ import {
   purgePublishedEvents,
   relayOutbox,
 } from "@minispod/shared";
-import { deadLetterRoutes } from "./dead-letters";
 import type { OutboxRelayDeps } from "./deps";
+import { deadLetterRoutes } from "./routes/dead-letters";
 
 export type { OutboxRelayDeps } from "./deps";
 

@@ -1,7 +1,7 @@
 import { deadEvents } from "@minispod/db";
 import { type AppEnv, eventMetrics, eventTypeLabel, readCloudEvent } from "@minispod/shared";
 import { Hono } from "hono";
-import type { OutboxRelayDeps } from "./deps";
+import type { OutboxRelayDeps } from "../deps";
 
 /** A CloudEvent `time` as a date; absent or unreadable ones are not kept. */
 function timeOf(time: string | undefined): Date | null {
