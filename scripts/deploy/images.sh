@@ -137,12 +137,10 @@ if $prebuilt; then
   fi
 fi
 
-for name in "${names[@]}"; do
-  image="$REGISTRY/minispod/fn-$name:$TAG"
-  t=$SECONDS
+one_image() {
+  local name=$1 image="$REGISTRY/minispod/fn-$1:$TAG" t=$SECONDS
   if $prebuilt; then
-    dist=functions/$name/dist
-    ctx=$work/$name
+    local dist=functions/$name/dist ctx=$work/$name
     mkdir -p "$ctx"
     cp -r "$dist" "$ctx/app"
     if [ "$(cat "$dist/natives.json")" != "{}" ] && [ -d "$work/natives/node_modules" ]; then
@@ -157,6 +155,7 @@ for name in "${names[@]}"; do
     fi
     build "$name" --build-arg "FUNCTION=$name" -t "$image" -f Dockerfile .
   fi
+  local size
   size=$(wc -c <"functions/$name/dist/main.mjs" 2>/dev/null || echo 0)
   if $dry; then
     log "$name: bundle dist/main.mjs $((size / 1024)) KiB -> $image"
@@ -164,7 +163,21 @@ for name in "${names[@]}"; do
     log "$name: bundle dist/main.mjs $((size / 1024)) KiB -> $image ($((SECONDS - t)) s)"
   fi
   if $push; then run "$engine" push "$image"; fi
-done
+}
+
+if $prebuilt && ! $dry; then
+  # Two at a time (IMAGES_JOBS): a build mostly copies layers and waits on the disk.
+  # The Dockerfile path stays one at a time, so every build reuses the first one's npm ci layer.
+  for name in "${names[@]}"; do
+    ( (one_image "$name") || touch "$work/failed-$name") &
+    while [ "$(jobs -rp | wc -l)" -ge "${IMAGES_JOBS:-2}" ]; do wait -n || true; done
+  done
+  wait
+  failed=$(cd "$work" && for f in failed-*; do [ ! -e "$f" ] || printf '%s ' "${f#failed-}"; done)
+  [ -z "$failed" ] || { log "error: the images of ${failed% } failed to build (their output is above)"; exit 1; }
+else
+  for name in "${names[@]}"; do one_image "$name"; done
+fi
 if ! $dry; then
   # Images an earlier build left untagged (the previous :$TAG), layers no tag uses.
   [ "$engine" = docker ] || "$engine" image prune -f >/dev/null 2>&1 || true
