@@ -1,51 +1,74 @@
 #!/usr/bin/env bash
-# Builds, with buildah, every image docker-compose.full.yml runs, from the Node
+# Builds, with podman, every image docker-compose.full.yml runs, from the Node
 # base built locally (scripts/deploy/base-image.sh: debootstrap, no Docker Hub):
-# the 13 functions (Dockerfile), the broker/gateway/mail-catcher image
-# (scripts/deploy/broker.Dockerfile), and Debian's PostgreSQL and Redis in place
-# of the official images. Prints the env lines that point compose at them:
+# the 13 functions (scripts/deploy/images.sh --local --prebuilt), the
+# broker/gateway/mail-catcher image (the bundle built here,
+# scripts/deploy/broker-prebuilt.Containerfile; broker.Dockerfile builds the same
+# image from source for docker users), and Debian's PostgreSQL and Redis in place
+# of the official images. Idempotent: layers are cached, PostgreSQL and Redis
+# are built once per base. Prints the env lines that point compose at them:
 #
 #   scripts/deploy/compose-images.sh >> compose.env
 #
 #   MINISPOD_TAG   tag of the images (default dev)
 #   --no-functions skip the function images (e.g. scripts/deploy/images.sh built them)
+#   --reuse-bundles  passed to images.sh (functions/*/dist just built)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
 TAG=${MINISPOD_TAG:-dev}
 prefix=localhost/minispod
-functions=true
-[ "${1:-}" = --no-functions ] && functions=false
+functions=true images_args=()
+for arg in "$@"; do
+  case "$arg" in
+    --no-functions) functions=false ;;
+    --reuse-bundles) images_args+=(--reuse-bundles) ;;
+    *) echo "unknown argument $arg (see the header of $0)" >&2; exit 2 ;;
+  esac
+done
 log() { printf '[compose-images] %s\n' "$*" >&2; }
+node=$root/node_modules/.bin/node
 
-if [ -f scripts/deploy/podman-setup.sh ]; then bash scripts/deploy/podman-setup.sh; fi
+bash scripts/deploy/podman-setup.sh
 base=$(bash scripts/deploy/base-image.sh)
 log "base $base"
-# A custom CA bundle npm trusts on this host is trusted inside the build too.
-cafile=$(npm config get cafile 2>/dev/null || true)
-rm -f scripts/deploy/npm-ca.pem
-if [ -n "$cafile" ] && [ "$cafile" != null ] && [ -f "$cafile" ]; then
-  cp "$cafile" scripts/deploy/npm-ca.pem
-  trap 'rm -f "$root/scripts/deploy/npm-ca.pem"' EXIT
-fi
-# Each build's context is the repository; .dockerignore keeps node_modules and data out.
-bud() { buildah bud --layers --quiet --build-arg "NODE_IMAGE=$base" --build-arg "BASE_IMAGE=$base" "$@" . >/dev/null; }
+work=$(mktemp -d "${TMPDIR:-/tmp}/minispod-compose-images-XXXXXX")
+trap 'rm -rf "$work"' EXIT
+# One image; the engine's output is shown only when the build fails.
+bud() {
+  local what=$1; shift
+  podman build --layers --network host --build-arg "NODE_IMAGE=$base" --build-arg "BASE_IMAGE=$base" \
+    "$@" >"$work/build.log" 2>&1 || {
+    log "error: building $what failed; the engine's output:"
+    tail -40 "$work/build.log" >&2
+    exit 1
+  }
+}
 
 if $functions; then
-  for dir in functions/*/; do
-    name=$(basename "$dir")
-    [ -f "$dir/src/main.ts" ] || continue
-    log "fn-$name"
-    bud --build-arg "FUNCTION=$name" -t "$prefix/fn-$name:$TAG" -f Dockerfile
-  done
+  REGISTRY=localhost TAG=$TAG NODE_IMAGE=$base bash scripts/deploy/images.sh --local --prebuilt "${images_args[@]}"
 fi
 log "broker (also the gateway and the mail catcher)"
-bud -t "$prefix/broker:$TAG" -f scripts/deploy/broker.Dockerfile
-log "mail catcher"
-bud --build-arg "BROKER_IMAGE=$prefix/broker:$TAG" -t "$prefix/mail:$TAG" -f scripts/deploy/compose/mail.Containerfile
-log "postgres, redis (Debian packages)"
-bud -t "$prefix/postgres:$TAG" -f scripts/deploy/compose/postgres.Containerfile
-bud -t "$prefix/redis:$TAG" -f scripts/deploy/compose/redis.Containerfile
+"$node" scripts/build-broker.mjs >/dev/null
+mkdir -p "$work/broker"
+cp -r scripts/dist/broker "$work/broker/app"
+bud broker -t "$prefix/broker:$TAG" -f scripts/deploy/broker-prebuilt.Containerfile "$work/broker"
+bud "the mail catcher" --build-arg "BROKER_IMAGE=$prefix/broker:$TAG" -t "$prefix/mail:$TAG" \
+  -f scripts/deploy/compose/mail.Containerfile scripts/deploy/compose
+# Debian's packages, built once per base (apt-get is slow and the result does not change).
+# The key: the base and the files the image is made of.
+for db in postgres redis; do
+  image=$prefix/$db:$TAG
+  key=$( (echo "$base"; cat scripts/deploy/compose/"$db"*) | sha256sum | cut -c1-16)
+  if podman image exists "$image" &&
+    [ "$(podman image inspect --format '{{index .Labels "minispod.key"}}' "$image")" = "$key" ]; then
+    log "$db: $image (cached)"
+  else
+    log "$db (Debian packages)"
+    bud "$db" --label "minispod.key=$key" -t "$image" -f "scripts/deploy/compose/$db.Containerfile" .
+  fi
+done
+podman image prune -f >/dev/null 2>&1 || true
 
 echo "MINISPOD_IMAGES=$prefix"
 echo "MINISPOD_TAG=$TAG"

@@ -35,16 +35,31 @@ else
     "REDIS_IMAGE=$p/redis:$MINISPOD_TAG" "MAIL_IMAGE=$p/mail:$MINISPOD_TAG" >>"$envfile"
 fi
 # The tour's own ports, away from a developer's npm start and compose.
-printf '%s\n' "GATEWAY_PORT=${GATEWAY_PORT:-18080}" "MAIL_PORT=${MAIL_PORT:-18025}" >>"$envfile"
-set -a; . "$envfile"; set +a
-c() { $COMPOSE --env-file "$envfile" -p minispod-journey -f docker-compose.full.yml "$@"; }
+GATEWAY_PORT=${GATEWAY_PORT:-18080} MAIL_PORT=${MAIL_PORT:-18025}
+printf '%s\n' "GATEWAY_PORT=$GATEWAY_PORT" "MAIL_PORT=$MAIL_PORT" >>"$envfile"
+project=minispod-journey
+if [ "$COMPOSE" = podman-compose ]; then
+  # Debian's podman-compose (1.0.3) has no --env-file; it substitutes from the environment.
+  while IFS= read -r line; do [ -z "$line" ] || export "${line?}"; done <"$envfile"
+  c() { podman-compose -p "$project" -f docker-compose.full.yml "$@"; }
+else
+  c() { $COMPOSE --env-file "$envfile" -p "$project" -f docker-compose.full.yml "$@"; }
+fi
 teardown() {
   local status=$?
   if [ $status -ne 0 ]; then
-    log "logs of the stack (last lines each):"
-    c logs --tail 30 >&2 2>&1 || true
+    log "the stack's containers, each with the last lines of its log:"
+    local name
+    [ "$COMPOSE" = podman-compose ] || c logs --tail 12 >&2 2>&1 || true
+    for name in $(podman ps -a --filter "label=io.podman.compose.project=$project" --format '{{.Names}}'); do
+      printf '\n--- %s (%s)\n' "$name" "$(podman ps -a --filter "name=^$name\$" --format '{{.Status}}')" >&2
+      podman logs --tail 12 "$name" >&2 2>&1 || true
+    done
   fi
   c down -v >/dev/null 2>&1 || true
+  # What down leaves (a one-off run's container, the network).
+  podman ps -aq --filter "label=io.podman.compose.project=$project" | xargs -r podman rm -f >/dev/null 2>&1 || true
+  podman network rm -f "${project}_default" >/dev/null 2>&1 || true
   rm -rf "$work"
 }
 trap teardown EXIT
@@ -63,11 +78,18 @@ wait_for() {
 json() { node_modules/.bin/node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{const v=new Function("r","return r."+process.argv[1])(JSON.parse(s));console.log(typeof v==="string"?v:JSON.stringify(v))})' "$1"; }
 
 log "starting PostgreSQL, Redis, the mail catcher"
-c up -d postgres redis mail >/dev/null
+c up -d postgres redis mail >>"$work/up.log" 2>&1 || { cat "$work/up.log" >&2; fail "compose up"; }
 log "migrating (the migrate Job's image)"
-wait_for 120 c run --rm migrate || fail "migrations did not apply"
+wait_for 120 c run --rm migrate >>"$work/up.log" 2>&1 || fail "migrations did not apply"
+# podman-compose run does not always pass the container's exit code on: ask the database.
+tables=$(c exec -T postgres psql -U minispod -d minispod -tAc \
+  "select count(*) from information_schema.tables where table_schema = 'public'" 2>/dev/null |
+  grep -E '^[0-9]+$' | head -1)
+[ "${tables:-0}" -gt 5 ] || fail "the migrate image left ${tables:-no} tables in the database"
+log "migrated: $tables tables"
 log "starting the broker, the gateway and the 13 functions"
-c up -d >/dev/null
+# (podman-compose reports the three already running as "name in use" and starts the rest.)
+c up -d >>"$work/up.log" 2>&1 || { cat "$work/up.log" >&2; fail "compose up"; }
 wait_for 240 curl -fsS "$api/services" || fail "the API did not answer through the gateway"
 
 email="ada-$(date +%s)@example.com" password="a long password"

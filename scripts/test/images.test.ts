@@ -46,6 +46,25 @@ describe("scripts/deploy/images.sh (no container engine here: --dry-run prints w
     );
   });
 
+  it("with --prebuilt, builds each image from the bundle made here with the runtime stage alone", () => {
+    const run = images(["--dry-run", "--prebuilt", "--reuse-bundles", "--only", "catalog"], {
+      REGISTRY: "registry.test",
+      TAG: "2.0.0",
+      ENGINE: "podman",
+      NODE_IMAGE: "localhost/minispod/node:24-test",
+    });
+    expect(run.status, run.stderr).toBe(0);
+    const [build, ...rest] = run.stdout.trim().split("\n");
+    // No npm inside the build: no network, no CA secret; the context is a staged folder.
+    expect(build).toMatch(
+      /^podman build --build-arg NODE_IMAGE=localhost\/minispod\/node:24-test --layers -t registry\.test\/minispod\/fn-catalog:2\.0\.0 -f scripts\/deploy\/prebuilt\.Containerfile \S+\/catalog$/,
+    );
+    expect(rest).toEqual([]);
+    expect(run.stderr).toMatch(
+      /catalog: bundle dist\/main\.mjs \d+ KiB -> registry\.test\/minispod\/fn-catalog:2\.0\.0/,
+    );
+  });
+
   it("knows every function the local runner hosts", () => {
     const dirs = readdirSync(join(repo, "functions")).filter((d) =>
       existsSync(join(repo, "functions", d, "src", "main.ts")),
@@ -124,6 +143,26 @@ describe("Dockerfile", () => {
     expect(warm).toBeGreaterThan(-1);
     const userAtWarm = [...finalStage.slice(0, warm).matchAll(/^USER (\S+)$/gm)].at(-1)?.[1];
     expect(userAtWarm).toBe(runUser);
+  });
+
+  it("builds the same runtime image from a host-built bundle (prebuilt.Containerfile)", () => {
+    // Everything after the last FROM, the one COPY of the bundle aside, is the same text.
+    const runtime = (text: string) =>
+      text
+        .slice(text.lastIndexOf("\nFROM "))
+        .split("\n")
+        .slice(2)
+        .filter((line) => !line.startsWith("COPY "));
+    const prebuilt = readFileSync(
+      join(repo, "scripts", "deploy", "prebuilt.Containerfile"),
+      "utf8",
+    );
+    expect(runtime(prebuilt)).toEqual(runtime(dockerfile));
+    expect(prebuilt).toContain("COPY --chown=0:0 app/ /app/");
+    const broker = (file: string) => readFileSync(join(repo, "scripts", "deploy", file), "utf8");
+    expect(runtime(broker("broker-prebuilt.Containerfile"))).toEqual(
+      runtime(broker("broker.Dockerfile")),
+    );
   });
 
   it("keeps secrets out of the build context", () => {

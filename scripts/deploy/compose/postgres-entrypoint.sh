@@ -1,6 +1,7 @@
 #!/bin/sh
 # The official postgres image's contract, for the Debian-built stand-in: a first
-# start initialises PGDATA with POSTGRES_USER/POSTGRES_PASSWORD/POSTGRES_DB.
+# start initialises PGDATA with POSTGRES_USER/POSTGRES_PASSWORD/POSTGRES_DB
+# (the database defaults to the user's name).
 set -eu
 PGDATA=${PGDATA:-/var/lib/postgresql/data}
 user=${POSTGRES_USER:-postgres}
@@ -13,9 +14,9 @@ if [ ! -s "$PGDATA/PG_VERSION" ]; then
   echo "listen_addresses = '*'" >>"$PGDATA/postgresql.conf"
   echo "host all all all scram-sha-256" >>"$PGDATA/pg_hba.conf"
   "$bin/pg_ctl" -D "$PGDATA" -o "-c listen_addresses=''" -w start >/dev/null
-  if [ -n "${POSTGRES_DB:-}" ] && [ "$POSTGRES_DB" != "$user" ]; then
-    "$bin/createdb" -U "$user" "$POSTGRES_DB"
-  fi
+  # initdb makes only "postgres"; POSTGRES_DB defaults to the user's name, as in the official image.
+  db=${POSTGRES_DB:-$user}
+  if [ "$db" != postgres ]; then "$bin/createdb" -U "$user" "$db"; fi
   "$bin/pg_ctl" -D "$PGDATA" -m fast -w stop >/dev/null
 fi
 exec "$bin/postgres" -D "$PGDATA"

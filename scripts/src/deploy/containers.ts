@@ -28,6 +28,8 @@ export const SECURITY_CONTEXT = [
   "no-new-privileges",
 ];
 const KUBECONFIG_IN_CONTAINER = "/etc/minispod/kubeconfig";
+/** Every container started here carries it, so a cleanup (.ci/run) finds what a crash left. */
+export const CONTAINER_LABEL = "minispod.check=images";
 
 /** `localhost/minispod/fn-<name>:<tag>`, what `images.sh --local` builds. */
 export const imageOf = (
@@ -111,7 +113,8 @@ export async function runReady(
   const port = await freePort();
   const name = `minispod-${Math.random().toString(36).slice(2, 10)}`;
   const all: Record<string, string> = { ...env, PORT: String(port) };
-  const args = ["run", "-d", "--name", name, "--network", "host", ...SECURITY_CONTEXT];
+  const args = ["run", "-d", "--name", name, "--label", CONTAINER_LABEL, "--network", "host"];
+  args.push(...SECURITY_CONTEXT);
   if (options.kubeconfig) {
     args.push("-v", `${options.kubeconfig}:${KUBECONFIG_IN_CONTAINER}:ro`);
     all.KUBECONFIG = KUBECONFIG_IN_CONTAINER;
@@ -163,7 +166,15 @@ export const needsCluster = (name: string) => name === "provisioner" || name ===
 /** Runs `image`'s command to completion under the securityContext; resolves with its exit code and log. */
 export function runToExit(image: string, env: Record<string, string>, command: string[]) {
   return new Promise<{ code: number | null; output: string }>((resolve) => {
-    const args = ["run", "--rm", "--network", "host", ...SECURITY_CONTEXT];
+    const args = [
+      "run",
+      "--rm",
+      "--label",
+      CONTAINER_LABEL,
+      "--network",
+      "host",
+      ...SECURITY_CONTEXT,
+    ];
     for (const key of Object.keys(env)) args.push("-e", key);
     const child = spawn("podman", [...args, image, ...command], {
       env: { ...process.env, ...env },

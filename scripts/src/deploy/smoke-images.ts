@@ -14,6 +14,7 @@
  */
 import { existsSync, rmSync } from "node:fs";
 import { chromium } from "playwright-core";
+import postgres from "postgres";
 import {
   type Container,
   containerEnv,
@@ -66,10 +67,14 @@ try {
     "node",
     "migrate.mjs",
   ]);
+  const sql = postgres(database.url, { max: 1, onnotice: () => {} });
+  const [tables] = await sql<{ n: number }[]>`
+    select count(*)::int as n from information_schema.tables where table_schema = 'public'`;
+  await sql.end();
   record(
-    `migrate (${imageOf("auth")})`,
-    migrate.code === 0,
-    migrate.output.trim().split("\n").pop() ?? "",
+    `migrate (${imageOf("auth")}, node migrate.mjs) on an empty database`,
+    migrate.code === 0 && tables!.n > 5,
+    `exit ${migrate.code}, ${tables!.n} tables; ${migrate.output.trim().split("\n").pop() ?? ""}`,
   );
   for (const name of names) {
     const image = imageOf(name);
