@@ -26,6 +26,23 @@ export interface CatalogWorkload {
   generatedSecrets?: string[];
   /** HTTP path of the app's health check; without it, a TCP check of the port. */
   probePath?: string;
+  /**
+   * The generated secrets the customer is handed (`GET /instances/:id/credentials`),
+   * e.g. Vaultwarden's ADMIN_TOKEN; the others stay inside the cluster.
+   */
+  credentials?: CatalogCredential[];
+}
+
+/** One customer-facing credential: a generated secret and how to use it. */
+export interface CatalogCredential {
+  /** The environment variable, one of `generatedSecrets`. */
+  secret: string;
+  /** What it is, in the customer's words ("Admin token"). */
+  label: string;
+  /** The fixed user name that goes with it, when the app has one ("admin"). */
+  username?: string;
+  /** Where to use it, a path of the instance's URL ("/admin"). */
+  path?: string;
 }
 
 export const billingPeriod = pgEnum("billing_period", ["MONTHLY"]);

@@ -154,6 +154,24 @@ const probePath = v.pipe(
   v.regex(/^\/[\x21-\x7e]*$/, 'must be an HTTP path like "/healthz" (no spaces)'),
 );
 
+const credential = v.strictObject(
+  {
+    secret: v.pipe(v.string("must be a string"), v.regex(ENV_NAME, "must be a variable name")),
+    label: v.pipe(v.string("must be a string"), v.trim(), v.minLength(1), v.maxLength(80)),
+    username: v.optional(v.pipe(v.string("must be a string"), v.minLength(1), v.maxLength(80))),
+    path: v.optional(probePath),
+  },
+  objectMessage,
+);
+const credentials = v.pipe(
+  v.array(credential, "must be a list of credentials"),
+  v.maxLength(5, "must have at most 5 credentials"),
+  v.check(
+    (list) => new Set(list.map((c) => c.secret)).size === list.length,
+    "must not repeat a secret",
+  ),
+);
+
 /**
  * How the provisioner runs the container (CatalogWorkload). Every key optional:
  * the defaults are the hardened ones (restricted Pod Security, a non-root UID,
@@ -165,6 +183,7 @@ const workload = v.strictObject(
     runAsUser: v.optional(runAsUser),
     generatedSecrets: v.optional(generatedSecrets),
     probePath: v.optional(probePath),
+    credentials: v.optional(credentials),
   },
   objectMessage,
 );
@@ -190,6 +209,13 @@ export function workloadProblem(
     return {
       field: "workload.generatedSecrets",
       message: `${shadowed} is also in defaultEnv; keep it in one place`,
+    };
+  }
+  const unknown = w.credentials?.find((c) => !w.generatedSecrets?.includes(c.secret));
+  if (unknown) {
+    return {
+      field: "workload.credentials",
+      message: `${unknown.secret} is not one of workload.generatedSecrets`,
     };
   }
   return undefined;

@@ -189,6 +189,7 @@ describe("admin: update", () => {
       runAsUser: null,
       generatedSecrets: ["APP_KEY"],
       probePath: "/healthz",
+      credentials: [{ secret: "APP_KEY", label: "Admin key", username: "admin", path: "/admin" }],
     };
     const res = await t.app.request(
       "/api/v1/services",
@@ -231,6 +232,16 @@ describe("admin: update", () => {
       "workload.generatedSecrets",
     ],
     ["a relative probe path", { probePath: "healthz" }, "workload.probePath"],
+    [
+      "a credential that is not a generated secret",
+      { generatedSecrets: ["A"], credentials: [{ secret: "B", label: "Admin" }] },
+      "workload.credentials",
+    ],
+    [
+      "a credential without a label",
+      { generatedSecrets: ["A"], credentials: [{ secret: "A", label: " " }] },
+      "workload.credentials.0.label",
+    ],
     ["an unknown key", { privileged: true }, "workload.privileged"],
   ])(
     "refuses a workload with %s (400, names the field, writes nothing)",

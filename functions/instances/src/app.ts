@@ -1,4 +1,4 @@
-import { declareInstanceMetrics } from "@minispod/instances";
+import { declareInstanceMetrics, keyringOf } from "@minispod/instances";
 import { baseApp } from "@minispod/shared";
 import type { InstancesDeps } from "./deps";
 import { instanceRoutes } from "./routes/instances";
@@ -15,6 +15,7 @@ export function createApp(deps: InstancesDeps) {
     source: "instances",
     provisionTimeoutMs: deps.env.PROVISION_TIMEOUT * 1000,
     metrics: deps.metrics,
+    keyring: keyringOf(deps.env),
   };
   declareInstanceMetrics(deps.metrics);
   const app = baseApp(deps);

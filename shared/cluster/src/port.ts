@@ -78,6 +78,12 @@ export interface NamespaceSpec {
 
 export interface InstanceSpec extends InstanceRef {
   app: AppSpec;
+  /**
+   * Values for some of `app.generatedSecrets`, chosen by the caller (the
+   * credentials handed to the customer); the others are generated. Used only
+   * when the Secret is created; kept out of `app`, so out of its hash.
+   */
+  secretValues?: Readonly<Record<string, string>> | undefined;
   /** Suspended instances are applied with 0 replicas; volumes are kept. */
   suspended?: boolean | undefined;
 }
@@ -203,4 +209,9 @@ export interface ClusterPort {
   logs(ref: InstanceRef, options?: LogOptions): Promise<InstanceLogs>;
   /** Rollout restart: new pods, same configuration. */
   restart(ref: InstanceRef): Promise<{ restartedAt: string }>;
+  /**
+   * Sets some values of the instance's Secret (a rotated credential), the
+   * others kept; the pods see them after a `restart`. Never reads the Secret.
+   */
+  setSecretValues(ref: InstanceRef, values: Readonly<Record<string, string>>): Promise<void>;
 }

@@ -183,4 +183,14 @@ describe("instance manifests", () => {
     const deployment = JSON.stringify(deploymentManifest(config, spec));
     for (const value of values) expect(deployment).not.toContain(value);
   });
+
+  it("writes the caller's value for a handed-over credential and generates the rest", () => {
+    const [first, second] = gitea.generatedSecrets ?? [];
+    const chosen = { ...spec, secretValues: { [first!]: "chosen-by-the-provisioner" } };
+    const data = secretManifest(config, chosen).stringData ?? {};
+    expect(data[first!]).toBe("chosen-by-the-provisioner");
+    expect(data[second!]).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    // Not part of the app spec: choosing values never changes the Deployment or its hash.
+    expect(deploymentManifest(config, chosen)).toEqual(deploymentManifest(config, spec));
+  });
 });

@@ -1,4 +1,5 @@
 export * from "./cluster";
+export * from "./credentials";
 export * from "./env";
 export * from "./metrics";
 export * from "./spec";

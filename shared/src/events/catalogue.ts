@@ -111,6 +111,16 @@ export const eventCatalogue = {
   "instance.suspended": instance,
   "instance.resumed": instance,
   "instance.deleted": instance,
+  /** A credential of the app was regenerated; the value itself never travels in an event. */
+  "instance.credentials_rotated": v.looseObject({
+    ...owned,
+    instanceId: id,
+    subscriptionId: id,
+    serviceName: v.string(),
+    /** The environment variable rotated (the catalog's credential `secret`). */
+    name: v.string(),
+    version: v.number(),
+  }),
   "webhook.endpoint_disabled": v.looseObject({
     ...owned,
     endpointId: id,

@@ -24,6 +24,16 @@ const serviceSchema = named(
         runAsUser: v.optional(v.nullable(v.pipe(v.number(), v.integer()))),
         generatedSecrets: v.optional(v.array(v.string())),
         probePath: v.optional(v.string()),
+        credentials: v.optional(
+          v.array(
+            v.object({
+              secret: v.string(),
+              label: v.string(),
+              username: v.optional(v.string()),
+              path: v.optional(v.string()),
+            }),
+          ),
+        ),
       }),
     ),
     resources: v.object({

@@ -1,6 +1,7 @@
 import type { ClusterPort } from "@minispod/cluster";
 import type { Db } from "@minispod/db";
 import type { Logger, Metrics, UserActor } from "@minispod/shared";
+import type { Keyring } from "@minispod/shared/sealed";
 
 export { canReach } from "@minispod/shared";
 
@@ -14,6 +15,8 @@ export interface InstancesContext {
   provisionTimeoutMs: number;
   /** Counts instances an observation turns FAILED (`minispod_instances_failed_total`). */
   metrics: Metrics;
+  /** Opens and seals the app credentials handed to the customer (CREDENTIALS_KEYS). */
+  keyring: Keyring;
 }
 
 /** The signed-in caller (the shared actor type, so audit rows read alike). */

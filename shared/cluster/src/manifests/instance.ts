@@ -196,7 +196,8 @@ export function pvcManifest(
 export const generateSecretValue = () => randomBytes(32).toString("base64url");
 
 /**
- * The instance's Secret with freshly generated values. It is created once
+ * The instance's Secret with freshly generated values (or those the caller
+ * chose, `secretValues`). It is created once
  * and never re-applied (that would regenerate passwords), so the driver
  * creates it only when absent. The values never leave this object.
  */
@@ -207,7 +208,9 @@ export function secretManifest(
 ): V1Secret {
   const { namespace, name } = instanceObjects(config, spec);
   const stringData: Record<string, string> = {};
-  for (const key of spec.app.generatedSecrets ?? []) stringData[key] = generate();
+  for (const key of spec.app.generatedSecrets ?? []) {
+    stringData[key] = spec.secretValues?.[key] ?? generate();
+  }
   return {
     apiVersion: "v1",
     kind: "Secret",

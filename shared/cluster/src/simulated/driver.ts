@@ -296,6 +296,12 @@ export function createSimulatedCluster(options: SimulatedClusterOptions): Simula
       return { restartedAt: at.toISOString() };
     },
 
+    async setSecretValues(ref) {
+      // Secret values are never kept here (nor in a real cluster's readable state):
+      // the workload only has to exist, as the Secret lives and dies with it.
+      if (!(await load(ref))) throw notFound(ref);
+    },
+
     async setFault(ref, fault) {
       const row = await load(ref);
       if (!row) throw notFound(ref);
