@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { ClusterPort, InstanceRef, InstanceSpec } from "@minispod/cluster";
-import { instanceCredentials, simulatedWorkloads } from "@minispod/db";
+import { instanceCredentials, outboxEvents, simulatedWorkloads } from "@minispod/db";
 import { readCredential, rotateCredential } from "@minispod/instances";
 import { type CloudEventMessage, fullType } from "@minispod/shared";
 import { developmentKeyring } from "@minispod/shared/sealed";
@@ -112,6 +112,22 @@ describe("credentials at provision", () => {
     const specs = seen.applied.filter((a) => a.instanceId === s.instanceId);
     expect(specs.length).toBeGreaterThanOrEqual(2);
     expect(specs.every((a) => a.secretValues?.ADMIN_TOKEN === first)).toBe(true);
+  });
+
+  it("names the app and its credentials in the instance events the emails are made from", async () => {
+    const s = await provisioned();
+    const events = await db()
+      .select()
+      .from(outboxEvents)
+      .where(eq(outboxEvents.subject, s.instanceId));
+    const running = events.find((e) => e.type === "dev.minispod.instance.running");
+    expect(running?.data).toMatchObject({
+      serviceName: "Vaultwarden",
+      credentials: ["Admin page token"],
+    });
+    expect(JSON.stringify(events)).not.toContain(
+      await readCredential(db(), keyring, s.instanceId, "ADMIN_TOKEN"),
+    );
   });
 
   it("stores nothing for an app without credentials", async () => {

@@ -41,6 +41,10 @@ const instance = v.looseObject({
   status: v.string(),
   url: v.optional(v.string()),
   message: v.optional(v.nullable(v.string())),
+  /** The catalog name of the app ("Vaultwarden"); absent from events written before it existed. */
+  serviceName: v.optional(v.string()),
+  /** Labels of the credentials the customer can read (`GET /instances/:id/credentials`). */
+  credentials: v.optional(v.array(v.string())),
 });
 
 const payment = v.looseObject({
