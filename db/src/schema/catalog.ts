@@ -31,6 +31,14 @@ export interface CatalogWorkload {
    * e.g. Vaultwarden's ADMIN_TOKEN; the others stay inside the cluster.
    */
   credentials?: CatalogCredential[];
+  /** "sha256:<64 hex>" of the image: pulled by digest, so a moved tag changes nothing. */
+  imageDigest?: string;
+  /** The app writes only to its volume and `writablePaths`: run with a read-only root. */
+  readOnlyRootFilesystem?: boolean;
+  /** Directories kept writable (emptyDirs) under a read-only root; /tmp always is. */
+  writablePaths?: string[];
+  /** Scratch space (request = limit), a Kubernetes quantity; default 1Gi. */
+  ephemeralStorage?: string;
 }
 
 /** One customer-facing credential: a generated secret and how to use it. */

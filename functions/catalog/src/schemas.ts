@@ -154,6 +154,22 @@ const probePath = v.pipe(
   v.regex(/^\/[\x21-\x7e]*$/, 'must be an HTTP path like "/healthz" (no spaces)'),
 );
 
+const absolutePath = v.pipe(
+  v.string("must be a string"),
+  v.maxLength(255, "is too long"),
+  v.regex(/^\/[A-Za-z0-9._/-]*$/, 'must be an absolute path like "/var/cache/app"'),
+  v.check((p) => !p.split("/").includes(".."), "must not contain .."),
+);
+const writablePaths = v.pipe(
+  v.array(absolutePath, "must be a list of paths"),
+  v.maxLength(10, "must have at most 10 paths"),
+  v.check((paths) => new Set(paths).size === paths.length, "must not repeat a path"),
+);
+const imageDigest = v.pipe(
+  v.string("must be a string"),
+  v.regex(/^sha256:[a-f0-9]{64}$/, 'must be an image digest like "sha256:<64 hex digits>"'),
+);
+
 const credential = v.strictObject(
   {
     secret: v.pipe(v.string("must be a string"), v.regex(ENV_NAME, "must be a variable name")),
@@ -184,6 +200,10 @@ const workload = v.strictObject(
     generatedSecrets: v.optional(generatedSecrets),
     probePath: v.optional(probePath),
     credentials: v.optional(credentials),
+    imageDigest: v.optional(imageDigest),
+    readOnlyRootFilesystem: v.optional(v.boolean("must be true or false")),
+    writablePaths: v.optional(writablePaths),
+    ephemeralStorage: v.optional(storageQuantity()),
   },
   objectMessage,
 );
@@ -209,6 +229,12 @@ export function workloadProblem(
     return {
       field: "workload.generatedSecrets",
       message: `${shadowed} is also in defaultEnv; keep it in one place`,
+    };
+  }
+  if (w.writablePaths?.length && !w.readOnlyRootFilesystem) {
+    return {
+      field: "workload.writablePaths",
+      message: "only matters with workload.readOnlyRootFilesystem true",
     };
   }
   const unknown = w.credentials?.find((c) => !w.generatedSecrets?.includes(c.secret));

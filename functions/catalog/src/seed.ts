@@ -80,6 +80,8 @@ const DEMO_WORKLOAD: Record<string, CatalogWorkload> = {
     generatedSecrets: ["ADMIN_TOKEN"],
     // Vaultwarden's admin page asks for this token, with no user name.
     credentials: [{ secret: "ADMIN_TOKEN", label: "Admin page token", path: "/admin" }],
+    // Writes only to DATA_FOLDER (its volume) and /tmp.
+    readOnlyRootFilesystem: true,
   },
   n8n: { generatedSecrets: ["N8N_ENCRYPTION_KEY"] },
   excalidraw: { podSecurity: "baseline", runAsUser: null },

@@ -190,6 +190,10 @@ describe("admin: update", () => {
       generatedSecrets: ["APP_KEY"],
       probePath: "/healthz",
       credentials: [{ secret: "APP_KEY", label: "Admin key", username: "admin", path: "/admin" }],
+      imageDigest: `sha256:${"0f".repeat(32)}`,
+      readOnlyRootFilesystem: true,
+      writablePaths: ["/var/cache/app"],
+      ephemeralStorage: "2Gi",
     };
     const res = await t.app.request(
       "/api/v1/services",
@@ -237,6 +241,18 @@ describe("admin: update", () => {
       { generatedSecrets: ["A"], credentials: [{ secret: "B", label: "Admin" }] },
       "workload.credentials",
     ],
+    ["a tag as digest", { imageDigest: "latest" }, "workload.imageDigest"],
+    [
+      "a relative writable path",
+      { readOnlyRootFilesystem: true, writablePaths: ["tmp"] },
+      "workload.writablePaths.0",
+    ],
+    [
+      "writable paths without a read-only root",
+      { writablePaths: ["/var/cache"] },
+      "workload.writablePaths",
+    ],
+    ["a bad scratch size", { ephemeralStorage: "lots" }, "workload.ephemeralStorage"],
     [
       "a credential without a label",
       { generatedSecrets: ["A"], credentials: [{ secret: "A", label: " " }] },

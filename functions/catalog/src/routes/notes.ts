@@ -24,6 +24,10 @@ const serviceSchema = named(
         runAsUser: v.optional(v.nullable(v.pipe(v.number(), v.integer()))),
         generatedSecrets: v.optional(v.array(v.string())),
         probePath: v.optional(v.string()),
+        imageDigest: v.optional(v.string()),
+        readOnlyRootFilesystem: v.optional(v.boolean()),
+        writablePaths: v.optional(v.array(v.string())),
+        ephemeralStorage: v.optional(v.string()),
         credentials: v.optional(
           v.array(
             v.object({

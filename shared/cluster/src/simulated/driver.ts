@@ -62,7 +62,7 @@ function stateOf(row: Workload): WorkloadState {
   const fault = isSimulatedFault(row.fault) ? row.fault : isSimulatedFault(marker) ? marker : null;
   return {
     name: row.name,
-    image: `${app.image}:${app.imageTag}`,
+    image: `${app.image}:${app.imageTag}${app.imageDigest ? `@${app.imageDigest}` : ""}`,
     port: app.port,
     replicas: row.replicas,
     generation: row.generation,
