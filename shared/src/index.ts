@@ -158,6 +158,7 @@ export {
   type FunctionDefinition,
   type Infrastructure,
 } from "./runtime";
+export { developmentKeyring, type Keyring, openSecret, parseKeyring, sealSecret } from "./sealed";
 export {
   runStandalone,
   serveApp,

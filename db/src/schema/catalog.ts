@@ -26,6 +26,31 @@ export interface CatalogWorkload {
   generatedSecrets?: string[];
   /** HTTP path of the app's health check; without it, a TCP check of the port. */
   probePath?: string;
+  /**
+   * The generated secrets the customer is handed (`GET /instances/:id/credentials`),
+   * e.g. Vaultwarden's ADMIN_TOKEN; the others stay inside the cluster.
+   */
+  credentials?: CatalogCredential[];
+  /** "sha256:<64 hex>" of the image: pulled by digest, so a moved tag changes nothing. */
+  imageDigest?: string;
+  /** The app writes only to its volume and `writablePaths`: run with a read-only root. */
+  readOnlyRootFilesystem?: boolean;
+  /** Directories kept writable (emptyDirs) under a read-only root; /tmp always is. */
+  writablePaths?: string[];
+  /** Scratch space (request = limit), a Kubernetes quantity; default 1Gi. */
+  ephemeralStorage?: string;
+}
+
+/** One customer-facing credential: a generated secret and how to use it. */
+export interface CatalogCredential {
+  /** The environment variable, one of `generatedSecrets`. */
+  secret: string;
+  /** What it is, in the customer's words ("Admin token"). */
+  label: string;
+  /** The fixed user name that goes with it, when the app has one ("admin"). */
+  username?: string;
+  /** Where to use it, a path of the instance's URL ("/admin"). */
+  path?: string;
 }
 
 export const billingPeriod = pgEnum("billing_period", ["MONTHLY"]);

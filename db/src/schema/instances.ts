@@ -1,4 +1,14 @@
-import { bigint, index, pgEnum, pgTable, text, uniqueIndex, uuid } from "drizzle-orm/pg-core";
+import {
+  bigint,
+  index,
+  integer,
+  pgEnum,
+  pgTable,
+  primaryKey,
+  text,
+  uniqueIndex,
+  uuid,
+} from "drizzle-orm/pg-core";
 import { createdAt, id, logId, ts, updatedAt } from "./_common";
 import { subscriptions } from "./subscriptions";
 
@@ -56,4 +66,27 @@ export const instanceStatusEvents = pgTable(
     seq: bigint("seq", { mode: "number" }).generatedAlwaysAsIdentity(),
   },
   (t) => [index("instance_status_events_instance_idx").on(t.instanceId, t.createdAt)],
+);
+
+/**
+ * The app credentials a customer is handed (the catalog's `credentials`):
+ * each generated value sealed with AES-256-GCM (`keyId` names the key of
+ * CREDENTIALS_KEYS it was sealed with), never stored in clear.
+ */
+export const instanceCredentials = pgTable(
+  "instance_credentials",
+  {
+    instanceId: uuid("instance_id")
+      .notNull()
+      .references(() => serviceInstances.id, { onDelete: "cascade" }),
+    /** The environment variable (one of the catalog's generatedSecrets). */
+    name: text("name").notNull(),
+    keyId: text("key_id").notNull(),
+    sealed: text("sealed").notNull(),
+    /** 1 when generated at provision, +1 per rotation. */
+    version: integer("version").notNull().default(1),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [primaryKey({ columns: [t.instanceId, t.name] })],
 );

@@ -158,6 +158,40 @@ const probePath = v.pipe(
   v.regex(/^\/[\x21-\x7e]*$/, 'must be an HTTP path like "/healthz" (no spaces)'),
 );
 
+const absolutePath = v.pipe(
+  v.string("must be a string"),
+  v.maxLength(255, "is too long"),
+  v.regex(/^\/[A-Za-z0-9._/-]*$/, 'must be an absolute path like "/var/cache/app"'),
+  v.check((p) => !p.split("/").includes(".."), "must not contain .."),
+);
+const writablePaths = v.pipe(
+  v.array(absolutePath, "must be a list of paths"),
+  v.maxLength(10, "must have at most 10 paths"),
+  v.check((paths) => new Set(paths).size === paths.length, "must not repeat a path"),
+);
+const imageDigest = v.pipe(
+  v.string("must be a string"),
+  v.regex(/^sha256:[a-f0-9]{64}$/, 'must be an image digest like "sha256:<64 hex digits>"'),
+);
+
+const credential = v.strictObject(
+  {
+    secret: v.pipe(v.string("must be a string"), v.regex(ENV_NAME, "must be a variable name")),
+    label: v.pipe(v.string("must be a string"), v.trim(), v.minLength(1), v.maxLength(80)),
+    username: v.optional(v.pipe(v.string("must be a string"), v.minLength(1), v.maxLength(80))),
+    path: v.optional(probePath),
+  },
+  objectMessage,
+);
+const credentials = v.pipe(
+  v.array(credential, "must be a list of credentials"),
+  v.maxLength(5, "must have at most 5 credentials"),
+  v.check(
+    (list) => new Set(list.map((c) => c.secret)).size === list.length,
+    "must not repeat a secret",
+  ),
+);
+
 /**
  * How the provisioner runs the container (CatalogWorkload). Every key optional:
  * the defaults are the hardened ones (restricted Pod Security, a non-root UID,
@@ -169,6 +203,11 @@ const workload = v.strictObject(
     runAsUser: v.optional(runAsUser),
     generatedSecrets: v.optional(generatedSecrets),
     probePath: v.optional(probePath),
+    credentials: v.optional(credentials),
+    imageDigest: v.optional(imageDigest),
+    readOnlyRootFilesystem: v.optional(v.boolean("must be true or false")),
+    writablePaths: v.optional(writablePaths),
+    ephemeralStorage: v.optional(storageQuantity()),
   },
   objectMessage,
 );
@@ -194,6 +233,19 @@ export function workloadProblem(
     return {
       field: "workload.generatedSecrets",
       message: `${shadowed} is also in defaultEnv; keep it in one place`,
+    };
+  }
+  if (w.writablePaths?.length && !w.readOnlyRootFilesystem) {
+    return {
+      field: "workload.writablePaths",
+      message: "only matters with workload.readOnlyRootFilesystem true",
+    };
+  }
+  const unknown = w.credentials?.find((c) => !w.generatedSecrets?.includes(c.secret));
+  if (unknown) {
+    return {
+      field: "workload.credentials",
+      message: `${unknown.secret} is not one of workload.generatedSecrets`,
     };
   }
   return undefined;

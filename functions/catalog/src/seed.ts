@@ -76,7 +76,13 @@ const DEMO: v.InferInput<typeof createServiceSchema>[] = [
  */
 const DEMO_WORKLOAD: Record<string, CatalogWorkload> = {
   gitea: { generatedSecrets: ["GITEA__security__SECRET_KEY", "GITEA__security__INTERNAL_TOKEN"] },
-  vaultwarden: { generatedSecrets: ["ADMIN_TOKEN"] },
+  vaultwarden: {
+    generatedSecrets: ["ADMIN_TOKEN"],
+    // Vaultwarden's admin page asks for this token, with no user name.
+    credentials: [{ secret: "ADMIN_TOKEN", label: "Admin page token", path: "/admin" }],
+    // Writes only to DATA_FOLDER (its volume) and /tmp.
+    readOnlyRootFilesystem: true,
+  },
   n8n: { generatedSecrets: ["N8N_ENCRYPTION_KEY"] },
   excalidraw: { podSecurity: "baseline", runAsUser: null },
 };

@@ -189,6 +189,11 @@ describe("admin: update", () => {
       runAsUser: null,
       generatedSecrets: ["APP_KEY"],
       probePath: "/healthz",
+      credentials: [{ secret: "APP_KEY", label: "Admin key", username: "admin", path: "/admin" }],
+      imageDigest: `sha256:${"0f".repeat(32)}`,
+      readOnlyRootFilesystem: true,
+      writablePaths: ["/var/cache/app"],
+      ephemeralStorage: "2Gi",
     };
     const res = await t.app.request(
       "/api/v1/services",
@@ -231,6 +236,28 @@ describe("admin: update", () => {
       "workload.generatedSecrets",
     ],
     ["a relative probe path", { probePath: "healthz" }, "workload.probePath"],
+    [
+      "a credential that is not a generated secret",
+      { generatedSecrets: ["A"], credentials: [{ secret: "B", label: "Admin" }] },
+      "workload.credentials",
+    ],
+    ["a tag as digest", { imageDigest: "latest" }, "workload.imageDigest"],
+    [
+      "a relative writable path",
+      { readOnlyRootFilesystem: true, writablePaths: ["tmp"] },
+      "workload.writablePaths.0",
+    ],
+    [
+      "writable paths without a read-only root",
+      { writablePaths: ["/var/cache"] },
+      "workload.writablePaths",
+    ],
+    ["a bad scratch size", { ephemeralStorage: "lots" }, "workload.ephemeralStorage"],
+    [
+      "a credential without a label",
+      { generatedSecrets: ["A"], credentials: [{ secret: "A", label: " " }] },
+      "workload.credentials.0.label",
+    ],
     ["an unknown key", { privileged: true }, "workload.privileged"],
   ])(
     "refuses a workload with %s (400, names the field, writes nothing)",

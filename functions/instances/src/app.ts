@@ -1,4 +1,4 @@
-import { declareInstanceMetrics } from "@minispod/instances";
+import { declareInstanceMetrics, keyringOf } from "@minispod/instances";
 import { baseApp } from "@minispod/shared";
 import type { InstancesDeps } from "./deps";
 import { instanceRoutes } from "./routes/instances";
@@ -21,6 +21,7 @@ export function createApp(deps: InstancesDeps) {
       limit: deps.env.INSTANCE_RESTART_LIMIT,
       windowSeconds: deps.env.INSTANCE_RESTART_WINDOW,
     },
+    keyring: keyringOf(deps.env),
   };
   declareInstanceMetrics(deps.metrics);
   const app = baseApp(deps);

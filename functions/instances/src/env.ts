@@ -1,10 +1,18 @@
-import { CLUSTER_IN_PRODUCTION, clusterAllowed, clusterEnvEntries } from "@minispod/instances";
+import {
+  CLUSTER_IN_PRODUCTION,
+  CREDENTIALS_KEY_IN_PRODUCTION,
+  clusterAllowed,
+  clusterEnvEntries,
+  credentialsEnvEntries,
+  credentialsKeyAllowed,
+} from "@minispod/instances";
 import { baseEnvEntries, envField } from "@minispod/shared";
 import * as v from "valibot";
 
 const entries = {
   ...baseEnvEntries,
   ...clusterEnvEntries,
+  ...credentialsEnvEntries,
   /** Same as the provisioner's: an on-demand read past it records FAILED too. */
   PROVISION_TIMEOUT: envField.duration("10m"),
   /** Restarts one instance may take per INSTANCE_RESTART_WINDOW, whoever asks (0 = no limit). */
@@ -17,6 +25,10 @@ const schema = v.pipe(
   v.forward(
     v.check((env) => clusterAllowed(env), CLUSTER_IN_PRODUCTION),
     ["K8S_DRIVER"],
+  ),
+  v.forward(
+    v.check((env) => credentialsKeyAllowed(env), CREDENTIALS_KEY_IN_PRODUCTION),
+    ["CREDENTIALS_KEYS"],
   ),
 );
 

@@ -9,6 +9,7 @@ import { createSimulatedCluster, type SimulatedCluster } from "@minispod/cluster
 import {
   type InstanceStatus,
   instanceStatusEvents,
+  type serviceCatalog,
   serviceInstances,
   subscriptions,
 } from "@minispod/db";
@@ -71,9 +72,10 @@ export async function makeInstance(
   t: InstancesTest,
   user: TestUser,
   status: InstanceStatus = "RUNNING",
+  catalog: Partial<typeof serviceCatalog.$inferInsert> = {},
 ): Promise<Made> {
   const db = t.h.database.db;
-  const service = await seedCatalogEntry(db, { storage: null, storageMountPath: null });
+  const service = await seedCatalogEntry(db, { storage: null, storageMountPath: null, ...catalog });
   const now = new Date();
   const [subscription] = await db
     .insert(subscriptions)

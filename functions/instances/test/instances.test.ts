@@ -268,12 +268,16 @@ describe("API description", () => {
     expect(Object.keys(doc.paths).sort()).toEqual([
       "/api/v1/instances",
       "/api/v1/instances/{id}",
+      "/api/v1/instances/{id}/credentials",
+      "/api/v1/instances/{id}/credentials/rotate",
       "/api/v1/instances/{id}/logs",
       "/api/v1/instances/{id}/restart",
     ]);
     const logs = doc.paths["/api/v1/instances/{id}/logs"]!.get!;
     expect(logs.parameters?.map((p) => p.name).sort()).toEqual(["id", "since", "tail"]);
     expect(Object.keys(logs.responses)).toContain("401");
+    const rotate = doc.paths["/api/v1/instances/{id}/credentials/rotate"]!.post!;
+    expect(Object.keys(rotate.responses)).toEqual(expect.arrayContaining(["202", "403", "422"]));
   });
 });
 

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { createServer } from "node:net";
-import { emailMessages, processedEvents } from "@minispod/db";
+import { emailMessages, processedEvents, users } from "@minispod/db";
 import type { AppEnv } from "@minispod/shared";
 import { createHarness, type Harness, type TestUser } from "@minispod/shared/testing";
 import { eq } from "drizzle-orm";
@@ -150,6 +150,30 @@ describe("recipients", () => {
     });
     await deliver(app, event);
     expect(smtp.messages[0]?.to).toMatchObject({ value: [{ address: user.email }] });
+  });
+});
+
+describe("unconfirmed email addresses", () => {
+  it("may subscribe, and the activation email reminds them to confirm (a confirmed one is not reminded)", async () => {
+    const unconfirmed = await h.user();
+    await h.database.db
+      .update(users)
+      .set({ emailVerifiedAt: null })
+      .where(eq(users.id, unconfirmed.id));
+    for (const [who, reminded] of [
+      [unconfirmed, true],
+      [user, false],
+    ] as const) {
+      smtp.messages.length = 0;
+      const event = cloudEvent(
+        "subscription.activated",
+        sampleData["subscription.activated"]!(who.id),
+      );
+      expect((await deliver(app, event)).status).toBe(200);
+      const text = String(smtp.messages[0]?.text);
+      expect(text).toContain("is active");
+      expect(text.includes("Your email address is not confirmed yet")).toBe(reminded);
+    }
   });
 });
 

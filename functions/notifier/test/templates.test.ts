@@ -61,6 +61,40 @@ describe("templates", () => {
       serviceName: "Nextcloud",
     });
     expect(email.subject).toBe("Nextcloud is up and running");
+    expect(email.text).toContain("your Nextcloud instance is running");
+    const failed = render("instance.failed", {
+      ...sampleData["instance.failed"]!(USER_ID),
+      serviceName: "Nextcloud",
+    });
+    expect(failed.subject).toBe("Nextcloud could not be started");
+    expect(failed.text).toContain("Your Nextcloud instance ran into a problem");
+  });
+
+  it("says 'your app' for an instance event written before names were carried", () => {
+    const email = render("instance.running", sampleData["instance.running"]!(USER_ID));
+    expect(email.subject).toBe("Your app is up and running");
+  });
+
+  it("points to the credentials page from the running email, never the values", () => {
+    const email = render("instance.running", {
+      ...sampleData["instance.running"]!(USER_ID),
+      serviceName: "Vaultwarden",
+      credentials: ["Admin page token"],
+    });
+    expect(email.text).toContain(
+      'Its Admin page token is on the instance\'s page under "Credentials"',
+    );
+    expect(email.text).toContain("never sent by email");
+    const plain = render("instance.running", sampleData["instance.running"]!(USER_ID));
+    expect(plain.text).not.toContain("Credentials");
+  });
+
+  it("tells the owner a credential was rotated and where to read the new one", () => {
+    const data = sampleData["instance.credentials_rotated"]!(USER_ID) as { instanceId: string };
+    const email = render("instance.credentials_rotated", data);
+    expect(email.subject).toBe("A credential of your Vaultwarden instance was changed");
+    expect(email.text).toContain("ADMIN_TOKEN of your Vaultwarden instance");
+    expect(email.text).toContain(`/instances/${data.instanceId}/credentials`);
   });
 
   it("says when a cancelled app stops and how long its data is kept, or that an immediate cancel deletes the data", () => {

@@ -1,4 +1,4 @@
-import { declareInstanceMetrics } from "@minispod/instances";
+import { declareInstanceMetrics, keyringOf } from "@minispod/instances";
 import { baseApp, consumeCounter, cronRoutes } from "@minispod/shared";
 import type { ProvisionerDeps } from "./deps";
 import { provisionerEventRoutes } from "./routes/events";
@@ -20,6 +20,7 @@ export function provisionerContext(deps: ProvisionerDeps): ProvisionerContext {
     source: SOURCE,
     provisionTimeoutMs: deps.env.PROVISION_TIMEOUT * 1000,
     metrics: deps.metrics,
+    keyring: keyringOf(deps.env),
   };
   declareInstanceMetrics(deps.metrics);
   const follower = createFollower(ctx, deps.env.PROVISION_POLL_MS);

@@ -1,10 +1,18 @@
-import { CLUSTER_IN_PRODUCTION, clusterAllowed, clusterEnvEntries } from "@minispod/instances";
+import {
+  CLUSTER_IN_PRODUCTION,
+  CREDENTIALS_KEY_IN_PRODUCTION,
+  clusterAllowed,
+  clusterEnvEntries,
+  credentialsEnvEntries,
+  credentialsKeyAllowed,
+} from "@minispod/instances";
 import { baseEnvEntries, envField } from "@minispod/shared";
 import * as v from "valibot";
 
 const entries = {
   ...baseEnvEntries,
   ...clusterEnvEntries,
+  ...credentialsEnvEntries,
   /** A provision not running after this long becomes FAILED, with the cluster's reason. */
   PROVISION_TIMEOUT: envField.duration("10m"),
   /**
@@ -27,6 +35,10 @@ const schema = v.pipe(
   v.forward(
     v.check((env) => clusterAllowed(env), CLUSTER_IN_PRODUCTION),
     ["K8S_DRIVER"],
+  ),
+  v.forward(
+    v.check((env) => credentialsKeyAllowed(env), CREDENTIALS_KEY_IN_PRODUCTION),
+    ["CREDENTIALS_KEYS"],
   ),
 );
 

@@ -35,6 +35,7 @@ describe("following a provision in the background", () => {
 });
 
 describe("environment", () => {
+  const KEYS = `k1:${Buffer.alloc(32, 1).toString("base64")}`;
   const base = { DATABASE_URL: "postgres://localhost/x" };
 
   it("uses the simulated cluster without KUBECONFIG outside production", () => {
@@ -52,8 +53,25 @@ describe("environment", () => {
         ...base,
         NODE_ENV: "production",
         KUBERNETES_SERVICE_HOST: "10.43.0.1",
+        CREDENTIALS_KEYS: KEYS,
       }).K8S_DRIVER,
     ).toBeUndefined();
+  });
+
+  it("needs a real credentials key in production, and names it (never the key) when malformed", () => {
+    const inPod = { ...base, NODE_ENV: "production", KUBERNETES_SERVICE_HOST: "10.43.0.1" };
+    expect(() => parseEnv(provisionerEnvSchema, inPod)).toThrow(
+      /CREDENTIALS_KEYS must be set when NODE_ENV=production/,
+    );
+    const short = Buffer.alloc(16, 7).toString("base64");
+    expect(() =>
+      parseEnv(provisionerEnvSchema, { ...base, CREDENTIALS_KEYS: `k:${short}` }),
+    ).toThrow(/CREDENTIALS_KEYS must be id:base64key pairs: key "k" must be 32 bytes/);
+    expect(() =>
+      parseEnv(provisionerEnvSchema, { ...base, CREDENTIALS_KEYS: `k:${short}` }),
+    ).not.toThrow(short);
+    const env = parseEnv(provisionerEnvSchema, { ...inPod, CREDENTIALS_KEYS: KEYS });
+    expect(env.CREDENTIALS_KEYS?.current.id).toBe("k1");
   });
 
   it("rejects a namespace prefix that is not a DNS label", () => {

@@ -1,18 +1,16 @@
-import {
-  billingContextOf,
-  expireEndedSubscriptions,
-  renewDueSubscriptions,
-} from "@minispod/billing";
+import { billingContextOf, expireEndedSubscriptions } from "@minispod/billing";
 import { auditLog, invoices, serviceInstances, subscriptions } from "@minispod/db";
 import { json, runRouteSecurityTests } from "@minispod/shared/testing";
 import { and, eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   outboxFor,
+  renewalSweep,
   type SubscriptionBody,
   type SubscriptionsTest,
-  setupSubscriptions,
+  setupAtTime,
   subscribed,
+  subscriptionRow,
 } from "./helpers";
 
 type Cancelled = SubscriptionBody & {
@@ -28,9 +26,7 @@ let t: SubscriptionsTest;
 let target: SubscriptionBody;
 const START = new Date("2026-04-01T09:00:00.000Z");
 beforeAll(async () => {
-  t = await setupSubscriptions({ env: { SUBSCRIPTION_RETENTION_DAYS: "30" } });
-  t.h.clock.now = START;
-  target = await subscribed(t);
+  ({ t, target } = await setupAtTime(START, { SUBSCRIPTION_RETENTION_DAYS: "30" }));
 });
 afterAll(() => t.h.close());
 
@@ -39,16 +35,17 @@ const cancel = (id: string, body: unknown = {}, user = t.customer) =>
   t.app.request(`/api/v1/subscriptions/${id}/cancel`, json(body, t.h.bearer(user)));
 const undo = (id: string, user = t.customer) =>
   t.app.request(`/api/v1/subscriptions/${id}/cancel/undo`, json({}, t.h.bearer(user)));
-const row = async (id: string) =>
-  (await db().select().from(subscriptions).where(eq(subscriptions.id, id)))[0]!;
+const row = (id: string) => subscriptionRow(t, id);
 const hours = (date: Date, n: number) => new Date(date.getTime() + n * 3_600_000);
 
 async function sweep(at: Date) {
-  t.h.clock.now = at;
-  const ctx = billingContextOf(t.deps);
-  const bounds = { batchSize: 50, maxBatches: 4 };
-  await renewDueSubscriptions({ ctx, now: at, windowSeconds: 86_400, concurrency: 1, ...bounds });
-  return expireEndedSubscriptions({ ctx, now: at, ...bounds });
+  await renewalSweep(t, at, 86_400);
+  return expireEndedSubscriptions({
+    ctx: billingContextOf(t.deps),
+    now: at,
+    batchSize: 50,
+    maxBatches: 4,
+  });
 }
 
 describe("POST /api/v1/subscriptions/:id/cancel (default: at the period's end)", () => {

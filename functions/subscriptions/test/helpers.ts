@@ -1,6 +1,7 @@
+import { billingContextOf, renewDueSubscriptions } from "@minispod/billing";
 import type { PaymentProvider } from "@minispod/billing/payments";
 import { type SandboxPaymentProvider, sandboxPaymentProvider } from "@minispod/billing/payments";
-import { type Db, outboxEvents, type serviceCatalog } from "@minispod/db";
+import { type Db, outboxEvents, type serviceCatalog, subscriptions } from "@minispod/db";
 import type { AppEnv, EventSender } from "@minispod/shared";
 import {
   createHarness,
@@ -99,6 +100,40 @@ export async function subscribed(
   const res = await subscribeRequest(t, user, { serviceSlug: service?.slug, ...body });
   if (res.status !== 201) throw new Error(`subscribe failed: ${res.status} ${await res.text()}`);
   return (await res.json()) as SubscriptionBody;
+}
+
+/**
+ * The fixture of the lifecycle tests on the injected clock: the app with
+ * `env`, the clock at `start`, and one subscription made then (`target`,
+ * for the security cases).
+ */
+export async function setupAtTime(
+  start: Date,
+  env: Record<string, string>,
+): Promise<{ t: SubscriptionsTest; target: SubscriptionBody }> {
+  const t = await setupSubscriptions({ env });
+  t.h.clock.now = start;
+  return { t, target: await subscribed(t) };
+}
+
+/** The subscription's row as stored now. */
+export async function subscriptionRow(t: SubscriptionsTest, id: string) {
+  const [row] = await t.h.database.db.select().from(subscriptions).where(eq(subscriptions.id, id));
+  if (!row) throw new Error(`no subscription ${id}`);
+  return row;
+}
+
+/** The renewal sweep at `at` (the clock moved there first), as the billing-sweeper runs it. */
+export async function renewalSweep(t: SubscriptionsTest, at: Date, windowSeconds: number) {
+  t.h.clock.now = at;
+  return renewDueSubscriptions({
+    ctx: billingContextOf(t.deps),
+    now: at,
+    windowSeconds,
+    batchSize: 50,
+    maxBatches: 4,
+    concurrency: 1,
+  });
 }
 
 export async function outboxFor(db: Db, subject: string) {

@@ -1,15 +1,16 @@
-import { billingContextOf, renewDueSubscriptions } from "@minispod/billing";
 import { SANDBOX_PAYMENT_METHODS } from "@minispod/billing/payments";
-import { auditLog, invoices, payments, subscriptions } from "@minispod/db";
+import { auditLog, invoices, payments } from "@minispod/db";
 import { json, runRouteSecurityTests } from "@minispod/shared/testing";
 import { and, eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   outboxFor,
+  renewalSweep,
   type SubscriptionBody,
   type SubscriptionsTest,
-  setupSubscriptions,
+  setupAtTime,
   subscribed,
+  subscriptionRow,
 } from "./helpers";
 
 type Updated = SubscriptionBody & {
@@ -20,17 +21,14 @@ let t: SubscriptionsTest;
 let target: SubscriptionBody;
 const START = new Date("2026-05-01T09:00:00.000Z");
 beforeAll(async () => {
-  t = await setupSubscriptions({ env: { BILLING_DUNNING_DAYS: "1,3,5" } });
-  t.h.clock.now = START;
-  target = await subscribed(t);
+  ({ t, target } = await setupAtTime(START, { BILLING_DUNNING_DAYS: "1,3,5" }));
 });
 afterAll(() => t.h.close());
 
 const db = () => t.h.database.db;
 const put = (id: string, body: unknown, user = t.customer) =>
   t.app.request(`/api/v1/subscriptions/${id}/payment-method`, json(body, t.h.bearer(user), "PUT"));
-const row = async (id: string) =>
-  (await db().select().from(subscriptions).where(eq(subscriptions.id, id)))[0]!;
+const row = (id: string) => subscriptionRow(t, id);
 
 /** A subscription the sweep failed to renew at its period's end: PAST_DUE, retry in a day. */
 async function pastDue() {
@@ -41,15 +39,7 @@ async function pastDue() {
   const end = new Date(sub.currentPeriodEnd);
   // The card on file starts declining: the renewal at the period's end fails.
   await put(sub.id, { paymentMethod: SANDBOX_PAYMENT_METHODS.declined });
-  t.h.clock.now = end;
-  await renewDueSubscriptions({
-    ctx: billingContextOf(t.deps),
-    now: end,
-    windowSeconds: 3600,
-    batchSize: 50,
-    maxBatches: 4,
-    concurrency: 1,
-  });
+  await renewalSweep(t, end, 3600);
   expect(await row(sub.id)).toMatchObject({ status: "PAST_DUE", renewalAttempts: 1 });
   return { sub, end };
 }

@@ -87,6 +87,7 @@ export async function testSecrets(databaseUrl: string, redisUrl: string) {
     PAYMENT_GATEWAY_URL: "http://127.0.0.1:9/payments",
     PAYMENT_API_KEY: "smoke",
     PAYMENT_WEBHOOK_SECRET: "whsec_c21va2Utc21va2Utc21va2Utc21va2U=",
+    CREDENTIALS_KEYS: `smoke:${Buffer.alloc(32, 1).toString("base64")}`,
   };
   return { secrets, kubeconfig, dir };
 }

@@ -1,9 +1,7 @@
-import { subscriptions } from "@minispod/db";
-import { AppError, enqueueEvent, recordAudit } from "@minispod/shared";
-import { eq } from "drizzle-orm";
+import { AppError } from "@minispod/shared";
 import { lockReachableSubscription } from "./access";
+import { changeSubscription } from "./change";
 import type { Actor, BillingContext } from "./context";
-import { subscriptionEventData } from "./events";
 import { loadSubscriptionDetail, type SubscriptionDetail } from "./views";
 
 /**
@@ -31,27 +29,21 @@ export async function setAutoRenew({
       });
     }
     if (subscription.autoRenew === input.autoRenew) return [];
-    const [updated] = await tx
-      .update(subscriptions)
-      // Turning auto-renew back on takes back a cancellation at period end too.
-      .set(input.autoRenew ? { autoRenew: true, cancelAtPeriodEnd: false } : { autoRenew: false })
-      .where(eq(subscriptions.id, subscription.id))
-      .returning();
-    await recordAudit(tx, {
-      actor: input.actor,
-      action: "subscription.auto_renew_changed",
-      resourceType: "subscription",
-      resourceId: subscription.id,
-      ownerId: subscription.userId,
-      metadata: { autoRenew: input.autoRenew },
-    });
     return [
-      await enqueueEvent(tx, {
-        type: "subscription.auto_renew_changed",
-        source: ctx.source,
-        subject: subscription.id,
-        data: subscriptionEventData(updated!, service),
-      }),
+      await changeSubscription(
+        tx,
+        ctx,
+        { subscription, service },
+        {
+          change: "subscription.auto_renew_changed",
+          // Turning auto-renew back on takes back a cancellation at period end too.
+          set: input.autoRenew
+            ? { autoRenew: true, cancelAtPeriodEnd: false }
+            : { autoRenew: false },
+          actor: input.actor,
+          metadata: { autoRenew: input.autoRenew },
+        },
+      ),
     ];
   });
   if (eventIds.length > 0) ctx.events.kick(eventIds);

@@ -38,6 +38,13 @@ export interface CancelInput {
   immediately?: boolean | undefined;
 }
 
+/** 409 naming the subscription's status; `detail` defaults to "cannot be cancelled". */
+const refused = (subscription: { status: string }, detail?: string) =>
+  new AppError("CONFLICT", {
+    detail: detail ?? `A ${subscription.status} subscription cannot be cancelled.`,
+    extra: { subscriptionStatus: subscription.status },
+  });
+
 /**
  * Cancels a subscription. By default at the period's end: auto-renew off and
  * `cancelAtPeriodEnd`, the app keeps running until the paid period ends, then
@@ -90,19 +97,18 @@ async function cancelAtPeriodEnd(
   input: CancelInput,
 ): Promise<Outcome> {
   if (subscription.cancelAtPeriodEnd) {
-    throw new AppError("CONFLICT", {
-      detail: `The subscription already ends on ${subscription.currentPeriodEnd.toISOString()}.`,
-      extra: { subscriptionStatus: subscription.status },
-    });
+    throw refused(
+      subscription,
+      `The subscription already ends on ${subscription.currentPeriodEnd.toISOString()}.`,
+    );
   }
   if (subscription.status !== "ACTIVE" && subscription.status !== "PAST_DUE") {
-    throw new AppError("CONFLICT", {
-      detail:
-        subscription.status === "EXPIRED"
-          ? 'The subscription has already ended; its data is deleted when the retention window closes. Send {"immediately": true} to delete it now.'
-          : `A ${subscription.status} subscription cannot be cancelled.`,
-      extra: { subscriptionStatus: subscription.status },
-    });
+    throw refused(
+      subscription,
+      subscription.status === "EXPIRED"
+        ? 'The subscription has already ended; its data is deleted when the retention window closes. Send {"immediately": true} to delete it now.'
+        : undefined,
+    );
   }
   const now = ctx.now();
   const [updated] = await tx
@@ -153,13 +159,10 @@ async function cancelNow(
   input: CancelInput,
 ): Promise<Outcome> {
   if (!CANCELLABLE_NOW.has(subscription.status)) {
-    throw new AppError("CONFLICT", {
-      detail:
-        subscription.status === "CANCELLED"
-          ? "The subscription is already cancelled."
-          : `A ${subscription.status} subscription cannot be cancelled.`,
-      extra: { subscriptionStatus: subscription.status },
-    });
+    throw refused(
+      subscription,
+      subscription.status === "CANCELLED" ? "The subscription is already cancelled." : undefined,
+    );
   }
   const now = ctx.now();
   const [cancelled] = await tx
@@ -254,12 +257,12 @@ export async function undoCancel({
       input.actor,
     );
     if (!subscription.cancelAtPeriodEnd || subscription.status !== "ACTIVE") {
-      throw new AppError("CONFLICT", {
-        detail: subscription.cancelAtPeriodEnd
+      throw refused(
+        subscription,
+        subscription.cancelAtPeriodEnd
           ? "The period has already ended; renew the subscription instead."
           : "No cancellation is scheduled for this subscription.",
-        extra: { subscriptionStatus: subscription.status },
-      });
+      );
     }
     const [updated] = await tx
       .update(subscriptions)

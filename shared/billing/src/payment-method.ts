@@ -1,10 +1,9 @@
-import { PaymentProviderError } from "@minispod/billing/payments";
-import { type Db, subscriptions } from "@minispod/db";
-import { AppError, enqueueEvent, recordAudit } from "@minispod/shared";
-import { eq } from "drizzle-orm";
+import type { Db } from "@minispod/db";
+import { AppError } from "@minispod/shared";
 import { lockReachableSubscription } from "./access";
+import { changeSubscription } from "./change";
 import type { Actor, BillingContext } from "./context";
-import { subscriptionEventData } from "./events";
+import { PaymentProviderError } from "./payments/index";
 import { renew } from "./renew";
 import { loadSubscriptionDetail, type SubscriptionDetail } from "./views";
 
@@ -68,7 +67,7 @@ export async function updatePaymentMethod({
     refuseEnded(subscription.status);
     return {
       status: subscription.status,
-      eventIds: await recordMethod(tx, ctx, { subscription, service }, input),
+      eventIds: [await recordMethod(tx, ctx, { subscription, service }, input)],
     };
   });
   ctx.events.kick(eventIds);
@@ -86,36 +85,20 @@ function refuseEnded(status: string) {
   }
 }
 
-async function recordMethod(
+function recordMethod(
   tx: Db,
   ctx: BillingContext,
-  { subscription, service }: Awaited<ReturnType<typeof lockReachableSubscription>>,
+  locked: Awaited<ReturnType<typeof lockReachableSubscription>>,
   input: { actor: Actor; paymentMethod: string },
-): Promise<string[]> {
-  const [updated] = await tx
-    .update(subscriptions)
-    .set({ paymentMethod: input.paymentMethod, cardOnFile: true })
-    .where(eq(subscriptions.id, subscription.id))
-    .returning();
-  await recordAudit(tx, {
+): Promise<string> {
+  return changeSubscription(tx, ctx, locked, {
+    change: "subscription.payment_method_updated",
+    set: { paymentMethod: input.paymentMethod, cardOnFile: true },
     actor: input.actor,
-    action: "subscription.payment_method_updated",
-    resourceType: "subscription",
-    resourceId: subscription.id,
-    ownerId: subscription.userId,
     // The method's reference stays ours: it is not a secret, but neither is it the customer's to read back.
-    metadata: { previousStatus: subscription.status },
+    metadata: { previousStatus: locked.subscription.status },
+    eventExtra: { retryingOverdue: locked.subscription.status === "PAST_DUE" },
   });
-  return [
-    await enqueueEvent(tx, {
-      type: "subscription.payment_method_updated",
-      source: ctx.source,
-      subject: subscription.id,
-      data: subscriptionEventData(updated!, service, {
-        retryingOverdue: subscription.status === "PAST_DUE",
-      }),
-    }),
-  ];
 }
 
 async function retryOverdue(

@@ -17,6 +17,7 @@ export {
   type ClusterPort,
   type InstancePhase,
   type InstanceRef,
+  type InstanceSpec,
   type InstanceStatus,
   isClusterError,
   type NamespaceSpec,

@@ -18,6 +18,12 @@ export interface AppResources {
   storage?: string | null | undefined;
   /** Where the volume is mounted in the container; required with storage. */
   storageMountPath?: string | null | undefined;
+  /**
+   * Node-local scratch space the container may use (logs, caches, its
+   * emptyDirs), as request and limit; default `DEFAULT_EPHEMERAL_STORAGE`.
+   * Past it the kubelet evicts the pod instead of filling the node's disk.
+   */
+  ephemeralStorage?: string | null | undefined;
 }
 
 /** An HTTP check of the app; without one the driver checks that the port accepts TCP. */
@@ -33,6 +39,19 @@ export interface AppSpec {
   slug: string;
   image: string;
   imageTag: string;
+  /**
+   * "sha256:<64 hex>": the image is pulled by digest (`image:tag@digest`), so
+   * a tag moved upstream never changes what runs. Unset: by tag alone.
+   */
+  imageDigest?: string | null | undefined;
+  /**
+   * The app writes only to its volume and `writablePaths`: the root
+   * filesystem is mounted read-only, and /tmp plus each writable path get an
+   * emptyDir. Default false (most images write somewhere under /).
+   */
+  readOnlyRootFilesystem?: boolean | undefined;
+  /** Directories that stay writable (emptyDirs) under a read-only root. */
+  writablePaths?: readonly string[] | undefined;
   /** The container port the app listens on (HTTP). */
   port: number;
   /** Plain configuration, from the catalog's default_env. */
@@ -78,6 +97,12 @@ export interface NamespaceSpec {
 
 export interface InstanceSpec extends InstanceRef {
   app: AppSpec;
+  /**
+   * Values for some of `app.generatedSecrets`, chosen by the caller (the
+   * credentials handed to the customer); the others are generated. Used only
+   * when the Secret is created; kept out of `app`, so out of its hash.
+   */
+  secretValues?: Readonly<Record<string, string>> | undefined;
   /** Suspended instances are applied with 0 replicas; volumes are kept. */
   suspended?: boolean | undefined;
 }
@@ -203,4 +228,9 @@ export interface ClusterPort {
   logs(ref: InstanceRef, options?: LogOptions): Promise<InstanceLogs>;
   /** Rollout restart: new pods, same configuration. */
   restart(ref: InstanceRef): Promise<{ restartedAt: string }>;
+  /**
+   * Sets some values of the instance's Secret (a rotated credential), the
+   * others kept; the pods see them after a `restart`. Never reads the Secret.
+   */
+  setSecretValues(ref: InstanceRef, values: Readonly<Record<string, string>>): Promise<void>;
 }

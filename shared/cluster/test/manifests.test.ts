@@ -113,11 +113,55 @@ describe("instance manifests", () => {
       capabilities: { drop: ["ALL"] },
     });
     expect(container?.resources).toEqual({
-      requests: { cpu: "500m", memory: "512Mi" },
-      limits: { cpu: "500m", memory: "512Mi" },
+      requests: { cpu: "500m", memory: "512Mi", "ephemeral-storage": "1Gi" },
+      limits: { cpu: "500m", memory: "512Mi", "ephemeral-storage": "1Gi" },
     });
     expect(container?.image).toBe("gitea/gitea:1.22");
     expect(container?.volumeMounts).toEqual([{ name: "data", mountPath: "/data" }]);
+  });
+
+  it("bounds scratch space: ephemeral-storage request = limit, from the catalog or 1Gi", () => {
+    const sized = {
+      ...spec,
+      app: { ...gitea, resources: { ...gitea.resources, ephemeralStorage: "3Gi" } },
+    };
+    const resources = deploymentManifest(config, sized).spec?.template.spec?.containers[0]
+      ?.resources;
+    expect(resources?.requests?.["ephemeral-storage"]).toBe("3Gi");
+    expect(resources?.limits?.["ephemeral-storage"]).toBe("3Gi");
+  });
+
+  it("mounts the root read-only where the app allows, with emptyDirs for /tmp and its writable paths", () => {
+    const app = {
+      ...gitea,
+      readOnlyRootFilesystem: true,
+      writablePaths: ["/var/cache/app", "/tmp"],
+    };
+    const pod = deploymentManifest(config, { ...spec, app }).spec?.template.spec;
+    const container = pod?.containers[0];
+    expect(container?.securityContext?.readOnlyRootFilesystem).toBe(true);
+    expect(container?.volumeMounts).toEqual([
+      { name: "data", mountPath: "/data" },
+      { name: "scratch-0", mountPath: "/tmp" },
+      { name: "scratch-1", mountPath: "/var/cache/app" },
+    ]);
+    expect(pod?.volumes).toEqual([
+      { name: "data", persistentVolumeClaim: { claimName: `i-${instanceId}` } },
+      { name: "scratch-0", emptyDir: { sizeLimit: "1Gi" } },
+      { name: "scratch-1", emptyDir: { sizeLimit: "1Gi" } },
+    ]);
+    // An app that has not said so keeps a writable root and no scratch volumes.
+    const plain = deploymentManifest(config, spec).spec?.template.spec;
+    expect(plain?.containers[0]?.securityContext?.readOnlyRootFilesystem).toBeUndefined();
+    expect(plain?.volumes).toEqual([
+      { name: "data", persistentVolumeClaim: { claimName: `i-${instanceId}` } },
+    ]);
+  });
+
+  it("pulls by digest when the catalog pins one, keeping the tag for people", () => {
+    const digest = `sha256:${"ab".repeat(32)}`;
+    const pinned = deploymentManifest(config, { ...spec, app: { ...gitea, imageDigest: digest } });
+    expect(pinned.spec?.template.spec?.containers[0]?.image).toBe(`gitea/gitea:1.22@${digest}`);
   });
 
   it("runs root-only images as root with only NET_BIND_SERVICE back, and scales suspended ones to zero", () => {
@@ -182,5 +226,15 @@ describe("instance manifests", () => {
     for (const value of values) expect(value).toMatch(/^[A-Za-z0-9_-]{43}$/);
     const deployment = JSON.stringify(deploymentManifest(config, spec));
     for (const value of values) expect(deployment).not.toContain(value);
+  });
+
+  it("writes the caller's value for a handed-over credential and generates the rest", () => {
+    const [first, second] = gitea.generatedSecrets ?? [];
+    const chosen = { ...spec, secretValues: { [first!]: "chosen-by-the-provisioner" } };
+    const data = secretManifest(config, chosen).stringData ?? {};
+    expect(data[first!]).toBe("chosen-by-the-provisioner");
+    expect(data[second!]).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    // Not part of the app spec: choosing values never changes the Deployment or its hash.
+    expect(deploymentManifest(config, chosen)).toEqual(deploymentManifest(config, spec));
   });
 });

@@ -1,5 +1,16 @@
 export { clusterFromEnv } from "./cluster";
 export {
+  CREDENTIALS_KEY_IN_PRODUCTION,
+  credentialsEnvEntries,
+  credentialsKeyAllowed,
+  credentialsOf,
+  ensureCredentials,
+  keyringOf,
+  readCredential,
+  readCredentials,
+  rotateCredential,
+} from "./credentials";
+export {
   CLUSTER_IN_PRODUCTION,
   clusterAllowed,
   clusterEnvEntries,

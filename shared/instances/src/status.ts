@@ -77,6 +77,9 @@ export async function recordTransition(
         status: transition.status,
         url: instance!.url,
         message: transition.message,
+        // The emails name the app; "running" also points to the credentials page.
+        serviceName: record.service.name,
+        credentials: (record.service.workload.credentials ?? []).map((c) => c.label),
       },
     });
   }

@@ -41,6 +41,10 @@ const instance = v.looseObject({
   status: v.string(),
   url: v.optional(v.string()),
   message: v.optional(v.nullable(v.string())),
+  /** The catalog name of the app ("Vaultwarden"); absent from events written before it existed. */
+  serviceName: v.optional(v.string()),
+  /** Labels of the credentials the customer can read (`GET /instances/:id/credentials`). */
+  credentials: v.optional(v.array(v.string())),
 });
 
 const payment = v.looseObject({
@@ -111,6 +115,16 @@ export const eventCatalogue = {
   "instance.suspended": instance,
   "instance.resumed": instance,
   "instance.deleted": instance,
+  /** A credential of the app was regenerated; the value itself never travels in an event. */
+  "instance.credentials_rotated": v.looseObject({
+    ...owned,
+    instanceId: id,
+    subscriptionId: id,
+    serviceName: v.string(),
+    /** The environment variable rotated (the catalog's credential `secret`). */
+    name: v.string(),
+    version: v.number(),
+  }),
   "webhook.endpoint_disabled": v.looseObject({
     ...owned,
     endpointId: id,

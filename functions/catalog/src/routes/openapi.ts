@@ -24,6 +24,20 @@ const serviceSchema = named(
         runAsUser: v.optional(v.nullable(v.pipe(v.number(), v.integer()))),
         generatedSecrets: v.optional(v.array(v.string())),
         probePath: v.optional(v.string()),
+        imageDigest: v.optional(v.string()),
+        readOnlyRootFilesystem: v.optional(v.boolean()),
+        writablePaths: v.optional(v.array(v.string())),
+        ephemeralStorage: v.optional(v.string()),
+        credentials: v.optional(
+          v.array(
+            v.object({
+              secret: v.string(),
+              label: v.string(),
+              username: v.optional(v.string()),
+              path: v.optional(v.string()),
+            }),
+          ),
+        ),
       }),
     ),
     resources: v.object({

@@ -4,6 +4,7 @@ import {
   actorOf,
   fields,
   idParam,
+  jsonBody,
   pageQuery,
   pathParams,
   queryParams,
@@ -13,6 +14,7 @@ import {
 import { Hono } from "hono";
 import * as v from "valibot";
 import type { InstancesContext } from "../services/context";
+import { rotateCredential, showCredentials } from "../services/credentials";
 import { instanceLogs, listInstances, showInstance } from "../services/read";
 import { restartInstance } from "../services/restart";
 import { notes } from "./openapi";
@@ -39,6 +41,14 @@ const logsQuery = v.object({
   since: v.optional(wholeNumber(1, 7 * 86_400)),
 });
 
+const rotateBody = v.object({
+  /** The credential to regenerate: its `name` in the credentials answer. */
+  name: v.pipe(
+    v.string("must be a string"),
+    v.regex(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/, "must be a credential name like ADMIN_TOKEN"),
+  ),
+});
+
 /** `/api/v1/instances`: the customer's instances (admins: everyone's). */
 export function instanceRoutes(ctx: InstancesContext, verifier: TokenVerifier) {
   return new Hono<AppEnv>()
@@ -61,5 +71,25 @@ export function instanceRoutes(ctx: InstancesContext, verifier: TokenVerifier) {
     .post("/:id/restart", notes.restart, pathParams(idParam), async (c) => {
       const id = c.req.valid("param").id;
       return c.json(await restartInstance({ ctx, input: { actor: actorOf(c), id } }), 202);
-    });
+    })
+    .get("/:id/credentials", notes.credentials, pathParams(idParam), async (c) => {
+      const id = c.req.valid("param").id;
+      const body = await showCredentials({ ctx, input: { actor: actorOf(c), id } });
+      // Passwords: no browser or proxy may keep a copy.
+      c.header("cache-control", "no-store");
+      return c.json(body);
+    })
+    .post(
+      "/:id/credentials/rotate",
+      notes.rotateCredential,
+      pathParams(idParam),
+      jsonBody(rotateBody),
+      async (c) => {
+        const id = c.req.valid("param").id;
+        const { name } = c.req.valid("json");
+        const input = { actor: actorOf(c), id, name };
+        c.header("cache-control", "no-store");
+        return c.json(await rotateCredential({ ctx, input }), 202);
+      },
+    );
 }

@@ -101,6 +101,32 @@ const restartSchema = named(
   }),
 );
 
+const credentialsSchema = named(
+  "InstanceCredentials",
+  v.object({
+    instanceId: uuid,
+    credentials: v.array(
+      v.object({
+        name: v.string(),
+        label: v.string(),
+        username: v.nullable(v.string()),
+        value: v.pipe(
+          v.nullable(v.string()),
+          v.description("Null until the instance is first provisioned."),
+        ),
+        url: v.pipe(v.nullable(v.string()), v.description("Where to use it; null until placed.")),
+        version: v.nullable(integer),
+        updatedAt: v.nullable(timestamp),
+      }),
+    ),
+  }),
+);
+
+const rotationSchema = named(
+  "InstanceCredentialRotation",
+  v.object({ instanceId: uuid, name: v.string(), version: integer, rotatedAt: timestamp }),
+);
+
 export const notes = {
   list: describeRoute({
     id: "instances.list",
@@ -127,5 +153,19 @@ export const notes = {
       "One restart of an instance at a time, and at most INSTANCE_RESTART_LIMIT (6) per INSTANCE_RESTART_WINDOW (1 h), whoever asks: past that 429 with Retry-After.",
     response: { status: 202, schema: restartSchema },
     errors: ["CONFLICT", "SERVICE_UNAVAILABLE"],
+  }),
+  credentials: describeRoute({
+    id: "instances.credentials",
+    summary:
+      "The app's generated credentials the catalog hands to the customer (owner only, audited, not cached)",
+    response: { schema: credentialsSchema },
+    errors: ["FORBIDDEN", "CONFLICT"],
+  }),
+  rotateCredential: describeRoute({
+    id: "instances.rotateCredential",
+    summary:
+      "Regenerate one credential; the instance restarts with it shortly (owner only, audited)",
+    response: { status: 202, schema: rotationSchema },
+    errors: ["FORBIDDEN", "CONFLICT", "UNPROCESSABLE"],
   }),
 };

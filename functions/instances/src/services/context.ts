@@ -1,6 +1,13 @@
 import type { ClusterPort } from "@minispod/cluster";
 import type { Db } from "@minispod/db";
-import type { KeyValueStore, Logger, Metrics, RateLimiter, UserActor } from "@minispod/shared";
+import type {
+  Keyring,
+  KeyValueStore,
+  Logger,
+  Metrics,
+  RateLimiter,
+  UserActor,
+} from "@minispod/shared";
 
 export { canReach } from "@minispod/shared";
 
@@ -19,6 +26,8 @@ export interface InstancesContext {
   /** Counts restarts per instance. */
   limiter: RateLimiter;
   restartLimit: { limit: number; windowSeconds: number };
+  /** Opens and seals the app credentials handed to the customer (CREDENTIALS_KEYS). */
+  keyring: Keyring;
 }
 
 /** The signed-in caller (the shared actor type, so audit rows read alike). */

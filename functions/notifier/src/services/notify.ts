@@ -47,7 +47,13 @@ export async function sendEventEmail<T extends EventType>(
   if (!UUID.test(data.userId))
     throw new PermanentEventError(`userId of ${event.type} is not a UUID`);
   const [user] = await tx
-    .select({ id: users.id, email: users.email, name: users.name, disabledAt: users.disabledAt })
+    .select({
+      id: users.id,
+      email: users.email,
+      name: users.name,
+      disabledAt: users.disabledAt,
+      emailVerifiedAt: users.emailVerifiedAt,
+    })
     .from(users)
     .where(eq(users.id, data.userId));
   const key = { eventId: event.id, template: template.name };
@@ -65,7 +71,12 @@ export async function sendEventEmail<T extends EventType>(
       .onConflictDoNothing();
     return "skipped";
   }
-  const email = renderEmail(template.render({ data, user, link: deps.link }), user);
+  const recipient = {
+    name: user.name,
+    email: user.email,
+    emailVerified: user.emailVerifiedAt !== null,
+  };
+  const email = renderEmail(template.render({ data, user: recipient, link: deps.link }), user);
   const row = { ...key, userId: user.id, to: user.email, subject: email.subject };
 
   if (user.disabledAt) {

@@ -4,7 +4,7 @@ import type { TemplateMap } from "./types";
 
 type InstanceData = EventData<"instance.running">;
 
-/** The provisioner may add `serviceName`; until then the emails say "your app". */
+/** The app's catalog name; events written before it was carried say "your app". */
 const appName = (data: InstanceData) =>
   typeof data.serviceName === "string" && data.serviceName.trim()
     ? data.serviceName.trim()
@@ -23,6 +23,13 @@ export const instanceTemplates = {
         blocks: [
           paragraph(`Good news: your ${name ?? "app"} instance is running.`),
           ...(data.url ? [action("Open your app", data.url)] : []),
+          ...(data.credentials?.length
+            ? [
+                paragraph(
+                  `Its ${data.credentials.join(", ")} ${data.credentials.length > 1 ? "are" : "is"} on the instance's page under "Credentials" (never sent by email); you can rotate ${data.credentials.length > 1 ? "them" : "it"} there.`,
+                ),
+              ]
+            : []),
           manage(data, link),
         ],
       };
@@ -44,5 +51,21 @@ export const instanceTemplates = {
         ],
       };
     },
+  },
+  "instance.credentials_rotated": {
+    name: "instance-credentials-rotated",
+    render: ({ data, link }) => ({
+      subject: `A credential of your ${data.serviceName} instance was changed`,
+      blocks: [
+        paragraph(
+          `${data.name} of your ${data.serviceName} instance was replaced by a new value; the old one stops working once the app has restarted, in a minute or so.`,
+        ),
+        paragraph("If you did not ask for this, change your password and contact our support."),
+        action(
+          "See the new value",
+          link(`/instances/${encodeURIComponent(data.instanceId)}/credentials`),
+        ),
+      ],
+    }),
   },
 } satisfies TemplateMap;

@@ -17,7 +17,7 @@ const autoRenew = (data: SubscriptionData) =>
 export const subscriptionTemplates = {
   "subscription.activated": {
     name: "subscription-activated",
-    render: ({ data, link }) => ({
+    render: ({ data, link, user }) => ({
       subject: `Your ${data.serviceName} subscription is active`,
       blocks: [
         paragraph(`Thank you! Your subscription to ${data.serviceName} is active.`),
@@ -26,6 +26,15 @@ export const subscriptionTemplates = {
         ),
         facts(["Service", data.serviceName], period(data), autoRenew(data)),
         view(data, link),
+        // Subscribing is allowed before the address is confirmed (the payment is the
+        // stronger check); renewal, payment and deletion notices go to it, so remind.
+        ...(user.emailVerified === false
+          ? [
+              note(
+                `Your email address is not confirmed yet. Renewal reminders, failed payments and the deletion of your data are announced to ${user.email}: please confirm it with the link we sent, or ask for a new one from your account page.`,
+              ),
+            ]
+          : []),
       ],
     }),
   },

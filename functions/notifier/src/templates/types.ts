@@ -6,6 +6,8 @@ import type { EmailContent } from "./render";
 export interface Recipient {
   name: string;
   email: string;
+  /** False while the address is unconfirmed: some emails then remind them to confirm it. */
+  emailVerified?: boolean;
 }
 
 export interface TemplateInput<T extends EventType> {

@@ -100,6 +100,14 @@ export const sampleData: { [T in EventType]?: (userId: string) => EventData<T> }
     ...instance(userId, "FAILED"),
     message: "image could not be pulled",
   }),
+  "instance.credentials_rotated": (userId) => ({
+    userId,
+    instanceId: randomUUID(),
+    subscriptionId: randomUUID(),
+    serviceName: "Vaultwarden",
+    name: "ADMIN_TOKEN",
+    version: 2,
+  }),
   "webhook.endpoint_disabled": (userId) => ({
     userId,
     endpointId: randomUUID(),

@@ -12,14 +12,19 @@ import { Hono } from "hono";
 import * as v from "valibot";
 import type { ProvisionerContext } from "../services/context";
 import { convergeInstance } from "../services/converge";
+import { applyRotatedCredential } from "../services/credentials";
 
-/** The subscription events that move an instance; each one converges it to its subscription. */
+/**
+ * The subscription events that move an instance (each one converges it to its
+ * subscription), and a rotated credential to write into the workload.
+ */
 export const HANDLED = [
   "subscription.activated",
   "subscription.renewed",
   "subscription.expired",
   "subscription.cancelled",
   "subscription.purged",
+  "instance.credentials_rotated",
 ] as const satisfies readonly EventType[];
 type Handled = (typeof HANDLED)[number];
 
@@ -57,7 +62,21 @@ export function provisionerEventRoutes(
         detail: `data of ${event.type} does not match its schema`,
       });
     }
-    const { subscriptionId, userId } = parsed.output;
+    if (type === "instance.credentials_rotated") {
+      const { instanceId, name } = parsed.output as { instanceId: string; name: string };
+      try {
+        const result = await applyRotatedCredential(ctx, { instanceId, name });
+        count(event.type, "processed");
+        // The credential's name only: its value is never logged.
+        log.info({ ...result, instanceId, credential: name }, "event consumed");
+        return c.json(result);
+      } catch (error) {
+        count(event.type, "failed");
+        log.error({ err: error }, "rotated credential not applied; asking for a retry");
+        throw new AppError("SERVICE_UNAVAILABLE", { detail: "Provisioning failed; retry later." });
+      }
+    }
+    const { subscriptionId, userId } = parsed.output as { subscriptionId: string; userId: string };
     try {
       const result = await convergeInstance(
         ctx,

@@ -1,6 +1,6 @@
 import type { ClusterPort } from "@minispod/cluster";
 import type { Db } from "@minispod/db";
-import type { Logger, Metrics } from "@minispod/shared";
+import type { Keyring, Logger, Metrics } from "@minispod/shared";
 
 /** What the provisioner's services need; built once in app.ts. */
 export interface ProvisionerContext {
@@ -13,6 +13,8 @@ export interface ProvisionerContext {
   provisionTimeoutMs: number;
   /** Counts instances that turn FAILED (`minispod_instances_failed_total`). */
   metrics: Metrics;
+  /** Seals and opens the credentials handed to customers (CREDENTIALS_KEYS). */
+  keyring: Keyring;
   /** Called for an instance left PROVISIONING, to watch it until it runs or fails. */
   onProvisioning?: ((instanceId: string) => void) | undefined;
 }

@@ -7,6 +7,8 @@ import {
 import {
   appSpecOf,
   countFailures,
+  credentialsOf,
+  ensureCredentials,
   type InstanceRecord,
   loadRecord,
   namespaceSpecOf,
@@ -39,7 +41,19 @@ async function act(ctx: ProvisionerContext, record: InstanceRecord, desired: Des
   switch (desired) {
     case "running": {
       await ctx.cluster.ensureNamespace(await namespaceSpecOf(ctx.db, ref.customerId));
-      const applied = await ctx.cluster.applyInstance({ ...ref, app: appSpecOf(record.service) });
+      // The customer-facing credentials are generated here, kept sealed in the database
+      // (the provisioner can never read a Secret back), and written into the Secret.
+      const secretValues = await ensureCredentials(
+        ctx.db,
+        ctx.keyring,
+        ref.instanceId,
+        credentialsOf(record.service).map((c) => c.secret),
+      );
+      const applied = await ctx.cluster.applyInstance({
+        ...ref,
+        app: appSpecOf(record.service),
+        secretValues,
+      });
       return { desired, applied, live: await ctx.cluster.readStatus(ref) } satisfies Acted;
     }
     case "suspended":

@@ -433,6 +433,21 @@ export function createKubernetesCluster(options: KubernetesClusterOptions): Kube
       );
       return { restartedAt };
     },
+
+    async setSecretValues(ref, values) {
+      const { namespace, name } = instanceObjects(config, ref);
+      // A merge patch of stringData: only these keys change, and nothing is read back.
+      await call(`update Secret ${namespace}/${name}`, () =>
+        objects.patch(
+          { apiVersion: "v1", kind: "Secret", metadata: { name, namespace }, stringData: values },
+          undefined,
+          undefined,
+          `${FIELD_MANAGER}-credentials`,
+          undefined,
+          PatchStrategy.MergePatch,
+        ),
+      );
+    },
   };
 }
 

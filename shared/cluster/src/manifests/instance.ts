@@ -14,6 +14,19 @@ import { WORKLOAD_SERVICE_ACCOUNT } from "./namespace";
 
 /** UID/GID apps run as when the catalog says nothing (any non-root id works for most images). */
 export const DEFAULT_UID = 1000;
+/** Scratch space of a container when the catalog says nothing (request = limit). */
+export const DEFAULT_EPHEMERAL_STORAGE = "1Gi";
+
+/** What the container pulls: by digest when the catalog pins one, the tag kept for people. */
+export const imageRef = (app: Pick<AppSpec, "image" | "imageTag" | "imageDigest">) =>
+  `${app.image}:${app.imageTag}${app.imageDigest ? `@${app.imageDigest}` : ""}`;
+
+/** The emptyDirs of a read-only root: /tmp always, then the app's writable paths. */
+function scratchMounts(app: AppSpec) {
+  if (!app.readOnlyRootFilesystem) return [];
+  const paths = [...new Set(["/tmp", ...(app.writablePaths ?? [])])];
+  return paths.map((mountPath, i) => ({ name: `scratch-${i}`, mountPath }));
+}
 const SERVICE_PORT = 80;
 
 export const instanceLabels = (ref: InstanceRef, app?: Pick<AppSpec, "slug">) => ({
@@ -53,7 +66,21 @@ export function deploymentManifest(config: ClusterConfig, spec: InstanceSpec): V
   const root = app.runAsUser === null;
   const uid = app.runAsUser ?? DEFAULT_UID;
   const storage = Boolean(app.resources.storage);
-  const resources = { cpu: app.resources.cpu, memory: app.resources.memory };
+  const ephemeral = app.resources.ephemeralStorage ?? DEFAULT_EPHEMERAL_STORAGE;
+  const resources = {
+    cpu: app.resources.cpu,
+    memory: app.resources.memory,
+    "ephemeral-storage": ephemeral,
+  };
+  const scratch = scratchMounts(app);
+  const mounts = [
+    ...(storage ? [{ name: "data", mountPath: app.resources.storageMountPath ?? "/data" }] : []),
+    ...scratch,
+  ];
+  const volumes = [
+    ...(storage ? [{ name: "data", persistentVolumeClaim: { claimName: name } }] : []),
+    ...scratch.map((m) => ({ name: m.name, emptyDir: { sizeLimit: ephemeral } })),
+  ];
   return {
     apiVersion: "apps/v1",
     kind: "Deployment",
@@ -85,7 +112,7 @@ export function deploymentManifest(config: ClusterConfig, spec: InstanceSpec): V
           containers: [
             {
               name: "app",
-              image: `${app.image}:${app.imageTag}`,
+              image: imageRef(app),
               ports: [{ name: "http", containerPort: app.port, protocol: "TCP" }],
               env: Object.entries(app.env ?? {})
                 .sort(([a], [b]) => a.localeCompare(b))
@@ -101,20 +128,13 @@ export function deploymentManifest(config: ClusterConfig, spec: InstanceSpec): V
                   ...(root && app.port < 1024 ? { add: ["NET_BIND_SERVICE"] } : {}),
                 },
                 ...(root ? {} : { runAsNonRoot: true }),
+                ...(app.readOnlyRootFilesystem ? { readOnlyRootFilesystem: true } : {}),
               },
               ...probes(app),
-              ...(storage
-                ? {
-                    volumeMounts: [
-                      { name: "data", mountPath: app.resources.storageMountPath ?? "/data" },
-                    ],
-                  }
-                : {}),
+              ...(mounts.length ? { volumeMounts: mounts } : {}),
             },
           ],
-          ...(storage
-            ? { volumes: [{ name: "data", persistentVolumeClaim: { claimName: name } }] }
-            : {}),
+          ...(volumes.length ? { volumes } : {}),
         },
       },
     },
@@ -196,7 +216,8 @@ export function pvcManifest(
 export const generateSecretValue = () => randomBytes(32).toString("base64url");
 
 /**
- * The instance's Secret with freshly generated values. It is created once
+ * The instance's Secret with freshly generated values (or those the caller
+ * chose, `secretValues`). It is created once
  * and never re-applied (that would regenerate passwords), so the driver
  * creates it only when absent. The values never leave this object.
  */
@@ -207,7 +228,9 @@ export function secretManifest(
 ): V1Secret {
   const { namespace, name } = instanceObjects(config, spec);
   const stringData: Record<string, string> = {};
-  for (const key of spec.app.generatedSecrets ?? []) stringData[key] = generate();
+  for (const key of spec.app.generatedSecrets ?? []) {
+    stringData[key] = spec.secretValues?.[key] ?? generate();
+  }
   return {
     apiVersion: "v1",
     kind: "Secret",

@@ -62,7 +62,7 @@ function stateOf(row: Workload): WorkloadState {
   const fault = isSimulatedFault(row.fault) ? row.fault : isSimulatedFault(marker) ? marker : null;
   return {
     name: row.name,
-    image: `${app.image}:${app.imageTag}`,
+    image: `${app.image}:${app.imageTag}${app.imageDigest ? `@${app.imageDigest}` : ""}`,
     port: app.port,
     replicas: row.replicas,
     generation: row.generation,
@@ -294,6 +294,12 @@ export function createSimulatedCluster(options: SimulatedClusterOptions): Simula
       const at = now();
       await startRollout(ref, { generation: row.generation + 1 });
       return { restartedAt: at.toISOString() };
+    },
+
+    async setSecretValues(ref) {
+      // Secret values are never kept here (nor in a real cluster's readable state):
+      // the workload only has to exist, as the Secret lives and dies with it.
+      if (!(await load(ref))) throw notFound(ref);
     },
 
     async setFault(ref, fault) {
