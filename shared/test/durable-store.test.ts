@@ -12,6 +12,7 @@ const opened: Database[] = [];
 async function open(dir: string) {
   const database = createDb(`pglite://${dir}`);
   await database.migrate();
+  await database.migrateDev();
   opened.push(database);
   return database;
 }
