@@ -95,7 +95,9 @@ export async function journey(
     body: { serviceSlug: service.slug },
   });
   retryAfter ??= retryAfterOf(second.response);
-  if (second.error?.code !== "CONFLICT") throw new Error("expected a conflict");
+  if (second.error?.code !== "CONFLICT") {
+    throw new Error(`expected a conflict, got ${second.response.status} ${second.error?.code}`);
+  }
   const conflict = {
     code: second.error.code,
     subscriptionId: second.error.subscriptionId,

@@ -111,8 +111,10 @@ function sampleString(schema: Schema, name: string): string {
   }
   if (typeof schema.pattern === "string") {
     const pattern = new RegExp(schema.pattern);
+    // Without a maxLength the pattern alone bounds the value (a digest is 71 characters).
+    const cap = schema.maxLength === undefined ? Number.POSITIVE_INFINITY : max;
     const [value] = fc.sample(
-      fc.stringMatching(pattern).filter((s) => s.length >= min && s.length <= max),
+      fc.stringMatching(pattern).filter((s) => s.length >= min && s.length <= cap),
       { numRuns: 1, seed: 42 },
     );
     return value!;
