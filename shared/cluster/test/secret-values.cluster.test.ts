@@ -6,6 +6,8 @@ import {
   CoreV1Api,
   type KubeConfig,
   type KubernetesObject,
+  KubernetesObjectApi,
+  PatchStrategy,
 } from "@kubernetes/client-node";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { parseAllDocuments } from "yaml";
@@ -13,7 +15,7 @@ import { defaultClusterConfig } from "../src/config";
 import { createKubernetesCluster, type KubernetesCluster } from "../src/kubernetes";
 import { instanceObjects, namespaceName } from "../src/names";
 import { type AppSpec, ClusterError, type InstanceSpec } from "../src/port";
-import { describeCluster, labKubeConfig, tokenKubeConfig, uniqueId } from "../src/testing";
+import { describeCluster, labKubeConfig, tokenKubeConfig, uniqueId, waitFor } from "../src/testing";
 import { statelessApp } from "./fixtures";
 
 const rbacFile = fileURLToPath(
@@ -21,6 +23,7 @@ const rbacFile = fileURLToPath(
 );
 const config = { ...defaultClusterConfig, namespacePrefix: "t-sv-" };
 const RESTARTED_AT = "kubectl.kubernetes.io/restartedAt";
+const FOREIGN = "not-a-customer-secret";
 
 /** An app with two generated credentials, so one can change and the other must not. */
 const credentialedApp: AppSpec = {
@@ -32,6 +35,23 @@ const decode = (data: Record<string, string> | undefined) =>
   Object.fromEntries(
     Object.entries(data ?? {}).map(([k, v]) => [k, Buffer.from(v, "base64").toString("utf8")]),
   );
+
+/** A JSON merge patch, as the driver sends it (the typed clients default to JSON patch). */
+const mergePatch = (kc: KubeConfig, object: KubernetesObject) =>
+  KubernetesObjectApi.makeApiClient(kc).patch(
+    object,
+    undefined,
+    undefined,
+    undefined,
+    undefined,
+    PatchStrategy.MergePatch,
+  );
+const secret = (name: string, namespace: string, stringData?: Record<string, string>) => ({
+  apiVersion: "v1",
+  kind: "Secret",
+  metadata: { name, namespace },
+  ...(stringData ? { stringData } : {}),
+});
 
 const status = (promise: Promise<unknown>) =>
   promise.then(
@@ -80,6 +100,22 @@ describeCluster("setSecretValues: a rotated credential reaches the instance's Se
       body: { spec: { audiences: [], expirationSeconds: 600 } },
     });
     asProvisioner = tokenKubeConfig(admin, token.status?.token ?? "");
+    // A Secret outside any customer namespace, for the provisioner to be refused.
+    await core
+      .createNamespacedSecret({
+        namespace: "minispod",
+        body: { metadata: { name: FOREIGN }, stringData: { password: "not-for-the-provisioner" } },
+      })
+      .catch((e: unknown) => {
+        if (!(e instanceof ApiException && e.code === 409)) throw e;
+      });
+    // The admission policy takes effect once the API server has compiled it.
+    await waitFor("the provisioner's admission policy", async () =>
+      mergePatch(asProvisioner, secret(FOREIGN, "minispod")).then(
+        () => false,
+        (e: unknown) => e instanceof ApiException && String(e.body).includes("customer namespaces"),
+      ),
+    );
   });
 
   afterAll(async () => {
@@ -159,5 +195,50 @@ describeCluster("setSecretValues: a rotated credential reaches the instance's Se
     expect(await status(own.readNamespacedSecret({ name, namespace }))).toBe(403);
     expect(await status(own.listNamespacedSecret({ namespace }))).toBe(403);
     expect(await status(own.listSecretForAllNamespaces())).toBe(403);
+  });
+
+  it("with the provisioner's own token: no patch (which would answer with the data) outside customer namespaces", async () => {
+    const own = asProvisioner.makeApiClient(CoreV1Api);
+    const refused = await mergePatch(asProvisioner, secret(FOREIGN, "minispod")).then(
+      (secret) => ({ code: 200, body: JSON.stringify(secret) }),
+      (e: unknown) => ({
+        code: e instanceof ApiException ? e.code : -1,
+        body: e instanceof ApiException ? String(e.body) : String(e),
+      }),
+    );
+    expect(refused.code).toBeGreaterThanOrEqual(400);
+    expect(refused.body).toContain("only in customer namespaces");
+    expect(refused.body).not.toContain(Buffer.from("not-for-the-provisioner").toString("base64"));
+    const stored = await core.readNamespacedSecret({ name: FOREIGN, namespace: "minispod" });
+    expect(decode(stored.data)).toEqual({ password: "not-for-the-provisioner" });
+    expect(
+      await status(
+        mergePatch(asProvisioner, secret(FOREIGN, "minispod", { password: "overwritten" })),
+      ),
+    ).toBeGreaterThanOrEqual(400);
+    expect(await status(own.deleteNamespacedSecret({ name: FOREIGN, namespace: "minispod" }))).toBe(
+      422,
+    );
+    // Nor can it label a namespace as a customer's first, or delete one that isn't
+    // (kube-system itself can't be deleted by anyone: an unlabelled one of our own).
+    const plain = `t-sv-plain-${uniqueId()}`;
+    await core.createNamespace({ body: { metadata: { name: plain } } });
+    try {
+      const labelled = await mergePatch(asProvisioner, {
+        apiVersion: "v1",
+        kind: "Namespace",
+        metadata: { name: plain, labels: { "minispod.dev/customer": "x" } },
+      }).catch((e: unknown) => e);
+      expect(labelled).toBeInstanceOf(ApiException);
+      expect(String((labelled as ApiException<string>).body)).toContain("only customer namespaces");
+      const deleted = await own.deleteNamespace({ name: plain }).catch((e: unknown) => e);
+      expect(deleted).toBeInstanceOf(ApiException);
+      expect(String((deleted as ApiException<string>).body)).toContain("only customer namespaces");
+      const after = await core.readNamespace({ name: plain });
+      expect(after.metadata?.labels?.["minispod.dev/customer"]).toBeUndefined();
+      expect(after.metadata?.deletionTimestamp).toBeUndefined();
+    } finally {
+      await core.deleteNamespace({ name: plain }).catch(() => null);
+    }
   });
 });
