@@ -442,6 +442,9 @@ const clusterScoped = new Set([
   "CustomResourceDefinition",
   "PriorityClass",
   "StorageClass",
+  // Bounds the provisioner's cluster-wide Secret and namespace writes (provisioner-rbac.yaml).
+  "ValidatingAdmissionPolicy",
+  "ValidatingAdmissionPolicyBinding",
 ]);
 
 function checkNamespaces(objects: K8sObject[]): string[] {
