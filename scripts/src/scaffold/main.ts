@@ -46,5 +46,5 @@ if (flags.has("--no-install")) {
   }
 }
 console.log(
-  `\nnext: cd functions/${name} && npx vitest run; then describe it in its README.md (docs/adding-a-function.md).`,
+  `\nnext: cd functions/${name} && npx vitest run; npm run openapi:write (refreshes docs/openapi.json with the new routes); then describe it in its README.md (docs/adding-a-function.md).`,
 );
