@@ -168,6 +168,7 @@ beforeAll(async () => {
     PAYMENT_GATEWAY_URL: "http://127.0.0.1:9/payments",
     PAYMENT_API_KEY: "isolation",
     PAYMENT_WEBHOOK_SECRET: "whsec_aXNvbGF0aW9uLWlzb2xhdGlvbi1pc28=",
+    CREDENTIALS_KEYS: `isolation:${Buffer.alloc(32, 2).toString("base64")}`,
     KUBECONFIG: kubeconfig,
   };
 }, 600_000);
