@@ -1,11 +1,12 @@
 import type { FunctionDefinition } from "@minispod/shared";
-import { createApp, pagePaths } from "./app";
+import { createApp } from "./app";
 import { type PortalEnv, portalEnvSchema } from "./env";
 
 /** portal: the customer's web app, pages and their browser code; data comes from the public API. */
 export const portalFunction: FunctionDefinition<PortalEnv> = {
   name: "portal",
-  routes: ["/assets", ...pagePaths],
+  // The site: every path the API functions do not claim (pages, /assets).
+  routes: ["/"],
   envSchema: portalEnvSchema,
   create: (ctx) => createApp(ctx),
 };
