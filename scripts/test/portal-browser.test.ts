@@ -54,7 +54,12 @@ describe.skipIf(!hasChromium)("the portal in headless Chromium", () => {
 
   /** axe on the page once its content is in: `name` keys the findings. */
   async function audit(name: string) {
-    await page.locator("#app [role=status]:has-text('Loading')").waitFor({ state: "detached" });
+    await page.waitForFunction(
+      () =>
+        ![...document.querySelectorAll("#app [role=status]")].some((e) =>
+          e.textContent?.includes("Loading"),
+        ),
+    );
     axe[name] = await seriousViolations(page);
   }
 
@@ -131,13 +136,10 @@ describe.skipIf(!hasChromium)("the portal in headless Chromium", () => {
   }, 120_000);
 
   it("reads the logs and restarts the instance", async () => {
-    const logs = page
-      .getByRole("region", { name: "Logs" })
-      .or(page.locator("section", { has: page.getByRole("heading", { name: "Logs" }) }));
-    await logs.first().waitFor();
-    await page.locator("section:has(#logs-h) :is(pre.logs, p)").first().waitFor();
-    const shown = await page.locator("section:has(#logs-h)").textContent();
-    expect(shown).not.toMatch(/went wrong|could not/i);
+    await page.getByRole("button", { name: "Refresh logs" }).click();
+    const logs = page.locator("section:has(#logs-h) pre.logs");
+    await logs.waitFor();
+    expect((await logs.textContent())?.trim().length).toBeGreaterThan(0);
     await page.getByRole("button", { name: "Restart" }).click();
     await page.getByText("Restarting: the status updates here.").waitFor();
   }, 60_000);
@@ -166,7 +168,7 @@ describe.skipIf(!hasChromium)("the portal in headless Chromium", () => {
   }, 60_000);
 
   it("resets the password through the emailed link", async () => {
-    await page.getByRole("button", { name: "Sign out" }).click();
+    await page.getByRole("button", { name: "Sign out", exact: true }).click();
     await page.waitForURL(/\/signin/);
     await audit("signin");
     await page.getByRole("link", { name: "Forgot your password?" }).click();
@@ -198,6 +200,19 @@ describe.skipIf(!hasChromium)("the portal in headless Chromium", () => {
     await page.getByLabel(/^Now: the app and its data are deleted/).check();
     await page.getByRole("button", { name: "Cancel subscription" }).click();
     await page.getByText("CANCELLED").waitFor();
+  }, 60_000);
+
+  it("the axe check does see a violation when there is one", async () => {
+    const scratch = await context.newPage();
+    await scratch.goto(`${site.url}/signin`);
+    await scratch.getByLabel("Email").waitFor();
+    // An unlabeled field (critical), added through the DevTools protocol.
+    await scratch.evaluate(() => {
+      document.querySelector("form")?.append(document.createElement("input"));
+    });
+    const found = await seriousViolations(scratch);
+    await scratch.close();
+    expect(found.map((v) => v.id)).toContain("label");
   }, 60_000);
 
   it("found no CSP violation, no request off the origin, and no serious or critical axe finding", () => {

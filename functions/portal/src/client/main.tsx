@@ -6,7 +6,7 @@ import { refresh, session, signOut } from "./api";
 import { accountPages } from "./pages-account";
 import { appPages } from "./pages-apps";
 import { authPages } from "./pages-auth";
-import { interceptLinks, navigate, onNavigate } from "./router";
+import { guardCurrent, interceptLinks, navigate, onNavigate, setGuard } from "./router";
 
 export type PageProps = { params: Record<string, string>; query: URLSearchParams };
 type PageComponent = FC<PageProps>;
@@ -68,12 +68,15 @@ function Page() {
   const { page, params } = matched;
   document.title = `${page.title} · minispod`;
   document.body.dataset.page = page.id;
-  if (page.signedIn && !session.user) {
-    queueMicrotask(() =>
-      navigate(`/signin?next=${encodeURIComponent(location.pathname + location.search)}`, true),
+  if (page.signedIn && !session.user)
+    return (
+      <>
+        <h1>{page.title}</h1>
+        <p>
+          Please <a href="/signin">sign in</a> to see this page.
+        </p>
+      </>
     );
-    return null;
-  }
   const Component = components[page.id];
   // A key per location: a new page starts with fresh state.
   return (
@@ -83,9 +86,17 @@ function Page() {
   );
 }
 
+setGuard((path) => {
+  const matched = matchPage(new URL(path, location.origin).pathname);
+  return matched?.page.signedIn && !session.user
+    ? `/signin?next=${encodeURIComponent(path)}`
+    : path;
+});
+
 async function start() {
   // Restore the session from the refresh cookie (the access token does not survive a reload).
   await refresh();
+  guardCurrent();
   interceptLinks();
   const nav = document.getElementById("nav");
   const app = document.getElementById("app");

@@ -178,13 +178,14 @@ function Dashboard(props: PageProps) {
   );
 }
 
-function Logs(props: { id: string }) {
+/** The last lines; loaded again when the status changes (a restarted app logs anew). */
+function Logs(props: { id: string; status: string }) {
   const [logs, reload] = useLoad(
     () =>
       api.GET("/api/v1/instances/{id}/logs", {
         params: { path: { id: props.id }, query: { tail: "200" } },
       }),
-    [props.id],
+    [props.id, props.status],
   );
   return (
     <section aria-labelledby="logs-h">
@@ -273,7 +274,7 @@ function InstancePage(props: PageProps) {
           ))}
         </ol>
       </section>
-      <Logs id={id} />
+      <Logs id={id} status={i.status} />
     </>
   );
 }

@@ -7,8 +7,23 @@ const listeners = new Set<Listener>();
 export const safePath = (path: string | null | undefined) =>
   path?.startsWith("/") && !path.startsWith("//") ? path : "/dashboard";
 
+let guard: (path: string) => string = (path) => path;
+
+/** Where a path really leads (a signed-in page leads to sign-in without a session). */
+export function setGuard(fn: (path: string) => string) {
+  guard = fn;
+}
+
+/** Applies the guard to the current address, replacing it if it leads elsewhere. */
+export function guardCurrent() {
+  const here = location.pathname + location.search;
+  const target = guard(here);
+  if (target !== here) history.replaceState(null, "", target);
+}
+
 /** Moves to another page without reloading: the access token stays in memory. */
-export function navigate(path: string, replace = false) {
+export function navigate(to: string, replace = false) {
+  const path = guard(to);
   if (replace) history.replaceState(null, "", path);
   else history.pushState(null, "", path);
   for (const fn of listeners) fn();
@@ -17,7 +32,10 @@ export function navigate(path: string, replace = false) {
 
 export function onNavigate(fn: Listener) {
   listeners.add(fn);
-  window.addEventListener("popstate", fn);
+  window.addEventListener("popstate", () => {
+    guardCurrent();
+    fn();
+  });
 }
 
 /** Intercepts clicks on links to portal pages. */
