@@ -1,4 +1,4 @@
-/** @jsxImportSource hono/jsx/dom */
+/** @jsxRuntime automatic @jsxImportSource hono/jsx/dom */
 import type { FC } from "hono/jsx";
 import { render, useEffect, useState } from "hono/jsx/dom";
 import { matchPage, type PageId } from "../routes";

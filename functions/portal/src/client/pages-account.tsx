@@ -1,4 +1,4 @@
-/** @jsxImportSource hono/jsx/dom */
+/** @jsxRuntime automatic @jsxImportSource hono/jsx/dom */
 import { useState } from "hono/jsx/dom";
 import { api, session, signedIn, signOut } from "./api";
 import type { PageProps } from "./main";

@@ -1,4 +1,4 @@
-/** @jsxImportSource hono/jsx/dom */
+/** @jsxRuntime automatic @jsxImportSource hono/jsx/dom */
 import { useEffect, useState } from "hono/jsx/dom";
 import { api, signedIn } from "./api";
 import type { PageProps } from "./main";

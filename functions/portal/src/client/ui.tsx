@@ -1,4 +1,4 @@
-/** @jsxImportSource hono/jsx/dom */
+/** @jsxRuntime automatic @jsxImportSource hono/jsx/dom */
 import type { Child } from "hono/jsx";
 import { useEffect, useState } from "hono/jsx/dom";
 import { explain } from "./problems";
