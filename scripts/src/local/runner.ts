@@ -200,6 +200,9 @@ export async function createLocalRunner(options: {
     }) as never,
   );
   devTools.push("/_dev/clock");
+  // Last: every path no other route claims goes to the site (as the public host's PathPrefix(`/`)).
+  const site = [...hosted.values()].find(({ definition }) => definition.routes.includes("/"));
+  if (site) app.all("*", (c) => site.app.fetch(c.req.raw, c.env));
 
   return {
     app,
@@ -323,8 +326,6 @@ function buildRootApp(hosted: Map<string, HostedFunction>): Hono {
       root.all(`${route}/*`, forward);
     }
   }
-  // Last: every path no other function claims goes to the site (as the public host's PathPrefix(`/`)).
-  if (site) root.all("*", (c) => site.app.fetch(c.req.raw, c.env));
   root.notFound((c) =>
     handleError(
       new AppError("NOT_FOUND", { detail: `No route for ${c.req.method} ${c.req.path}.` }),
