@@ -3,9 +3,9 @@ import { matchPage } from "../routes";
 type Listener = () => void;
 const listeners = new Set<Listener>();
 
-/** Same-origin paths only: `next=//evil.example` must not leave the site. */
+/** Same-origin paths only: `next=//evil.example` (or `/\evil.example`) must not leave the site. */
 export const safePath = (path: string | null | undefined) =>
-  path?.startsWith("/") && !path.startsWith("//") ? path : "/dashboard";
+  path && /^\/(?![/\\])/.test(path) ? path : "/dashboard";
 
 let guard: (path: string) => string = (path) => path;
 
