@@ -1,11 +1,20 @@
 // Bundles one function (the package in the current directory) into
 // dist/main.mjs with esbuild, plus the database migrations it applies, so the
 // container image holds a single file and no node_modules but native addons.
-import { cpSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
 import { nodeBundle } from "./bundle-options.mjs";
+import { buildPortalClient } from "./portal-client.mjs";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const pkg = JSON.parse(readFileSync("package.json", "utf8"));
@@ -14,8 +23,20 @@ const external = ["@node-rs/bcrypt"];
 
 rmSync("dist", { recursive: true, force: true });
 mkdirSync("dist", { recursive: true });
+// The portal serves its browser code from memory: built here and embedded in the bundle.
+const portal = existsSync("src/client/main.tsx")
+  ? await buildPortalClient(process.cwd())
+  : undefined;
 const result = await build({
   ...nodeBundle,
+  ...(portal
+    ? {
+        define: {
+          ...nodeBundle.define,
+          __MINISPOD_PORTAL_ASSETS__: JSON.stringify(portal),
+        },
+      }
+    : {}),
   entryPoints: ["src/main.ts"],
   outfile: "dist/main.mjs",
   sourcemap: "linked",

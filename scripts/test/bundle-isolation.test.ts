@@ -187,7 +187,7 @@ const imageEnv = (app: string, port: number) => ({
 
 describe("production bundles alone, outside the checkout", () => {
   it("covers every function", () => {
-    expect(names).toHaveLength(13);
+    expect(names).toHaveLength(14);
   });
 
   it.each(names)("%s answers readiness 200", async (name) => {
@@ -228,6 +228,29 @@ describe("production bundles alone, outside the checkout", () => {
         const body = await res.text();
         expect(res.status, asset).toBe(200);
         expect(body.length, asset).toBeGreaterThan(asset.endsWith("init.js") ? 100 : 10_000);
+      }
+    } finally {
+      await stop(started);
+    }
+  });
+
+  it("serves the portal's pages with their browser code embedded in the bundle", async () => {
+    const app = folders.get("portal")!;
+    const port = await freePort();
+    const env = {
+      ...serviceEnv(repoRoot, "portal", secrets, "http://127.0.0.1:9/broker"),
+      ...imageEnv(app, port),
+    };
+    const started = start("main.mjs", app, env, port);
+    try {
+      expect(await readiness(started), started.output()).toBe(200);
+      const page = await (await fetch(`http://127.0.0.1:${port}/instances/abc`)).text();
+      const assets = [...page.matchAll(/(?:href|src)="(\/assets\/[^"]+)"/g)].map((m) => m[1]!);
+      expect(assets.length).toBe(2);
+      for (const asset of assets) {
+        const res = await fetch(`http://127.0.0.1:${port}${asset}`);
+        expect(res.status, asset).toBe(200);
+        expect((await res.text()).length, asset).toBeGreaterThan(1_000);
       }
     } finally {
       await stop(started);

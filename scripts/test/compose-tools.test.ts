@@ -62,10 +62,24 @@ describe("compose gateway", () => {
   });
 
   it("answers 404 problem+json outside the public routes (no /events, /cron, /metrics)", async () => {
-    for (const path of ["/events", "/cron/relay", "/metrics", "/api/v2/auth"]) {
+    for (const path of ["/events", "/cron/relay", "/metrics", "/health/readiness"]) {
       const res = await fetch(`${base}${path}`);
       expect(res.status).toBe(404);
       expect(res.headers.get("content-type")).toBe("application/problem+json");
+    }
+  });
+
+  it("sends every other path to the portal, the shortest prefix", async () => {
+    const routes = loadIngressRoutes(ingress);
+    expect(routes.at(-1)).toEqual({
+      prefix: "/",
+      service: "portal",
+      exclude: ["/metrics", "/health", "/events", "/cron"],
+    });
+    for (const path of ["/", "/signup", "/instances/abc?x=1", "/assets/main-X.js"]) {
+      const res = await fetch(`${base}${path}`);
+      expect(res.status, path).toBe(201);
+      expect(seen.at(-1)?.path).toBe(path);
     }
   });
 

@@ -97,6 +97,21 @@ describe("local mode: the paid journey with notifications", () => {
 });
 
 describe("local mode: what the runner prints", () => {
+  it("serves the portal at / (pages, assets) and the function index at /_fn; /api/v1 stays the API", async () => {
+    const home = await journey.runner.app.request("/");
+    expect(home.status).toBe(200);
+    expect(home.headers.get("content-type")).toMatch(/^text\/html/);
+    expect(await home.text()).toContain('data-page="catalog"');
+    expect((await journey.runner.app.request("/instances/abc")).status).toBe(200);
+    const index = (await (await journey.runner.app.request("/_fn")).json()) as {
+      functions: { name: string }[];
+    };
+    expect(index.functions.map((f) => f.name)).toContain("portal");
+    const unknown = await journey.runner.app.request("/api/v1/nope");
+    expect(unknown.status).toBe(404);
+    expect(unknown.headers.get("content-type")).toMatch(/problem\+json/);
+  });
+
   it("lists the dev tools' pages, and each answers", async () => {
     expect(journey.runner.devTools).toContain("/_dev/notifier/mailbox");
     for (const path of journey.runner.devTools)

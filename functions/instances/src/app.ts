@@ -1,5 +1,6 @@
 import { declareInstanceMetrics, keyringOf } from "@minispod/instances";
 import { baseApp } from "@minispod/shared";
+import { etag } from "hono/etag";
 import type { InstancesDeps } from "./deps";
 import { instanceRoutes } from "./routes/instances";
 import type { InstancesContext } from "./services/context";
@@ -30,6 +31,9 @@ export function createApp(deps: InstancesDeps) {
     await next();
     deps.events.kick();
   });
+  // Pages poll an instance's status: an unchanged answer is a 304 without a body.
+  const tagged = etag();
+  app.use("/api/v1/instances/*", (c, next) => (c.req.method === "GET" ? tagged(c, next) : next()));
   app.route("/api/v1/instances", instanceRoutes(ctx, deps.verifier));
   return app;
 }

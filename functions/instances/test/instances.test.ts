@@ -290,3 +290,29 @@ const routes = [
 for (const route of routes) {
   runRouteSecurityTests(() => ({ app: t.app, harness: t.h }), { ...route });
 }
+
+describe("polling with ETags", () => {
+  it("answers 304 without a body while the instance is unchanged, 200 again after a change", async () => {
+    const first = await get(`/api/v1/instances/${mine.id}`);
+    expect(first.status).toBe(200);
+    const tag = first.headers.get("etag");
+    expect(tag).toMatch(/^(W\/)?"[^"]+"$/);
+    const again = await t.app.request(`/api/v1/instances/${mine.id}`, {
+      headers: { ...t.h.bearer(t.customer), "if-none-match": tag! },
+    });
+    expect(again.status).toBe(304);
+    expect(await again.text()).toBe("");
+    const stale = await t.app.request(`/api/v1/instances/${mine.id}`, {
+      headers: { ...t.h.bearer(t.customer), "if-none-match": '"an-older-version"' },
+    });
+    expect(stale.status).toBe(200);
+  });
+
+  it("never answers 304 to another customer holding a valid tag: 404 first", async () => {
+    const tag = (await get(`/api/v1/instances/${mine.id}`)).headers.get("etag")!;
+    const res = await t.app.request(`/api/v1/instances/${mine.id}`, {
+      headers: { ...t.h.bearer(t.other), "if-none-match": tag },
+    });
+    expect(res.status).toBe(404);
+  });
+});

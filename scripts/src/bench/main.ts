@@ -21,6 +21,7 @@ const benches: Record<string, () => Promise<{ run: Bench }>> = {
   sweep: async () => ({ run: (await import("./sweep")).sweepBench }),
   relay: async () => ({ run: (await import("./relay")).relayBench }),
   provision: async () => ({ run: (await import("./provision")).provisionBench }),
+  portal: () => import("./portal"),
 };
 
 const [first, ...rest] = process.argv.slice(2);

@@ -12,6 +12,8 @@ import { parseAllDocuments } from "yaml";
 export interface GatewayRoute {
   prefix: string;
   service: string;
+  /** Prefixes the rule leaves out (`!PathPrefix(...)`). */
+  exclude?: string[];
 }
 
 /**
@@ -28,10 +30,14 @@ export function loadIngressRoutes(file: string): GatewayRoute[] {
     } | null;
     if (doc?.kind !== "IngressRoute") continue;
     for (const rule of doc.spec?.routes ?? []) {
-      const prefix = /PathPrefix\(`([^`]+)`\)/.exec(rule.match ?? "")?.[1];
+      const prefix = /(?<!!)PathPrefix\(`([^`]+)`\)/.exec(rule.match ?? "")?.[1];
       const service = rule.services?.[0]?.name;
       if (!prefix || !service) throw new Error(`${file}: a route without PathPrefix or service`);
-      routes.push({ prefix, service });
+      // `!PathPrefix(...)` carves paths out of a route (the site's `/` leaves /metrics alone).
+      const exclude = [...(rule.match ?? "").matchAll(/!PathPrefix\(`([^`]+)`\)/g)].map(
+        (m) => m[1]!,
+      );
+      routes.push(exclude.length > 0 ? { prefix, service, exclude } : { prefix, service });
     }
   }
   if (routes.length === 0) throw new Error(`${file}: no IngressRoute routes`);
@@ -59,7 +65,8 @@ function problem(res: ServerResponse, status: number, title: string, detail: str
  * The one public host of the compose stack, standing in for the cluster's
  * Traefik: `/api/v1/<area>` to the function that owns it (by
  * `upstream(service)`), X-Forwarded-For/-Proto/-Host added as Traefik adds
- * them (the functions trust one hop), anything else 404. `/ping` answers the
+ * them (the functions trust one hop), the rest to the portal (`PathPrefix(/)`,
+ * the longest prefix wins), anything no route covers 404. `/ping` answers the
  * health check.
  *
  * @example
@@ -72,12 +79,15 @@ export function createGateway(
 ): Server {
   return createServer((req: IncomingMessage, res: ServerResponse) => {
     const path = req.url ?? "/";
-    const route = routes.find((r) => path.startsWith(r.prefix));
+    // Before routing: the site's PathPrefix(`/`) would otherwise take the health check.
+    if (path === "/ping" && (req.method === "GET" || req.method === "HEAD")) {
+      res.writeHead(200, { "content-type": "text/plain" }).end("OK");
+      return;
+    }
+    const route = routes.find(
+      (r) => path.startsWith(r.prefix) && !r.exclude?.some((x) => path.startsWith(x)),
+    );
     if (!route) {
-      if (path === "/ping" && (req.method === "GET" || req.method === "HEAD")) {
-        res.writeHead(200, { "content-type": "text/plain" }).end("OK");
-        return;
-      }
       problem(res, 404, "Not found", `No route for ${req.method} ${path.split("?")[0]}.`);
       return;
     }

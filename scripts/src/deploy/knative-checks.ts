@@ -416,7 +416,8 @@ function checkPublicRouting(objects: K8sObject[], ctx: CheckContext): string[] {
   for (const fn of ctx.functions) {
     for (const prefix of fn.routes) {
       declared.set(prefix, fn.name);
-      if (!prefix.startsWith("/api/v1/"))
+      // "/" is the site (the portal's pages): the shortest rule, so Traefik tries it last.
+      if (!prefix.startsWith("/api/v1/") && prefix !== "/")
         problems.push(`${fn.name} declares ${prefix}, outside /api/v1/`);
       const routed = table.get(prefix);
       if (routed === undefined)

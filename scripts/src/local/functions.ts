@@ -7,6 +7,7 @@ import { expirySweeperFunction } from "@minispod/fn-expiry-sweeper";
 import { instancesFunction } from "@minispod/fn-instances";
 import { notifierFunction } from "@minispod/fn-notifier";
 import { outboxRelayFunction } from "@minispod/fn-outbox-relay";
+import { portalFunction } from "@minispod/fn-portal";
 import { provisionerFunction } from "@minispod/fn-provisioner";
 import { subscriptionsFunction } from "@minispod/fn-subscriptions";
 import { webhookDispatcherFunction } from "@minispod/fn-webhook-dispatcher";
@@ -32,4 +33,5 @@ export const functions: FunctionDefinition<any>[] = [
   provisionerFunction,
   instancesFunction,
   adminFunction,
+  portalFunction,
 ];

@@ -41,6 +41,7 @@ function banner(runner: LocalRunner): string {
     `  database   ${runner.databaseUrl.startsWith("pglite://") ? `PGlite in ${runner.databaseUrl.slice(9)}` : "DATABASE_URL"}`,
     `  cache      ${runner.infra.redis ? "REDIS_URL" : "in memory"}`,
     `  events     ${runner.externalBroker ? "K_SINK/BROKER_URL" : "in-process broker (routes from knative/, queue in the database)"}`,
+    ...(runner.hosted.has("portal") ? [`  portal     ${base}/  (the customer web app)`] : []),
     `  health     ${base}/health/readiness`,
     `  metrics    ${base}/metrics`,
     `  API docs   ${base}/docs  (OpenAPI 3.1 at ${base}/openapi.json)`,

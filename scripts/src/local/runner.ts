@@ -201,6 +201,9 @@ export async function createLocalRunner(options: {
     }) as never,
   );
   devTools.push("/_dev/clock");
+  // Last: every path no other route claims goes to the site (as the public host's PathPrefix(`/`)).
+  const site = [...hosted.values()].find(({ definition }) => definition.routes.includes("/"));
+  if (site) app.all("*", (c) => site.app.fetch(c.req.raw, c.env));
 
   return {
     app,
@@ -253,7 +256,9 @@ async function recoverOutbox(infra: Infrastructure, broker: Broker, logger: Logg
 
 function buildRootApp(hosted: Map<string, HostedFunction>): Hono {
   const root = new Hono();
-  root.get("/", (c) =>
+  // A function that declares "/" (the portal) serves the site; the index of functions moves to /_fn.
+  const site = [...hosted.values()].find(({ definition }) => definition.routes.includes("/"));
+  root.get(site ? "/_fn" : "/", (c) =>
     c.json({
       name: "minispod (local mode)",
       functions: [...hosted.values()].map(({ definition }) => ({
@@ -316,6 +321,7 @@ function buildRootApp(hosted: Map<string, HostedFunction>): Hono {
     });
     if (devApp) root.route(`/_dev/${definition.name}`, devApp as never);
     for (const route of definition.routes) {
+      if (route === "/") continue;
       const forward = (c: { req: { raw: Request }; env: unknown }) => app.fetch(c.req.raw, c.env);
       root.all(route, forward);
       root.all(`${route}/*`, forward);

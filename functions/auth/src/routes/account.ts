@@ -18,6 +18,7 @@ import { revokeAllSessions } from "../services/sessions";
 import { loadActiveUser, toUserDto } from "../services/users";
 import { clientInfo } from "./limits";
 import { notes } from "./openapi";
+import { cookieSession, wantsCookieSession } from "./session-cookie";
 
 const tokenBody = v.object({
   token: v.pipe(
@@ -104,7 +105,11 @@ export function accountRoutes(deps: AuthDeps) {
           clientInfo(c),
         );
         c.header("cache-control", "no-store");
-        return c.json(session);
+        return c.json(
+          wantsCookieSession(c)
+            ? cookieSession(c, session, deps.env.JWT_REFRESH_EXPIRES_IN)
+            : session,
+        );
       },
     )
     .post("/logout/all", notes.logoutAll, auth, async (c) => {

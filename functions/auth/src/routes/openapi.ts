@@ -23,7 +23,8 @@ const tokensSchema = named(
   "Tokens",
   v.object({
     accessToken: v.string(),
-    refreshToken: v.string(),
+    /** Left out when the request sent `Minispod-Session: cookie`: it is then an HttpOnly cookie. */
+    refreshToken: v.optional(v.string()),
     tokenType: v.literal("Bearer"),
     expiresIn: v.pipe(v.number(), v.integer()),
   }),
@@ -42,25 +43,32 @@ export const notes = {
   register: describeRoute({
     id: "auth.register",
     summary: "Create an account and sign in",
+    description:
+      "With the header `Minispod-Session: cookie` (browsers) the refresh token is set as an HttpOnly, Secure, SameSite=Strict cookie on /api/v1/auth and left out of the body.",
     response: { status: 201, schema: sessionSchema, location: "/api/v1/auth/me" },
     errors: ["EMAIL_TAKEN"],
   }),
   login: describeRoute({
     id: "auth.login",
     summary: "Sign in with email and password",
+    description:
+      "With the header `Minispod-Session: cookie` (browsers) the refresh token is set as an HttpOnly, Secure, SameSite=Strict cookie on /api/v1/auth and left out of the body.",
     response: { schema: sessionSchema },
     errors: ["INVALID_CREDENTIALS", "ACCOUNT_DISABLED"],
   }),
   refresh: describeRoute({
     id: "auth.refresh",
     summary: "Exchange a refresh token for new tokens (rotation)",
-    description: "Reusing a rotated refresh token revokes its whole family.",
+    description:
+      "Reusing a rotated refresh token revokes its whole family. With the header `Minispod-Session: cookie` the token is read from the HttpOnly cookie (no body) and the rotated one is set as the cookie.",
     response: { schema: sessionSchema },
     errors: ["INVALID_TOKEN", "ACCOUNT_DISABLED"],
   }),
   logout: describeRoute({
     id: "auth.logout",
     summary: "Revoke a refresh token's session",
+    description:
+      "With the header `Minispod-Session: cookie` the token is read from the cookie, which is cleared.",
     response: { status: 204 },
     errors: [],
   }),

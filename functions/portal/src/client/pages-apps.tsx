@@ -1,0 +1,395 @@
+/** @jsxRuntime automatic @jsxImportSource hono/jsx/dom */
+import { useState } from "hono/jsx/dom";
+import { api, authorization, session } from "./api";
+import type { paths } from "./api-types";
+import { usePolled } from "./live";
+import type { PageProps } from "./main";
+import { explain } from "./problems";
+import { navigate } from "./router";
+import {
+  Alert,
+  Field,
+  Form,
+  formatDate,
+  formatMoney,
+  Show,
+  StatusBadge,
+  text,
+  useLoad,
+} from "./ui";
+
+type Json<P extends keyof paths, M extends "get"> = paths[P][M] extends {
+  responses: { 200: { content: { "application/json": infer T } } };
+}
+  ? T
+  : never;
+type InstanceList = Json<"/api/v1/instances", "get">;
+type Instance = Json<"/api/v1/instances/{id}", "get">;
+
+function Catalog() {
+  const [services] = useLoad(() => api.GET("/api/v1/services"));
+  return (
+    <>
+      <h1>Apps</h1>
+      <p>Open-source apps, run for you, each at an address of its own.</p>
+      <Show value={services}>
+        {(list) =>
+          list.items.length === 0 ? (
+            <p>No apps are for sale yet.</p>
+          ) : (
+            <ul class="cards">
+              {list.items.map((s) => (
+                <li class="card">
+                  <h2>
+                    <a href={`/apps/${s.slug}`}>{s.name}</a>
+                  </h2>
+                  <p>{s.description}</p>
+                  <p class="price">{formatMoney(s.price.amountMinor, s.price.currency)} / month</p>
+                </li>
+              ))}
+            </ul>
+          )
+        }
+      </Show>
+    </>
+  );
+}
+
+function useService(slug: string) {
+  return useLoad(() => api.GET("/api/v1/services/{slug}", { params: { path: { slug } } }), [slug]);
+}
+
+function AppPage(props: PageProps) {
+  const [service] = useService(props.params.slug ?? "");
+  return (
+    <Show value={service}>
+      {(s) => (
+        <>
+          <h1>{s.name}</h1>
+          <p>{s.description}</p>
+          <dl class="facts">
+            <dt>Price</dt>
+            <dd>{formatMoney(s.price.amountMinor, s.price.currency)} per month</dd>
+            <dt>Resources</dt>
+            <dd>
+              {s.resources.cpu} CPU, {s.resources.memory} memory
+              {s.resources.storage ? `, ${s.resources.storage} storage` : ""}
+            </dd>
+            <dt>Version</dt>
+            <dd>{s.imageTag}</dd>
+          </dl>
+          <p>
+            <a class="button" href={`/apps/${s.slug}/subscribe`}>
+              Subscribe to {s.name}
+            </a>
+          </p>
+        </>
+      )}
+    </Show>
+  );
+}
+
+function Subscribe(props: PageProps) {
+  const [service] = useService(props.params.slug ?? "");
+  // One key per attempt: a retried submit after a lost answer is not charged twice.
+  const [key] = useState(() => crypto.randomUUID());
+  return (
+    <Show value={service}>
+      {(s) => (
+        <>
+          <h1>Subscribe to {s.name}</h1>
+          <p>
+            You pay {formatMoney(s.price.amountMinor, s.price.currency)} now for the first month. At
+            the end of each month the subscription renews and charges the same payment method,
+            unless you turn renewal off or cancel; cancelling keeps the app until the paid month
+            ends.
+          </p>
+          <Form
+            label={`Pay ${formatMoney(s.price.amountMinor, s.price.currency)} and subscribe`}
+            action={async (form) => {
+              const { data, error, response } = await api.POST("/api/v1/subscriptions", {
+                headers: { "idempotency-key": key },
+                body: {
+                  serviceSlug: s.slug,
+                  paymentMethod: text(form, "paymentMethod") || undefined,
+                  autoRenew: form.get("autoRenew") === "on",
+                },
+              });
+              if (!data) return explain(error, response);
+              navigate(data.instance ? `/instances/${data.instance.id}` : "/dashboard");
+              return undefined;
+            }}
+          >
+            <Field
+              label="Payment method"
+              name="paymentMethod"
+              autocomplete="off"
+              value="pm_sandbox_ok"
+              hint="The payment method token from your payment provider."
+            />
+            <p class="field check">
+              <input id="f-autoRenew" name="autoRenew" type="checkbox" checked />
+              <label for="f-autoRenew">Renew automatically every month</label>
+            </p>
+          </Form>
+        </>
+      )}
+    </Show>
+  );
+}
+
+function Dashboard(props: PageProps) {
+  const live = usePolled<InstanceList>("/api/v1/instances", 3000, authorization);
+  const instances = live.data?.items.filter((i) => i.status !== "DELETED");
+  return (
+    <>
+      <h1>Your apps</h1>
+      {props.query.get("welcome") && session.user && !session.user.emailVerified ? (
+        <Alert
+          kind="ok"
+          message={`Welcome! We sent a confirmation link to ${session.user.email}.`}
+        />
+      ) : null}
+      <Alert message={live.error} />
+      {!instances ? (
+        <p class="muted" role="status">
+          Loading…
+        </p>
+      ) : instances.length === 0 ? (
+        <p>
+          No apps yet. <a href="/">Choose one from the catalog</a>.
+        </p>
+      ) : (
+        <ul class="cards">
+          {instances.map((i) => (
+            <li class="card">
+              <h2>
+                <a href={`/instances/${i.id}`}>{i.service.name}</a>
+              </h2>
+              <p>
+                <StatusBadge status={i.status} />
+              </p>
+              <p class="url">{i.url ?? "Address not assigned yet"}</p>
+            </li>
+          ))}
+        </ul>
+      )}
+    </>
+  );
+}
+
+/** The last lines; loaded again when the status changes (a restarted app logs anew). */
+function Logs(props: { id: string; status: string }) {
+  const [logs, reload] = useLoad(
+    () =>
+      api.GET("/api/v1/instances/{id}/logs", {
+        params: { path: { id: props.id }, query: { tail: "200" } },
+      }),
+    [props.id, props.status],
+  );
+  return (
+    <section aria-labelledby="logs-h">
+      <h2 id="logs-h">Logs</h2>
+      <button type="button" onClick={reload}>
+        Refresh logs
+      </button>
+      <Show value={logs}>
+        {(l) =>
+          l.lines.length === 0 ? (
+            <p>No log lines yet.</p>
+          ) : (
+            <pre class="logs" tabindex={0}>
+              {l.lines.join("\n")}
+            </pre>
+          )
+        }
+      </Show>
+    </section>
+  );
+}
+
+function InstancePage(props: PageProps) {
+  const id = props.params.id ?? "";
+  const live = usePolled<Instance>(`/api/v1/instances/${id}`, 2000, authorization);
+  const [message, setMessage] = useState<{ text: string; ok: boolean } | undefined>();
+  const i = live.data;
+  if (!i)
+    return (
+      <>
+        <h1>Instance</h1>
+        {live.error ? (
+          <Alert message={live.error} />
+        ) : (
+          <p class="muted" role="status">
+            Loading…
+          </p>
+        )}
+      </>
+    );
+  const restart = async () => {
+    const { error, response } = await api.POST("/api/v1/instances/{id}/restart", {
+      params: { path: { id } },
+    });
+    setMessage(
+      response.ok
+        ? { text: "Restarting: the status updates here.", ok: true }
+        : { text: explain(error, response), ok: false },
+    );
+  };
+  return (
+    <>
+      <h1>{i.service.name}</h1>
+      <p class="status-line">
+        Status: <StatusBadge status={i.status} />
+        <span class="muted"> since {formatDate(i.statusChangedAt)}</span>
+      </p>
+      <p>
+        Address:{" "}
+        {i.url ? (
+          <a href={i.url} rel="noreferrer noopener" target="_blank">
+            {i.url}
+          </a>
+        ) : (
+          <span class="muted">assigned once it is placed</span>
+        )}
+      </p>
+      {i.lastError ? <Alert message={`Last problem: ${i.lastError}`} /> : null}
+      <Alert message={message?.text} kind={message?.ok ? "ok" : "error"} />
+      <p class="actions">
+        <button type="button" onClick={restart}>
+          Restart
+        </button>
+        <a class="button secondary" href={`/subscriptions/${i.subscriptionId}`}>
+          Subscription and cancel
+        </a>
+      </p>
+      <section aria-labelledby="timeline-h">
+        <h2 id="timeline-h">Timeline</h2>
+        <ol class="timeline">
+          {i.timeline.map((t) => (
+            <li>
+              <StatusBadge status={t.status} /> {formatDate(t.at)}
+              {t.message ? <span class="muted"> — {t.message}</span> : null}
+            </li>
+          ))}
+        </ol>
+      </section>
+      <Logs id={id} status={i.status} />
+    </>
+  );
+}
+
+function SubscriptionPage(props: PageProps) {
+  const id = props.params.id ?? "";
+  const [sub, reload] = useLoad(
+    () => api.GET("/api/v1/subscriptions/{id}", { params: { path: { id } } }),
+    [id],
+  );
+  return (
+    <Show value={sub}>
+      {(s) => (
+        <>
+          <h1>{s.service.name} subscription</h1>
+          <dl class="facts">
+            <dt>Status</dt>
+            <dd>
+              <StatusBadge status={s.status} />
+              {s.cancelAtPeriodEnd ? " (ends at the end of this period)" : ""}
+            </dd>
+            <dt>Current period</dt>
+            <dd>
+              {formatDate(s.currentPeriodStart)} – {formatDate(s.currentPeriodEnd)}
+            </dd>
+            <dt>Renews automatically</dt>
+            <dd>{s.autoRenew ? "Yes" : "No"}</dd>
+            <dt>Instance</dt>
+            <dd>
+              {s.instance ? <a href={`/instances/${s.instance.id}`}>Open the instance</a> : "None"}
+            </dd>
+            <dt>Latest invoice</dt>
+            <dd>
+              {s.latestInvoice ? (
+                <a href={`/invoices/${s.latestInvoice.id}`}>{s.latestInvoice.number}</a>
+              ) : (
+                "None"
+              )}
+            </dd>
+          </dl>
+          {s.cancelAtPeriodEnd ? (
+            <Form
+              label="Keep my subscription"
+              action={async () => {
+                const { error, response } = await api.POST(
+                  "/api/v1/subscriptions/{id}/cancel/undo",
+                  {
+                    params: { path: { id } },
+                  },
+                );
+                if (!response.ok) return explain(error, response);
+                reload();
+                return undefined;
+              }}
+            />
+          ) : null}
+          {s.status === "PAST_DUE" || s.status === "EXPIRED" ? (
+            <Form
+              label="Renew now"
+              action={async () => {
+                const { error, response } = await api.POST("/api/v1/subscriptions/{id}/renew", {
+                  params: { path: { id } },
+                  headers: { "idempotency-key": crypto.randomUUID() },
+                  body: {},
+                });
+                if (!response.ok) return explain(error, response);
+                reload();
+                return undefined;
+              }}
+            />
+          ) : null}
+          {s.status === "ACTIVE" || s.status === "PAST_DUE" ? (
+            <section aria-labelledby="cancel-h">
+              <h2 id="cancel-h">Cancel</h2>
+              <Form
+                label="Cancel subscription"
+                kind="danger"
+                action={async (form) => {
+                  const immediately = form.get("when") === "now";
+                  const { error, response } = await api.POST("/api/v1/subscriptions/{id}/cancel", {
+                    params: { path: { id } },
+                    body: { immediately },
+                  });
+                  if (!response.ok) return explain(error, response);
+                  reload();
+                  return undefined;
+                }}
+              >
+                <fieldset>
+                  <legend>When should it end?</legend>
+                  <p class="check">
+                    <input type="radio" id="when-end" name="when" value="end" checked />
+                    <label for="when-end">
+                      At the end of the paid period ({formatDate(s.currentPeriodEnd)})
+                    </label>
+                  </p>
+                  <p class="check">
+                    <input type="radio" id="when-now" name="when" value="now" />
+                    <label for="when-now">Now: the app and its data are deleted</label>
+                  </p>
+                </fieldset>
+              </Form>
+            </section>
+          ) : null}
+        </>
+      )}
+    </Show>
+  );
+}
+
+export const appPages = {
+  catalog: Catalog,
+  app: AppPage,
+  subscribe: Subscribe,
+  dashboard: Dashboard,
+  instance: InstancePage,
+  subscription: SubscriptionPage,
+};

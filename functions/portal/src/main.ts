@@ -1,0 +1,4 @@
+import { runStandalone } from "@minispod/shared";
+import { portalFunction } from "./function";
+
+await runStandalone(portalFunction, process.env);
