@@ -2,7 +2,7 @@
  * Every page of the portal: the server renders its shell, the browser code
  * renders its content. Shared by both sides (plain data, no imports).
  * Emails link to `/verify-email`, `/reset-password`, `/forgot-password`,
- * `/subscriptions/:id`, `/instances/:id`, `/invoices/:id` and `/webhooks/:id`.
+ * `/subscriptions/:id`, `/instances/:id`, `/instances/:id/credentials`, `/invoices/:id` and `/webhooks/:id`.
  */
 export const pages = [
   { id: "catalog", path: "/", title: "Apps", signedIn: false },
@@ -15,6 +15,7 @@ export const pages = [
   { id: "reset", path: "/reset-password", title: "Choose a new password", signedIn: false },
   { id: "dashboard", path: "/dashboard", title: "Your apps", signedIn: true },
   { id: "instance", path: "/instances/:id", title: "Instance", signedIn: true },
+  { id: "credentials", path: "/instances/:id/credentials", title: "Credentials", signedIn: true },
   { id: "subscription", path: "/subscriptions/:id", title: "Subscription", signedIn: true },
   { id: "invoices", path: "/invoices", title: "Invoices", signedIn: true },
   { id: "invoice", path: "/invoices/:id", title: "Invoice", signedIn: true },

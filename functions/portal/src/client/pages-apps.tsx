@@ -259,6 +259,9 @@ function InstancePage(props: PageProps) {
         <button type="button" onClick={restart}>
           Restart
         </button>
+        <a class="button secondary" href={`/instances/${id}/credentials`}>
+          Credentials
+        </a>
         <a class="button secondary" href={`/subscriptions/${i.subscriptionId}`}>
           Subscription and cancel
         </a>
@@ -385,11 +388,78 @@ function SubscriptionPage(props: PageProps) {
   );
 }
 
+/** The app's own credentials (owner only; the API answers them with no-store), and their rotation. */
+function CredentialsPage(props: PageProps) {
+  const id = props.params.id ?? "";
+  const [creds, reload] = useLoad(
+    () => api.GET("/api/v1/instances/{id}/credentials", { params: { path: { id } } }),
+    [id],
+  );
+  const [message, setMessage] = useState<{ text: string; ok: boolean } | undefined>();
+  const rotate = async (name: string) => {
+    const { error, response } = await api.POST("/api/v1/instances/{id}/credentials/rotate", {
+      params: { path: { id } },
+      body: { name },
+    });
+    setMessage(
+      response.ok
+        ? { text: "Replaced: the old value stops working once the app has restarted.", ok: true }
+        : { text: explain(error, response), ok: false },
+    );
+    if (response.ok) reload();
+  };
+  return (
+    <Show value={creds}>
+      {(c) => (
+        <>
+          <h1>Credentials</h1>
+          <Alert message={message?.text} kind={message?.ok ? "ok" : "error"} />
+          {c.credentials.length === 0 ? (
+            <p class="muted">This app has no credentials of its own to hand out.</p>
+          ) : (
+            <dl class="facts">
+              {c.credentials.map((k) => (
+                <>
+                  <dt>{k.label}</dt>
+                  <dd>
+                    {k.username ? <span>User {k.username}; </span> : null}
+                    {k.value ? (
+                      <code>{k.value}</code>
+                    ) : (
+                      <span class="muted">set when the instance is first provisioned</span>
+                    )}
+                    {k.url ? (
+                      <span>
+                        {" "}
+                        at{" "}
+                        <a href={k.url} rel="noreferrer noopener" target="_blank">
+                          {k.url}
+                        </a>
+                      </span>
+                    ) : null}{" "}
+                    <button type="button" class="secondary" onClick={() => rotate(k.name)}>
+                      Replace {k.label}
+                    </button>
+                  </dd>
+                </>
+              ))}
+            </dl>
+          )}
+          <p>
+            <a href={`/instances/${id}`}>Back to the instance</a>
+          </p>
+        </>
+      )}
+    </Show>
+  );
+}
+
 export const appPages = {
   catalog: Catalog,
   app: AppPage,
   subscribe: Subscribe,
   dashboard: Dashboard,
   instance: InstancePage,
+  credentials: CredentialsPage,
   subscription: SubscriptionPage,
 };
