@@ -57,9 +57,10 @@ export async function journey(
   const session: Session = registered.data;
   const headers = { authorization: `Bearer ${session.accessToken}` };
 
-  const services = await client.GET("/api/v1/services", { params: { query: { limit: 5 } } });
-  const service = services.data?.items[0];
-  if (!service) throw new Error("the catalog is empty");
+  const services = await client.GET("/api/v1/services", { params: { query: { limit: 50 } } });
+  // One subscription at a time per customer (allowMultiple false), so a second one is a 409.
+  const service = services.data?.items.find((s) => !s.allowMultiple);
+  if (!service) throw new Error("the catalog has no app limited to one subscription");
 
   // A declined first charge: a 402 whose extensions are typed.
   const refused = await client.POST("/api/v1/subscriptions", {
