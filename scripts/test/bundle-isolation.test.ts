@@ -12,10 +12,10 @@ import {
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { cloneDatabase } from "@minispod/db/testing";
-import { exportKeyPem, generateSigningKey } from "@minispod/shared";
 import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { serviceEnv, UNREACHABLE_KUBECONFIG } from "../src/deploy/service-env";
+import { testSecrets } from "../src/deploy/containers";
+import { serviceEnv } from "../src/deploy/service-env";
 import { freePort, repoRoot } from "./support/process";
 
 /**
@@ -156,21 +156,10 @@ beforeAll(async () => {
   for (const name of names) folders.set(name, await imageFolder(name, natives));
   const database = await cloneDatabase(inject("databaseServerUrl"), inject("templateDatabase"));
   cleanup.push(database.drop);
-  const keys = await exportKeyPem(await generateSigningKey());
-  const kubeconfig = join(work, "kubeconfig");
-  writeFileSync(kubeconfig, UNREACHABLE_KUBECONFIG);
-  secrets = {
-    DATABASE_URL: database.url,
-    REDIS_URL: inject("redisUrl"),
-    JWT_PRIVATE_KEY: keys.privatePem,
-    JWT_PUBLIC_KEY: keys.publicPem,
-    SMTP_HOST: "127.0.0.1",
-    PAYMENT_GATEWAY_URL: "http://127.0.0.1:9/payments",
-    PAYMENT_API_KEY: "isolation",
-    PAYMENT_WEBHOOK_SECRET: "whsec_aXNvbGF0aW9uLWlzb2xhdGlvbi1pc28=",
-    CREDENTIALS_KEYS: `isolation:${Buffer.alloc(32, 2).toString("base64")}`,
-    KUBECONFIG: kubeconfig,
-  };
+  // The same test values for minispod-secrets as the image smoke checks (containers.ts).
+  const made = await testSecrets(database.url, inject("redisUrl"));
+  cleanup.push(async () => rmSync(made.dir, { recursive: true, force: true }));
+  secrets = { ...made.secrets, KUBECONFIG: made.kubeconfig };
 }, 600_000);
 
 afterAll(async () => {
