@@ -1,5 +1,6 @@
+import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { explain } from "../src/client/problems";
+import { explain, FALLBACK, LINK_EXPIRED, plainWords, UNREACHABLE } from "../src/client/problems";
 
 const response = (status: number, headers: Record<string, string> = {}) =>
   new Response(null, { status, headers });
@@ -52,13 +53,100 @@ describe("explain: problem+json in plain words", () => {
         { status: 401, code: "INVALID_CREDENTIALS", detail: "Email or password is wrong." },
         response(401),
       ),
-    ).toBe("Email or password is wrong.");
+    ).toBe("The email or the password is wrong.");
     expect(explain({ status: 401 }, response(401))).toBe(
       "Your session has ended. Please sign in again.",
     );
   });
 
   it("says the server could not be reached when there is no answer", () => {
-    expect(explain(undefined)).toBe("The server could not be reached. Check your connection.");
+    expect(explain(undefined)).toBe(UNREACHABLE);
+  });
+
+  it("says an emailed link is spent rather than naming the token field", () => {
+    expect(
+      explain(
+        {
+          status: 422,
+          code: "UNPROCESSABLE",
+          errors: [{ field: "token", message: "is invalid or expired" }],
+        },
+        response(422),
+      ),
+    ).toBe(LINK_EXPIRED);
+  });
+
+  it("finds the words by the problem type, or the status, when a problem has no code", () => {
+    expect(
+      explain({ type: "https://minispod.dev/problems/email-taken", status: 409 }, response(409)),
+    ).toBe(plainWords.EMAIL_TAKEN({}, ""));
+    expect(explain({}, response(503))).toBe(plainWords.SERVICE_UNAVAILABLE({}, ""));
+    expect(explain({}, response(500))).toBe(FALLBACK);
+  });
+});
+
+/** Every problem the API may answer, as the OpenAPI document declares it. */
+function declaredProblems() {
+  const doc = JSON.parse(
+    readFileSync(new URL("../../../docs/openapi.json", import.meta.url), "utf8"),
+  ) as { components: { schemas: Record<string, unknown> }; paths: unknown };
+  const problem = doc.components.schemas.Problem as { properties: { code: { enum: string[] } } };
+  const codes = new Set(problem.properties.code.enum);
+  const types = new Map<string, string>();
+  // Every example and component in the document: codes and their `type` URIs.
+  const walk = (node: unknown) => {
+    if (Array.isArray(node)) return node.forEach(walk);
+    if (!node || typeof node !== "object") return;
+    const o = node as Record<string, unknown>;
+    if (typeof o.code === "string" && /^[A-Z_]+$/.test(o.code)) {
+      codes.add(o.code);
+      if (typeof o.type === "string") types.set(o.type, o.code);
+    }
+    if (
+      o.code &&
+      typeof o.code === "object" &&
+      typeof (o.code as { const?: unknown }).const === "string"
+    )
+      codes.add((o.code as { const: string }).const);
+    for (const value of Object.values(o)) walk(value);
+  };
+  walk(doc.paths);
+  walk(doc.components.schemas);
+  return { codes: [...codes].sort(), types };
+}
+
+describe("every problem in docs/openapi.json has plain words", () => {
+  const { codes, types } = declaredProblems();
+
+  it("finds the problems the document declares", () => {
+    expect(codes).toContain("PAYMENT_DECLINED");
+    expect(codes).toContain("RATE_LIMITED");
+    expect(codes.length).toBeGreaterThanOrEqual(25);
+    expect(types.size).toBeGreaterThanOrEqual(20);
+  });
+
+  it.each(codes)("%s: words of its own, not the fallback, not jargon", (code) => {
+    expect(Object.keys(plainWords)).toContain(code);
+    // A problem with a developer's detail: the customer must still read something meant for them.
+    const status = 400;
+    const words = explain(
+      { code, status, title: "x", detail: "Send If-Match with the ETag of your last read." },
+      response(status),
+    );
+    // INTERNAL is the one code whose words are the fallback itself.
+    if (code !== "INTERNAL") expect(words).not.toBe(FALLBACK);
+    expect(words).not.toContain(code);
+    expect(words).toMatch(/^[A-Z].*[.!]$/s);
+    // Without a detail as well: never an empty or undefined sentence.
+    const bare = explain({ code, status }, response(status));
+    expect(bare).toMatch(/^[A-Z].*[.!]$/s);
+    expect(bare).not.toMatch(/undefined|null/);
+    expect(bare).not.toMatch(/\b(ETag|If-Match|JSON|Idempotency|Bearer|header)\b/i);
+  });
+
+  it.each([...types.entries()])("%s is recognised by its type alone", (type, code) => {
+    expect(explain({ type, status: 400 }, response(400))).toBe(
+      explain({ code, status: 400 }, response(400)),
+    );
   });
 });
