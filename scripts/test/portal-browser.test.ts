@@ -140,7 +140,9 @@ describe.skipIf(!hasChromium)("the portal in headless Chromium", () => {
     const logs = page.locator("section:has(#logs-h) pre.logs");
     await logs.waitFor();
     expect((await logs.textContent())?.trim().length).toBeGreaterThan(0);
-    await page.getByRole("button", { name: "Restart" }).click();
+    await page.getByRole("button", { name: "Restart", exact: true }).click();
+    await page.getByRole("dialog", { name: /^Restart / }).waitFor();
+    await page.getByRole("button", { name: "Restart now" }).click();
     await page.getByText("Restarting: the status updates here.").waitFor();
   }, 60_000);
 

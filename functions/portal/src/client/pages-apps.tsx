@@ -8,6 +8,7 @@ import { explain } from "./problems";
 import { navigate } from "./router";
 import {
   Alert,
+  ConfirmButton,
   Field,
   Form,
   formatDate,
@@ -256,9 +257,16 @@ function InstancePage(props: PageProps) {
       {i.lastError ? <Alert message={`Last problem: ${i.lastError}`} /> : null}
       <Alert message={message?.text} kind={message?.ok ? "ok" : "error"} />
       <p class="actions">
-        <button type="button" onClick={restart}>
-          Restart
-        </button>
+        <ConfirmButton
+          label="Restart"
+          question={`Restart ${i.service.name}?`}
+          confirm="Restart now"
+          onConfirm={restart}
+        >
+          <p>
+            The app stops and starts again: it is unreachable for a few seconds. Its data is kept.
+          </p>
+        </ConfirmButton>
         <a class="button secondary" href={`/instances/${id}/credentials`}>
           Credentials
         </a>

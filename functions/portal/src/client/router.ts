@@ -47,6 +47,8 @@ export function interceptLinks() {
     if (!link || link.target || link.hasAttribute("download")) return;
     const url = new URL(link.href, location.href);
     if (url.origin !== location.origin || !matchPage(url.pathname)) return;
+    // An anchor on this page (the skip link): the browser scrolls and moves focus itself.
+    if (url.hash && url.pathname === location.pathname && url.search === location.search) return;
     event.preventDefault();
     navigate(url.pathname + url.search);
   });

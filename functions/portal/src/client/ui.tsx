@@ -1,6 +1,6 @@
 /** @jsxRuntime automatic @jsxImportSource hono/jsx/dom */
 import type { Child } from "hono/jsx";
-import { useEffect, useState } from "hono/jsx/dom";
+import { useEffect, useId, useRef, useState } from "hono/jsx/dom";
 import { explain } from "./problems";
 
 export const formatDate = (iso: string | null | undefined) =>
@@ -137,4 +137,71 @@ export const text = (form: FormData, name: string) => String(form.get(name) ?? "
 
 export function StatusBadge(props: { status: string }) {
   return <span class={`badge s-${props.status.toLowerCase()}`}>{props.status}</span>;
+}
+
+/**
+ * A button that asks first, in a modal `<dialog>`: focus starts on "Cancel",
+ * stays inside while it is open, Escape cancels, and focus returns to the
+ * button once it closes (whichever way).
+ *
+ * @example
+ * <ConfirmButton label="Restart" question="Restart Uptime Kuma?" confirm="Restart now" onConfirm={restart}>
+ *   The app is unreachable for a few seconds.
+ * </ConfirmButton>
+ */
+export function ConfirmButton(props: {
+  label: string;
+  question: string;
+  confirm: string;
+  onConfirm: () => Promise<void> | void;
+  kind?: "danger";
+  children?: Child;
+}) {
+  const dialog = useRef<HTMLDialogElement>(null);
+  const opener = useRef<HTMLButtonElement>(null);
+  const id = useId();
+  const close = (confirmed: boolean) => {
+    dialog.current?.close(confirmed ? "confirm" : "cancel");
+  };
+  return (
+    <>
+      <button
+        type="button"
+        ref={opener}
+        class={props.kind === "danger" ? "danger" : undefined}
+        aria-haspopup="dialog"
+        onClick={() => dialog.current?.showModal()}
+      >
+        {props.label}
+      </button>
+      <dialog
+        ref={dialog}
+        class="confirm"
+        aria-labelledby={`${id}-q`}
+        aria-describedby={`${id}-d`}
+        onClose={() => {
+          opener.current?.focus();
+          if (dialog.current?.returnValue === "confirm") {
+            dialog.current.returnValue = "";
+            void props.onConfirm();
+          }
+        }}
+      >
+        <h2 id={`${id}-q`}>{props.question}</h2>
+        <div id={`${id}-d`}>{props.children}</div>
+        <p class="actions">
+          <button type="button" class="secondary" autofocus onClick={() => close(false)}>
+            Cancel
+          </button>
+          <button
+            type="button"
+            class={props.kind === "danger" ? "danger" : undefined}
+            onClick={() => close(true)}
+          >
+            {props.confirm}
+          </button>
+        </p>
+      </dialog>
+    </>
+  );
 }

@@ -1,0 +1,226 @@
+import type { BrowserContext, Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { focused, outOfOrder, type Stop, tabbable, tabThrough, tabTo } from "./support/keyboard";
+import { hasChromium, type PortalSite, startPortalSite } from "./support/portal-browser";
+
+/**
+ * The portal with the keyboard alone (Tab, Shift+Tab, Enter, Space, Escape;
+ * no click anywhere): sign in, subscribe, open the instance, restart it
+ * through its confirmation dialog, the skip link. On each key page: every
+ * stop shows a visible focus indicator, Tab follows the order the page is
+ * drawn in and comes back out (no trap), Shift+Tab retraces it. Then the
+ * layout shift an instance's PROVISIONING -> RUNNING causes on the dashboard
+ * and the instance page, at 360 and 1280 px.
+ */
+const PASSWORD = "a long enough password";
+
+/** Records layout shifts from the first paint, before any page script (CSP does not apply here). */
+const RECORD_SHIFTS = `
+  window.__shifts = [];
+  new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) {
+      window.__shifts.push({
+        at: e.startTime,
+        value: e.value,
+        input: e.hadRecentInput,
+        sources: (e.sources || []).map((s) => s.node ? (s.node.nodeName + "." + (s.node.className || "") + " " + (s.node.textContent || "").slice(0, 40)) : "?"),
+      });
+    }
+  }).observe({ type: "layout-shift", buffered: true });
+`;
+
+describe.skipIf(!hasChromium)("the portal with the keyboard only", () => {
+  let site: PortalSite;
+  let context: BrowserContext;
+  let page: Page;
+  const email = `keys-${Date.now()}@example.com`;
+  let instancePath = "";
+
+  beforeAll(async () => {
+    // Each rollout step takes 2.5 s: a page polling every 2-3 s sees PROVISIONING before RUNNING.
+    site = await startPortalSite({ K8S_SIMULATED_DELAY_MS: "2500", INSTANCE_RESTART_LIMIT: "0" });
+    const res = await fetch(`${site.url}/api/v1/auth/register`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ email, password: PASSWORD, name: "Keyboard User" }),
+    });
+    expect(res.status).toBe(201);
+    context = await site.browser.newContext({ viewport: { width: 1280, height: 900 } });
+    await context.addInitScript(RECORD_SHIFTS);
+    page = await context.newPage();
+  }, 120_000);
+  afterAll(async () => {
+    await context?.close();
+    await site?.close();
+  });
+
+  /** Where a page's content is in: no "Loading…" left in it. */
+  const loaded = (p: Page = page) =>
+    p.waitForFunction(
+      () =>
+        ![...document.querySelectorAll("#app [role=status]")].some((e) =>
+          e.textContent?.includes("Loading"),
+        ),
+    );
+
+  /** After moving to another page, focus is on its content, and Tab goes into it (not back to the header). */
+  async function expectFocusOnContent(heading: string | RegExp) {
+    await page.getByRole("heading", { level: 1, name: heading }).waitFor();
+    await loaded();
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe("main");
+    await page.keyboard.press("Tab");
+    expect(await page.evaluate(() => document.activeElement?.closest("main")?.id)).toBe("main");
+    await page.keyboard.press("Shift+Tab");
+  }
+
+  /**
+   * Loads `path` afresh and walks it with Tab to the end and back with
+   * Shift+Tab: every reachable thing, in drawing order, with focus shown.
+   */
+  async function auditKeyboard(path: string, heading: string | RegExp) {
+    await page.goto(`${site.url}${path}`);
+    await page.getByRole("heading", { level: 1, name: heading }).waitFor();
+    await loaded();
+    const expected = await tabbable(page);
+    expect(expected.length).toBeGreaterThan(3);
+    const forward = await tabThrough(page, "Tab", expected.length + 5);
+    expect(forward.map((s) => s.name)).toEqual(expected);
+    const backward = await tabThrough(page, "Shift+Tab", expected.length + 5);
+    expect(backward.map((s) => s.name)).toEqual([...expected].reverse());
+    // The skip link is drawn over the header's corner while it has focus: order from the next stop.
+    expect(outOfOrder(forward.slice(1))).toEqual([]);
+    const unseen = forward.filter(
+      (s) => !s.indicator.focusVisible || !s.indicator.visible || s.indicator.contrast < 3,
+    );
+    expect(unseen.map((s) => `${s.name}: ${JSON.stringify(s.indicator)}`)).toEqual([]);
+    // The skip link is the first stop, and is drawn inside the window when it has focus.
+    const skip = forward[0] as Stop;
+    expect(skip.name).toContain("Skip to content");
+    expect(skip.x).toBeGreaterThanOrEqual(0);
+    return forward;
+  }
+
+  it("signs in", async () => {
+    await page.goto(`${site.url}/dashboard`);
+    await page.waitForURL(/\/signin\?next=/);
+    await page.getByRole("heading", { level: 1, name: "Sign in" }).waitFor();
+    await tabTo(page, "Email");
+    await page.keyboard.type(email);
+    await page.keyboard.press("Tab");
+    expect((await focused(page))?.name).toContain("Password");
+    await page.keyboard.type(PASSWORD);
+    await page.keyboard.press("Enter");
+    await page.waitForURL(/\/dashboard$/);
+    await expectFocusOnContent("Your apps");
+  }, 60_000);
+
+  it("subscribes from the catalog", async () => {
+    // The empty dashboard points at the catalog.
+    await tabTo(page, "Choose one from the catalog");
+    await page.keyboard.press("Enter");
+    await page.waitForURL((u) => u.pathname === "/");
+    await expectFocusOnContent("Apps");
+    await tabTo(page, /^a\[\/apps\//);
+    await page.keyboard.press("Enter");
+    await page.waitForURL(/\/apps\/[^/]+$/);
+    await loaded();
+    await tabTo(page, "Subscribe to");
+    await page.keyboard.press("Enter");
+    await page.waitForURL(/\/subscribe$/);
+    await expectFocusOnContent(/^Subscribe to /);
+    // Space toggles the renewal box (off, then on again).
+    const box = page.getByLabel("Renew automatically every month");
+    await tabTo(page, "Renew automatically");
+    await page.keyboard.press("Space");
+    expect(await box.isChecked()).toBe(false);
+    await page.keyboard.press("Space");
+    expect(await box.isChecked()).toBe(true);
+    await tabTo(page, /and subscribe/);
+    await page.keyboard.press("Enter");
+    await page.waitForURL(/\/instances\/[0-9a-f-]+$/);
+    instancePath = new URL(page.url()).pathname;
+    await page.locator(".status-line .badge").waitFor();
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe("main");
+    await page.getByText("RUNNING", { exact: true }).first().waitFor({ timeout: 60_000 });
+  }, 120_000);
+
+  it("restarts through the confirmation dialog: Escape cancels, focus returns to the button", async () => {
+    await tabTo(page, /^button "Restart"$/);
+    await page.keyboard.press("Enter");
+    const dialog = page.getByRole("dialog", { name: /^Restart / });
+    await dialog.waitFor();
+    // Focus starts on the safe choice, inside the dialog.
+    expect((await focused(page))?.name).toBe('button "Cancel"');
+    await page.keyboard.press("Tab");
+    expect((await focused(page))?.name).toBe('button "Restart now"');
+    // Tab stays in the modal dialog: whatever has focus next is inside it, or nothing in the page.
+    for (let i = 0; i < 3; i++) {
+      await page.keyboard.press("Tab");
+      expect(
+        await page.evaluate(
+          () =>
+            document.activeElement === document.body ||
+            !!document.activeElement?.closest("dialog[open]"),
+        ),
+      ).toBe(true);
+    }
+    await page.keyboard.press("Escape");
+    await dialog.waitFor({ state: "hidden" });
+    expect((await focused(page))?.name).toBe('button "Restart"');
+    expect(await page.getByText("Restarting: the status updates here.").count()).toBe(0);
+
+    // Space opens it as well; confirm with Enter on "Restart now".
+    await page.keyboard.press("Space");
+    await dialog.waitFor();
+    await page.keyboard.press("Tab");
+    await page.keyboard.press("Enter");
+    await dialog.waitFor({ state: "hidden" });
+    await page.getByText("Restarting: the status updates here.").waitFor();
+    const after = await focused(page);
+    expect(after?.name).toBe('button "Restart"');
+    expect(after?.indicator.focusVisible).toBe(true);
+  }, 60_000);
+
+  it("the skip link moves focus to the content, without a new page", async () => {
+    await page.goto(`${site.url}${instancePath}`);
+    await page.locator(".status-line .badge").waitFor();
+    await page.keyboard.press("Tab");
+    const skip = await focused(page);
+    expect(skip?.name).toContain("Skip to content");
+    expect(skip?.indicator.visible).toBe(true);
+    const before = await page.evaluate(() => history.length);
+    await page.keyboard.press("Enter");
+    await page.waitForFunction(() => document.activeElement?.id === "main");
+    // The browser's own anchor navigation, not the router's: same page, the fragment kept.
+    expect(new URL(page.url()).pathname).toBe(instancePath);
+    expect(new URL(page.url()).hash).toBe("#main");
+    // A fragment is one entry at most (the browser's own), never a re-render of the page.
+    expect(await page.evaluate(() => history.length)).toBeLessThanOrEqual(before + 1);
+    await page.keyboard.press("Tab");
+    const first = await focused(page);
+    expect(await page.evaluate(() => !!document.activeElement?.closest("main"))).toBe(true);
+    expect(first?.indicator.visible).toBe(true);
+  }, 60_000);
+
+  it("sign-in, dashboard, instance, subscription, webhooks and account: visible focus in drawing order, no trap", async () => {
+    await auditKeyboard(instancePath, /.+/);
+    const subscription = await page
+      .getByRole("link", { name: "Subscription and cancel" })
+      .getAttribute("href");
+    await auditKeyboard(subscription ?? "", / subscription$/);
+    await auditKeyboard("/dashboard", "Your apps");
+    await auditKeyboard("/webhooks", "Webhooks");
+    await auditKeyboard("/account", "Account");
+    await auditKeyboard("/invoices", "Invoices");
+    // Signed out: the sign-in page.
+    const signedOut = await site.browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const previous = page;
+    page = await signedOut.newPage();
+    try {
+      await auditKeyboard("/signin", "Sign in");
+    } finally {
+      await signedOut.close();
+      page = previous;
+    }
+  }, 120_000);
+});
