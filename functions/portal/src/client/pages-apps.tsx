@@ -1,5 +1,5 @@
 /** @jsxRuntime automatic @jsxImportSource hono/jsx/dom */
-import { useState } from "hono/jsx/dom";
+import { useEffect, useRef, useState } from "hono/jsx/dom";
 import { api, authorization, session } from "./api";
 import type { paths } from "./api-types";
 import { usePolled } from "./live";
@@ -194,18 +194,44 @@ function Logs(props: { id: string; status: string }) {
       <button type="button" onClick={reload}>
         Refresh logs
       </button>
-      <Show value={logs}>
-        {(l) =>
-          l.lines.length === 0 ? (
-            <p>No log lines yet.</p>
-          ) : (
-            <pre class="logs" tabindex={0}>
-              {l.lines.join("\n")}
-            </pre>
-          )
-        }
-      </Show>
+      {/* A box of fixed height: new lines (a restart, a refresh) move nothing below it. */}
+      <div class="logs-box">
+        <Show value={logs}>
+          {(l) =>
+            l.lines.length === 0 ? (
+              <p>No log lines yet.</p>
+            ) : (
+              <pre class="logs" tabindex={0}>
+                {l.lines.join("\n")}
+              </pre>
+            )
+          }
+        </Show>
+      </div>
     </section>
+  );
+}
+
+/**
+ * Oldest first, in a box of fixed height scrolled to the newest step: a new
+ * step moves nothing on the page (the sections below stay put).
+ */
+function Timeline(props: { steps: Instance["timeline"] }) {
+  const box = useRef<HTMLDivElement>(null);
+  useEffect(() => {
+    if (box.current) box.current.scrollTop = box.current.scrollHeight;
+  }, [props.steps.length]);
+  return (
+    <div class="timeline-box" ref={box} tabindex={0}>
+      <ol class="timeline">
+        {props.steps.map((t) => (
+          <li>
+            <StatusBadge status={t.status} /> {formatDate(t.at)}
+            {t.message ? <span class="muted"> — {t.message}</span> : null}
+          </li>
+        ))}
+      </ol>
+    </div>
   );
 }
 
@@ -256,7 +282,7 @@ function InstancePage(props: PageProps) {
       </p>
       {i.lastError ? <Alert message={`Last problem: ${i.lastError}`} /> : null}
       <Alert message={message?.text} kind={message?.ok ? "ok" : "error"} />
-      <p class="actions">
+      <div class="actions">
         <ConfirmButton
           label="Restart"
           question={`Restart ${i.service.name}?`}
@@ -273,17 +299,10 @@ function InstancePage(props: PageProps) {
         <a class="button secondary" href={`/subscriptions/${i.subscriptionId}`}>
           Subscription and cancel
         </a>
-      </p>
+      </div>
       <section aria-labelledby="timeline-h">
         <h2 id="timeline-h">Timeline</h2>
-        <ol class="timeline">
-          {i.timeline.map((t) => (
-            <li>
-              <StatusBadge status={t.status} /> {formatDate(t.at)}
-              {t.message ? <span class="muted"> — {t.message}</span> : null}
-            </li>
-          ))}
-        </ol>
+        <Timeline steps={i.timeline} />
       </section>
       <Logs id={id} status={i.status} />
     </>
