@@ -319,7 +319,7 @@ function Webhook(props: PageProps) {
     [id],
   );
   const [secret, setSecret] = useState<string | undefined>();
-  const [message, setMessage] = useState<string | undefined>();
+  const [message, setMessage] = useState<{ text: string; ok: boolean } | undefined>();
   return (
     <Show value={endpoint}>
       {(e) => (
@@ -328,7 +328,7 @@ function Webhook(props: PageProps) {
           <p class="url">{e.url}</p>
           <p>Events: {e.events.join(", ")}</p>
           <Secret secret={secret} />
-          <Alert message={message} />
+          <Alert message={message?.text} kind={message?.ok ? "ok" : "error"} />
           <Form
             label="Rotate signing secret"
             action={async () => {
@@ -345,6 +345,17 @@ function Webhook(props: PageProps) {
           />
           <section aria-labelledby="deliveries-h">
             <h2 id="deliveries-h">Deliveries</h2>
+            <Form
+              label="Send a test event"
+              action={async () => {
+                const { error, response } = await api.POST("/api/v1/webhooks/{id}/test", {
+                  params: { path: { id } },
+                });
+                if (!response.ok) return explain(error, response);
+                reload();
+                return undefined;
+              }}
+            />
             <Show value={deliveries}>
               {(list) =>
                 list.items.length === 0 ? (
@@ -362,7 +373,11 @@ function Webhook(props: PageProps) {
                               "/api/v1/webhooks/{id}/deliveries/{deliveryId}/redeliver",
                               { params: { path: { id, deliveryId: d.id } } },
                             );
-                            setMessage(response.ok ? undefined : explain(error, response));
+                            setMessage(
+                              response.ok
+                                ? { text: `${d.eventType} sent again.`, ok: true }
+                                : { text: explain(error, response), ok: false },
+                            );
                             reload();
                           }}
                         >

@@ -92,8 +92,10 @@ function AppPage(props: PageProps) {
 
 function Subscribe(props: PageProps) {
   const [service] = useService(props.params.slug ?? "");
-  // One key per attempt: a retried submit after a lost answer is not charged twice.
-  const [key] = useState(() => crypto.randomUUID());
+  // One key per attempt: a retried submit after a lost answer (or one still being processed)
+  // is not charged twice. A definite answer ends the attempt: after a decline, the next
+  // submit (another payment method, another body) is a new attempt with a new key.
+  const key = useRef(crypto.randomUUID());
   return (
     <Show value={service}>
       {(s) => (
@@ -109,14 +111,20 @@ function Subscribe(props: PageProps) {
             label={`Pay ${formatMoney(s.price.amountMinor, s.price.currency)} and subscribe`}
             action={async (form) => {
               const { data, error, response } = await api.POST("/api/v1/subscriptions", {
-                headers: { "idempotency-key": key },
+                headers: { "idempotency-key": key.current },
                 body: {
                   serviceSlug: s.slug,
                   paymentMethod: text(form, "paymentMethod") || undefined,
                   autoRenew: form.get("autoRenew") === "on",
                 },
               });
-              if (!data) return explain(error, response);
+              if (!data) {
+                const pending =
+                  response.status >= 500 ||
+                  (error as { code?: string } | undefined)?.code === "IDEMPOTENCY_IN_PROGRESS";
+                if (!pending) key.current = crypto.randomUUID();
+                return explain(error, response);
+              }
               navigate(data.instance ? `/instances/${data.instance.id}` : "/dashboard");
               return undefined;
             }}
@@ -464,9 +472,18 @@ function CredentialsPage(props: PageProps) {
                         </a>
                       </span>
                     ) : null}{" "}
-                    <button type="button" class="secondary" onClick={() => rotate(k.name)}>
-                      Replace {k.label}
-                    </button>
+                    <ConfirmButton
+                      label={`Replace ${k.label}`}
+                      question={`Replace the ${k.label}?`}
+                      confirm="Replace it"
+                      kind="secondary"
+                      onConfirm={() => rotate(k.name)}
+                    >
+                      <p>
+                        A new value is generated and the app restarts with it; the current one stops
+                        working.
+                      </p>
+                    </ConfirmButton>
                   </dd>
                 </>
               ))}

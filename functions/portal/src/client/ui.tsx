@@ -154,7 +154,7 @@ export function ConfirmButton(props: {
   question: string;
   confirm: string;
   onConfirm: () => Promise<void> | void;
-  kind?: "danger";
+  kind?: "danger" | "secondary";
   children?: Child;
 }) {
   const dialog = useRef<HTMLDialogElement>(null);
@@ -168,7 +168,7 @@ export function ConfirmButton(props: {
       <button
         type="button"
         ref={opener}
-        class={props.kind === "danger" ? "danger" : undefined}
+        class={props.kind}
         aria-haspopup="dialog"
         onClick={() => dialog.current?.showModal()}
       >
