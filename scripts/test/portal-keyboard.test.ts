@@ -220,7 +220,7 @@ describe.skipIf(!hasChromium)("the portal with the keyboard only", () => {
     expect(first?.indicator.visible).toBe(true);
   }, 60_000);
 
-  it("sign-in, dashboard, instance, subscription, webhooks and account: visible focus in drawing order, no trap", async () => {
+  it("sign-in, dashboard, instance, subscription, webhooks, account, invoices (and 360 px): visible focus in drawing order, no trap", async () => {
     await auditKeyboard(instancePath, /.+/);
     const subscription = await page
       .getByRole("link", { name: "Subscription and cancel" })
@@ -230,6 +230,14 @@ describe.skipIf(!hasChromium)("the portal with the keyboard only", () => {
     await auditKeyboard("/webhooks", "Webhooks");
     await auditKeyboard("/account", "Account");
     await auditKeyboard("/invoices", "Invoices");
+    // At 360 px the header wraps and cards stack: the order still follows the drawing.
+    await page.setViewportSize({ width: 360, height: 740 });
+    try {
+      await auditKeyboard(instancePath, /.+/);
+      await auditKeyboard("/dashboard", "Your apps");
+    } finally {
+      await page.setViewportSize({ width: 1280, height: 900 });
+    }
     // Signed out: the sign-in page.
     const signedOut = await site.browser.newContext({ viewport: { width: 1280, height: 900 } });
     const previous = page;
