@@ -197,6 +197,7 @@ describe.skipIf(!hasChromium)("the portal in headless Chromium", () => {
     expect((await logs.textContent())?.trim().length).toBeGreaterThan(0);
     await page.getByRole("button", { name: "Restart", exact: true }).click();
     await page.getByRole("dialog", { name: /^Restart / }).waitFor();
+    await audit("instance-restart-dialog");
     await page.getByRole("button", { name: "Restart now" }).click();
     await page.getByText("Restarting: the status updates here.").waitFor();
   }, 60_000);
