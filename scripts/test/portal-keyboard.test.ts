@@ -99,6 +99,16 @@ describe.skipIf(!hasChromium)("the portal with the keyboard only", () => {
     await page.goto(`${site.url}${path}`);
     await page.getByRole("heading", { level: 1, name: heading }).waitFor();
     await loaded();
+    // A status still changing (the restart above) would change what can be reached mid-walk:
+    // wait for RUNNING and its log lines (the scrollable box of lines is a stop of its own).
+    if (path === instancePath)
+      await page.waitForFunction(
+        () =>
+          document.querySelector(".status-line .badge")?.textContent === "RUNNING" &&
+          !!document.querySelector(".logs-box pre.logs"),
+        undefined,
+        { timeout: 60_000 },
+      );
     const expected = await tabbable(page);
     expect(expected.length).toBeGreaterThan(3);
     const forward = await tabThrough(page, "Tab", expected.length + 5);
