@@ -52,12 +52,12 @@ export function normalizeDomain(input: string, platformDomain: string): DomainCh
   if (/^\d+$/.test(labels.at(-1) ?? "")) {
     return { ok: false, message: "must be a host name, not an IP address" };
   }
-  if (RESERVED_SUFFIXES.some((s) => ascii === s || ascii.endsWith(`.${s}`))) {
-    return { ok: false, message: "is a reserved name that does not resolve publicly" };
-  }
   const platform = platformDomain.toLowerCase();
   if (ascii === platform || ascii.endsWith(`.${platform}`)) {
     return { ok: false, message: `must not be under the platform's own domain ${platform}` };
+  }
+  if (RESERVED_SUFFIXES.some((s) => ascii === s || ascii.endsWith(`.${s}`))) {
+    return { ok: false, message: "is a reserved name that does not resolve publicly" };
   }
   return { ok: true, domain: ascii };
 }

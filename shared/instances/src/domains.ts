@@ -218,6 +218,8 @@ export interface ConvergeDomainsOptions extends DomainWriteOptions {
   issueTimeoutMs: number;
   /** Re-apply even when the cluster already holds the wanted set (an event asked for it). */
   force?: boolean | undefined;
+  /** Only read the cluster and record what it says (the instances API's "check now"). */
+  readOnly?: boolean | undefined;
 }
 
 /**
@@ -255,7 +257,7 @@ export async function convergeDomains(
         !r || !r.routed || r.certificate === "missing" || (r.certificate === "ready" && !r.tls)
       );
     });
-  if (stale) routes = await cluster.setInstanceDomains(ref, wanted);
+  if (stale && !options.readOnly) routes = await cluster.setInstanceDomains(ref, wanted);
   const byDomain = new Map(routes.map((r) => [r.domain, r]));
   let changed = 0;
   for (const row of rows) {
@@ -269,5 +271,5 @@ export async function convergeDomains(
       if (verdict.state !== row.state) changed++;
     }
   }
-  return { applied: stale, changed };
+  return { applied: stale && !options.readOnly, changed };
 }
