@@ -288,15 +288,18 @@ describeCluster("custom domains against the lab's API server (cert-manager CRDs)
         issuerRef: { kind: "ClusterIssuer", name: ISSUER },
       },
     });
-    expect(
-      await status(
-        provisionerCerts.createNamespacedCustomObject({
-          ...CERTS,
-          namespace: "default",
-          body: body("default"),
-        }),
-      ),
-    ).toBe(403);
+    // Refused by the admission policy (RBAC alone would allow it), saying why.
+    const refused = await provisionerCerts
+      .createNamespacedCustomObject({ ...CERTS, namespace: "default", body: body("default") })
+      .then(
+        () => null,
+        (e: unknown) => e,
+      );
+    expect(refused).toBeInstanceOf(ApiException);
+    expect((refused as ApiException<unknown>).code).toBe(422);
+    expect(String((refused as ApiException<unknown>).body)).toContain(
+      "the provisioner requests certificates only in customer namespaces",
+    );
     const s = await provisioned(appFor(ISSUER));
     const { namespace } = instanceObjects(config, refOf(s));
     expect(

@@ -150,8 +150,6 @@ export const domainEnvEntries = {
   DNS_RESOLVERS: v.optional(resolverList, ""),
   /** Longest wait for one DNS answer, in ms. */
   DNS_TIMEOUT_MS: envField.int(5000, 100, 60_000),
-  /** Custom domains one instance may have (claims of every state count). */
-  DOMAINS_PER_INSTANCE: envField.int(5, 0, 100),
   /** An unverified claim is checked by the sweep for this long, then FAILED. */
   DOMAIN_VERIFY_WINDOW: envField.duration("7d"),
   /** A verified domain without a certificate after this long is FAILED (with what to check). */

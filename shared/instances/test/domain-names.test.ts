@@ -59,7 +59,7 @@ describe("domain settings", () => {
     expect(
       v.parse(schema, { DNS_RESOLVERS: "1.1.1.1, 127.0.0.1:5353,[::1]:53" }).DNS_RESOLVERS,
     ).toEqual(["1.1.1.1", "127.0.0.1:5353", "[::1]:53"]);
-    expect(v.parse(schema, {}).DOMAINS_PER_INSTANCE).toBe(5);
+    expect(v.parse(schema, {}).DOMAIN_ISSUE_TIMEOUT).toBe(3600);
     expect(v.safeParse(schema, { DNS_RESOLVERS: "dns.google" }).success).toBe(false);
   });
 });

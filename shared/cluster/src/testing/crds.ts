@@ -7,9 +7,9 @@ import {
   type KubeConfig,
   type KubernetesObject,
   KubernetesObjectApi,
+  loadAllYaml,
   PatchStrategy,
 } from "@kubernetes/client-node";
-import { parseAllDocuments } from "yaml";
 
 const repo = fileURLToPath(new URL("../../../../", import.meta.url));
 
@@ -31,8 +31,10 @@ export async function installLabCrds(kc: KubeConfig, prefix: string): Promise<st
   const objects = KubernetesObjectApi.makeApiClient(kc);
   const names: string[] = [];
   for (const file of files) {
-    for (const doc of parseAllDocuments(readFileSync(join(dir, file), "utf8"))) {
-      const crd = doc.toJSON() as KubernetesObject | null;
+    // loadAllYaml builds client-node's typed models, which its serializer needs to write
+    // `x-kubernetes-*` schema keys back under their wire names (plain JSON loses them).
+    for (const doc of loadAllYaml(readFileSync(join(dir, file), "utf8"))) {
+      const crd = doc as KubernetesObject | null;
       if (!crd || crd.kind !== "CustomResourceDefinition") continue;
       await objects.patch(
         crd,
