@@ -15,7 +15,7 @@ import {
   domainsIngressName,
 } from "../manifests/domains";
 import { instanceObjects, labels } from "../names";
-import type { ClusterDomains, DomainRoute, InstanceRef } from "../port";
+import { type ClusterDomains, ClusterError, type DomainRoute, type InstanceRef } from "../port";
 
 /** A cert-manager Certificate as read back (only the fields we use). */
 interface CertificateObject extends KubernetesObject {
@@ -24,6 +24,22 @@ interface CertificateObject extends KubernetesObject {
     conditions?: { type?: string; status?: string; reason?: string; message?: string }[];
     failedIssuanceAttempts?: number;
   };
+}
+
+/**
+ * cert-manager not installed: client-node finds no such kind in discovery and
+ * throws a plain Error. For reads that means "no certificates", so deleting an
+ * instance never fails on a cluster without cert-manager.
+ */
+async function noCrdAsNotFound<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (error) {
+    if (error instanceof Error && /Unrecognized API version and kind/i.test(error.message)) {
+      throw new ClusterError("not_found", `cert-manager is not installed: ${error.message}`);
+    }
+    throw error;
+  }
 }
 
 /** What the driver lends the domain methods: its retrying calls and apply. */
@@ -83,16 +99,18 @@ export function kubernetesDomains(parts: DomainDriverParts): ClusterDomains {
     if (!config.tlsIssuer) return byDomain;
     const { namespace } = instanceObjects(config, ref);
     const list = await orNull(
-      call(`list Certificates of ${ref.instanceId}`, () =>
-        objects.list<CertificateObject>(
-          CERTIFICATE_API_VERSION,
-          "Certificate",
-          namespace,
-          undefined,
-          undefined,
-          undefined,
-          undefined,
-          selector(ref),
+      noCrdAsNotFound(() =>
+        call(`list Certificates of ${ref.instanceId}`, () =>
+          objects.list<CertificateObject>(
+            CERTIFICATE_API_VERSION,
+            "Certificate",
+            namespace,
+            undefined,
+            undefined,
+            undefined,
+            undefined,
+            selector(ref),
+          ),
         ),
       ),
     );
