@@ -70,6 +70,18 @@ describe("namespace manifests", () => {
     expect(hard["services.loadbalancers"]).toBe("0");
   });
 
+  it("leaves room for custom domains: their Ingress, certificate Secrets and HTTP-01 solvers", () => {
+    // Two instances, five domains each by default.
+    const hard = resourceQuotaManifest(config, spec).spec?.hard ?? {};
+    expect(hard["count/ingresses.networking.k8s.io"]).toBe("14"); // 2 x (own + domains + 5 solvers)
+    expect(hard.secrets).toBe("26"); // 2 x (own + tls + 5 x (tls + next key)) + 2
+    expect(hard.services).toBe("12");
+    expect(hard.pods).toBe("14");
+    const none = resourceQuotaManifest({ ...config, domainsPerInstance: 0 }, spec).spec?.hard ?? {};
+    expect(none["count/ingresses.networking.k8s.io"]).toBe("4");
+    expect(none.secrets).toBe("6");
+  });
+
   it("bounds one container by the largest plan", () => {
     const [container, pvc] = limitRangeManifest(config, spec).spec?.limits ?? [];
     expect(container?.max).toEqual({ cpu: "500m", memory: "512Mi" });
