@@ -180,7 +180,7 @@ export function verdictOf(
   route: DomainRoute | undefined,
   options: { now: Date; issueTimeoutMs: number; instanceHost: string },
 ): { state: DomainState; reason: string } {
-  if (!route || !route.routed) {
+  if (!route?.routed) {
     return { state: "ISSUING", reason: "ownership verified; routing the domain" };
   }
   if (route.certificate === "ready")
@@ -253,9 +253,7 @@ export async function convergeDomains(
     routes.length !== wanted.length ||
     wanted.some((d) => {
       const r = held.get(d);
-      return (
-        !r || !r.routed || r.certificate === "missing" || (r.certificate === "ready" && !r.tls)
-      );
+      return !r?.routed || r.certificate === "missing" || (r.certificate === "ready" && !r.tls);
     });
   if (stale && !options.readOnly) routes = await cluster.setInstanceDomains(ref, wanted);
   const byDomain = new Map(routes.map((r) => [r.domain, r]));

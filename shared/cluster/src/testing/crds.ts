@@ -35,7 +35,7 @@ export async function installLabCrds(kc: KubeConfig, prefix: string): Promise<st
     // `x-kubernetes-*` schema keys back under their wire names (plain JSON loses them).
     for (const doc of loadAllYaml(readFileSync(join(dir, file), "utf8"))) {
       const crd = doc as KubernetesObject | null;
-      if (!crd || crd.kind !== "CustomResourceDefinition") continue;
+      if (crd?.kind !== "CustomResourceDefinition") continue;
       await objects.patch(
         crd,
         undefined,
