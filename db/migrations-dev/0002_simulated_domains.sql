@@ -1,4 +1,5 @@
-CREATE TABLE "simulated_domains" (
+-- Custom domains routed on the simulated cluster (local mode).
+CREATE TABLE IF NOT EXISTS "simulated_domains" (
 	"instance_id" uuid NOT NULL,
 	"customer_id" uuid NOT NULL,
 	"domain" text NOT NULL,
