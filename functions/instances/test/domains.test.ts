@@ -256,6 +256,25 @@ describe("verification against a real DNS server", () => {
     expect(again.status).toBe(409);
   });
 
+  it("holds one verified owner per name in the database itself (partial unique index)", async () => {
+    const a = await makeInstance(t, t.customer);
+    const b = await makeInstance(t, t.other);
+    const name = fresh("unique");
+    const row = (made: Made, verifiedAt: Date | null) => ({
+      instanceId: made.id,
+      userId: made.userId,
+      domain: name,
+      token: `tok-${made.id}`,
+      verifiedAt,
+    });
+    const db = t.h.database.db;
+    await db.insert(instanceDomains).values(row(a, new Date()));
+    // An unverified claim of the same name is fine; a second verified one is not.
+    await db.insert(instanceDomains).values(row(b, null));
+    const second = await makeInstance(t, t.other);
+    await expect(db.insert(instanceDomains).values(row(second, new Date()))).rejects.toThrow();
+  });
+
   it("reads the certificate back once verified (simulated cluster: ready after its delay)", async () => {
     const mine = await makeInstance(t, t.customer);
     const claim = await add(mine, fresh());
