@@ -12,6 +12,7 @@ import { cloneDatabase } from "../src/testing";
 const DEV_TABLES = [
   "local_broker_deliveries",
   "local_store_entries",
+  "simulated_domains",
   "simulated_namespaces",
   "simulated_workloads",
 ];

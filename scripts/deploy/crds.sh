@@ -8,6 +8,7 @@
 #   Knative Eventing (config/core/resources; the proxy serves v0.49.2, not v0.51.0)
 #   Traefik          (IngressRoute and Middleware, as K3s's bundled Traefik v3 has them)
 #   prometheus-operator (PodMonitor, PrometheusRule; example/prometheus-operator-crd)
+#   cert-manager     (Certificate and the rest of deploy/crds; custom domains' certificates)
 # CloudNativePG's CRDs are not on the module proxy: they are kept beside the
 # repository in ../shared/crds/cloudnative-pg (scripts/test/knative-dry-run.test.ts).
 set -euo pipefail
@@ -15,8 +16,9 @@ KNATIVE_SERVING_VERSION=${KNATIVE_SERVING_VERSION:-v0.51.0}
 KNATIVE_EVENTING_VERSION=${KNATIVE_EVENTING_VERSION:-v0.49.2}
 TRAEFIK_VERSION=${TRAEFIK_VERSION:-v3.5.3}
 PROMETHEUS_OPERATOR_VERSION=${PROMETHEUS_OPERATOR_VERSION:-v0.85.0}
+CERT_MANAGER_VERSION=${CERT_MANAGER_VERSION:-v1.21.2}
 cache=${MINISPOD_K8S_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/minispod-k8s}
-out=${MINISPOD_CRDS_DIR:-$cache/crds-serving-$KNATIVE_SERVING_VERSION-eventing-$KNATIVE_EVENTING_VERSION-traefik-$TRAEFIK_VERSION-prometheus-operator-$PROMETHEUS_OPERATOR_VERSION}
+out=${MINISPOD_CRDS_DIR:-$cache/crds-serving-$KNATIVE_SERVING_VERSION-eventing-$KNATIVE_EVENTING_VERSION-traefik-$TRAEFIK_VERSION-prometheus-operator-$PROMETHEUS_OPERATOR_VERSION-cert-manager-$CERT_MANAGER_VERSION}
 log() { printf '[crds] %s\n' "$*" >&2; }
 
 if [ -f "$out/.complete" ]; then
@@ -57,9 +59,11 @@ serving=$(module_dir knative.dev/serving "$KNATIVE_SERVING_VERSION")
 eventing=$(module_dir knative.dev/eventing "$KNATIVE_EVENTING_VERSION")
 traefik=$(module_dir github.com/traefik/traefik/v3 "$TRAEFIK_VERSION")
 prometheus_operator=$(module_dir github.com/prometheus-operator/prometheus-operator "$PROMETHEUS_OPERATOR_VERSION")
+cert_manager=$(module_dir github.com/cert-manager/cert-manager "$CERT_MANAGER_VERSION")
 copy_crds knative-serving "$serving/config/core/300-resources"
 copy_crds prometheus-operator "$prometheus_operator/example/prometheus-operator-crd"
 copy_crds knative-eventing "$eventing/config/core/resources"
+copy_crds cert-manager "$cert_manager/deploy/crds"
 # Only the traefik.io group: the file beside it holds the deprecated traefik.containo.us copies.
 cp "$traefik/docs/content/reference/dynamic-configuration/kubernetes-crd-definition-v1.yml" "$out/traefik-crds.yaml"
 chmod 644 "$out/traefik-crds.yaml"

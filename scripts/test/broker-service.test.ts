@@ -329,7 +329,7 @@ describe("broker service: PingSources", () => {
         subscribers.received.filter(
           (r) => r.at >= since && r.headers["ce-type"] === "dev.knative.sources.ping",
         );
-      await until(() => pings().length >= 3, 8000);
+      await until(() => pings().length >= 4, 8000);
       await new Promise((resolve) => setTimeout(resolve, 300));
       expect(
         pings()
@@ -337,10 +337,11 @@ describe("broker service: PingSources", () => {
           .sort(),
       ).toEqual([
         "outbox-relay/cron/relay",
+        "provisioner/cron/domains",
         "provisioner/cron/reconcile",
         "webhook-dispatcher/cron/retry",
       ]);
-      const reconcile = pings().find((r) => r.service === "provisioner");
+      const reconcile = pings().find((r) => r.path === "/cron/reconcile");
       expect(JSON.parse(reconcile?.body ?? "")).toEqual({ job: "reconcile" });
       expect(reconcile?.headers["ce-source"]).toBe(
         "/apis/v1/namespaces/minispod/pingsources/provisioner-reconcile",

@@ -1,9 +1,15 @@
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { serviceCatalog, subscriptions } from "@minispod/db";
+import { serviceCatalog, simulatedDomains, subscriptions } from "@minispod/db";
 import { enqueueEvent } from "@minispod/shared";
-import { createHarness, type Harness, json } from "@minispod/shared/testing";
+import {
+  createHarness,
+  type Harness,
+  json,
+  startTestDnsServer,
+  type TestDnsServer,
+} from "@minispod/shared/testing";
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { functions } from "../src/local/functions";
@@ -17,6 +23,7 @@ import { createLocalRunner, type LocalRunner } from "../src/local/runner";
  */
 let h: Harness;
 let runner: LocalRunner;
+let dns: TestDnsServer;
 
 const api = (path: string, init?: RequestInit) => runner.app.request(`/api/v1${path}`, init);
 
@@ -71,6 +78,7 @@ async function expire(subscriptionId: string) {
 describe.each(["pglite", "postgres"] as const)("local mode on %s", (database) => {
   beforeAll(async () => {
     h = await createHarness();
+    dns = await startTestDnsServer();
     runner = await createLocalRunner({
       source: {
         ...(database === "postgres"
@@ -82,13 +90,70 @@ describe.each(["pglite", "postgres"] as const)("local mode on %s", (database) =>
         BCRYPT_COST: "4",
         ADMIN_PASSWORD: "admin password 1",
         K8S_SIMULATED_DELAY_MS: "0",
+        // Custom domains' TXT records are looked up at a real DNS server on loopback.
+        DNS_RESOLVERS: dns.address,
+        DNS_TIMEOUT_MS: "500",
       },
       functions,
     });
   }, 120_000);
   afterAll(async () => {
     await runner?.close();
+    await dns?.close();
     await h?.close();
+  });
+
+  describe("a custom domain", () => {
+    it("is claimed, verified by its TXT record, served with a certificate, announced, and removed", async () => {
+      const register = await api(
+        "/auth/register",
+        json({ email: `dom-${database}@example.com`, password: "a long password", name: "Dom" }),
+      );
+      const auth = { authorization: `Bearer ${(await register.json()).accessToken}` };
+      expect((await api("/subscriptions", json({ serviceSlug: "gitea" }, auth))).status).toBe(201);
+      await runner.settle();
+      const id = (await (await api("/instances", { headers: auth })).json()).items[0].id as string;
+
+      const domain = `shop-${database}.example.com`;
+      const added = await api(`/instances/${id}/domains`, json({ domain }, auth));
+      expect(added.status).toBe(201);
+      const claim = (await added.json()) as {
+        id: string;
+        dnsRecords: { type: string; name: string; value: string }[];
+      };
+      const txt = claim.dnsRecords.find((r) => r.type === "TXT")!;
+      const check = async () =>
+        (await (
+          await api(`/instances/${id}/domains/${claim.id}/verify`, json({}, auth))
+        ).json()) as {
+          state: string;
+          reason: string;
+        };
+      expect(await check()).toMatchObject({ state: "PENDING_VERIFICATION" });
+
+      dns.set(txt.name, "TXT", [txt.value]);
+      expect((await check()).state).toBe("ISSUING");
+      await runner.settle(); // domain.verified -> the provisioner routes it on the simulated cluster
+      const db = runner.hosted.get("provisioner")!.ctx.db;
+      const routed = await db.select().from(simulatedDomains);
+      expect(routed.map((r) => r.domain)).toContain(domain);
+      expect(await check()).toMatchObject({
+        state: "ACTIVE",
+        reason: "serving with its certificate",
+      });
+      await runner.settle();
+      const mailbox = await (await runner.app.request("/_dev/notifier/mailbox")).json();
+      const subjects = (mailbox.items ?? mailbox).map((m: { subject: string }) => m.subject);
+      expect(subjects).toContain(`${domain} now serves your app`);
+
+      const removed = await api(`/instances/${id}/domains/${claim.id}`, {
+        method: "DELETE",
+        headers: auth,
+      });
+      expect(removed.status).toBe(204);
+      await runner.settle();
+      expect((await db.select().from(simulatedDomains)).map((r) => r.domain)).not.toContain(domain);
+    }, 60_000);
   });
 
   describe("an instance from subscribe to cancel", () => {

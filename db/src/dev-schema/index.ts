@@ -5,4 +5,4 @@
  */
 export { localBrokerDeliveries } from "./local-broker";
 export { localStoreEntries } from "./local-store";
-export { simulatedNamespaces, simulatedWorkloads } from "./simulated-cluster";
+export { simulatedDomains, simulatedNamespaces, simulatedWorkloads } from "./simulated-cluster";

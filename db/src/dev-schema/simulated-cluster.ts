@@ -1,4 +1,4 @@
-import { index, integer, jsonb, pgTable, text, uuid } from "drizzle-orm/pg-core";
+import { index, integer, jsonb, pgTable, primaryKey, text, uuid } from "drizzle-orm/pg-core";
 import { createdAt, ts, updatedAt } from "../schema/_common";
 
 /**
@@ -39,4 +39,22 @@ export const simulatedWorkloads = pgTable(
     updatedAt: updatedAt(),
   },
   (t) => [index("simulated_workloads_namespace_idx").on(t.namespace)],
+);
+
+/**
+ * A custom domain routed to an instance (its Ingress rule and cert-manager
+ * Certificate in a real cluster) as one row; the certificate is ready once
+ * the simulated delay has passed since `requested_at`.
+ */
+export const simulatedDomains = pgTable(
+  "simulated_domains",
+  {
+    instanceId: uuid("instance_id").notNull(),
+    customerId: uuid("customer_id").notNull(),
+    domain: text("domain").notNull(),
+    /** When the certificate was requested (issuance is simulated from here). */
+    requestedAt: ts("requested_at").notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [primaryKey({ columns: [t.instanceId, t.domain] })],
 );

@@ -1,6 +1,7 @@
 export * from "./audit";
 export * from "./billing";
 export * from "./catalog";
+export * from "./domains";
 export * from "./email";
 export * from "./events";
 export * from "./idempotency";

@@ -2,6 +2,7 @@ import { baseApp } from "@minispod/shared";
 import type { AdminDeps } from "./deps";
 import { adminRoutes, ownAuditRoutes } from "./routes/admin";
 import { deadLetterRoutes } from "./routes/dead-letters";
+import { adminDomainRoutes } from "./routes/domains";
 import type { AdminContext } from "./services/context";
 
 export type { AdminDeps } from "./deps";
@@ -19,6 +20,7 @@ export function createApp(deps: AdminDeps) {
     "/api/v1/admin/dead-letters",
     deadLetterRoutes(deps, { rememberedFor: deps.env.PROCESSED_EVENTS_RETENTION }),
   );
+  app.route("/api/v1/admin/domains", adminDomainRoutes(ctx, deps.verifier));
   app.route("/api/v1/admin", adminRoutes(ctx, deps.verifier));
   app.route("/api/v1/audit", ownAuditRoutes(ctx, deps.verifier));
   return app;

@@ -1,7 +1,8 @@
-import { declareInstanceMetrics, keyringOf } from "@minispod/instances";
+import { createDomainResolver, declareInstanceMetrics, keyringOf } from "@minispod/instances";
 import { baseApp } from "@minispod/shared";
 import { etag } from "hono/etag";
 import type { InstancesDeps } from "./deps";
+import { domainRoutes } from "./routes/domains";
 import { instanceRoutes } from "./routes/instances";
 import type { InstancesContext } from "./services/context";
 
@@ -23,6 +24,17 @@ export function createApp(deps: InstancesDeps) {
       windowSeconds: deps.env.INSTANCE_RESTART_WINDOW,
     },
     keyring: keyringOf(deps.env),
+    domains: {
+      resolver:
+        deps.resolver ??
+        createDomainResolver({
+          servers: deps.env.DNS_RESOLVERS,
+          timeoutMs: deps.env.DNS_TIMEOUT_MS,
+        }),
+      perInstance: deps.env.DOMAINS_PER_INSTANCE,
+      platformDomain: deps.env.K8S_CLUSTER_DOMAIN,
+      issueTimeoutMs: deps.env.DOMAIN_ISSUE_TIMEOUT * 1000,
+    },
   };
   declareInstanceMetrics(deps.metrics);
   const app = baseApp(deps);
@@ -35,5 +47,6 @@ export function createApp(deps: InstancesDeps) {
   const tagged = etag();
   app.use("/api/v1/instances/*", (c, next) => (c.req.method === "GET" ? tagged(c, next) : next()));
   app.route("/api/v1/instances", instanceRoutes(ctx, deps.verifier));
+  app.route("/api/v1/instances", domainRoutes(ctx, deps.verifier));
   return app;
 }

@@ -5,6 +5,7 @@ import {
   clusterEnvEntries,
   credentialsEnvEntries,
   credentialsKeyAllowed,
+  domainEnvEntries,
 } from "@minispod/instances";
 import { baseEnvEntries, envField } from "@minispod/shared";
 import * as v from "valibot";
@@ -13,6 +14,7 @@ const entries = {
   ...baseEnvEntries,
   ...clusterEnvEntries,
   ...credentialsEnvEntries,
+  ...domainEnvEntries,
   /** Same as the provisioner's: an on-demand read past it records FAILED too. */
   PROVISION_TIMEOUT: envField.duration("10m"),
   /** Restarts one instance may take per INSTANCE_RESTART_WINDOW, whoever asks (0 = no limit). */

@@ -270,6 +270,9 @@ describe("API description", () => {
       "/api/v1/instances/{id}",
       "/api/v1/instances/{id}/credentials",
       "/api/v1/instances/{id}/credentials/rotate",
+      "/api/v1/instances/{id}/domains",
+      "/api/v1/instances/{id}/domains/{domainId}",
+      "/api/v1/instances/{id}/domains/{domainId}/verify",
       "/api/v1/instances/{id}/logs",
       "/api/v1/instances/{id}/restart",
     ]);

@@ -28,6 +28,20 @@ const instanceLink = (d: Data) => `${APP_URL}/instances/${String(d.instanceId)}`
 
 const cases: Case[] = [
   {
+    type: "domain.active",
+    template: "domain-active",
+    subject: /^shop\.example\.com now serves your app$/,
+    links: (d) => ["https://shop.example.com/", `${instanceLink(d)}#domains`],
+    says: ["verified", "HTTPS"],
+  },
+  {
+    type: "domain.failed",
+    template: "domain-failed",
+    subject: /^shop\.example\.com needs your attention$/,
+    links: (d) => [`${instanceLink(d)}#domains`],
+    says: ["has a CNAME record pointing at", "Check now"],
+  },
+  {
     type: "user.registered",
     template: "welcome",
     subject: /^Welcome to minispod/,

@@ -1,8 +1,9 @@
-import { declareInstanceMetrics, keyringOf } from "@minispod/instances";
+import { createDomainResolver, declareInstanceMetrics, keyringOf } from "@minispod/instances";
 import { baseApp, consumeCounter, cronRoutes } from "@minispod/shared";
 import type { ProvisionerDeps } from "./deps";
 import { provisionerEventRoutes } from "./routes/events";
 import type { ProvisionerContext } from "./services/context";
+import { sweepDomains } from "./services/domains";
 import { createFollower } from "./services/follow";
 import { reconcile } from "./services/reconcile";
 
@@ -21,6 +22,16 @@ export function provisionerContext(deps: ProvisionerDeps): ProvisionerContext {
     provisionTimeoutMs: deps.env.PROVISION_TIMEOUT * 1000,
     metrics: deps.metrics,
     keyring: keyringOf(deps.env),
+    domains: {
+      resolver:
+        deps.resolver ??
+        createDomainResolver({
+          servers: deps.env.DNS_RESOLVERS,
+          timeoutMs: deps.env.DNS_TIMEOUT_MS,
+        }),
+      verifyWindowMs: deps.env.DOMAIN_VERIFY_WINDOW * 1000,
+      issueTimeoutMs: deps.env.DOMAIN_ISSUE_TIMEOUT * 1000,
+    },
   };
   declareInstanceMetrics(deps.metrics);
   const follower = createFollower(ctx, deps.env.PROVISION_POLL_MS);
@@ -31,7 +42,7 @@ export function provisionerContext(deps: ProvisionerDeps): ProvisionerContext {
 
 /**
  * The provisioner has no public routes: the broker delivers subscription
- * events to `/events`, a PingSource calls `/cron/reconcile`.
+ * events to `/events`, PingSources call `/cron/reconcile` and `/cron/domains`.
  */
 export function createApp(deps: ProvisionerDeps, ctx = provisionerContext(deps)) {
   const app = baseApp(deps);
@@ -54,6 +65,12 @@ export function createApp(deps: ProvisionerDeps, ctx = provisionerContext(deps))
             pageSize: deps.env.RECONCILE_PAGE_SIZE,
             rolloutBatch: deps.env.RECONCILE_ROLLOUT_BATCH,
           });
+          deps.events.kick();
+          return { ...result };
+        },
+        // Custom domains: TXT re-checks, certificates, released names (PingSource provisioner-domains).
+        domains: async () => {
+          const result = await sweepDomains(ctx);
           deps.events.kick();
           return { ...result };
         },

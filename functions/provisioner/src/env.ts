@@ -5,6 +5,7 @@ import {
   clusterEnvEntries,
   credentialsEnvEntries,
   credentialsKeyAllowed,
+  domainEnvEntries,
 } from "@minispod/instances";
 import { baseEnvEntries, envField } from "@minispod/shared";
 import * as v from "valibot";
@@ -13,6 +14,7 @@ const entries = {
   ...baseEnvEntries,
   ...clusterEnvEntries,
   ...credentialsEnvEntries,
+  ...domainEnvEntries,
   /** A provision not running after this long becomes FAILED, with the cluster's reason. */
   PROVISION_TIMEOUT: envField.duration("10m"),
   /**

@@ -26,7 +26,16 @@ export interface ClusterConfig {
    * cluster's default (K3s: local-path).
    */
   storageClassName?: string | null | undefined;
+  /**
+   * DOMAINS_PER_INSTANCE (default 5): custom domains one instance may have;
+   * the namespace's quota leaves room for their Ingress, certificate Secrets
+   * and cert-manager's HTTP-01 solvers (a pod, Service and Ingress per challenge).
+   */
+  domainsPerInstance?: number | undefined;
 }
+
+/** Custom domains per instance when the configuration says nothing. */
+export const DEFAULT_DOMAINS_PER_INSTANCE = 5;
 
 export const defaultClusterConfig: ClusterConfig = {
   namespacePrefix: "customer-",

@@ -12,9 +12,12 @@ export {
 export {
   type AppliedInstance,
   type AppSpec,
+  type CertificateState,
+  type ClusterDomains,
   ClusterError,
   type ClusterEvent,
   type ClusterPort,
+  type DomainRoute,
   type InstancePhase,
   type InstanceRef,
   type InstanceSpec,

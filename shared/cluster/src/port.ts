@@ -234,3 +234,43 @@ export interface ClusterPort {
    */
   setSecretValues(ref: InstanceRef, values: Readonly<Record<string, string>>): Promise<void>;
 }
+
+/**
+ * Where a custom domain's certificate stands: "issuing" (requested, not
+ * signed yet), "ready", "failed" (cert-manager gave up; `reason` says why),
+ * "none" (no issuer configured: the domain is routed without TLS of its own),
+ * "missing" (not in the cluster: apply the domains again).
+ */
+export type CertificateState = "issuing" | "ready" | "failed" | "none" | "missing";
+
+/** A custom domain of an instance as the cluster holds it. */
+export interface DomainRoute {
+  /** Lowercase ASCII (punycode), no trailing dot. */
+  domain: string;
+  /** The instance's domains Ingress has a rule for it. */
+  routed: boolean;
+  /** The Ingress serves it over TLS with its own certificate (only once that is ready). */
+  tls: boolean;
+  certificate: CertificateState;
+  /** Plain words: "certificate issued", "waiting for the certificate authority", cert-manager's message when it failed. */
+  reason: string;
+}
+
+/**
+ * Custom domains: appended to the port as a separate interface so drivers
+ * grow them without touching the instance methods.
+ */
+export interface ClusterDomains {
+  /**
+   * Makes the instance answer at exactly these custom domains: one Ingress
+   * rule and (with a TLS issuer) one cert-manager Certificate per domain;
+   * rules, certificates and TLS secrets of domains left out are removed. An
+   * empty list removes them all. A domain gets its TLS section only once its
+   * certificate is ready, so the Ingress never names a secret that does not exist.
+   */
+  setInstanceDomains(ref: InstanceRef, domains: readonly string[]): Promise<DomainRoute[]>;
+  /** What the cluster holds for the instance's custom domains (empty when none). */
+  readDomainStatus(ref: InstanceRef): Promise<DomainRoute[]>;
+}
+
+export interface ClusterPort extends ClusterDomains {}

@@ -1,7 +1,11 @@
 import { describe, expect, it } from "vitest";
 import { defaultClusterConfig } from "../src/config";
 import {
+  certificateManifest,
+  certificateName,
+  certificateSecretName,
   deploymentManifest,
+  domainsIngressManifest,
   ingressManifest,
   limitRangeManifest,
   namespaceManifest,
@@ -64,6 +68,18 @@ describe("namespace manifests", () => {
     expect(hard.persistentvolumeclaims).toBe("2");
     expect(hard["count/deployments.apps"]).toBe("2");
     expect(hard["services.loadbalancers"]).toBe("0");
+  });
+
+  it("leaves room for custom domains: their Ingress, certificate Secrets and HTTP-01 solvers", () => {
+    // Two instances, five domains each by default.
+    const hard = resourceQuotaManifest(config, spec).spec?.hard ?? {};
+    expect(hard["count/ingresses.networking.k8s.io"]).toBe("14"); // 2 x (own + domains + 5 solvers)
+    expect(hard.secrets).toBe("26"); // 2 x (own + tls + 5 x (tls + next key)) + 2
+    expect(hard.services).toBe("12");
+    expect(hard.pods).toBe("14");
+    const none = resourceQuotaManifest({ ...config, domainsPerInstance: 0 }, spec).spec?.hard ?? {};
+    expect(none["count/ingresses.networking.k8s.io"]).toBe("4");
+    expect(none.secrets).toBe("6");
   });
 
   it("bounds one container by the largest plan", () => {
@@ -200,6 +216,53 @@ describe("instance manifests", () => {
     expect(ingress.spec?.tls).toEqual([{ hosts: [host], secretName: `i-${instanceId}-tls` }]);
     expect(ingress.metadata?.annotations?.["cert-manager.io/cluster-issuer"]).toBe("letsencrypt");
     expect(ingress.spec?.ingressClassName).toBe("traefik");
+  });
+
+  it("has no TLS section without an issuer, so it never names a secret nothing creates", () => {
+    const ingress = ingressManifest({ ...config, tlsIssuer: null }, spec);
+    expect(ingress.spec?.tls).toBeUndefined();
+    expect(ingress.spec?.rules?.[0]?.host).toBe(`i-${instanceId}.apps.example.test`);
+    expect(ingress.metadata?.annotations?.["cert-manager.io/cluster-issuer"]).toBeUndefined();
+  });
+
+  it("routes custom domains from a second Ingress, TLS only for the ones whose certificate is ready", () => {
+    const ref = { customerId, instanceId };
+    const ingress = domainsIngressManifest(
+      config,
+      ref,
+      ["a.example.org", "b.example.org"],
+      new Set(["b.example.org"]),
+    );
+    expect(ingress.metadata?.name).toBe(`i-${instanceId}-domains`);
+    expect(ingress.metadata?.namespace).toBe(`customer-${customerId}`);
+    expect(ingress.spec?.rules?.map((r) => r.host)).toEqual(["a.example.org", "b.example.org"]);
+    expect(ingress.spec?.rules?.[0]?.http?.paths[0]?.backend.service?.name).toBe(`i-${instanceId}`);
+    expect(ingress.spec?.tls).toEqual([
+      { hosts: ["b.example.org"], secretName: certificateSecretName(ref, "b.example.org") },
+    ]);
+    expect(
+      domainsIngressManifest(config, ref, ["a.example.org"], new Set()).spec?.tls,
+    ).toBeUndefined();
+    const cert = certificateManifest(config, ref, "a.example.org");
+    expect(cert).toMatchObject({
+      apiVersion: "cert-manager.io/v1",
+      kind: "Certificate",
+      metadata: {
+        name: certificateName(ref, "a.example.org"),
+        annotations: { "minispod.dev/domain": "a.example.org" },
+        labels: {
+          "minispod.dev/instance": instanceId,
+          "app.kubernetes.io/component": "custom-domain",
+        },
+      },
+      spec: {
+        dnsNames: ["a.example.org"],
+        secretName: `${certificateName(ref, "a.example.org")}-tls`,
+        issuerRef: { kind: "ClusterIssuer", name: "letsencrypt" },
+      },
+    });
+    expect(certificateName(ref, "a.example.org")).toMatch(/^i-[0-9a-f-]{36}-d-[0-9a-f]{12}$/);
+    expect(certificateName(ref, "a.example.org")).not.toBe(certificateName(ref, "b.example.org"));
   });
 
   it("labels every object with the customer and the instance, under the same deterministic name", () => {

@@ -42,6 +42,8 @@ export const clusterEnvEntries = {
    * start, ready). The default makes an instance ready in about 3 s.
    */
   K8S_SIMULATED_DELAY_MS: envField.int(1000, 0, 600_000),
+  /** Custom domains one instance may have (claims of every state count); sizes the namespace quota. */
+  DOMAINS_PER_INSTANCE: envField.int(5, 0, 100),
 };
 
 const clusterEnvSchema = v.object(clusterEnvEntries);
@@ -56,6 +58,7 @@ export function clusterConfigOf(env: ClusterEnv): ClusterConfig {
     tlsIssuer: env.K8S_TLS_ISSUER ? env.K8S_TLS_ISSUER : null,
     egress: env.K8S_EGRESS,
     storageClassName: env.K8S_STORAGE_CLASS ?? null,
+    domainsPerInstance: env.DOMAINS_PER_INSTANCE,
   };
 }
 

@@ -11,6 +11,31 @@ export {
   rotateCredential,
 } from "./credentials";
 export {
+  CHALLENGE_LABEL,
+  challengeName,
+  checkOwnership,
+  createDomainResolver,
+  type DomainCheck,
+  type DomainResolver,
+  domainEnvEntries,
+  newChallengeToken,
+  normalizeDomain,
+  type OwnershipCheck,
+} from "./domain-names";
+export {
+  convergeDomains,
+  type DomainDto,
+  type DomainRow,
+  domainDto,
+  eventData as domainEventData,
+  loadDomainInstance,
+  ROUTABLE,
+  recordOwnershipCheck,
+  setDomainState,
+  TAKEN_REASON,
+  verdictOf as domainVerdictOf,
+} from "./domains";
+export {
   CLUSTER_IN_PRODUCTION,
   clusterAllowed,
   clusterEnvEntries,

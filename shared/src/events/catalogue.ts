@@ -47,6 +47,17 @@ const instance = v.looseObject({
   credentials: v.optional(v.array(v.string())),
 });
 
+/** A custom domain of an instance (`domain.*`); `reason` in plain words. */
+const domain = v.looseObject({
+  ...owned,
+  domainId: id,
+  instanceId: id,
+  /** Lowercase ASCII (an IDN as punycode). */
+  domain: v.string(),
+  state: v.string(),
+  reason: v.optional(v.nullable(v.string())),
+});
+
 const payment = v.looseObject({
   ...owned,
   paymentId: id,
@@ -125,6 +136,16 @@ export const eventCatalogue = {
     name: v.string(),
     version: v.number(),
   }),
+  /** A custom domain was claimed for an instance; its TXT record is still to be checked. */
+  "domain.added": domain,
+  /** The TXT record proved ownership: the provisioner routes it and requests its certificate. */
+  "domain.verified": domain,
+  /** The domain serves the instance with its certificate. */
+  "domain.active": domain,
+  /** Verification or certificate issuance failed; `reason` says what to fix. */
+  "domain.failed": domain,
+  /** The domain was removed (by its owner, or with its instance): route and certificate go. */
+  "domain.removed": domain,
   "webhook.endpoint_disabled": v.looseObject({
     ...owned,
     endpointId: id,

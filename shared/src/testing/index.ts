@@ -275,3 +275,4 @@ export async function seedCatalogEntry(
     .returning();
   return row!;
 }
+export { type DnsRecordType, startTestDnsServer, type TestDnsServer } from "./dns-server";

@@ -1,5 +1,6 @@
 import type { ClusterPort } from "@minispod/cluster";
 import type { Db } from "@minispod/db";
+import type { DomainResolver } from "@minispod/instances";
 import type {
   Keyring,
   KeyValueStore,
@@ -28,6 +29,14 @@ export interface InstancesContext {
   restartLimit: { limit: number; windowSeconds: number };
   /** Opens and seals the app credentials handed to the customer (CREDENTIALS_KEYS). */
   keyring: Keyring;
+  /** Custom domains: the TXT lookups, the limit per instance, the platform's own domain. */
+  domains: {
+    resolver: DomainResolver;
+    perInstance: number;
+    /** K8S_CLUSTER_DOMAIN: no customer may claim it or a name under it. */
+    platformDomain: string;
+    issueTimeoutMs: number;
+  };
 }
 
 /** The signed-in caller (the shared actor type, so audit rows read alike). */

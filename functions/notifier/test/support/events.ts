@@ -108,6 +108,23 @@ export const sampleData: { [T in EventType]?: (userId: string) => EventData<T> }
     name: "ADMIN_TOKEN",
     version: 2,
   }),
+  "domain.active": (userId) => ({
+    userId,
+    domainId: randomUUID(),
+    instanceId: randomUUID(),
+    domain: "shop.example.com",
+    state: "ACTIVE",
+    reason: "serving with its certificate",
+  }),
+  "domain.failed": (userId) => ({
+    userId,
+    domainId: randomUUID(),
+    instanceId: randomUUID(),
+    domain: "shop.example.com",
+    state: "FAILED",
+    reason:
+      "no certificate after 60 minutes: check that shop.example.com has a CNAME record pointing at i-1.apps.minispod.test",
+  }),
   "webhook.endpoint_disabled": (userId) => ({
     userId,
     endpointId: randomUUID(),

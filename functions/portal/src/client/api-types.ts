@@ -122,6 +122,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/admin/domains": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Custom domains of every account, newest first (filter by account, instance or state)
+         * @description Needs a bearer access token.
+         *
+         *     Roles: ADMIN, SUPER_ADMIN.
+         */
+        get: operations["admin.domains.list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/admin/stats": {
         parameters: {
             query?: never;
@@ -636,6 +658,80 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/instances/{id}/domains": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The instance's custom domains with their state and DNS records (owner only)
+         * @description Needs a bearer access token.
+         */
+        get: operations["instances.domains.list"];
+        put?: never;
+        /**
+         * Claim a custom domain for the instance (owner only, audited)
+         * @description Answers the TXT record that proves ownership and the CNAME that routes the domain. Unverified claims block nobody; the first account to verify a domain keeps it. At most DOMAINS_PER_INSTANCE (5) per instance. The platform's own domain, IP addresses and reserved names are refused (422).
+         *
+         *     Needs a bearer access token.
+         *
+         *     Send an `Idempotency-Key` to retry safely: a replayed answer carries `Idempotent-Replayed: true`.
+         */
+        post: operations["instances.domains.add"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/instances/{id}/domains/{domainId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One custom domain of the instance (owner only)
+         * @description Needs a bearer access token.
+         */
+        get: operations["instances.domains.get"];
+        put?: never;
+        post?: never;
+        /**
+         * Remove a custom domain: its route, certificate and TLS secret go shortly after (owner only, audited)
+         * @description Needs a bearer access token.
+         */
+        delete: operations["instances.domains.remove"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/instances/{id}/domains/{domainId}/verify": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Check now: look up the TXT record, or the certificate once verified (owner only)
+         * @description The answer is the domain with its new state and reason; a TXT record not found yet is not an error. 409 when another account verified the domain first.
+         *
+         *     Needs a bearer access token.
+         */
+        post: operations["instances.domains.verify"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/instances/{id}/logs": {
         parameters: {
             query?: never;
@@ -1108,6 +1204,106 @@ export interface paths {
     };
 }
 export interface webhooks {
+    "domain.active": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * The `domain.active` event
+         * @description Sent to every enabled endpoint subscribed to `domain.active` (or `*`). Answer 2xx within the timeout; anything else is retried on the documented schedule.
+         */
+        post: operations["events.domainActive"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "domain.added": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * The `domain.added` event
+         * @description Sent to every enabled endpoint subscribed to `domain.added` (or `*`). Answer 2xx within the timeout; anything else is retried on the documented schedule.
+         */
+        post: operations["events.domainAdded"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "domain.failed": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * The `domain.failed` event
+         * @description Sent to every enabled endpoint subscribed to `domain.failed` (or `*`). Answer 2xx within the timeout; anything else is retried on the documented schedule.
+         */
+        post: operations["events.domainFailed"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "domain.removed": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * The `domain.removed` event
+         * @description Sent to every enabled endpoint subscribed to `domain.removed` (or `*`). Answer 2xx within the timeout; anything else is retried on the documented schedule.
+         */
+        post: operations["events.domainRemoved"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "domain.verified": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * The `domain.verified` event
+         * @description Sent to every enabled endpoint subscribed to `domain.verified` (or `*`). Answer 2xx within the timeout; anything else is retried on the documented schedule.
+         */
+        post: operations["events.domainVerified"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "instance.credentials_rotated": {
         parameters: {
             query?: never;
@@ -1569,6 +1765,29 @@ export interface components {
             /** @constant */
             status: 403;
         };
+        /** AdminCustomDomain */
+        AdminCustomDomain: {
+            /** Format: uuid */
+            id: string;
+            /** Format: uuid */
+            userId: string;
+            /** Format: uuid */
+            instanceId: string;
+            instanceStatus: string;
+            domain: string;
+            /** @enum {string} */
+            state: "PENDING_VERIFICATION" | "ISSUING" | "ACTIVE" | "FAILED";
+            reason: string | null;
+            verifiedAt: string | null;
+            lastCheckedAt: string | null;
+            /** Format: date-time */
+            createdAt: string;
+        };
+        /** AdminCustomDomainPage */
+        AdminCustomDomainPage: {
+            items: components["schemas"]["AdminCustomDomain"][];
+            nextCursor: string | null;
+        };
         /** AdminUser */
         AdminUser: {
             /** Format: uuid */
@@ -1677,6 +1896,40 @@ export interface components {
             invoiceId?: string;
             /** Format: uuid */
             paymentId?: string;
+        };
+        /** CustomDomain */
+        CustomDomain: {
+            /** Format: uuid */
+            id: string;
+            /** Format: uuid */
+            instanceId: string;
+            /** @description Lowercase ASCII; an internationalised name is shown as punycode. */
+            domain: string;
+            /**
+             * @description PENDING_VERIFICATION until the TXT record is found, ISSUING while the certificate is requested, ACTIVE when served, FAILED with `reason`.
+             * @enum {string}
+             */
+            state: "PENDING_VERIFICATION" | "ISSUING" | "ACTIVE" | "FAILED";
+            /** @description Why it is in its state, in plain words. */
+            reason: string | null;
+            /** @description What to create at the domain's DNS provider: the TXT record proves ownership, the CNAME routes the domain to the instance. */
+            dnsRecords: {
+                /** @enum {string} */
+                type: "TXT" | "CNAME";
+                name: string;
+                value: string;
+            }[];
+            verifiedAt: string | null;
+            lastCheckedAt: string | null;
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: date-time */
+            updatedAt: string;
+        };
+        /** CustomDomainPage */
+        CustomDomainPage: {
+            items: components["schemas"]["CustomDomain"][];
+            nextCursor: string | null;
         };
         /** DeadLetter */
         DeadLetter: {
@@ -1814,6 +2067,69 @@ export interface components {
         DeliveryPage: {
             items: components["schemas"]["Delivery"][];
             nextCursor: string | null;
+        };
+        /** @description The `domain.active` event. */
+        DomainActiveEvent: {
+            /** @constant */
+            type: "domain.active";
+            /**
+             * Format: date-time
+             * @description When the event happened; the same on every retry.
+             */
+            timestamp: string;
+            data: components["schemas"]["DomainEventData"];
+        };
+        /** @description The `domain.added` event. */
+        DomainAddedEvent: {
+            /** @constant */
+            type: "domain.added";
+            /**
+             * Format: date-time
+             * @description When the event happened; the same on every retry.
+             */
+            timestamp: string;
+            data: components["schemas"]["DomainEventData"];
+        };
+        DomainEventData: {
+            userId: string;
+            domainId: string;
+            instanceId: string;
+            domain: string;
+            state: string;
+            reason?: string | null;
+        };
+        /** @description The `domain.failed` event. */
+        DomainFailedEvent: {
+            /** @constant */
+            type: "domain.failed";
+            /**
+             * Format: date-time
+             * @description When the event happened; the same on every retry.
+             */
+            timestamp: string;
+            data: components["schemas"]["DomainEventData"];
+        };
+        /** @description The `domain.removed` event. */
+        DomainRemovedEvent: {
+            /** @constant */
+            type: "domain.removed";
+            /**
+             * Format: date-time
+             * @description When the event happened; the same on every retry.
+             */
+            timestamp: string;
+            data: components["schemas"]["DomainEventData"];
+        };
+        /** @description The `domain.verified` event. */
+        DomainVerifiedEvent: {
+            /** @constant */
+            type: "domain.verified";
+            /**
+             * Format: date-time
+             * @description When the event happened; the same on every retry.
+             */
+            timestamp: string;
+            data: components["schemas"]["DomainEventData"];
         };
         /** @description The problem document of EMAIL_TAKEN. */
         EmailTakenProblem: components["schemas"]["Problem"] & {
@@ -2782,7 +3098,7 @@ export interface components {
             updatedAt: string;
         };
         /** @description Any message a webhook endpoint receives. */
-        WebhookEvent: components["schemas"]["InstanceCredentialsRotatedEvent"] | components["schemas"]["InstanceDeletedEvent"] | components["schemas"]["InstanceFailedEvent"] | components["schemas"]["InstanceProvisioningEvent"] | components["schemas"]["InstanceResumedEvent"] | components["schemas"]["InstanceRunningEvent"] | components["schemas"]["InstanceSuspendedEvent"] | components["schemas"]["InvoicePaidEvent"] | components["schemas"]["PaymentFailedEvent"] | components["schemas"]["PaymentSucceededEvent"] | components["schemas"]["SubscriptionActivatedEvent"] | components["schemas"]["SubscriptionAutoRenewChangedEvent"] | components["schemas"]["SubscriptionCancelScheduledEvent"] | components["schemas"]["SubscriptionCancelUndoneEvent"] | components["schemas"]["SubscriptionCancelledEvent"] | components["schemas"]["SubscriptionExpiredEvent"] | components["schemas"]["SubscriptionExpiringSoonEvent"] | components["schemas"]["SubscriptionPastDueEvent"] | components["schemas"]["SubscriptionPaymentMethodUpdatedEvent"] | components["schemas"]["SubscriptionPurgedEvent"] | components["schemas"]["SubscriptionRenewedEvent"] | components["schemas"]["PingEvent"];
+        WebhookEvent: components["schemas"]["DomainActiveEvent"] | components["schemas"]["DomainAddedEvent"] | components["schemas"]["DomainFailedEvent"] | components["schemas"]["DomainRemovedEvent"] | components["schemas"]["DomainVerifiedEvent"] | components["schemas"]["InstanceCredentialsRotatedEvent"] | components["schemas"]["InstanceDeletedEvent"] | components["schemas"]["InstanceFailedEvent"] | components["schemas"]["InstanceProvisioningEvent"] | components["schemas"]["InstanceResumedEvent"] | components["schemas"]["InstanceRunningEvent"] | components["schemas"]["InstanceSuspendedEvent"] | components["schemas"]["InvoicePaidEvent"] | components["schemas"]["PaymentFailedEvent"] | components["schemas"]["PaymentSucceededEvent"] | components["schemas"]["SubscriptionActivatedEvent"] | components["schemas"]["SubscriptionAutoRenewChangedEvent"] | components["schemas"]["SubscriptionCancelScheduledEvent"] | components["schemas"]["SubscriptionCancelUndoneEvent"] | components["schemas"]["SubscriptionCancelledEvent"] | components["schemas"]["SubscriptionExpiredEvent"] | components["schemas"]["SubscriptionExpiringSoonEvent"] | components["schemas"]["SubscriptionPastDueEvent"] | components["schemas"]["SubscriptionPaymentMethodUpdatedEvent"] | components["schemas"]["SubscriptionPurgedEvent"] | components["schemas"]["SubscriptionRenewedEvent"] | components["schemas"]["PingEvent"];
         /** WebhookPage */
         WebhookPage: {
             items: components["schemas"]["Webhook"][];
@@ -3373,6 +3689,85 @@ export interface operations {
                 };
                 content: {
                     "application/problem+json": components["schemas"]["UnprocessableProblem"];
+                };
+            };
+            /** @description RATE_LIMITED */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["RateLimitedProblem"];
+                };
+            };
+            /** @description INTERNAL */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["InternalProblem"];
+                };
+            };
+        };
+    };
+    "admin.domains.list": {
+        parameters: {
+            query?: {
+                limit?: number;
+                cursor?: string;
+                userId?: string;
+                instanceId?: string;
+                state?: "PENDING_VERIFICATION" | "ISSUING" | "ACTIVE" | "FAILED";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminCustomDomainPage"];
+                };
+            };
+            /** @description VALIDATION_FAILED */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ValidationFailedProblem"];
+                };
+            };
+            /** @description UNAUTHORIZED, INVALID_TOKEN, TOKEN_EXPIRED */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    "WWW-Authenticate": components["headers"]["WwwAuthenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["UnauthorizedProblem"] | components["schemas"]["InvalidTokenProblem"] | components["schemas"]["TokenExpiredProblem"];
+                };
+            };
+            /** @description FORBIDDEN */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ForbiddenProblem"];
                 };
             };
             /** @description RATE_LIMITED */
@@ -5565,6 +5960,501 @@ export interface operations {
             };
         };
     };
+    "instances.domains.list": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CustomDomainPage"];
+                };
+            };
+            /** @description VALIDATION_FAILED */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ValidationFailedProblem"];
+                };
+            };
+            /** @description UNAUTHORIZED, INVALID_TOKEN, TOKEN_EXPIRED */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    "WWW-Authenticate": components["headers"]["WwwAuthenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["UnauthorizedProblem"] | components["schemas"]["InvalidTokenProblem"] | components["schemas"]["TokenExpiredProblem"];
+                };
+            };
+            /** @description FORBIDDEN */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ForbiddenProblem"];
+                };
+            };
+            /** @description NOT_FOUND */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["NotFoundProblem"];
+                };
+            };
+            /** @description RATE_LIMITED */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["RateLimitedProblem"];
+                };
+            };
+            /** @description INTERNAL */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["InternalProblem"];
+                };
+            };
+        };
+    };
+    "instances.domains.add": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Same key and same body within 24 h return the first answer without repeating the work; the same key with another body answers 422. */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    domain: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Success */
+            201: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    Location: components["headers"]["Location"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CustomDomain"];
+                };
+            };
+            /** @description VALIDATION_FAILED, MALFORMED_JSON */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ValidationFailedProblem"] | components["schemas"]["MalformedJsonProblem"];
+                };
+            };
+            /** @description UNAUTHORIZED, INVALID_TOKEN, TOKEN_EXPIRED */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    "WWW-Authenticate": components["headers"]["WwwAuthenticate"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["UnauthorizedProblem"] | components["schemas"]["InvalidTokenProblem"] | components["schemas"]["TokenExpiredProblem"];
+                };
+            };
+            /** @description FORBIDDEN */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ForbiddenProblem"];
+                };
+            };
+            /** @description NOT_FOUND */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["NotFoundProblem"];
+                };
+            };
+            /** @description CONFLICT, IDEMPOTENCY_IN_PROGRESS */
+            409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ConflictProblem"] | components["schemas"]["IdempotencyInProgressProblem"];
+                };
+            };
+            /** @description PAYLOAD_TOO_LARGE */
+            413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["PayloadTooLargeProblem"];
+                };
+            };
+            /** @description UNSUPPORTED_MEDIA_TYPE */
+            415: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["UnsupportedMediaTypeProblem"];
+                };
+            };
+            /** @description UNPROCESSABLE, IDEMPOTENCY_KEY_REUSED */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["UnprocessableProblem"] | components["schemas"]["IdempotencyKeyReusedProblem"];
+                };
+            };
+            /** @description RATE_LIMITED */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["RateLimitedProblem"];
+                };
+            };
+            /** @description INTERNAL */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["InternalProblem"];
+                };
+            };
+        };
+    };
+    "instances.domains.get": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+                domainId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CustomDomain"];
+                };
+            };
+            /** @description VALIDATION_FAILED */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ValidationFailedProblem"];
+                };
+            };
+            /** @description UNAUTHORIZED, INVALID_TOKEN, TOKEN_EXPIRED */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    "WWW-Authenticate": components["headers"]["WwwAuthenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["UnauthorizedProblem"] | components["schemas"]["InvalidTokenProblem"] | components["schemas"]["TokenExpiredProblem"];
+                };
+            };
+            /** @description FORBIDDEN */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ForbiddenProblem"];
+                };
+            };
+            /** @description NOT_FOUND */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["NotFoundProblem"];
+                };
+            };
+            /** @description RATE_LIMITED */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["RateLimitedProblem"];
+                };
+            };
+            /** @description INTERNAL */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["InternalProblem"];
+                };
+            };
+        };
+    };
+    "instances.domains.remove": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+                domainId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Done; no body */
+            204: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description VALIDATION_FAILED */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ValidationFailedProblem"];
+                };
+            };
+            /** @description UNAUTHORIZED, INVALID_TOKEN, TOKEN_EXPIRED */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    "WWW-Authenticate": components["headers"]["WwwAuthenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["UnauthorizedProblem"] | components["schemas"]["InvalidTokenProblem"] | components["schemas"]["TokenExpiredProblem"];
+                };
+            };
+            /** @description FORBIDDEN */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ForbiddenProblem"];
+                };
+            };
+            /** @description NOT_FOUND */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["NotFoundProblem"];
+                };
+            };
+            /** @description RATE_LIMITED */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["RateLimitedProblem"];
+                };
+            };
+            /** @description INTERNAL */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["InternalProblem"];
+                };
+            };
+        };
+    };
+    "instances.domains.verify": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+                domainId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CustomDomain"];
+                };
+            };
+            /** @description VALIDATION_FAILED */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ValidationFailedProblem"];
+                };
+            };
+            /** @description UNAUTHORIZED, INVALID_TOKEN, TOKEN_EXPIRED */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    "WWW-Authenticate": components["headers"]["WwwAuthenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["UnauthorizedProblem"] | components["schemas"]["InvalidTokenProblem"] | components["schemas"]["TokenExpiredProblem"];
+                };
+            };
+            /** @description FORBIDDEN */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ForbiddenProblem"];
+                };
+            };
+            /** @description NOT_FOUND */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["NotFoundProblem"];
+                };
+            };
+            /** @description CONFLICT */
+            409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ConflictProblem"];
+                };
+            };
+            /** @description RATE_LIMITED */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["RateLimitedProblem"];
+                };
+            };
+            /** @description INTERNAL */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["InternalProblem"];
+                };
+            };
+        };
+    };
     "instances.logs": {
         parameters: {
             query?: {
@@ -7719,7 +8609,7 @@ export interface operations {
                      * @example https://example.com/minispod-webhook
                      */
                     url: string;
-                    events: ("subscription.activated" | "subscription.renewed" | "subscription.cancelled" | "subscription.expired" | "subscription.purged" | "subscription.expiring_soon" | "subscription.cancel_scheduled" | "subscription.cancel_undone" | "subscription.payment_method_updated" | "subscription.past_due" | "subscription.auto_renew_changed" | "payment.succeeded" | "payment.failed" | "invoice.paid" | "instance.provisioning" | "instance.running" | "instance.failed" | "instance.suspended" | "instance.resumed" | "instance.deleted" | "instance.credentials_rotated" | "*")[];
+                    events: ("subscription.activated" | "subscription.renewed" | "subscription.cancelled" | "subscription.expired" | "subscription.purged" | "subscription.expiring_soon" | "subscription.cancel_scheduled" | "subscription.cancel_undone" | "subscription.payment_method_updated" | "subscription.past_due" | "subscription.auto_renew_changed" | "payment.succeeded" | "payment.failed" | "invoice.paid" | "instance.provisioning" | "instance.running" | "instance.failed" | "instance.suspended" | "instance.resumed" | "instance.deleted" | "instance.credentials_rotated" | "domain.added" | "domain.verified" | "domain.active" | "domain.failed" | "domain.removed" | "*")[];
                     description?: string;
                 };
             };
@@ -7975,7 +8865,7 @@ export interface operations {
                      * @example https://example.com/minispod-webhook
                      */
                     url?: string;
-                    events?: ("subscription.activated" | "subscription.renewed" | "subscription.cancelled" | "subscription.expired" | "subscription.purged" | "subscription.expiring_soon" | "subscription.cancel_scheduled" | "subscription.cancel_undone" | "subscription.payment_method_updated" | "subscription.past_due" | "subscription.auto_renew_changed" | "payment.succeeded" | "payment.failed" | "invoice.paid" | "instance.provisioning" | "instance.running" | "instance.failed" | "instance.suspended" | "instance.resumed" | "instance.deleted" | "instance.credentials_rotated" | "*")[];
+                    events?: ("subscription.activated" | "subscription.renewed" | "subscription.cancelled" | "subscription.expired" | "subscription.purged" | "subscription.expiring_soon" | "subscription.cancel_scheduled" | "subscription.cancel_undone" | "subscription.payment_method_updated" | "subscription.past_due" | "subscription.auto_renew_changed" | "payment.succeeded" | "payment.failed" | "invoice.paid" | "instance.provisioning" | "instance.running" | "instance.failed" | "instance.suspended" | "instance.resumed" | "instance.deleted" | "instance.credentials_rotated" | "domain.added" | "domain.verified" | "domain.active" | "domain.failed" | "domain.removed" | "*")[];
                     description?: string;
                     enabled?: boolean;
                 };
@@ -8463,6 +9353,151 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["InternalProblem"];
                 };
+            };
+        };
+    };
+    "events.domainActive": {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The message id; the same on every retry, so receivers can drop duplicates. */
+                "webhook-id": string;
+                /** @description Unix seconds of this attempt; refuse messages far from your clock. */
+                "webhook-timestamp": string;
+                /** @description Space-separated `v1,<base64 HMAC-SHA256>` of `<webhook-id>.<webhook-timestamp>.<body>`, one per secret in use (two while a rotated secret overlaps). */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DomainActiveEvent"];
+            };
+        };
+        responses: {
+            /** @description Received (any 2xx status will do). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    "events.domainAdded": {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The message id; the same on every retry, so receivers can drop duplicates. */
+                "webhook-id": string;
+                /** @description Unix seconds of this attempt; refuse messages far from your clock. */
+                "webhook-timestamp": string;
+                /** @description Space-separated `v1,<base64 HMAC-SHA256>` of `<webhook-id>.<webhook-timestamp>.<body>`, one per secret in use (two while a rotated secret overlaps). */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DomainAddedEvent"];
+            };
+        };
+        responses: {
+            /** @description Received (any 2xx status will do). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    "events.domainFailed": {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The message id; the same on every retry, so receivers can drop duplicates. */
+                "webhook-id": string;
+                /** @description Unix seconds of this attempt; refuse messages far from your clock. */
+                "webhook-timestamp": string;
+                /** @description Space-separated `v1,<base64 HMAC-SHA256>` of `<webhook-id>.<webhook-timestamp>.<body>`, one per secret in use (two while a rotated secret overlaps). */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DomainFailedEvent"];
+            };
+        };
+        responses: {
+            /** @description Received (any 2xx status will do). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    "events.domainRemoved": {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The message id; the same on every retry, so receivers can drop duplicates. */
+                "webhook-id": string;
+                /** @description Unix seconds of this attempt; refuse messages far from your clock. */
+                "webhook-timestamp": string;
+                /** @description Space-separated `v1,<base64 HMAC-SHA256>` of `<webhook-id>.<webhook-timestamp>.<body>`, one per secret in use (two while a rotated secret overlaps). */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DomainRemovedEvent"];
+            };
+        };
+        responses: {
+            /** @description Received (any 2xx status will do). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    "events.domainVerified": {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The message id; the same on every retry, so receivers can drop duplicates. */
+                "webhook-id": string;
+                /** @description Unix seconds of this attempt; refuse messages far from your clock. */
+                "webhook-timestamp": string;
+                /** @description Space-separated `v1,<base64 HMAC-SHA256>` of `<webhook-id>.<webhook-timestamp>.<body>`, one per secret in use (two while a rotated secret overlaps). */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DomainVerifiedEvent"];
+            };
+        };
+        responses: {
+            /** @description Received (any 2xx status will do). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
         };
     };

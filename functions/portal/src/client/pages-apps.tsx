@@ -4,6 +4,7 @@ import { api, authorization, session } from "./api";
 import type { paths } from "./api-types";
 import { usePolled } from "./live";
 import type { PageProps } from "./main";
+import { Domains } from "./pages-domains";
 import { explain } from "./problems";
 import { navigate } from "./router";
 import {
@@ -313,6 +314,7 @@ function InstancePage(props: PageProps) {
         <Timeline steps={i.timeline} />
       </section>
       <Logs id={id} status={i.status} />
+      {i.status === "DELETING" || i.status === "DELETED" ? null : <Domains id={id} />}
     </>
   );
 }

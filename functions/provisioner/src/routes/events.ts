@@ -13,10 +13,13 @@ import * as v from "valibot";
 import type { ProvisionerContext } from "../services/context";
 import { convergeInstance } from "../services/converge";
 import { applyRotatedCredential } from "../services/credentials";
+import { applyInstanceDomains } from "../services/domains";
 
 /**
  * The subscription events that move an instance (each one converges it to its
- * subscription), and a rotated credential to write into the workload.
+ * subscription), a rotated credential to write into the workload, and custom
+ * domains verified or removed (the cluster is made to route exactly the
+ * instance's verified ones).
  */
 export const HANDLED = [
   "subscription.activated",
@@ -25,6 +28,8 @@ export const HANDLED = [
   "subscription.cancelled",
   "subscription.purged",
   "instance.credentials_rotated",
+  "domain.verified",
+  "domain.removed",
 ] as const satisfies readonly EventType[];
 type Handled = (typeof HANDLED)[number];
 
@@ -73,6 +78,20 @@ export function provisionerEventRoutes(
       } catch (error) {
         count(event.type, "failed");
         log.error({ err: error }, "rotated credential not applied; asking for a retry");
+        throw new AppError("SERVICE_UNAVAILABLE", { detail: "Provisioning failed; retry later." });
+      }
+    }
+    if (type === "domain.verified" || type === "domain.removed") {
+      const { instanceId, domain } = parsed.output as { instanceId: string; domain: string };
+      try {
+        const result = await applyInstanceDomains(ctx, instanceId);
+        afterCommit();
+        count(event.type, "processed");
+        log.info({ ...result, instanceId, domain }, "event consumed");
+        return c.json(result);
+      } catch (error) {
+        count(event.type, "failed");
+        log.error({ err: error }, "custom domains not applied; asking for a retry");
         throw new AppError("SERVICE_UNAVAILABLE", { detail: "Provisioning failed; retry later." });
       }
     }

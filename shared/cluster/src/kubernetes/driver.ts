@@ -38,6 +38,7 @@ import type {
   StatusPage,
 } from "../port";
 import { ClusterError } from "../port";
+import { kubernetesDomains } from "./domains";
 import { defaultRetryPolicy, type RetryPolicy, withRetries } from "./retry";
 import { describeInstance } from "./status";
 
@@ -216,8 +217,11 @@ export function createKubernetesCluster(options: KubernetesClusterOptions): Kube
     return customerId && instanceId ? { customerId, instanceId } : null;
   };
 
+  const domains = kubernetesDomains({ config, objects, call, apply: (o) => apply(o), orNull });
+
   return {
     name: "kubernetes",
+    ...domains,
     get requestCount() {
       return requestCount;
     },
@@ -295,6 +299,8 @@ export function createKubernetesCluster(options: KubernetesClusterOptions): Kube
         // The certificate cert-manager issued for the Ingress outlives it otherwise.
         { apiVersion: "v1", kind: "Secret", metadata: { name: `${name}-tls`, namespace } },
       ];
+      // Custom domains first: their Ingress, Certificates and certificate Secrets.
+      await domains.setInstanceDomains(ref, []);
       await Promise.all(
         kinds.map((o) =>
           orNull(

@@ -1,4 +1,15 @@
 export {
+  CERTIFICATE_API_VERSION,
+  COMPONENT_LABEL,
+  certificateManifest,
+  certificateName,
+  certificateSecretName,
+  DOMAIN_ANNOTATION,
+  DOMAIN_COMPONENT,
+  domainsIngressManifest,
+  domainsIngressName,
+} from "./domains";
+export {
   DEFAULT_UID,
   deploymentManifest,
   generateSecretValue,

@@ -155,7 +155,12 @@ export function serviceManifest(config: ClusterConfig, spec: InstanceSpec): V1Se
   };
 }
 
-/** Traefik (K3s) routes <instance>.<domain> over HTTPS; cert-manager signs when an issuer is set. */
+/**
+ * Traefik (K3s) routes <instance>.<domain> over HTTPS. With an issuer,
+ * cert-manager signs a certificate into `<name>-tls`; without one the
+ * Ingress has no TLS section (Traefik serves its default certificate), so
+ * it never names a secret nothing will create.
+ */
 export function ingressManifest(config: ClusterConfig, spec: InstanceSpec): V1Ingress {
   const { namespace, name, host } = instanceObjects(config, spec);
   return {
@@ -173,7 +178,7 @@ export function ingressManifest(config: ClusterConfig, spec: InstanceSpec): V1In
     },
     spec: {
       ingressClassName: config.ingressClassName,
-      tls: [{ hosts: [host], secretName: `${name}-tls` }],
+      ...(config.tlsIssuer ? { tls: [{ hosts: [host], secretName: `${name}-tls` }] } : {}),
       rules: [
         {
           host,

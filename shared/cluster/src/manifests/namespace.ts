@@ -5,7 +5,7 @@ import type {
   V1ResourceQuota,
   V1ServiceAccount,
 } from "@kubernetes/client-node";
-import type { ClusterConfig } from "../config";
+import { type ClusterConfig, DEFAULT_DOMAINS_PER_INSTANCE } from "../config";
 import { labels, MANAGED_BY, namespaceName } from "../names";
 import type { AppResources, NamespaceSpec } from "../port";
 import { bytes, cpuMillis, formatBytes, formatCpu } from "./quantities";
@@ -100,6 +100,10 @@ function totals(plans: readonly AppResources[]): Totals {
 export function resourceQuotaManifest(config: ClusterConfig, spec: NamespaceSpec): V1ResourceQuota {
   const t = totals(spec.plans);
   const n = spec.plans.length;
+  // Per instance, custom domains add their Ingress, a TLS Secret and cert-manager's
+  // next-private-key Secret per domain, and an HTTP-01 solver (pod, Service, Ingress) per
+  // challenge in flight.
+  const d = config.domainsPerInstance ?? DEFAULT_DOMAINS_PER_INSTANCE;
   return {
     apiVersion: "v1",
     kind: "ResourceQuota",
@@ -116,15 +120,15 @@ export function resourceQuotaManifest(config: ClusterConfig, spec: NamespaceSpec
         "limits.memory": formatBytes(t.memory + t.maxMemory),
         "requests.storage": formatBytes(t.storage),
         persistentvolumeclaims: String(t.volumes),
-        pods: String(n * 2),
-        services: String(n),
+        pods: String(n * (2 + d)),
+        services: String(n * (1 + d)),
         "services.loadbalancers": "0",
         "services.nodeports": "0",
         // kube-root-ca.crt is put in every namespace by the cluster itself.
         configmaps: "2",
-        secrets: String(n * 2 + 2),
+        secrets: String(n * (2 + 2 * d) + 2),
         "count/deployments.apps": String(n),
-        "count/ingresses.networking.k8s.io": String(n),
+        "count/ingresses.networking.k8s.io": String(n * (2 + d)),
       },
     },
   };

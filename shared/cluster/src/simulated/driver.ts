@@ -16,6 +16,7 @@ import {
   type NamespaceSpec,
   type StatusPage,
 } from "../port";
+import { deleteSimulatedDomains, simulatedDomainMethods } from "./domains";
 import { FAULT_ENV, isSimulatedFault, type SimulatedFault } from "./faults";
 import { eventsOf, logsOf, verdictOf, type WorkloadState } from "./rollout";
 
@@ -130,6 +131,7 @@ export function createSimulatedCluster(options: SimulatedClusterOptions): Simula
 
   return {
     name: "simulated",
+    ...simulatedDomainMethods({ db, delayMs, now }),
 
     async ensureNamespace(spec: NamespaceSpec) {
       const name = namespaceName(config, spec.customerId);
@@ -218,6 +220,7 @@ export function createSimulatedCluster(options: SimulatedClusterOptions): Simula
 
     async deleteInstance(ref) {
       const namespace = namespaceName(config, ref.customerId);
+      await deleteSimulatedDomains(db, ref);
       return db.transaction(async (tx) => {
         await tx
           .delete(simulatedWorkloads)

@@ -1,3 +1,4 @@
+export { SIMULATED_CERT_FAILURE_LABEL, simulatedIssueMs } from "./domains";
 export {
   createSimulatedCluster,
   type SimulatedCluster,

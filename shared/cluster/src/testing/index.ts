@@ -86,3 +86,5 @@ export async function waitFor<T>(
   }
   throw new Error(`timed out waiting for ${what}${last ? ` (last error: ${String(last)})` : ""}`);
 }
+
+export { installLabCrds } from "./crds";
