@@ -7,7 +7,9 @@ export {
   instanceObjects,
   namespaceName,
   placementOf,
+  snapshotName,
   specHash,
+  volumeName,
 } from "./names";
 export {
   type AppliedInstance,
@@ -15,10 +17,16 @@ export {
   ClusterError,
   type ClusterEvent,
   type ClusterPort,
+  type CreateSnapshotSpec,
   type InstancePhase,
   type InstanceRef,
   type InstanceSpec,
   type InstanceStatus,
   isClusterError,
   type NamespaceSpec,
+  type SnapshotPhase,
+  type SnapshotRef,
+  type SnapshotStatus,
+  type SnapshotSupport,
+  type VolumeSpec,
 } from "./port";

@@ -2,6 +2,7 @@ import {
   ApiException,
   AppsV1Api,
   CoreV1Api,
+  CustomObjectsApi,
   createConfiguration,
   KubeConfig,
   type KubernetesObject,
@@ -10,6 +11,7 @@ import {
   type RequestContext,
   type SecurityAuthentication,
   ServerConfiguration,
+  StorageV1Api,
   type V1Deployment,
   type V1Pod,
 } from "@kubernetes/client-node";
@@ -39,6 +41,7 @@ import type {
 } from "../port";
 import { ClusterError } from "../port";
 import { defaultRetryPolicy, type RetryPolicy, withRetries } from "./retry";
+import { snapshotMethods } from "./snapshots";
 import { describeInstance } from "./status";
 
 export interface KubernetesClusterOptions {
@@ -156,6 +159,8 @@ export function createKubernetesCluster(options: KubernetesClusterOptions): Kube
   const objects = new KubernetesObjectApi(configuration);
   const apps = new AppsV1Api(configuration);
   const core = new CoreV1Api(configuration);
+  const custom = new CustomObjectsApi(configuration);
+  const storage = new StorageV1Api(configuration);
 
   const call = <T>(what: string, fn: () => Promise<T>, counter?: { calls: number }) =>
     withRetries(
@@ -208,6 +213,17 @@ export function createKubernetesCluster(options: KubernetesClusterOptions): Kube
     );
     return list.items;
   };
+
+  const snapshots = snapshotMethods({
+    config,
+    apps,
+    core,
+    custom,
+    storage,
+    call: (what, fn) => call(what, fn),
+    orNull,
+    apply: (object) => apply(object),
+  });
 
   const refOf = (d: V1Deployment): InstanceRef | null => {
     const l = d.metadata?.labels ?? {};
@@ -291,12 +307,30 @@ export function createKubernetesCluster(options: KubernetesClusterOptions): Kube
         { apiVersion: "v1", kind: "Service", metadata: meta },
         { apiVersion: "networking.k8s.io/v1", kind: "Ingress", metadata: meta },
         { apiVersion: "v1", kind: "Secret", metadata: meta },
-        { apiVersion: "v1", kind: "PersistentVolumeClaim", metadata: meta },
         // The certificate cert-manager issued for the Ingress outlives it otherwise.
         { apiVersion: "v1", kind: "Secret", metadata: { name: `${name}-tls`, namespace } },
       ];
+      // Every volume generation (a restore leaves `i-<id>-g<n>`), found by label.
+      const claims = await orNull(
+        call(`list PersistentVolumeClaims of ${ref.instanceId}`, () =>
+          core.listNamespacedPersistentVolumeClaim({
+            namespace,
+            labelSelector: `${labels.instance}=${ref.instanceId}`,
+          }),
+        ),
+      );
+      const volumes: KubernetesObject[] = [
+        { apiVersion: "v1", kind: "PersistentVolumeClaim", metadata: meta },
+        ...(claims?.items ?? [])
+          .filter((c) => c.metadata?.name && c.metadata.name !== name)
+          .map((c) => ({
+            apiVersion: "v1",
+            kind: "PersistentVolumeClaim",
+            metadata: { name: c.metadata?.name as string, namespace },
+          })),
+      ];
       await Promise.all(
-        kinds.map((o) =>
+        [...kinds, ...volumes].map((o) =>
           orNull(
             call(`delete ${describe(o)}`, () =>
               objects.delete(o, undefined, undefined, undefined, undefined, "Background"),
@@ -314,6 +348,8 @@ export function createKubernetesCluster(options: KubernetesClusterOptions): Kube
         ),
       );
       if (left === null || left.items.length > 0) return { namespaceDeleted: false };
+      // Deleting the namespace would delete its VolumeSnapshots: a retained backup keeps it.
+      if (await snapshots.hasSnapshots(namespace)) return { namespaceDeleted: false };
       const gone = await orNull(
         call(`delete Namespace ${namespace}`, () =>
           core.deleteNamespace({ name: namespace, propagationPolicy: "Background" }),
@@ -321,6 +357,13 @@ export function createKubernetesCluster(options: KubernetesClusterOptions): Kube
       );
       return { namespaceDeleted: gone !== null };
     },
+
+    snapshotSupport: snapshots.snapshotSupport,
+    createSnapshot: snapshots.createSnapshot,
+    readSnapshot: snapshots.readSnapshot,
+    deleteSnapshot: snapshots.deleteSnapshot,
+    deleteVolume: snapshots.deleteVolume,
+    deleteNamespaceIfEmpty: snapshots.deleteNamespaceIfEmpty,
 
     async readStatus(ref): Promise<InstanceStatus> {
       const { namespace, name } = instanceObjects(config, ref);
