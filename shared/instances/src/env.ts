@@ -42,6 +42,11 @@ export const clusterEnvEntries = {
    * start, ready). The default makes an instance ready in about 3 s.
    */
   K8S_SIMULATED_DELAY_MS: envField.int(1000, 0, 600_000),
+  /**
+   * Simulated driver only: whether its storage can take snapshots (backups);
+   * false plays K3s's local-path, which the backups preflight refuses.
+   */
+  K8S_SIMULATED_SNAPSHOTS: envField.bool(true),
 };
 
 const clusterEnvSchema = v.object(clusterEnvEntries);
