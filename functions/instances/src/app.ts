@@ -1,7 +1,8 @@
-import { declareInstanceMetrics, keyringOf } from "@minispod/instances";
+import { declareBackupMetrics, declareInstanceMetrics, keyringOf } from "@minispod/instances";
 import { baseApp } from "@minispod/shared";
 import { etag } from "hono/etag";
 import type { InstancesDeps } from "./deps";
+import { backupRoutes } from "./routes/backups";
 import { instanceRoutes } from "./routes/instances";
 import type { InstancesContext } from "./services/context";
 
@@ -25,6 +26,7 @@ export function createApp(deps: InstancesDeps) {
     keyring: keyringOf(deps.env),
   };
   declareInstanceMetrics(deps.metrics);
+  declareBackupMetrics(deps.metrics);
   const app = baseApp(deps);
   // Transitions recorded by a read or a restart are in the outbox; send them now.
   app.use("/api/v1/instances/*", async (_c, next) => {
@@ -35,5 +37,6 @@ export function createApp(deps: InstancesDeps) {
   const tagged = etag();
   app.use("/api/v1/instances/*", (c, next) => (c.req.method === "GET" ? tagged(c, next) : next()));
   app.route("/api/v1/instances", instanceRoutes(ctx, deps.verifier));
+  app.route("/api/v1/instances", backupRoutes(ctx, deps.verifier));
   return app;
 }
