@@ -36,7 +36,7 @@ CREATE TABLE "instance_volumes" (
 	"instance_id" uuid PRIMARY KEY NOT NULL,
 	"generation" integer DEFAULT 0 NOT NULL,
 	"source_snapshot" text,
-	"restore_backup_id" uuid,
+	"previous_generation" integer,
 	"created_at" timestamp (3) with time zone DEFAULT now() NOT NULL,
 	"updated_at" timestamp (3) with time zone DEFAULT now() NOT NULL
 );

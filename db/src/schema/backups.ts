@@ -77,10 +77,10 @@ export const backups = pgTable(
 
 /**
  * Which PVC an instance mounts. Generation 0 is `i-<id>`, later ones
- * `i-<id>-g<n>`: a restore into the same instance creates the next
- * generation from the snapshot and switches the Deployment to it, so the
- * current volume is only deleted once the restored one is in place.
- * `restoreBackupId`: the volume of a new instance is created from that backup.
+ * `i-<id>-g<n>`: a restore into an instance creates the next generation from
+ * the snapshot beside the current one and switches the Deployment to it;
+ * the previous generation is deleted only once the instance runs on the new
+ * one (`previousGeneration` until then), so a failed restore loses nothing.
  */
 export const instanceVolumes = pgTable("instance_volumes", {
   instanceId: uuid("instance_id")
@@ -89,7 +89,8 @@ export const instanceVolumes = pgTable("instance_volumes", {
   generation: integer("generation").notNull().default(0),
   /** The snapshot the current generation's PVC was created from (its dataSource). */
   sourceSnapshot: text("source_snapshot"),
-  restoreBackupId: uuid("restore_backup_id"),
+  /** The generation a restore switched away from, kept until the instance runs again. */
+  previousGeneration: integer("previous_generation"),
   createdAt: createdAt(),
   updatedAt: updatedAt(),
 });

@@ -1,7 +1,8 @@
-import { declareInstanceMetrics, keyringOf } from "@minispod/instances";
+import { declareBackupMetrics, declareInstanceMetrics, keyringOf } from "@minispod/instances";
 import { baseApp, consumeCounter, cronRoutes } from "@minispod/shared";
 import type { ProvisionerDeps } from "./deps";
 import { provisionerEventRoutes } from "./routes/events";
+import { configureBackups, sweepBackups } from "./services/backups";
 import type { ProvisionerContext } from "./services/context";
 import { createFollower } from "./services/follow";
 import { reconcile } from "./services/reconcile";
@@ -23,6 +24,11 @@ export function provisionerContext(deps: ProvisionerDeps): ProvisionerContext {
     keyring: keyringOf(deps.env),
   };
   declareInstanceMetrics(deps.metrics);
+  declareBackupMetrics(deps.metrics);
+  configureBackups(ctx, {
+    purgeGraceDays: deps.env.BACKUP_PURGE_GRACE_DAYS,
+    timeoutMs: deps.env.BACKUP_TIMEOUT * 1000,
+  });
   const follower = createFollower(ctx, deps.env.PROVISION_POLL_MS);
   deps.onClose(() => follower.close());
   ctx.onProvisioning = (id) => follower.follow(id);
@@ -31,7 +37,7 @@ export function provisionerContext(deps: ProvisionerDeps): ProvisionerContext {
 
 /**
  * The provisioner has no public routes: the broker delivers subscription
- * events to `/events`, a PingSource calls `/cron/reconcile`.
+ * events to `/events`, PingSources call `/cron/reconcile` and `/cron/backups`.
  */
 export function createApp(deps: ProvisionerDeps, ctx = provisionerContext(deps)) {
   const app = baseApp(deps);
@@ -54,6 +60,12 @@ export function createApp(deps: ProvisionerDeps, ctx = provisionerContext(deps))
             pageSize: deps.env.RECONCILE_PAGE_SIZE,
             rolloutBatch: deps.env.RECONCILE_ROLLOUT_BATCH,
           });
+          deps.events.kick();
+          return { ...result };
+        },
+        // Scheduled backups, snapshots followed, rotation, the purge grace period.
+        backups: async () => {
+          const result = await sweepBackups(ctx);
           deps.events.kick();
           return { ...result };
         },
