@@ -216,7 +216,7 @@ export function configureBackups(ctx: ProvisionerContext, settings: BackupSettin
  */
 export async function deleteRequestedBackup(ctx: ProvisionerContext, backupId: string) {
   const [row] = await ctx.db.select().from(backups).where(eq(backups.id, backupId));
-  if (!row || row.status !== "DELETING") return { outcome: "nothing-to-do", status: row?.status };
+  if (row?.status !== "DELETING") return { outcome: "nothing-to-do", status: row?.status };
   await removeBackup(ctx, row, ["DELETING"], "backup.deleted");
   return { outcome: "deleted", status: "DELETED" };
 }
@@ -554,7 +554,7 @@ export async function restoreIntoInstance(ctx: ProvisionerContext, restoreId: st
     .select()
     .from(backupRestores)
     .where(eq(backupRestores.id, restoreId));
-  if (!restore || restore.status !== "PENDING") {
+  if (restore?.status !== "PENDING") {
     return { outcome: "nothing-to-do", status: restore?.status };
   }
   const [backup] = await ctx.db.select().from(backups).where(eq(backups.id, restore.backupId));
