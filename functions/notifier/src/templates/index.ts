@@ -1,3 +1,4 @@
+import { backupTemplates } from "./backup";
 import { instanceTemplates } from "./instance";
 import { paymentTemplates } from "./payment";
 import { subscriptionTemplates } from "./subscription";
@@ -19,4 +20,5 @@ export const templates: TemplateMap = {
   ...paymentTemplates,
   ...instanceTemplates,
   ...webhookTemplates,
+  ...backupTemplates,
 };
