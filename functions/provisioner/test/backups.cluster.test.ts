@@ -1,27 +1,20 @@
-import { execFileSync } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { readdirSync, readFileSync } from "node:fs";
-import { join } from "node:path";
-import { fileURLToPath } from "node:url";
-import {
-  ApiextensionsV1Api,
-  AppsV1Api,
-  CoreV1Api,
-  CustomObjectsApi,
-  type KubeConfig,
-  type KubernetesObject,
-  KubernetesObjectApi,
-  PatchStrategy,
-  setHeaderOptions,
-} from "@kubernetes/client-node";
+import { AppsV1Api, CoreV1Api, CustomObjectsApi, type KubeConfig } from "@kubernetes/client-node";
 import { defaultClusterConfig, instanceObjects } from "@minispod/cluster";
 import { createKubernetesCluster } from "@minispod/cluster/kubernetes";
-import { describeCluster, labKubeConfig, waitFor } from "@minispod/cluster/testing";
+import {
+  LAB_VOLUME_DRIVER as DRIVER,
+  describeCluster,
+  installSnapshotApi,
+  labKubeConfig,
+  LAB_SNAPSHOT_CLASS as SNAPSHOT_CLASS,
+  startSnapshotController,
+  waitFor,
+} from "@minispod/cluster/testing";
 import { backupRestores, backups } from "@minispod/db";
 import { fullType } from "@minispod/shared";
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { parseAllDocuments } from "yaml";
 import { createApp } from "../src/app";
 import {
   activeSubscription,
@@ -37,12 +30,9 @@ import {
 
 // Backups on a real kube-apiserver with the CSI snapshot CRDs (external-snapshotter
 // v8.7.0 from the module proxy). Nothing in the lab takes snapshots, so a small
-// controller below plays the CSI snapshotter: for every VolumeSnapshot it creates
-// the VolumeSnapshotContent and marks the snapshot readyToUse with its restoreSize.
+// controller (startSnapshotController) plays the CSI snapshotter: for every
+// VolumeSnapshot it creates the VolumeSnapshotContent and marks it readyToUse with a restoreSize.
 // Instance volumes use the lab's StorageClass kwok-volume (KWOK binds its claims).
-const repo = fileURLToPath(new URL("../../../", import.meta.url));
-const DRIVER = "kwok.x-k8s.io/volume";
-const SNAPSHOT_CLASS = "minispod-lab-snapshots";
 const config = {
   ...defaultClusterConfig,
   namespacePrefix: "bkp-",
@@ -65,123 +55,8 @@ describeCluster("backups against the lab's API server (CSI VolumeSnapshots)", ()
   let custom: CustomObjectsApi;
   let app: ReturnType<typeof createApp>;
   let service: Catalog;
-  let stop = false;
-  let controller: Promise<void> | undefined;
+  let stopController: (() => Promise<void>) | undefined;
   const namespaces = new Set<string>();
-
-  /** The CSI snapshotter's part: content object, then readyToUse with a size. */
-  async function snapshotController() {
-    while (!stop) {
-      const list = (await custom
-        .listClusterCustomObject({ ...GROUP, plural: "volumesnapshots" })
-        .catch(() => ({ items: [] }))) as { items: Snapshot[] };
-      for (const snap of list.items) {
-        if (snap.status?.readyToUse) continue;
-        const content = `snapcontent-${snap.metadata.uid}`;
-        await custom
-          .createClusterCustomObject({
-            ...GROUP,
-            plural: "volumesnapshotcontents",
-            body: {
-              apiVersion: "snapshot.storage.k8s.io/v1",
-              kind: "VolumeSnapshotContent",
-              metadata: { name: content },
-              spec: {
-                deletionPolicy: "Delete",
-                driver: DRIVER,
-                source: { snapshotHandle: `lab-${snap.metadata.uid}` },
-                volumeSnapshotClassName: snap.spec.volumeSnapshotClassName ?? SNAPSHOT_CLASS,
-                volumeSnapshotRef: {
-                  name: snap.metadata.name,
-                  namespace: snap.metadata.namespace,
-                  uid: snap.metadata.uid,
-                },
-              },
-            },
-          })
-          .catch(() => undefined);
-        await custom
-          .patchNamespacedCustomObjectStatus(
-            {
-              ...GROUP,
-              namespace: snap.metadata.namespace,
-              plural: "volumesnapshots",
-              name: snap.metadata.name,
-              body: {
-                status: {
-                  boundVolumeSnapshotContentName: content,
-                  creationTime: new Date().toISOString(),
-                  readyToUse: true,
-                  restoreSize: "1Gi",
-                },
-              },
-            },
-            setHeaderOptions("Content-Type", PatchStrategy.MergePatch),
-          )
-          .catch(() => undefined);
-      }
-      await new Promise((r) => setTimeout(r, 200));
-    }
-  }
-
-  async function installSnapshotApi() {
-    const dir = execFileSync(join(repo, "scripts", "deploy", "snapshot-crds.sh"), {
-      encoding: "utf8",
-    }).trim();
-    const client = KubernetesObjectApi.makeApiClient(kc);
-    for (const file of readdirSync(dir).filter((f) => f.endsWith(".yaml"))) {
-      for (const doc of parseAllDocuments(readFileSync(join(dir, file), "utf8"))) {
-        const object = doc.toJS() as KubernetesObject;
-        if (!object?.kind) continue;
-        await client.patch(
-          object,
-          undefined,
-          undefined,
-          "minispod-test",
-          true,
-          PatchStrategy.ServerSideApply,
-        );
-      }
-    }
-    const ext = kc.makeApiClient(ApiextensionsV1Api);
-    for (const name of ["volumesnapshots", "volumesnapshotcontents", "volumesnapshotclasses"]) {
-      await waitFor(`CRD ${name} established`, async () => {
-        const crd = await ext.readCustomResourceDefinition({
-          name: `${name}.snapshot.storage.k8s.io`,
-        });
-        return crd.status?.conditions?.some((c) => c.type === "Established" && c.status === "True");
-      });
-    }
-    // The class that makes kwok-volume snapshottable, and local-path, which is not.
-    for (const object of [
-      {
-        apiVersion: "snapshot.storage.k8s.io/v1",
-        kind: "VolumeSnapshotClass",
-        metadata: { name: SNAPSHOT_CLASS },
-        driver: DRIVER,
-        deletionPolicy: "Delete",
-      },
-      {
-        apiVersion: "storage.k8s.io/v1",
-        kind: "StorageClass",
-        metadata: { name: "local-path" },
-        provisioner: "rancher.io/local-path",
-        volumeBindingMode: "WaitForFirstConsumer",
-      },
-    ]) {
-      await waitFor(`apply ${object.kind}`, async () => {
-        await client.patch(
-          object as KubernetesObject,
-          undefined,
-          undefined,
-          "minispod-test",
-          true,
-          PatchStrategy.ServerSideApply,
-        );
-        return true;
-      });
-    }
-  }
 
   beforeAll(async () => {
     t = await setupProvisioner();
@@ -189,7 +64,7 @@ describeCluster("backups against the lab's API server (CSI VolumeSnapshots)", ()
     core = kc.makeApiClient(CoreV1Api);
     apps = kc.makeApiClient(AppsV1Api);
     custom = kc.makeApiClient(CustomObjectsApi);
-    await installSnapshotApi();
+    await installSnapshotApi(kc);
     app = createApp({ ...t.deps, cluster: createKubernetesCluster({ config, kubeConfig: kc }) });
     service = await seedService(t.h.database.db, {
       image: "traefik/whoami",
@@ -199,12 +74,11 @@ describeCluster("backups against the lab's API server (CSI VolumeSnapshots)", ()
       storageMountPath: "/data",
       workload: { backups: { schedule: "daily", keep: 3 } },
     });
-    controller = snapshotController();
+    stopController = startSnapshotController(kc);
   }, 120_000);
 
   afterAll(async () => {
-    stop = true;
-    await controller;
+    await stopController?.();
     await Promise.all(
       [...namespaces].map((name) => core.deleteNamespace({ name }).catch(() => undefined)),
     );

@@ -13,6 +13,12 @@ export {
   type ProxiedRequest,
   startFaultProxy,
 } from "./fault-proxy";
+export {
+  installSnapshotApi,
+  LAB_SNAPSHOT_CLASS,
+  LAB_VOLUME_DRIVER,
+  startSnapshotController,
+} from "./snapshots";
 
 export const labKubeconfigPath = (): string | undefined =>
   process.env.MINISPOD_TEST_KUBECONFIG || undefined;
