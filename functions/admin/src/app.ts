@@ -1,6 +1,7 @@
 import { baseApp } from "@minispod/shared";
 import type { AdminDeps } from "./deps";
 import { adminRoutes, ownAuditRoutes } from "./routes/admin";
+import { adminBackupRoutes } from "./routes/backups";
 import { deadLetterRoutes } from "./routes/dead-letters";
 import type { AdminContext } from "./services/context";
 
@@ -20,6 +21,7 @@ export function createApp(deps: AdminDeps) {
     deadLetterRoutes(deps, { rememberedFor: deps.env.PROCESSED_EVENTS_RETENTION }),
   );
   app.route("/api/v1/admin", adminRoutes(ctx, deps.verifier));
+  app.route("/api/v1/admin", adminBackupRoutes(ctx, deps.verifier));
   app.route("/api/v1/audit", ownAuditRoutes(ctx, deps.verifier));
   return app;
 }

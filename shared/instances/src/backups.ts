@@ -1,8 +1,16 @@
 import type { SnapshotSupport } from "@minispod/cluster";
-import { backups, type Db } from "@minispod/db";
-import { keyset, type Metrics, type Page, type PageQuery, perRegistry } from "@minispod/shared";
+import { backupKind, backupStatus, backups, type Db } from "@minispod/db";
+import {
+  keyset,
+  type Metrics,
+  named,
+  type Page,
+  type PageQuery,
+  perRegistry,
+} from "@minispod/shared";
 import { and, eq, ne } from "drizzle-orm";
 import { Counter, type Registry } from "prom-client";
+import * as v from "valibot";
 
 type BackupRow = typeof backups.$inferSelect;
 
@@ -23,6 +31,34 @@ export function backupDto(row: BackupRow) {
   };
 }
 export type BackupDto = ReturnType<typeof backupDto>;
+
+const uuid = v.pipe(v.string(), v.uuid());
+const timestamp = v.pipe(v.string(), v.isoTimestamp());
+
+/** The wire form of `backupDto` (OpenAPI component "Backup"), shared by the instances and admin APIs. */
+export const backupSchema = named(
+  "Backup",
+  v.object({
+    id: uuid,
+    instanceId: uuid,
+    userId: uuid,
+    kind: v.picklist(backupKind.enumValues),
+    status: v.picklist(backupStatus.enumValues),
+    sizeBytes: v.pipe(
+      v.nullable(v.pipe(v.number(), v.integer())),
+      v.description("What the snapshot holds, in bytes; null until it is ready."),
+    ),
+    error: v.pipe(v.nullable(v.string()), v.description("Why it failed, in plain words.")),
+    retainUntil: v.pipe(
+      v.nullable(timestamp),
+      v.description(
+        "The newest backup of a purged instance is kept until then (BACKUP_PURGE_GRACE_DAYS), then deleted for good.",
+      ),
+    ),
+    readyAt: v.nullable(timestamp),
+    createdAt: timestamp,
+  }),
+);
 
 /** Backups of one instance or one customer, newest first; deleted ones are left out. */
 export async function listBackupRows(

@@ -1,34 +1,11 @@
-import { backupKind, backupStatus, restoreStatus, restoreTarget } from "@minispod/db";
+import { restoreStatus, restoreTarget } from "@minispod/db";
+import { backupSchema } from "@minispod/instances/backups";
 import { describeRoute, listOf, named } from "@minispod/shared";
 import * as v from "valibot";
 
 /** The OpenAPI notes of the backups routes, with the wire form of `backupDto` and `restoreDto`. */
 const uuid = v.pipe(v.string(), v.uuid());
 const timestamp = v.pipe(v.string(), v.isoTimestamp());
-
-const backupSchema = named(
-  "Backup",
-  v.object({
-    id: uuid,
-    instanceId: uuid,
-    userId: uuid,
-    kind: v.picklist(backupKind.enumValues),
-    status: v.picklist(backupStatus.enumValues),
-    sizeBytes: v.pipe(
-      v.nullable(v.pipe(v.number(), v.integer())),
-      v.description("What the snapshot holds, in bytes; null until it is ready."),
-    ),
-    error: v.pipe(v.nullable(v.string()), v.description("Why it failed, in plain words.")),
-    retainUntil: v.pipe(
-      v.nullable(timestamp),
-      v.description(
-        "The newest backup of a purged instance is kept until then (BACKUP_PURGE_GRACE_DAYS), then deleted for good.",
-      ),
-    ),
-    readyAt: v.nullable(timestamp),
-    createdAt: timestamp,
-  }),
-);
 
 const restoreSchema = named(
   "BackupRestore",
