@@ -4,6 +4,7 @@ import { api, authorization, session } from "./api";
 import type { paths } from "./api-types";
 import { usePolled } from "./live";
 import type { PageProps } from "./main";
+import { Backups } from "./pages-backups";
 import { explain } from "./problems";
 import { navigate } from "./router";
 import {
@@ -277,6 +278,7 @@ function InstancePage(props: PageProps) {
           ))}
         </ol>
       </section>
+      <Backups id={id} status={i.status} serviceId={i.service.id} />
       <Logs id={id} status={i.status} />
     </>
   );
