@@ -89,12 +89,13 @@ export const backupTemplates = {
   },
   "backup.purged": {
     name: "backup-purged",
-    render: ({ data }) => ({
+    render: ({ data, link }) => ({
       subject: `The data of your ${appOf(data)} instance was deleted`,
       blocks: [
         paragraph(
           `As announced, the last backup of your former ${appOf(data)} instance was deleted on ${formatDate(data.purgedAt)}. No copy of its data is left with us.`,
         ),
+        action("Your apps", link("/dashboard")),
         note(`Deleted at ${formatDateTime(data.purgedAt)}.`),
       ],
     }),

@@ -12,7 +12,7 @@ import {
   setHeaderOptions,
 } from "@kubernetes/client-node";
 import { parseAllDocuments } from "yaml";
-import { waitFor } from "./index";
+import { waitFor } from "./wait";
 
 const repo = fileURLToPath(new URL("../../../../", import.meta.url));
 const GROUP = { group: "snapshot.storage.k8s.io", version: "v1" };
