@@ -40,7 +40,7 @@ export const backupNotes = {
     description:
       "Answers 202 with the backup PENDING; it turns READY (with its size) or FAILED, with a `backup.succeeded` or `backup.failed` event. 422 when the instance's storage cannot take snapshots (no VolumeSnapshotClass for its StorageClass's driver); 409 while another backup of it is being taken.",
     response: { status: 202, schema: backupSchema },
-    errors: ["CONFLICT", "UNPROCESSABLE", "SERVICE_UNAVAILABLE"],
+    errors: ["FORBIDDEN", "CONFLICT", "UNPROCESSABLE", "SERVICE_UNAVAILABLE"],
     idempotent: true,
   }),
   delete: describeRoute({
@@ -49,7 +49,7 @@ export const backupNotes = {
     description:
       "Answers 202 with the backup DELETING; its snapshot is deleted shortly after. Also deletes the backup a purge keeps for its grace period.",
     response: { status: 202, schema: backupSchema },
-    errors: ["CONFLICT"],
+    errors: ["FORBIDDEN", "CONFLICT"],
   }),
   restore: describeRoute({
     id: "instances.backups.restore",
@@ -58,7 +58,7 @@ export const backupNotes = {
     description:
       "The target is suspended, a new volume is created from the backup and the app resumes on it; its current volume is deleted only once that worked, so a failed restore loses nothing. To restore into a new instance, subscribe to the same app and pass its instance as `targetInstanceId` (also for backups of a purged instance). Ends with `backup.restored` or `backup.restore_failed`.",
     response: { status: 202, schema: restoreSchema },
-    errors: ["CONFLICT", "UNPROCESSABLE", "SERVICE_UNAVAILABLE"],
+    errors: ["FORBIDDEN", "CONFLICT", "UNPROCESSABLE", "SERVICE_UNAVAILABLE"],
     idempotent: true,
   }),
 };
