@@ -2,7 +2,7 @@ import { declareBackupMetrics, declareInstanceMetrics, keyringOf } from "@minisp
 import { baseApp, consumeCounter, cronRoutes } from "@minispod/shared";
 import type { ProvisionerDeps } from "./deps";
 import { provisionerEventRoutes } from "./routes/events";
-import { configureBackups, sweepBackups } from "./services/backups";
+import { configureBackups, createBackupFollower, sweepBackups } from "./services/backups";
 import type { ProvisionerContext } from "./services/context";
 import { createFollower } from "./services/follow";
 import { reconcile } from "./services/reconcile";
@@ -25,9 +25,14 @@ export function provisionerContext(deps: ProvisionerDeps): ProvisionerContext {
   };
   declareInstanceMetrics(deps.metrics);
   declareBackupMetrics(deps.metrics);
+  const backupFollower = createBackupFollower(ctx, deps.env.PROVISION_POLL_MS, () =>
+    deps.events.kick(),
+  );
+  deps.onClose(() => backupFollower.close());
   configureBackups(ctx, {
     purgeGraceDays: deps.env.BACKUP_PURGE_GRACE_DAYS,
     timeoutMs: deps.env.BACKUP_TIMEOUT * 1000,
+    follow: (id) => backupFollower.follow(id),
   });
   const follower = createFollower(ctx, deps.env.PROVISION_POLL_MS);
   deps.onClose(() => follower.close());

@@ -92,6 +92,9 @@ export function Backups(props: { id: string; status: string; serviceId: string }
         <button type="button" onClick={backUp}>
           Back up now
         </button>
+        <button type="button" class="secondary" onClick={reload}>
+          Refresh backups
+        </button>
       </p>
       {targets.length > 0 ? (
         <p>

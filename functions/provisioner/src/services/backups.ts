@@ -38,6 +38,8 @@ export interface BackupSettings {
   purgeGraceDays: number;
   /** BACKUP_TIMEOUT in ms: a snapshot not ready by then is FAILED. */
   timeoutMs: number;
+  /** Called for a backup left IN_PROGRESS, to watch it until it is ready (createBackupFollower). */
+  follow?: ((backupId: string) => void) | undefined;
 }
 
 const DAY_MS = 86_400_000;
@@ -162,7 +164,50 @@ export async function takeBackup(
       ? await transition(ctx, row, ["PENDING"], { status: "IN_PROGRESS" })
       : row;
   if (!started) return { outcome: "nothing-to-do" };
-  return followBackup(ctx, started);
+  const result = await followBackup(ctx, started);
+  if (result.status === "IN_PROGRESS") backupSettings(ctx).follow?.(backupId);
+  return result;
+}
+
+/**
+ * Watches backups left IN_PROGRESS, reading their snapshot every
+ * `intervalMs` (PROVISION_POLL_MS) until it is ready or failed, so a
+ * customer sees READY within seconds rather than at the next sweep. Best
+ * effort, like the provision follower: the backups sweep remains the guarantee.
+ */
+export function createBackupFollower(
+  ctx: ProvisionerContext,
+  intervalMs: number,
+  afterChange: () => void,
+) {
+  const following = new Map<string, NodeJS.Timeout>();
+  let closed = false;
+  const check = async (backupId: string) => {
+    following.delete(backupId);
+    const [row] = await ctx.db.select().from(backups).where(eq(backups.id, backupId));
+    if (row?.status !== "IN_PROGRESS") return;
+    const result = await followBackup(ctx, row);
+    if (result.status === "IN_PROGRESS") follow(backupId);
+    else afterChange();
+  };
+  function follow(backupId: string) {
+    if (closed || intervalMs <= 0 || following.has(backupId)) return;
+    const timer = setTimeout(() => {
+      check(backupId).catch((error: unknown) => {
+        ctx.logger.warn({ err: error, backupId }, "following a backup failed; the sweep will");
+      });
+    }, intervalMs);
+    timer.unref();
+    following.set(backupId, timer);
+  }
+  return {
+    follow,
+    close() {
+      closed = true;
+      for (const timer of following.values()) clearTimeout(timer);
+      following.clear();
+    },
+  };
 }
 
 /** Reads an IN_PROGRESS backup's snapshot: READY with its size, FAILED, or still being taken. */
