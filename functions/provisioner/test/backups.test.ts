@@ -348,4 +348,22 @@ describe("purge keeps the newest backup for the grace period", () => {
     expect(await ns()).toEqual([]);
     expect(await eventTypes(s.instanceId)).toContain("backup.purged");
   });
+
+  it("keeps nothing after an immediate cancellation: the customer asked for the data to go", async () => {
+    const s = await running(5);
+    const id = await pendingBackup(s);
+    await deliver(t.app, requested(s, id));
+    await setSubscriptionStatus(db(), s.subscriptionId, "CANCELLED");
+    await deliver(t.app, subscriptionEvent("subscription.cancelled", s));
+    expect((await instanceRow(db(), s.instanceId)).status).toBe("DELETED");
+    await cron();
+    const [row] = await db().select().from(backups).where(eq(backups.id, id));
+    expect(row).toMatchObject({ status: "DELETED", retainUntil: null });
+    expect(await eventTypes(s.instanceId)).toContain("backup.purged");
+    const ns = await db()
+      .select()
+      .from(simulatedNamespaces)
+      .where(eq(simulatedNamespaces.name, `customer-${s.user.id}`));
+    expect(ns).toEqual([]);
+  });
 });

@@ -429,11 +429,17 @@ export async function sweepBackups(ctx: ProvisionerContext): Promise<BackupSweep
   }
 
   // 4. Purged instances: the newest ready backup is kept for the grace period, the rest go.
+  // Not after an immediate cancellation: the customer asked for the data to go with the app.
   const graceMs = backupSettings(ctx).purgeGraceDays * DAY_MS;
   const orphaned = await ctx.db
-    .select({ backup: backups, deletedAt: serviceInstances.statusChangedAt })
+    .select({
+      backup: backups,
+      deletedAt: serviceInstances.statusChangedAt,
+      subscription: subscriptions.status,
+    })
     .from(backups)
     .innerJoin(serviceInstances, eq(serviceInstances.id, backups.instanceId))
+    .innerJoin(subscriptions, eq(subscriptions.id, serviceInstances.subscriptionId))
     .where(
       and(
         eq(serviceInstances.status, "DELETED"),
@@ -444,13 +450,19 @@ export async function sweepBackups(ctx: ProvisionerContext): Promise<BackupSweep
     .orderBy(desc(backups.createdAt))
     .limit(BATCH);
   const keptFor = new Set<string>();
-  for (const { backup, deletedAt } of orphaned) {
+  for (const { backup, deletedAt, subscription } of orphaned) {
     const [retained] = await ctx.db
       .select({ id: backups.id })
       .from(backups)
       .where(and(eq(backups.instanceId, backup.instanceId), isNotNull(backups.retainUntil)))
       .limit(1);
-    if (backup.status === "READY" && !retained && !keptFor.has(backup.instanceId)) {
+    const askedForDeletion = subscription === "CANCELLED";
+    if (
+      backup.status === "READY" &&
+      !askedForDeletion &&
+      !retained &&
+      !keptFor.has(backup.instanceId)
+    ) {
       keptFor.add(backup.instanceId);
       await ctx.db
         .update(backups)
