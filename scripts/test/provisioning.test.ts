@@ -225,4 +225,79 @@ describe.each(["pglite", "postgres"] as const)("local mode on %s", (database) =>
       // backoff) before the chain settles; the life must still converge.
     }, 60_000);
   });
+
+  describe("backups and restore on the simulated cluster", () => {
+    it("backs up on demand and on schedule, restores into the instance and into a new one", async () => {
+      const register = await api(
+        "/auth/register",
+        json({ email: "bea@example.com", password: "a long password", name: "Bea" }),
+      );
+      const auth = { authorization: `Bearer ${(await register.json()).accessToken}` };
+      const subscribe = await api("/subscriptions", json({ serviceSlug: "gitea" }, auth));
+      expect(subscribe.status).toBe(201);
+      const first = (await subscribe.json()) as { id: string; instance: { id: string } };
+      await runner.settle();
+      const id = first.instance.id;
+      expect((await show(id, auth)).status).toBe("RUNNING");
+
+      // On demand: PENDING, then READY with its size once the provisioner took it.
+      const asked = await api(`/instances/${id}/backups`, { method: "POST", headers: auth });
+      expect(asked.status).toBe(202);
+      const backup = (await asked.json()) as { id: string; status: string };
+      expect(backup.status).toBe("PENDING");
+      await runner.settle();
+      const ready = await (
+        await api(`/instances/${id}/backups/${backup.id}`, { headers: auth })
+      ).json();
+      expect(ready).toMatchObject({ status: "READY", kind: "ON_DEMAND", sizeBytes: 5 * 2 ** 30 });
+
+      // Scheduled: the demo catalog backs gitea up daily; the sweep finds the first one due.
+      const swept = await runner.app.request("/_fn/provisioner/cron/backups", { method: "POST" });
+      expect(swept.status).toBe(200);
+      await runner.settle();
+      const list = (await (await api(`/instances/${id}/backups`, { headers: auth })).json()) as {
+        items: { kind: string; status: string }[];
+      };
+      expect(list.items.map((b) => `${b.kind} ${b.status}`).sort()).toEqual([
+        "ON_DEMAND READY",
+        "SCHEDULED READY",
+      ]);
+
+      // Restore into the same instance: it starts again on the restored volume.
+      const restore = await api(`/instances/${id}/backups/${backup.id}/restore`, json({}, auth));
+      expect(restore.status).toBe(202);
+      await runner.settle();
+      const shown = await show(id, auth);
+      expect(shown.timeline.map((e) => e.message).join("\n")).toMatch(/Restored from the backup/);
+      expect(shown.status).toBe("RUNNING");
+
+      // Into a new instance of the same app: a second subscription (the demo catalog allows
+      // one gitea per customer; the operator allows more here, as an admin could).
+      await runner.hosted
+        .get("subscriptions")!
+        .ctx.db.update(serviceCatalog)
+        .set({ allowMultiple: true })
+        .where(eq(serviceCatalog.slug, "gitea"));
+      const again = await api("/subscriptions", json({ serviceSlug: "gitea" }, auth));
+      expect(again.status).toBe(201);
+      const fresh = ((await again.json()) as { instance: { id: string } }).instance.id;
+      await runner.settle();
+      const into = await api(
+        `/instances/${id}/backups/${backup.id}/restore`,
+        json({ targetInstanceId: fresh }, auth),
+      );
+      expect(into.status).toBe(202);
+      expect(await into.json()).toMatchObject({ target: "NEW_INSTANCE", targetInstanceId: fresh });
+      await runner.settle();
+      expect((await show(fresh, auth)).timeline.map((e) => e.message).join("\n")).toMatch(
+        /Restored from the backup/,
+      );
+      const mailbox = await (await runner.app.request("/_dev/notifier/mailbox")).json();
+      const subjects = (mailbox.items ?? mailbox)
+        .filter((m: { to: string }) => m.to.includes("bea@example.com"))
+        .map((m: { subject: string }) => m.subject);
+      expect(subjects).toContain("Your Gitea backup is ready");
+      expect(subjects).toContain("Your Gitea backup was restored");
+    }, 60_000);
+  });
 });

@@ -6,3 +6,4 @@
 export { localBrokerDeliveries } from "./local-broker";
 export { localStoreEntries } from "./local-store";
 export { simulatedDomains, simulatedNamespaces, simulatedWorkloads } from "./simulated-cluster";
+export { simulatedSnapshots, simulatedVolumes } from "./simulated-snapshots";

@@ -39,6 +39,17 @@ export interface CatalogWorkload {
   writablePaths?: string[];
   /** Scratch space (request = limit), a Kubernetes quantity; default 1Gi. */
   ephemeralStorage?: string;
+  /**
+   * Scheduled backups of the instance's volume (apps with storage): one every
+   * period, the newest `keep` scheduled ones kept. Absent: on demand only.
+   */
+  backups?: CatalogBackupSchedule;
+}
+
+/** How often an app's volume is snapshotted, and how many scheduled copies stay. */
+export interface CatalogBackupSchedule {
+  schedule: "hourly" | "daily" | "weekly";
+  keep: number;
 }
 
 /** One customer-facing credential: a generated secret and how to use it. */

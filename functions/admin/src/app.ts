@@ -1,6 +1,7 @@
 import { baseApp } from "@minispod/shared";
 import type { AdminDeps } from "./deps";
 import { adminRoutes, ownAuditRoutes } from "./routes/admin";
+import { adminBackupRoutes } from "./routes/backups";
 import { deadLetterRoutes } from "./routes/dead-letters";
 import { adminDomainRoutes } from "./routes/domains";
 import type { AdminContext } from "./services/context";
@@ -22,6 +23,7 @@ export function createApp(deps: AdminDeps) {
   );
   app.route("/api/v1/admin/domains", adminDomainRoutes(ctx, deps.verifier));
   app.route("/api/v1/admin", adminRoutes(ctx, deps.verifier));
+  app.route("/api/v1/admin", adminBackupRoutes(ctx, deps.verifier));
   app.route("/api/v1/audit", ownAuditRoutes(ctx, deps.verifier));
   return app;
 }

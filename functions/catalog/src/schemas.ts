@@ -208,6 +208,23 @@ const workload = v.strictObject(
     readOnlyRootFilesystem: v.optional(v.boolean("must be true or false")),
     writablePaths: v.optional(writablePaths),
     ephemeralStorage: v.optional(storageQuantity()),
+    backups: v.optional(
+      v.strictObject(
+        {
+          schedule: v.picklist(
+            ["hourly", "daily", "weekly"],
+            'must be "hourly", "daily" or "weekly"',
+          ),
+          keep: v.pipe(
+            v.number("must be a number"),
+            v.integer("must be a whole number"),
+            v.minValue(1, "must be at least 1"),
+            v.maxValue(90, "must be at most 90"),
+          ),
+        },
+        objectMessage,
+      ),
+    ),
   },
   objectMessage,
 );

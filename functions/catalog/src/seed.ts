@@ -75,15 +75,21 @@ const DEMO: v.InferInput<typeof createServiceSchema>[] = [
  * secrets to generate, and the one image (nginx on port 80) that needs root.
  */
 const DEMO_WORKLOAD: Record<string, CatalogWorkload> = {
-  gitea: { generatedSecrets: ["GITEA__security__SECRET_KEY", "GITEA__security__INTERNAL_TOKEN"] },
+  "uptime-kuma": { backups: { schedule: "daily", keep: 7 } },
+  gitea: {
+    generatedSecrets: ["GITEA__security__SECRET_KEY", "GITEA__security__INTERNAL_TOKEN"],
+    backups: { schedule: "daily", keep: 7 },
+  },
   vaultwarden: {
     generatedSecrets: ["ADMIN_TOKEN"],
     // Vaultwarden's admin page asks for this token, with no user name.
     credentials: [{ secret: "ADMIN_TOKEN", label: "Admin page token", path: "/admin" }],
     // Writes only to DATA_FOLDER (its volume) and /tmp.
     readOnlyRootFilesystem: true,
+    // Passwords vaults: a copy every day, two weeks of them.
+    backups: { schedule: "daily", keep: 14 },
   },
-  n8n: { generatedSecrets: ["N8N_ENCRYPTION_KEY"] },
+  n8n: { generatedSecrets: ["N8N_ENCRYPTION_KEY"], backups: { schedule: "daily", keep: 7 } },
   excalidraw: { podSecurity: "baseline", runAsUser: null },
 };
 

@@ -1,7 +1,13 @@
-import { createDomainResolver, declareInstanceMetrics, keyringOf } from "@minispod/instances";
+import {
+  createDomainResolver,
+  declareBackupMetrics,
+  declareInstanceMetrics,
+  keyringOf,
+} from "@minispod/instances";
 import { baseApp } from "@minispod/shared";
 import { etag } from "hono/etag";
 import type { InstancesDeps } from "./deps";
+import { backupRoutes } from "./routes/backups";
 import { domainRoutes } from "./routes/domains";
 import { instanceRoutes } from "./routes/instances";
 import type { InstancesContext } from "./services/context";
@@ -37,6 +43,7 @@ export function createApp(deps: InstancesDeps) {
     },
   };
   declareInstanceMetrics(deps.metrics);
+  declareBackupMetrics(deps.metrics);
   const app = baseApp(deps);
   // Transitions recorded by a read or a restart are in the outbox; send them now.
   app.use("/api/v1/instances/*", async (_c, next) => {
@@ -48,5 +55,6 @@ export function createApp(deps: InstancesDeps) {
   app.use("/api/v1/instances/*", (c, next) => (c.req.method === "GET" ? tagged(c, next) : next()));
   app.route("/api/v1/instances", instanceRoutes(ctx, deps.verifier));
   app.route("/api/v1/instances", domainRoutes(ctx, deps.verifier));
+  app.route("/api/v1/instances", backupRoutes(ctx, deps.verifier));
   return app;
 }

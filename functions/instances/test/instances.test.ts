@@ -268,6 +268,9 @@ describe("API description", () => {
     expect(Object.keys(doc.paths).sort()).toEqual([
       "/api/v1/instances",
       "/api/v1/instances/{id}",
+      "/api/v1/instances/{id}/backups",
+      "/api/v1/instances/{id}/backups/{backupId}",
+      "/api/v1/instances/{id}/backups/{backupId}/restore",
       "/api/v1/instances/{id}/credentials",
       "/api/v1/instances/{id}/credentials/rotate",
       "/api/v1/instances/{id}/domains",
@@ -281,6 +284,12 @@ describe("API description", () => {
     expect(Object.keys(logs.responses)).toContain("401");
     const rotate = doc.paths["/api/v1/instances/{id}/credentials/rotate"]!.post!;
     expect(Object.keys(rotate.responses)).toEqual(expect.arrayContaining(["202", "403", "422"]));
+    // The preflight's refusal and the Idempotency-Key are documented on "back up now".
+    const backUp = doc.paths["/api/v1/instances/{id}/backups"]!.post!;
+    expect(Object.keys(backUp.responses)).toEqual(
+      expect.arrayContaining(["202", "401", "403", "404", "409", "422"]),
+    );
+    expect(backUp.parameters?.map((p) => p.name)).toContain("Idempotency-Key");
   });
 });
 

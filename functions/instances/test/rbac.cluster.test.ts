@@ -17,6 +17,8 @@ import {
 import { createKubernetesCluster } from "@minispod/cluster/kubernetes";
 import {
   describeCluster,
+  installSnapshotApi,
+  LAB_SNAPSHOT_CLASS,
   labKubeConfig,
   tokenKubeConfig,
   waitFor,
@@ -91,6 +93,31 @@ describeCluster("the instances API's RBAC with its own token", () => {
     expect(running.events.length).toBeGreaterThan(0);
     await expect(cluster.logs(ref, { tailLines: 5 })).resolves.toBeDefined();
     await expect(cluster.restart(ref)).resolves.toHaveProperty("restartedAt");
+  });
+
+  it("may run the backups preflight (StorageClasses, VolumeSnapshotClasses), never snapshot itself", async () => {
+    await installSnapshotApi(admin);
+    const cluster = createKubernetesCluster({
+      config: { ...config, storageClassName: "kwok-volume" },
+      kubeConfig: asInstances,
+    });
+    await expect(cluster.snapshotSupport()).resolves.toMatchObject({
+      supported: true,
+      snapshotClass: LAB_SNAPSHOT_CLASS,
+    });
+    const localPath = createKubernetesCluster({
+      config: { ...config, storageClassName: "local-path" },
+      kubeConfig: asInstances,
+    });
+    await expect(localPath.snapshotSupport()).resolves.toMatchObject({ supported: false });
+    await expect(
+      cluster.createSnapshot({
+        ...ref,
+        name: "b-not-mine",
+        volumeGeneration: 0,
+        snapshotClass: null,
+      }),
+    ).rejects.toMatchObject({ code: "forbidden" });
   });
 
   it("may not create, scale away, delete, or read Secrets", async () => {

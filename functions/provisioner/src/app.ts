@@ -1,7 +1,13 @@
-import { createDomainResolver, declareInstanceMetrics, keyringOf } from "@minispod/instances";
+import {
+  createDomainResolver,
+  declareBackupMetrics,
+  declareInstanceMetrics,
+  keyringOf,
+} from "@minispod/instances";
 import { baseApp, consumeCounter, cronRoutes } from "@minispod/shared";
 import type { ProvisionerDeps } from "./deps";
 import { provisionerEventRoutes } from "./routes/events";
+import { configureBackups, createBackupFollower, sweepBackups } from "./services/backups";
 import type { ProvisionerContext } from "./services/context";
 import { sweepDomains } from "./services/domains";
 import { createFollower } from "./services/follow";
@@ -34,6 +40,16 @@ export function provisionerContext(deps: ProvisionerDeps): ProvisionerContext {
     },
   };
   declareInstanceMetrics(deps.metrics);
+  declareBackupMetrics(deps.metrics);
+  const backupFollower = createBackupFollower(ctx, deps.env.PROVISION_POLL_MS, () =>
+    deps.events.kick(),
+  );
+  deps.onClose(() => backupFollower.close());
+  configureBackups(ctx, {
+    purgeGraceDays: deps.env.BACKUP_PURGE_GRACE_DAYS,
+    timeoutMs: deps.env.BACKUP_TIMEOUT * 1000,
+    follow: (id) => backupFollower.follow(id),
+  });
   const follower = createFollower(ctx, deps.env.PROVISION_POLL_MS);
   deps.onClose(() => follower.close());
   ctx.onProvisioning = (id) => follower.follow(id);
@@ -42,7 +58,7 @@ export function provisionerContext(deps: ProvisionerDeps): ProvisionerContext {
 
 /**
  * The provisioner has no public routes: the broker delivers subscription
- * events to `/events`, PingSources call `/cron/reconcile` and `/cron/domains`.
+ * events to `/events`, PingSources call `/cron/reconcile`, `/cron/domains` and `/cron/backups`.
  */
 export function createApp(deps: ProvisionerDeps, ctx = provisionerContext(deps)) {
   const app = baseApp(deps);
@@ -71,6 +87,12 @@ export function createApp(deps: ProvisionerDeps, ctx = provisionerContext(deps))
         // Custom domains: TXT re-checks, certificates, released names (PingSource provisioner-domains).
         domains: async () => {
           const result = await sweepDomains(ctx);
+          deps.events.kick();
+          return { ...result };
+        },
+        // Scheduled backups, snapshots followed, rotation, the purge grace period.
+        backups: async () => {
+          const result = await sweepBackups(ctx);
           deps.events.kick();
           return { ...result };
         },

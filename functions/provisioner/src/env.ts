@@ -30,6 +30,14 @@ const entries = {
    * later sweeps, so a catalog edit never restarts every app at once.
    */
   RECONCILE_ROLLOUT_BATCH: envField.int(20, 1, 1000),
+  /**
+   * Days the newest backup of a purged instance is kept after the purge (the
+   * customer can still restore it into a new subscription); then it is
+   * deleted, with the customer's namespace when nothing else is left in it.
+   */
+  BACKUP_PURGE_GRACE_DAYS: envField.int(30, 0, 3650),
+  /** A snapshot not ready after this long is marked FAILED. */
+  BACKUP_TIMEOUT: envField.duration("1h"),
 };
 
 const schema = v.pipe(

@@ -218,7 +218,10 @@ export async function expireEndedSubscriptions(
             ${iso("e.current_period_start")} as "currentPeriodStart",
             ${iso("e.current_period_end")} as "currentPeriodEnd",
             e.auto_renew as "autoRenew", e.previous_status as "previousStatus",
-            'period_ended' as reason, si.id as "instanceId"
+            'period_ended' as reason, si.id as "instanceId",
+            -- The purge date the expiry email announces (SUBSCRIPTION_RETENTION_DAYS after now).
+            to_char((${at} + make_interval(days => ${ctx.settings.retentionDays}::int)) at time zone 'UTC',
+              'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as "dataKeptUntil"
           from expired e
           join service_catalog c on c.id = e.service_id
           left join service_instances si on si.subscription_id = e.id

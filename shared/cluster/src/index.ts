@@ -7,7 +7,9 @@ export {
   instanceObjects,
   namespaceName,
   placementOf,
+  snapshotName,
   specHash,
+  volumeName,
 } from "./names";
 export {
   type AppliedInstance,
@@ -17,6 +19,7 @@ export {
   ClusterError,
   type ClusterEvent,
   type ClusterPort,
+  type CreateSnapshotSpec,
   type DomainRoute,
   type InstancePhase,
   type InstanceRef,
@@ -24,4 +27,9 @@ export {
   type InstanceStatus,
   isClusterError,
   type NamespaceSpec,
+  type SnapshotPhase,
+  type SnapshotRef,
+  type SnapshotStatus,
+  type SnapshotSupport,
+  type VolumeSpec,
 } from "./port";

@@ -51,6 +51,16 @@ export const namespaceName = (config: Pick<ClusterConfig, "namespacePrefix">, cu
  */
 export const instanceName = (instanceId: string) => `i-${instanceId}`;
 
+/**
+ * The PVC of one volume generation: generation 0 is named like the instance,
+ * a restore creates the next one (`i-<id>-g1`, ...) beside the current one.
+ */
+export const volumeName = (instanceId: string, generation = 0) =>
+  generation === 0 ? instanceName(instanceId) : `${instanceName(instanceId)}-g${generation}`;
+
+/** The label on our VolumeSnapshots naming the backup (their name is `b-<backup id>`). */
+export const snapshotName = (backupId: string) => `b-${backupId}`;
+
 export const instanceHost = (config: Pick<ClusterConfig, "clusterDomain">, instanceId: string) =>
   `${instanceName(instanceId)}.${config.clusterDomain}`;
 

@@ -105,6 +105,18 @@ export interface InstanceSpec extends InstanceRef {
   secretValues?: Readonly<Record<string, string>> | undefined;
   /** Suspended instances are applied with 0 replicas; volumes are kept. */
   suspended?: boolean | undefined;
+  /**
+   * Which volume the instance mounts (apps with storage): generation 0 (the
+   * default) is the PVC named like the instance, later ones are suffixed
+   * (`volumeName`). `dataSource` names the VolumeSnapshot a new claim is
+   * created from (a restore); it is immutable once the claim exists.
+   */
+  volume?: VolumeSpec | undefined;
+}
+
+export interface VolumeSpec {
+  generation: number;
+  dataSource?: string | null | undefined;
 }
 
 export interface AppliedInstance {
@@ -233,6 +245,62 @@ export interface ClusterPort {
    * others kept; the pods see them after a `restart`. Never reads the Secret.
    */
   setSecretValues(ref: InstanceRef, values: Readonly<Record<string, string>>): Promise<void>;
+  /**
+   * The backups preflight: instance volumes can be snapshotted only when a
+   * VolumeSnapshotClass's driver is their StorageClass's provisioner.
+   */
+  snapshotSupport(): Promise<SnapshotSupport>;
+  /** Creates a VolumeSnapshot of the instance's volume; an existing one is left as it is. */
+  createSnapshot(spec: CreateSnapshotSpec): Promise<void>;
+  /** Phase "missing" when there is no such snapshot. */
+  readSnapshot(ref: SnapshotRef): Promise<SnapshotStatus>;
+  /** Deleting what is gone is not an error. */
+  deleteSnapshot(ref: SnapshotRef): Promise<void>;
+  /** Deletes one volume generation's PVC (after a restore switched away from it, or undoing one). */
+  deleteVolume(ref: InstanceRef, generation: number): Promise<void>;
+  /**
+   * Deletes the customer's namespace when it holds neither an instance nor a
+   * snapshot: `deleteInstance` keeps it while snapshots are retained, since
+   * deleting a namespace deletes its VolumeSnapshots.
+   */
+  deleteNamespaceIfEmpty(customerId: string): Promise<{ namespaceDeleted: boolean }>;
+}
+
+/** Whether the instance volumes' storage can be snapshotted (the backups preflight). */
+export interface SnapshotSupport {
+  supported: boolean;
+  /** The StorageClass instance volumes get (K8S_STORAGE_CLASS or the cluster's default). */
+  storageClass: string | null;
+  /** Its provisioner (CSI driver), e.g. "driver.longhorn.io", "rancher.io/local-path". */
+  provisioner: string | null;
+  /** The VolumeSnapshotClass whose driver is that provisioner; null when none. */
+  snapshotClass: string | null;
+  /** Plain words for the customer and the operator. */
+  reason: string;
+}
+
+/** One VolumeSnapshot of an instance's volume, in the customer's namespace. */
+export interface SnapshotRef extends InstanceRef {
+  /** Object name, e.g. "b-<backup id>". */
+  name: string;
+}
+
+export interface CreateSnapshotSpec extends SnapshotRef {
+  /** Generation of the instance's volume to copy (see `VolumeSpec`). */
+  volumeGeneration: number;
+  /** VolumeSnapshotClass to use; null lets the cluster pick its default. */
+  snapshotClass: string | null;
+}
+
+export type SnapshotPhase = "pending" | "ready" | "failed" | "missing";
+
+export interface SnapshotStatus {
+  name: string;
+  phase: SnapshotPhase;
+  /** restoreSize in bytes once known. */
+  sizeBytes: number | null;
+  /** Plain words: "ready", "being taken", the driver's error. */
+  reason: string;
 }
 
 /**

@@ -36,6 +36,7 @@ export function clusterFromEnv(
     db: deps.db,
     config,
     delayMs: env.K8S_SIMULATED_DELAY_MS,
+    snapshots: env.K8S_SIMULATED_SNAPSHOTS,
     ...(deps.now ? { now: deps.now } : {}),
   });
 }

@@ -44,6 +44,11 @@ export const clusterEnvEntries = {
   K8S_SIMULATED_DELAY_MS: envField.int(1000, 0, 600_000),
   /** Custom domains one instance may have (claims of every state count); sizes the namespace quota. */
   DOMAINS_PER_INSTANCE: envField.int(5, 0, 100),
+  /**
+   * Simulated driver only: whether its storage can take snapshots (backups);
+   * false plays K3s's local-path, which the backups preflight refuses.
+   */
+  K8S_SIMULATED_SNAPSHOTS: envField.bool(true),
 };
 
 const clusterEnvSchema = v.object(clusterEnvEntries);

@@ -1,3 +1,12 @@
+export {
+  type BackupDto,
+  backupDto,
+  backupsUnsupportedDetail,
+  countBackupFailures,
+  countPreflightRefusal,
+  declareBackupMetrics,
+  listBackupRows,
+} from "./backups";
 export { clusterFromEnv } from "./cluster";
 export {
   CREDENTIALS_KEY_IN_PRODUCTION,

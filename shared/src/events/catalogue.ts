@@ -58,6 +58,33 @@ const domain = v.looseObject({
   reason: v.optional(v.nullable(v.string())),
 });
 
+const backup = v.looseObject({
+  ...owned,
+  backupId: id,
+  instanceId: id,
+  /** "SCHEDULED" or "ON_DEMAND". */
+  kind: v.string(),
+  status: v.string(),
+  serviceName: v.optional(v.string()),
+  /** Bytes the snapshot holds, once ready. */
+  sizeBytes: v.optional(v.nullable(v.number())),
+  /** Why it failed, in plain words. */
+  reason: v.optional(v.nullable(v.string())),
+});
+
+const restore = v.object({
+  ...owned,
+  restoreId: id,
+  backupId: id,
+  /** The backup's own instance. */
+  instanceId: id,
+  /** The instance receiving the data: the same one, or a new subscription's. */
+  targetInstanceId: id,
+  target: v.picklist(["SAME_INSTANCE", "NEW_INSTANCE"]),
+  serviceName: v.optional(v.string()),
+  reason: v.optional(v.nullable(v.string())),
+});
+
 const payment = v.looseObject({
   ...owned,
   paymentId: id,
@@ -87,7 +114,11 @@ export const eventCatalogue = {
   "subscription.activated": subscription,
   "subscription.renewed": subscription,
   "subscription.cancelled": subscription,
-  "subscription.expired": subscription,
+  "subscription.expired": v.looseObject({
+    ...subscription.entries,
+    /** When the instance and its data are purged; absent from events written before it existed. */
+    dataKeptUntil: v.optional(isoDate),
+  }),
   "subscription.purged": subscription,
   "subscription.expiring_soon": v.looseObject({
     ...subscription.entries,
@@ -146,6 +177,27 @@ export const eventCatalogue = {
   "domain.failed": domain,
   /** The domain was removed (by its owner, or with its instance): route and certificate go. */
   "domain.removed": domain,
+  /** A backup was asked for (on demand or by the schedule); the provisioner takes it. */
+  "backup.requested": backup,
+  "backup.succeeded": backup,
+  "backup.failed": backup,
+  /** The customer asked for a backup to go; the provisioner deletes its snapshot. */
+  "backup.deletion_requested": backup,
+  "backup.deleted": backup,
+  // Each its own object: types sharing one schema share one OpenAPI component,
+  // named after the entity, which the backup schema already takes.
+  "backup.restore_requested": v.looseObject({ ...restore.entries }),
+  /** The data of the backup is in the target instance (which then resumes). */
+  "backup.restored": v.looseObject({ ...restore.entries }),
+  /** Nothing was changed: the target instance kept its data. */
+  "backup.restore_failed": v.looseObject({ ...restore.entries }),
+  /** The last copy of a purged instance's data is gone (the grace period ended, or the customer asked). */
+  "backup.purged": v.looseObject({
+    ...owned,
+    instanceId: id,
+    serviceName: v.optional(v.string()),
+    purgedAt: isoDate,
+  }),
   "webhook.endpoint_disabled": v.looseObject({
     ...owned,
     endpointId: id,

@@ -118,6 +118,7 @@ export function notificationHandlers(deps: NotifyDeps): EventHandlers {
     const template = deps.templates[type] as EmailTemplate<EventType> | undefined;
     if (!template) continue;
     handlers[type] = async (ctx) => {
+      if (template.when && !template.when(ctx.data)) return;
       const outcome = await sendEventEmail(deps, ctx, template);
       // Ids only: event data holds tokens and addresses.
       deps.logger.info(

@@ -1,3 +1,4 @@
+import { backupTemplates } from "./backup";
 import { domainTemplates } from "./domain";
 import { instanceTemplates } from "./instance";
 import { paymentTemplates } from "./payment";
@@ -21,4 +22,5 @@ export const templates: TemplateMap = {
   ...instanceTemplates,
   ...webhookTemplates,
   ...domainTemplates,
+  ...backupTemplates,
 };

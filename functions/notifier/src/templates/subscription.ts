@@ -103,10 +103,16 @@ export const subscriptionTemplates = {
           `Your subscription to ${data.serviceName} ended on ${formatDate(data.currentPeriodEnd)}. Its instance is suspended.`,
         ),
         paragraph(
-          "Your data is kept for a while: renew the subscription to bring the app back as it was.",
+          data.dataKeptUntil
+            ? `Your data is kept until ${formatDate(data.dataKeptUntil)}: renew the subscription before then to bring the app back as it was.`
+            : "Your data is kept for a while: renew the subscription to bring the app back as it was.",
         ),
         view(data, link, "Renew subscription"),
-        note("After the retention period the instance and its data are deleted for good."),
+        note(
+          data.dataKeptUntil
+            ? `On ${formatDate(data.dataKeptUntil)} the instance and its data are deleted; its newest backup, if it has one, is kept a while longer so you can restore it into a new subscription, and we email you when it is gone too.`
+            : "After the retention period the instance and its data are deleted for good.",
+        ),
       ],
     }),
   },

@@ -20,6 +20,8 @@ export interface EmailTemplate<T extends EventType> {
   /** Stable name, recorded per sent email with the event id (UNIQUE together). */
   name: string;
   render(input: TemplateInput<T>): EmailContent;
+  /** When present and false for an event, no email is sent for it (e.g. routine scheduled backups). */
+  when?: (data: EventData<T>) => boolean;
 }
 
 /** Event type -> its template. A type without an entry sends no email. */

@@ -36,6 +36,29 @@ const instance = (userId: string, status: string) => ({
   status,
 });
 
+const backup = (userId: string, status: string) => ({
+  userId,
+  backupId: randomUUID(),
+  instanceId: randomUUID(),
+  kind: "ON_DEMAND",
+  status,
+  serviceName: "Nextcloud",
+  sizeBytes: 1536 * 1024 * 1024,
+});
+
+const restore = (userId: string) => {
+  const instanceId = randomUUID();
+  return {
+    userId,
+    restoreId: randomUUID(),
+    backupId: randomUUID(),
+    instanceId,
+    targetInstanceId: instanceId,
+    target: "SAME_INSTANCE" as const,
+    serviceName: "Nextcloud",
+  };
+};
+
 /** Valid `data` for each type, owned by `userId`. */
 export const sampleData: { [T in EventType]?: (userId: string) => EventData<T> } = {
   "user.registered": (userId) => ({
@@ -68,7 +91,11 @@ export const sampleData: { [T in EventType]?: (userId: string) => EventData<T> }
     autoRenew: false,
     daysLeft: 3,
   }),
-  "subscription.expired": (userId) => ({ ...subscription(userId), status: "EXPIRED" }),
+  "subscription.expired": (userId) => ({
+    ...subscription(userId),
+    status: "EXPIRED",
+    dataKeptUntil: "2026-03-31T10:00:00.000Z",
+  }),
   "subscription.cancelled": (userId) => ({ ...subscription(userId), status: "CANCELLED" }),
   "subscription.past_due": (userId) => ({ ...subscription(userId), status: "PAST_DUE" }),
   "subscription.cancel_scheduled": (userId) => ({
@@ -124,6 +151,22 @@ export const sampleData: { [T in EventType]?: (userId: string) => EventData<T> }
     state: "FAILED",
     reason:
       "no certificate after 60 minutes: check that shop.example.com has a CNAME record pointing at i-1.apps.minispod.test",
+  }),
+  "backup.succeeded": (userId) => backup(userId, "READY"),
+  "backup.failed": (userId) => ({
+    ...backup(userId, "FAILED"),
+    reason: "The snapshot was not ready in time.",
+  }),
+  "backup.restored": (userId) => restore(userId),
+  "backup.restore_failed": (userId) => ({
+    ...restore(userId),
+    reason: "The cluster refused the restored volume; the instance kept its data.",
+  }),
+  "backup.purged": (userId) => ({
+    userId,
+    instanceId: randomUUID(),
+    serviceName: "Nextcloud",
+    purgedAt: "2026-04-30T10:00:00.000Z",
   }),
   "webhook.endpoint_disabled": (userId) => ({
     userId,

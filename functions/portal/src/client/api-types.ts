@@ -24,6 +24,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/admin/backups": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Backups of every instance, newest first, or of one account (userId) or instance (instanceId), with size, state and retention
+         * @description Needs a bearer access token.
+         *
+         *     Roles: ADMIN, SUPER_ADMIN.
+         */
+        get: operations["admin.backups.list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/admin/dead-letters": {
         parameters: {
             query?: never;
@@ -618,6 +640,84 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/instances/{id}/backups": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List the instance's backups, newest first, with size and state
+         * @description Needs a bearer access token.
+         */
+        get: operations["instances.backups.list"];
+        put?: never;
+        /**
+         * Back up the instance's volume now (owner only, audited)
+         * @description Answers 202 with the backup PENDING; it turns READY (with its size) or FAILED, with a `backup.succeeded` or `backup.failed` event. 422 when the instance's storage cannot take snapshots (no VolumeSnapshotClass for its StorageClass's driver); 409 while another backup of it is being taken.
+         *
+         *     Needs a bearer access token.
+         *
+         *     Send an `Idempotency-Key` to retry safely: a replayed answer carries `Idempotent-Replayed: true`.
+         */
+        post: operations["instances.backups.create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/instances/{id}/backups/{backupId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Show one backup
+         * @description Needs a bearer access token.
+         */
+        get: operations["instances.backups.get"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete a backup for good (owner only, audited)
+         * @description Answers 202 with the backup DELETING; its snapshot is deleted shortly after. Also deletes the backup a purge keeps for its grace period.
+         *
+         *     Needs a bearer access token.
+         */
+        delete: operations["instances.backups.delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/instances/{id}/backups/{backupId}/restore": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Restore a ready backup into this instance, or into another instance of the same app (owner only, audited)
+         * @description The target is suspended, a new volume is created from the backup and the app resumes on it; its current volume is deleted only once that worked, so a failed restore loses nothing. To restore into a new instance, subscribe to the same app and pass its instance as `targetInstanceId` (also for backups of a purged instance). Ends with `backup.restored` or `backup.restore_failed`.
+         *
+         *     Needs a bearer access token.
+         *
+         *     Send an `Idempotency-Key` to retry safely: a replayed answer carries `Idempotent-Replayed: true`.
+         */
+        post: operations["instances.backups.restore"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/instances/{id}/credentials": {
         parameters: {
             query?: never;
@@ -1204,6 +1304,186 @@ export interface paths {
     };
 }
 export interface webhooks {
+    "backup.deleted": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * The `backup.deleted` event
+         * @description Sent to every enabled endpoint subscribed to `backup.deleted` (or `*`). Answer 2xx within the timeout; anything else is retried on the documented schedule.
+         */
+        post: operations["events.backupDeleted"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "backup.deletion_requested": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * The `backup.deletion_requested` event
+         * @description Sent to every enabled endpoint subscribed to `backup.deletion_requested` (or `*`). Answer 2xx within the timeout; anything else is retried on the documented schedule.
+         */
+        post: operations["events.backupDeletionRequested"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "backup.failed": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * The `backup.failed` event
+         * @description Sent to every enabled endpoint subscribed to `backup.failed` (or `*`). Answer 2xx within the timeout; anything else is retried on the documented schedule.
+         */
+        post: operations["events.backupFailed"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "backup.purged": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * The `backup.purged` event
+         * @description Sent to every enabled endpoint subscribed to `backup.purged` (or `*`). Answer 2xx within the timeout; anything else is retried on the documented schedule.
+         */
+        post: operations["events.backupPurged"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "backup.requested": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * The `backup.requested` event
+         * @description Sent to every enabled endpoint subscribed to `backup.requested` (or `*`). Answer 2xx within the timeout; anything else is retried on the documented schedule.
+         */
+        post: operations["events.backupRequested"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "backup.restore_failed": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * The `backup.restore_failed` event
+         * @description Sent to every enabled endpoint subscribed to `backup.restore_failed` (or `*`). Answer 2xx within the timeout; anything else is retried on the documented schedule.
+         */
+        post: operations["events.backupRestoreFailed"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "backup.restore_requested": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * The `backup.restore_requested` event
+         * @description Sent to every enabled endpoint subscribed to `backup.restore_requested` (or `*`). Answer 2xx within the timeout; anything else is retried on the documented schedule.
+         */
+        post: operations["events.backupRestoreRequested"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "backup.restored": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * The `backup.restored` event
+         * @description Sent to every enabled endpoint subscribed to `backup.restored` (or `*`). Answer 2xx within the timeout; anything else is retried on the documented schedule.
+         */
+        post: operations["events.backupRestored"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "backup.succeeded": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * The `backup.succeeded` event
+         * @description Sent to every enabled endpoint subscribed to `backup.succeeded` (or `*`). Answer 2xx within the timeout; anything else is retried on the documented schedule.
+         */
+        post: operations["events.backupSucceeded"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "domain.active": {
         parameters: {
             query?: never;
@@ -1860,6 +2140,199 @@ export interface components {
         AuditEntryPage: {
             items: components["schemas"]["AuditEntry"][];
             nextCursor: string | null;
+        };
+        /** Backup */
+        Backup: {
+            /** Format: uuid */
+            id: string;
+            /** Format: uuid */
+            instanceId: string;
+            /** Format: uuid */
+            userId: string;
+            /** @enum {string} */
+            kind: "SCHEDULED" | "ON_DEMAND";
+            /** @enum {string} */
+            status: "PENDING" | "IN_PROGRESS" | "READY" | "FAILED" | "DELETING" | "DELETED";
+            /** @description What the snapshot holds, in bytes; null until it is ready. */
+            sizeBytes: number | null;
+            /** @description Why it failed, in plain words. */
+            error: string | null;
+            /** @description The newest backup of a purged instance is kept until then (BACKUP_PURGE_GRACE_DAYS), then deleted for good. */
+            retainUntil: string | null;
+            readyAt: string | null;
+            /** Format: date-time */
+            createdAt: string;
+        };
+        /** @description The `backup.deleted` event. */
+        BackupDeletedEvent: {
+            /** @constant */
+            type: "backup.deleted";
+            /**
+             * Format: date-time
+             * @description When the event happened; the same on every retry.
+             */
+            timestamp: string;
+            data: components["schemas"]["BackupEventData"];
+        };
+        /** @description The `backup.deletion_requested` event. */
+        BackupDeletionRequestedEvent: {
+            /** @constant */
+            type: "backup.deletion_requested";
+            /**
+             * Format: date-time
+             * @description When the event happened; the same on every retry.
+             */
+            timestamp: string;
+            data: components["schemas"]["BackupEventData"];
+        };
+        BackupEventData: {
+            userId: string;
+            backupId: string;
+            instanceId: string;
+            kind: string;
+            status: string;
+            serviceName?: string;
+            sizeBytes?: number | null;
+            reason?: string | null;
+        };
+        /** @description The `backup.failed` event. */
+        BackupFailedEvent: {
+            /** @constant */
+            type: "backup.failed";
+            /**
+             * Format: date-time
+             * @description When the event happened; the same on every retry.
+             */
+            timestamp: string;
+            data: components["schemas"]["BackupEventData"];
+        };
+        /** BackupPage */
+        BackupPage: {
+            items: components["schemas"]["Backup"][];
+            nextCursor: string | null;
+        };
+        /** @description The `backup.purged` event. */
+        BackupPurgedEvent: {
+            /** @constant */
+            type: "backup.purged";
+            /**
+             * Format: date-time
+             * @description When the event happened; the same on every retry.
+             */
+            timestamp: string;
+            data: components["schemas"]["BackupPurgedEventData"];
+        };
+        BackupPurgedEventData: {
+            userId: string;
+            instanceId: string;
+            serviceName?: string;
+            /** Format: date-time */
+            purgedAt: string;
+        };
+        /** @description The `backup.requested` event. */
+        BackupRequestedEvent: {
+            /** @constant */
+            type: "backup.requested";
+            /**
+             * Format: date-time
+             * @description When the event happened; the same on every retry.
+             */
+            timestamp: string;
+            data: components["schemas"]["BackupEventData"];
+        };
+        /** BackupRestore */
+        BackupRestore: {
+            /** Format: uuid */
+            id: string;
+            /** Format: uuid */
+            backupId: string;
+            /** Format: uuid */
+            targetInstanceId: string;
+            /** @enum {string} */
+            target: "SAME_INSTANCE" | "NEW_INSTANCE";
+            /** @enum {string} */
+            status: "PENDING" | "DONE" | "FAILED";
+            error: string | null;
+            /** Format: date-time */
+            createdAt: string;
+            finishedAt: string | null;
+        };
+        /** @description The `backup.restore_failed` event. */
+        BackupRestoreFailedEvent: {
+            /** @constant */
+            type: "backup.restore_failed";
+            /**
+             * Format: date-time
+             * @description When the event happened; the same on every retry.
+             */
+            timestamp: string;
+            data: components["schemas"]["BackupRestoreFailedEventData"];
+        };
+        BackupRestoreFailedEventData: {
+            userId: string;
+            restoreId: string;
+            backupId: string;
+            instanceId: string;
+            targetInstanceId: string;
+            /** @enum {string} */
+            target: "SAME_INSTANCE" | "NEW_INSTANCE";
+            serviceName?: string;
+            reason?: string | null;
+        };
+        /** @description The `backup.restore_requested` event. */
+        BackupRestoreRequestedEvent: {
+            /** @constant */
+            type: "backup.restore_requested";
+            /**
+             * Format: date-time
+             * @description When the event happened; the same on every retry.
+             */
+            timestamp: string;
+            data: components["schemas"]["BackupRestoreRequestedEventData"];
+        };
+        BackupRestoreRequestedEventData: {
+            userId: string;
+            restoreId: string;
+            backupId: string;
+            instanceId: string;
+            targetInstanceId: string;
+            /** @enum {string} */
+            target: "SAME_INSTANCE" | "NEW_INSTANCE";
+            serviceName?: string;
+            reason?: string | null;
+        };
+        /** @description The `backup.restored` event. */
+        BackupRestoredEvent: {
+            /** @constant */
+            type: "backup.restored";
+            /**
+             * Format: date-time
+             * @description When the event happened; the same on every retry.
+             */
+            timestamp: string;
+            data: components["schemas"]["BackupRestoredEventData"];
+        };
+        BackupRestoredEventData: {
+            userId: string;
+            restoreId: string;
+            backupId: string;
+            instanceId: string;
+            targetInstanceId: string;
+            /** @enum {string} */
+            target: "SAME_INSTANCE" | "NEW_INSTANCE";
+            serviceName?: string;
+            reason?: string | null;
+        };
+        /** @description The `backup.succeeded` event. */
+        BackupSucceededEvent: {
+            /** @constant */
+            type: "backup.succeeded";
+            /**
+             * Format: date-time
+             * @description When the event happened; the same on every retry.
+             */
+            timestamp: string;
+            data: components["schemas"]["BackupEventData"];
         };
         /** @description The problem document of BAD_GATEWAY. */
         BadGatewayProblem: components["schemas"]["Problem"] & {
@@ -2932,7 +3405,22 @@ export interface components {
              * @description When the event happened; the same on every retry.
              */
             timestamp: string;
-            data: components["schemas"]["SubscriptionEventData"];
+            data: components["schemas"]["SubscriptionExpiredEventData"];
+        };
+        SubscriptionExpiredEventData: {
+            userId: string;
+            subscriptionId: string;
+            serviceId: string;
+            serviceSlug: string;
+            serviceName: string;
+            status: string;
+            /** Format: date-time */
+            currentPeriodStart: string;
+            /** Format: date-time */
+            currentPeriodEnd: string;
+            autoRenew: boolean;
+            /** Format: date-time */
+            dataKeptUntil?: string;
         };
         /** @description The `subscription.expiring_soon` event. */
         SubscriptionExpiringSoonEvent: {
@@ -3098,7 +3586,7 @@ export interface components {
             updatedAt: string;
         };
         /** @description Any message a webhook endpoint receives. */
-        WebhookEvent: components["schemas"]["DomainActiveEvent"] | components["schemas"]["DomainAddedEvent"] | components["schemas"]["DomainFailedEvent"] | components["schemas"]["DomainRemovedEvent"] | components["schemas"]["DomainVerifiedEvent"] | components["schemas"]["InstanceCredentialsRotatedEvent"] | components["schemas"]["InstanceDeletedEvent"] | components["schemas"]["InstanceFailedEvent"] | components["schemas"]["InstanceProvisioningEvent"] | components["schemas"]["InstanceResumedEvent"] | components["schemas"]["InstanceRunningEvent"] | components["schemas"]["InstanceSuspendedEvent"] | components["schemas"]["InvoicePaidEvent"] | components["schemas"]["PaymentFailedEvent"] | components["schemas"]["PaymentSucceededEvent"] | components["schemas"]["SubscriptionActivatedEvent"] | components["schemas"]["SubscriptionAutoRenewChangedEvent"] | components["schemas"]["SubscriptionCancelScheduledEvent"] | components["schemas"]["SubscriptionCancelUndoneEvent"] | components["schemas"]["SubscriptionCancelledEvent"] | components["schemas"]["SubscriptionExpiredEvent"] | components["schemas"]["SubscriptionExpiringSoonEvent"] | components["schemas"]["SubscriptionPastDueEvent"] | components["schemas"]["SubscriptionPaymentMethodUpdatedEvent"] | components["schemas"]["SubscriptionPurgedEvent"] | components["schemas"]["SubscriptionRenewedEvent"] | components["schemas"]["PingEvent"];
+        WebhookEvent: components["schemas"]["BackupDeletedEvent"] | components["schemas"]["BackupDeletionRequestedEvent"] | components["schemas"]["BackupFailedEvent"] | components["schemas"]["BackupPurgedEvent"] | components["schemas"]["BackupRequestedEvent"] | components["schemas"]["BackupRestoreFailedEvent"] | components["schemas"]["BackupRestoreRequestedEvent"] | components["schemas"]["BackupRestoredEvent"] | components["schemas"]["BackupSucceededEvent"] | components["schemas"]["DomainActiveEvent"] | components["schemas"]["DomainAddedEvent"] | components["schemas"]["DomainFailedEvent"] | components["schemas"]["DomainRemovedEvent"] | components["schemas"]["DomainVerifiedEvent"] | components["schemas"]["InstanceCredentialsRotatedEvent"] | components["schemas"]["InstanceDeletedEvent"] | components["schemas"]["InstanceFailedEvent"] | components["schemas"]["InstanceProvisioningEvent"] | components["schemas"]["InstanceResumedEvent"] | components["schemas"]["InstanceRunningEvent"] | components["schemas"]["InstanceSuspendedEvent"] | components["schemas"]["InvoicePaidEvent"] | components["schemas"]["PaymentFailedEvent"] | components["schemas"]["PaymentSucceededEvent"] | components["schemas"]["SubscriptionActivatedEvent"] | components["schemas"]["SubscriptionAutoRenewChangedEvent"] | components["schemas"]["SubscriptionCancelScheduledEvent"] | components["schemas"]["SubscriptionCancelUndoneEvent"] | components["schemas"]["SubscriptionCancelledEvent"] | components["schemas"]["SubscriptionExpiredEvent"] | components["schemas"]["SubscriptionExpiringSoonEvent"] | components["schemas"]["SubscriptionPastDueEvent"] | components["schemas"]["SubscriptionPaymentMethodUpdatedEvent"] | components["schemas"]["SubscriptionPurgedEvent"] | components["schemas"]["SubscriptionRenewedEvent"] | components["schemas"]["PingEvent"];
         /** WebhookPage */
         WebhookPage: {
             items: components["schemas"]["Webhook"][];
@@ -3175,6 +3663,84 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["AuditEntryPage"];
+                };
+            };
+            /** @description VALIDATION_FAILED */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ValidationFailedProblem"];
+                };
+            };
+            /** @description UNAUTHORIZED, INVALID_TOKEN, TOKEN_EXPIRED */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    "WWW-Authenticate": components["headers"]["WwwAuthenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["UnauthorizedProblem"] | components["schemas"]["InvalidTokenProblem"] | components["schemas"]["TokenExpiredProblem"];
+                };
+            };
+            /** @description FORBIDDEN */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ForbiddenProblem"];
+                };
+            };
+            /** @description RATE_LIMITED */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["RateLimitedProblem"];
+                };
+            };
+            /** @description INTERNAL */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["InternalProblem"];
+                };
+            };
+        };
+    };
+    "admin.backups.list": {
+        parameters: {
+            query?: {
+                limit?: number;
+                cursor?: string;
+                userId?: string;
+                instanceId?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BackupPage"];
                 };
             };
             /** @description VALIDATION_FAILED */
@@ -5734,6 +6300,538 @@ export interface operations {
             };
         };
     };
+    "instances.backups.list": {
+        parameters: {
+            query?: {
+                limit?: number;
+                cursor?: string;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BackupPage"];
+                };
+            };
+            /** @description VALIDATION_FAILED */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ValidationFailedProblem"];
+                };
+            };
+            /** @description UNAUTHORIZED, INVALID_TOKEN, TOKEN_EXPIRED */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    "WWW-Authenticate": components["headers"]["WwwAuthenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["UnauthorizedProblem"] | components["schemas"]["InvalidTokenProblem"] | components["schemas"]["TokenExpiredProblem"];
+                };
+            };
+            /** @description NOT_FOUND */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["NotFoundProblem"];
+                };
+            };
+            /** @description RATE_LIMITED */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["RateLimitedProblem"];
+                };
+            };
+            /** @description INTERNAL */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["InternalProblem"];
+                };
+            };
+        };
+    };
+    "instances.backups.create": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Same key and same body within 24 h return the first answer without repeating the work; the same key with another body answers 422. */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            202: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Backup"];
+                };
+            };
+            /** @description VALIDATION_FAILED */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ValidationFailedProblem"];
+                };
+            };
+            /** @description UNAUTHORIZED, INVALID_TOKEN, TOKEN_EXPIRED */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    "WWW-Authenticate": components["headers"]["WwwAuthenticate"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["UnauthorizedProblem"] | components["schemas"]["InvalidTokenProblem"] | components["schemas"]["TokenExpiredProblem"];
+                };
+            };
+            /** @description FORBIDDEN */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ForbiddenProblem"];
+                };
+            };
+            /** @description NOT_FOUND */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["NotFoundProblem"];
+                };
+            };
+            /** @description CONFLICT */
+            409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ConflictProblem"];
+                };
+            };
+            /** @description UNPROCESSABLE */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["UnprocessableProblem"];
+                };
+            };
+            /** @description RATE_LIMITED */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["RateLimitedProblem"];
+                };
+            };
+            /** @description INTERNAL */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["InternalProblem"];
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    "Retry-After": components["headers"]["RetryAfterOptional"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ServiceUnavailableProblem"];
+                };
+            };
+        };
+    };
+    "instances.backups.get": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+                backupId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Backup"];
+                };
+            };
+            /** @description VALIDATION_FAILED */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ValidationFailedProblem"];
+                };
+            };
+            /** @description UNAUTHORIZED, INVALID_TOKEN, TOKEN_EXPIRED */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    "WWW-Authenticate": components["headers"]["WwwAuthenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["UnauthorizedProblem"] | components["schemas"]["InvalidTokenProblem"] | components["schemas"]["TokenExpiredProblem"];
+                };
+            };
+            /** @description NOT_FOUND */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["NotFoundProblem"];
+                };
+            };
+            /** @description RATE_LIMITED */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["RateLimitedProblem"];
+                };
+            };
+            /** @description INTERNAL */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["InternalProblem"];
+                };
+            };
+        };
+    };
+    "instances.backups.delete": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+                backupId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            202: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Backup"];
+                };
+            };
+            /** @description VALIDATION_FAILED */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ValidationFailedProblem"];
+                };
+            };
+            /** @description UNAUTHORIZED, INVALID_TOKEN, TOKEN_EXPIRED */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    "WWW-Authenticate": components["headers"]["WwwAuthenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["UnauthorizedProblem"] | components["schemas"]["InvalidTokenProblem"] | components["schemas"]["TokenExpiredProblem"];
+                };
+            };
+            /** @description FORBIDDEN */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ForbiddenProblem"];
+                };
+            };
+            /** @description NOT_FOUND */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["NotFoundProblem"];
+                };
+            };
+            /** @description CONFLICT */
+            409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ConflictProblem"];
+                };
+            };
+            /** @description RATE_LIMITED */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["RateLimitedProblem"];
+                };
+            };
+            /** @description INTERNAL */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["InternalProblem"];
+                };
+            };
+        };
+    };
+    "instances.backups.restore": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Same key and same body within 24 h return the first answer without repeating the work; the same key with another body answers 422. */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                id: string;
+                backupId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** Format: uuid */
+                    targetInstanceId?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Success */
+            202: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BackupRestore"];
+                };
+            };
+            /** @description VALIDATION_FAILED, MALFORMED_JSON */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ValidationFailedProblem"] | components["schemas"]["MalformedJsonProblem"];
+                };
+            };
+            /** @description UNAUTHORIZED, INVALID_TOKEN, TOKEN_EXPIRED */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    "WWW-Authenticate": components["headers"]["WwwAuthenticate"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["UnauthorizedProblem"] | components["schemas"]["InvalidTokenProblem"] | components["schemas"]["TokenExpiredProblem"];
+                };
+            };
+            /** @description FORBIDDEN */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ForbiddenProblem"];
+                };
+            };
+            /** @description NOT_FOUND */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["NotFoundProblem"];
+                };
+            };
+            /** @description CONFLICT */
+            409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ConflictProblem"];
+                };
+            };
+            /** @description PAYLOAD_TOO_LARGE */
+            413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["PayloadTooLargeProblem"];
+                };
+            };
+            /** @description UNSUPPORTED_MEDIA_TYPE */
+            415: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["UnsupportedMediaTypeProblem"];
+                };
+            };
+            /** @description UNPROCESSABLE */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["UnprocessableProblem"];
+                };
+            };
+            /** @description RATE_LIMITED */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["RateLimitedProblem"];
+                };
+            };
+            /** @description INTERNAL */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["InternalProblem"];
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    "Retry-After": components["headers"]["RetryAfterOptional"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ServiceUnavailableProblem"];
+                };
+            };
+        };
+    };
     "instances.credentials": {
         parameters: {
             query?: never;
@@ -7059,6 +8157,11 @@ export interface operations {
                          * @example 100Mi
                          */
                         ephemeralStorage?: string;
+                        backups?: {
+                            /** @enum {string} */
+                            schedule: "hourly" | "daily" | "weekly";
+                            keep: number;
+                        };
                     };
                 };
             };
@@ -7301,6 +8404,11 @@ export interface operations {
                          * @example 100Mi
                          */
                         ephemeralStorage?: string;
+                        backups?: {
+                            /** @enum {string} */
+                            schedule: "hourly" | "daily" | "weekly";
+                            keep: number;
+                        };
                     };
                 };
             };
@@ -8609,7 +9717,7 @@ export interface operations {
                      * @example https://example.com/minispod-webhook
                      */
                     url: string;
-                    events: ("subscription.activated" | "subscription.renewed" | "subscription.cancelled" | "subscription.expired" | "subscription.purged" | "subscription.expiring_soon" | "subscription.cancel_scheduled" | "subscription.cancel_undone" | "subscription.payment_method_updated" | "subscription.past_due" | "subscription.auto_renew_changed" | "payment.succeeded" | "payment.failed" | "invoice.paid" | "instance.provisioning" | "instance.running" | "instance.failed" | "instance.suspended" | "instance.resumed" | "instance.deleted" | "instance.credentials_rotated" | "domain.added" | "domain.verified" | "domain.active" | "domain.failed" | "domain.removed" | "*")[];
+                    events: ("subscription.activated" | "subscription.renewed" | "subscription.cancelled" | "subscription.expired" | "subscription.purged" | "subscription.expiring_soon" | "subscription.cancel_scheduled" | "subscription.cancel_undone" | "subscription.payment_method_updated" | "subscription.past_due" | "subscription.auto_renew_changed" | "payment.succeeded" | "payment.failed" | "invoice.paid" | "instance.provisioning" | "instance.running" | "instance.failed" | "instance.suspended" | "instance.resumed" | "instance.deleted" | "instance.credentials_rotated" | "domain.added" | "domain.verified" | "domain.active" | "domain.failed" | "domain.removed" | "backup.requested" | "backup.succeeded" | "backup.failed" | "backup.deletion_requested" | "backup.deleted" | "backup.restore_requested" | "backup.restored" | "backup.restore_failed" | "backup.purged" | "*")[];
                     description?: string;
                 };
             };
@@ -8865,7 +9973,7 @@ export interface operations {
                      * @example https://example.com/minispod-webhook
                      */
                     url?: string;
-                    events?: ("subscription.activated" | "subscription.renewed" | "subscription.cancelled" | "subscription.expired" | "subscription.purged" | "subscription.expiring_soon" | "subscription.cancel_scheduled" | "subscription.cancel_undone" | "subscription.payment_method_updated" | "subscription.past_due" | "subscription.auto_renew_changed" | "payment.succeeded" | "payment.failed" | "invoice.paid" | "instance.provisioning" | "instance.running" | "instance.failed" | "instance.suspended" | "instance.resumed" | "instance.deleted" | "instance.credentials_rotated" | "domain.added" | "domain.verified" | "domain.active" | "domain.failed" | "domain.removed" | "*")[];
+                    events?: ("subscription.activated" | "subscription.renewed" | "subscription.cancelled" | "subscription.expired" | "subscription.purged" | "subscription.expiring_soon" | "subscription.cancel_scheduled" | "subscription.cancel_undone" | "subscription.payment_method_updated" | "subscription.past_due" | "subscription.auto_renew_changed" | "payment.succeeded" | "payment.failed" | "invoice.paid" | "instance.provisioning" | "instance.running" | "instance.failed" | "instance.suspended" | "instance.resumed" | "instance.deleted" | "instance.credentials_rotated" | "domain.added" | "domain.verified" | "domain.active" | "domain.failed" | "domain.removed" | "backup.requested" | "backup.succeeded" | "backup.failed" | "backup.deletion_requested" | "backup.deleted" | "backup.restore_requested" | "backup.restored" | "backup.restore_failed" | "backup.purged" | "*")[];
                     description?: string;
                     enabled?: boolean;
                 };
@@ -9353,6 +10461,267 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["InternalProblem"];
                 };
+            };
+        };
+    };
+    "events.backupDeleted": {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The message id; the same on every retry, so receivers can drop duplicates. */
+                "webhook-id": string;
+                /** @description Unix seconds of this attempt; refuse messages far from your clock. */
+                "webhook-timestamp": string;
+                /** @description Space-separated `v1,<base64 HMAC-SHA256>` of `<webhook-id>.<webhook-timestamp>.<body>`, one per secret in use (two while a rotated secret overlaps). */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BackupDeletedEvent"];
+            };
+        };
+        responses: {
+            /** @description Received (any 2xx status will do). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    "events.backupDeletionRequested": {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The message id; the same on every retry, so receivers can drop duplicates. */
+                "webhook-id": string;
+                /** @description Unix seconds of this attempt; refuse messages far from your clock. */
+                "webhook-timestamp": string;
+                /** @description Space-separated `v1,<base64 HMAC-SHA256>` of `<webhook-id>.<webhook-timestamp>.<body>`, one per secret in use (two while a rotated secret overlaps). */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BackupDeletionRequestedEvent"];
+            };
+        };
+        responses: {
+            /** @description Received (any 2xx status will do). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    "events.backupFailed": {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The message id; the same on every retry, so receivers can drop duplicates. */
+                "webhook-id": string;
+                /** @description Unix seconds of this attempt; refuse messages far from your clock. */
+                "webhook-timestamp": string;
+                /** @description Space-separated `v1,<base64 HMAC-SHA256>` of `<webhook-id>.<webhook-timestamp>.<body>`, one per secret in use (two while a rotated secret overlaps). */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BackupFailedEvent"];
+            };
+        };
+        responses: {
+            /** @description Received (any 2xx status will do). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    "events.backupPurged": {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The message id; the same on every retry, so receivers can drop duplicates. */
+                "webhook-id": string;
+                /** @description Unix seconds of this attempt; refuse messages far from your clock. */
+                "webhook-timestamp": string;
+                /** @description Space-separated `v1,<base64 HMAC-SHA256>` of `<webhook-id>.<webhook-timestamp>.<body>`, one per secret in use (two while a rotated secret overlaps). */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BackupPurgedEvent"];
+            };
+        };
+        responses: {
+            /** @description Received (any 2xx status will do). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    "events.backupRequested": {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The message id; the same on every retry, so receivers can drop duplicates. */
+                "webhook-id": string;
+                /** @description Unix seconds of this attempt; refuse messages far from your clock. */
+                "webhook-timestamp": string;
+                /** @description Space-separated `v1,<base64 HMAC-SHA256>` of `<webhook-id>.<webhook-timestamp>.<body>`, one per secret in use (two while a rotated secret overlaps). */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BackupRequestedEvent"];
+            };
+        };
+        responses: {
+            /** @description Received (any 2xx status will do). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    "events.backupRestoreFailed": {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The message id; the same on every retry, so receivers can drop duplicates. */
+                "webhook-id": string;
+                /** @description Unix seconds of this attempt; refuse messages far from your clock. */
+                "webhook-timestamp": string;
+                /** @description Space-separated `v1,<base64 HMAC-SHA256>` of `<webhook-id>.<webhook-timestamp>.<body>`, one per secret in use (two while a rotated secret overlaps). */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BackupRestoreFailedEvent"];
+            };
+        };
+        responses: {
+            /** @description Received (any 2xx status will do). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    "events.backupRestoreRequested": {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The message id; the same on every retry, so receivers can drop duplicates. */
+                "webhook-id": string;
+                /** @description Unix seconds of this attempt; refuse messages far from your clock. */
+                "webhook-timestamp": string;
+                /** @description Space-separated `v1,<base64 HMAC-SHA256>` of `<webhook-id>.<webhook-timestamp>.<body>`, one per secret in use (two while a rotated secret overlaps). */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BackupRestoreRequestedEvent"];
+            };
+        };
+        responses: {
+            /** @description Received (any 2xx status will do). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    "events.backupRestored": {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The message id; the same on every retry, so receivers can drop duplicates. */
+                "webhook-id": string;
+                /** @description Unix seconds of this attempt; refuse messages far from your clock. */
+                "webhook-timestamp": string;
+                /** @description Space-separated `v1,<base64 HMAC-SHA256>` of `<webhook-id>.<webhook-timestamp>.<body>`, one per secret in use (two while a rotated secret overlaps). */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BackupRestoredEvent"];
+            };
+        };
+        responses: {
+            /** @description Received (any 2xx status will do). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    "events.backupSucceeded": {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The message id; the same on every retry, so receivers can drop duplicates. */
+                "webhook-id": string;
+                /** @description Unix seconds of this attempt; refuse messages far from your clock. */
+                "webhook-timestamp": string;
+                /** @description Space-separated `v1,<base64 HMAC-SHA256>` of `<webhook-id>.<webhook-timestamp>.<body>`, one per secret in use (two while a rotated secret overlaps). */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BackupSucceededEvent"];
+            };
+        };
+        responses: {
+            /** @description Received (any 2xx status will do). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
         };
     };

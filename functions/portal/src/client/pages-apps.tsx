@@ -4,6 +4,7 @@ import { api, authorization, session } from "./api";
 import type { paths } from "./api-types";
 import { usePolled } from "./live";
 import type { PageProps } from "./main";
+import { Backups } from "./pages-backups";
 import { Domains } from "./pages-domains";
 import { explain } from "./problems";
 import { navigate } from "./router";
@@ -313,6 +314,7 @@ function InstancePage(props: PageProps) {
         <h2 id="timeline-h">Timeline</h2>
         <Timeline steps={i.timeline} />
       </section>
+      <Backups id={id} status={i.status} serviceId={i.service.id} />
       <Logs id={id} status={i.status} />
       {i.status === "DELETING" || i.status === "DELETED" ? null : <Domains id={id} />}
     </>

@@ -10,6 +10,7 @@ import {
 } from "@minispod/shared";
 import { Hono } from "hono";
 import * as v from "valibot";
+import { deleteRequestedBackup, restoreIntoInstance, takeBackup } from "../services/backups";
 import type { ProvisionerContext } from "../services/context";
 import { convergeInstance } from "../services/converge";
 import { applyRotatedCredential } from "../services/credentials";
@@ -30,6 +31,9 @@ export const HANDLED = [
   "instance.credentials_rotated",
   "domain.verified",
   "domain.removed",
+  "backup.requested",
+  "backup.deletion_requested",
+  "backup.restore_requested",
 ] as const satisfies readonly EventType[];
 type Handled = (typeof HANDLED)[number];
 
@@ -66,6 +70,29 @@ export function provisionerEventRoutes(
       throw new AppError("UNPROCESSABLE", {
         detail: `data of ${event.type} does not match its schema`,
       });
+    }
+    if (
+      type === "backup.requested" ||
+      type === "backup.deletion_requested" ||
+      type === "backup.restore_requested"
+    ) {
+      try {
+        const data = parsed.output as { backupId: string; restoreId?: string };
+        const result =
+          type === "backup.requested"
+            ? await takeBackup(ctx, data.backupId)
+            : type === "backup.deletion_requested"
+              ? await deleteRequestedBackup(ctx, data.backupId)
+              : await restoreIntoInstance(ctx, data.restoreId as string);
+        afterCommit();
+        count(event.type, "processed");
+        log.info({ ...result }, "event consumed");
+        return c.json(result);
+      } catch (error) {
+        count(event.type, "failed");
+        log.error({ err: error }, "backup work failed; asking for a retry");
+        throw new AppError("SERVICE_UNAVAILABLE", { detail: "Backup work failed; retry later." });
+      }
     }
     if (type === "instance.credentials_rotated") {
       const { instanceId, name } = parsed.output as { instanceId: string; name: string };

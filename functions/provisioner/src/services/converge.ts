@@ -17,6 +17,7 @@ import {
   refOf,
   type Transition,
 } from "@minispod/instances";
+import { volumeOf } from "./backups";
 import type { ProvisionerContext } from "./context";
 import { type Desired, desiredOf } from "./desired";
 
@@ -53,6 +54,8 @@ async function act(ctx: ProvisionerContext, record: InstanceRecord, desired: Des
         ...ref,
         app: appSpecOf(record.service),
         secretValues,
+        // The volume generation a restore switched it to (backups.ts).
+        volume: await volumeOf(ctx.db, ref.instanceId),
       });
       return { desired, applied, live: await ctx.cluster.readStatus(ref) } satisfies Acted;
     }

@@ -2,6 +2,7 @@ import {
   ApiException,
   AppsV1Api,
   CoreV1Api,
+  CustomObjectsApi,
   createConfiguration,
   KubeConfig,
   type KubernetesObject,
@@ -10,6 +11,7 @@ import {
   type RequestContext,
   type SecurityAuthentication,
   ServerConfiguration,
+  StorageV1Api,
   type V1Deployment,
   type V1Pod,
 } from "@kubernetes/client-node";
@@ -40,6 +42,7 @@ import type {
 import { ClusterError } from "../port";
 import { kubernetesDomains } from "./domains";
 import { defaultRetryPolicy, type RetryPolicy, withRetries } from "./retry";
+import { snapshotMethods } from "./snapshots";
 import { describeInstance } from "./status";
 
 export interface KubernetesClusterOptions {
@@ -157,6 +160,8 @@ export function createKubernetesCluster(options: KubernetesClusterOptions): Kube
   const objects = new KubernetesObjectApi(configuration);
   const apps = new AppsV1Api(configuration);
   const core = new CoreV1Api(configuration);
+  const custom = new CustomObjectsApi(configuration);
+  const storage = new StorageV1Api(configuration);
 
   const call = <T>(what: string, fn: () => Promise<T>, counter?: { calls: number }) =>
     withRetries(
@@ -209,6 +214,17 @@ export function createKubernetesCluster(options: KubernetesClusterOptions): Kube
     );
     return list.items;
   };
+
+  const snapshots = snapshotMethods({
+    config,
+    apps,
+    core,
+    custom,
+    storage,
+    call: (what, fn) => call(what, fn),
+    orNull,
+    apply: (object) => apply(object),
+  });
 
   const refOf = (d: V1Deployment): InstanceRef | null => {
     const l = d.metadata?.labels ?? {};
@@ -295,14 +311,32 @@ export function createKubernetesCluster(options: KubernetesClusterOptions): Kube
         { apiVersion: "v1", kind: "Service", metadata: meta },
         { apiVersion: "networking.k8s.io/v1", kind: "Ingress", metadata: meta },
         { apiVersion: "v1", kind: "Secret", metadata: meta },
-        { apiVersion: "v1", kind: "PersistentVolumeClaim", metadata: meta },
         // The certificate cert-manager issued for the Ingress outlives it otherwise.
         { apiVersion: "v1", kind: "Secret", metadata: { name: `${name}-tls`, namespace } },
       ];
       // Custom domains first: their Ingress, Certificates and certificate Secrets.
       await domains.setInstanceDomains(ref, []);
+      // Every volume generation (a restore leaves `i-<id>-g<n>`), found by label.
+      const claims = await orNull(
+        call(`list PersistentVolumeClaims of ${ref.instanceId}`, () =>
+          core.listNamespacedPersistentVolumeClaim({
+            namespace,
+            labelSelector: `${labels.instance}=${ref.instanceId}`,
+          }),
+        ),
+      );
+      const volumes: KubernetesObject[] = [
+        { apiVersion: "v1", kind: "PersistentVolumeClaim", metadata: meta },
+        ...(claims?.items ?? [])
+          .filter((c) => c.metadata?.name && c.metadata.name !== name)
+          .map((c) => ({
+            apiVersion: "v1",
+            kind: "PersistentVolumeClaim",
+            metadata: { name: c.metadata?.name as string, namespace },
+          })),
+      ];
       await Promise.all(
-        kinds.map((o) =>
+        [...kinds, ...volumes].map((o) =>
           orNull(
             call(`delete ${describe(o)}`, () =>
               objects.delete(o, undefined, undefined, undefined, undefined, "Background"),
@@ -320,6 +354,8 @@ export function createKubernetesCluster(options: KubernetesClusterOptions): Kube
         ),
       );
       if (left === null || left.items.length > 0) return { namespaceDeleted: false };
+      // Deleting the namespace would delete its VolumeSnapshots: a retained backup keeps it.
+      if (await snapshots.hasSnapshots(namespace)) return { namespaceDeleted: false };
       const gone = await orNull(
         call(`delete Namespace ${namespace}`, () =>
           core.deleteNamespace({ name: namespace, propagationPolicy: "Background" }),
@@ -327,6 +363,13 @@ export function createKubernetesCluster(options: KubernetesClusterOptions): Kube
       );
       return { namespaceDeleted: gone !== null };
     },
+
+    snapshotSupport: snapshots.snapshotSupport,
+    createSnapshot: snapshots.createSnapshot,
+    readSnapshot: snapshots.readSnapshot,
+    deleteSnapshot: snapshots.deleteSnapshot,
+    deleteVolume: snapshots.deleteVolume,
+    deleteNamespaceIfEmpty: snapshots.deleteNamespaceIfEmpty,
 
     async readStatus(ref): Promise<InstanceStatus> {
       const { namespace, name } = instanceObjects(config, ref);

@@ -15,6 +15,7 @@ export {
   type RetryPolicy,
   withRetries,
 } from "./retry";
+export { describeSnapshot, SNAPSHOT_GROUP, SNAPSHOT_VERSION } from "./snapshots";
 export {
   describeInstance,
   toClusterEvent,

@@ -8,7 +8,14 @@ import type {
   V1Service,
 } from "@kubernetes/client-node";
 import type { ClusterConfig } from "../config";
-import { instanceObjects, labels, MANAGED_BY, SPEC_HASH_ANNOTATION, specHash } from "../names";
+import {
+  instanceObjects,
+  labels,
+  MANAGED_BY,
+  SPEC_HASH_ANNOTATION,
+  specHash,
+  volumeName,
+} from "../names";
 import type { AppSpec, InstanceRef, InstanceSpec } from "../port";
 import { WORKLOAD_SERVICE_ACCOUNT } from "./namespace";
 
@@ -78,7 +85,16 @@ export function deploymentManifest(config: ClusterConfig, spec: InstanceSpec): V
     ...scratch,
   ];
   const volumes = [
-    ...(storage ? [{ name: "data", persistentVolumeClaim: { claimName: name } }] : []),
+    ...(storage
+      ? [
+          {
+            name: "data",
+            persistentVolumeClaim: {
+              claimName: volumeName(spec.instanceId, spec.volume?.generation),
+            },
+          },
+        ]
+      : []),
     ...scratch.map((m) => ({ name: m.name, emptyDir: { sizeLimit: ephemeral } })),
   ];
   return {
@@ -204,7 +220,9 @@ export function pvcManifest(
 ): V1PersistentVolumeClaim | null {
   const storage = spec.app.resources.storage;
   if (!storage) return null;
-  const { namespace, name } = instanceObjects(config, spec);
+  const { namespace } = instanceObjects(config, spec);
+  const name = volumeName(spec.instanceId, spec.volume?.generation);
+  const dataSource = spec.volume?.dataSource;
   return {
     apiVersion: "v1",
     kind: "PersistentVolumeClaim",
@@ -213,6 +231,16 @@ export function pvcManifest(
       accessModes: ["ReadWriteOnce"],
       resources: { requests: { storage } },
       ...(config.storageClassName ? { storageClassName: config.storageClassName } : {}),
+      // A restored volume starts as a copy of the snapshot (the CSI driver fills it).
+      ...(dataSource
+        ? {
+            dataSource: {
+              apiGroup: "snapshot.storage.k8s.io",
+              kind: "VolumeSnapshot",
+              name: dataSource,
+            },
+          }
+        : {}),
     },
   };
 }

@@ -1,7 +1,14 @@
-import { type Db, simulatedNamespaces, simulatedWorkloads } from "@minispod/db";
+import {
+  type Db,
+  simulatedNamespaces,
+  simulatedSnapshots,
+  simulatedVolumes,
+  simulatedWorkloads,
+} from "@minispod/db";
 import { and, asc, count, eq, gt } from "drizzle-orm";
 import type { ClusterConfig } from "../config";
-import { instanceObjects, namespaceName, specHash } from "../names";
+import { bytes } from "../manifests/quantities";
+import { instanceObjects, namespaceName, specHash, volumeName } from "../names";
 import {
   type AppliedInstance,
   type AppSpec,
@@ -14,6 +21,8 @@ import {
   type ListStatusesOptions,
   type LogOptions,
   type NamespaceSpec,
+  type SnapshotStatus,
+  type SnapshotSupport,
   type StatusPage,
 } from "../port";
 import { deleteSimulatedDomains, simulatedDomainMethods } from "./domains";
@@ -29,7 +38,31 @@ export interface SimulatedClusterOptions {
    */
   delayMs: number;
   now?: (() => Date) | undefined;
+  /**
+   * Whether the simulated storage can take snapshots (K8S_SIMULATED_SNAPSHOTS,
+   * default true); false plays K3s's local-path, which the backups preflight refuses.
+   */
+  snapshots?: boolean | undefined;
 }
+
+/** What the simulated cluster's storage looks like to the backups preflight. */
+export const SIMULATED_STORAGE = {
+  withSnapshots: {
+    supported: true,
+    storageClass: "simulated-csi",
+    provisioner: "csi.simulated.minispod.dev",
+    snapshotClass: "simulated-csi",
+    reason: "snapshots supported",
+  },
+  withoutSnapshots: {
+    supported: false,
+    storageClass: "local-path",
+    provisioner: "rancher.io/local-path",
+    snapshotClass: null,
+    reason:
+      "the storage class local-path (rancher.io/local-path) cannot take snapshots: no VolumeSnapshotClass has its driver",
+  },
+} as const satisfies Record<string, SnapshotSupport>;
 
 /** The simulated driver plus what only a simulation can do. */
 export interface SimulatedCluster extends ClusterPort {
@@ -182,6 +215,22 @@ export function createSimulatedCluster(options: SimulatedClusterOptions): Simula
           })
           .onConflictDoNothing()
           .returning({ id: simulatedWorkloads.instanceId });
+        const storage = spec.app.resources.storage;
+        if (storage) {
+          // Like the PVC: created once per generation, its dataSource fixed at creation.
+          await tx
+            .insert(simulatedVolumes)
+            .values({
+              namespace: objects.namespace,
+              name: volumeName(spec.instanceId, spec.volume?.generation),
+              instanceId: spec.instanceId,
+              customerId: spec.customerId,
+              storage,
+              dataSource: spec.volume?.dataSource ?? null,
+              createdAt: now(),
+            })
+            .onConflictDoNothing();
+        }
         if (created.length > 0) return;
         const [row] = await tx
           .select()
@@ -230,11 +279,25 @@ export function createSimulatedCluster(options: SimulatedClusterOptions): Simula
               eq(simulatedWorkloads.customerId, ref.customerId),
             ),
           );
+        await tx
+          .delete(simulatedVolumes)
+          .where(
+            and(
+              eq(simulatedVolumes.instanceId, ref.instanceId),
+              eq(simulatedVolumes.customerId, ref.customerId),
+            ),
+          );
         const [left] = await tx
           .select({ n: count() })
           .from(simulatedWorkloads)
           .where(eq(simulatedWorkloads.namespace, namespace));
         if ((left?.n ?? 0) > 0) return { namespaceDeleted: false };
+        // Deleting the namespace would take its snapshots: a retained backup keeps it.
+        const [kept] = await tx
+          .select({ n: count() })
+          .from(simulatedSnapshots)
+          .where(eq(simulatedSnapshots.namespace, namespace));
+        if ((kept?.n ?? 0) > 0) return { namespaceDeleted: false };
         const gone = await tx
           .delete(simulatedNamespaces)
           .where(eq(simulatedNamespaces.name, namespace))
@@ -303,6 +366,103 @@ export function createSimulatedCluster(options: SimulatedClusterOptions): Simula
       // Secret values are never kept here (nor in a real cluster's readable state):
       // the workload only has to exist, as the Secret lives and dies with it.
       if (!(await load(ref))) throw notFound(ref);
+    },
+
+    async snapshotSupport() {
+      return options.snapshots === false
+        ? SIMULATED_STORAGE.withoutSnapshots
+        : SIMULATED_STORAGE.withSnapshots;
+    },
+
+    async createSnapshot(spec) {
+      const namespace = namespaceName(config, spec.customerId);
+      const source = volumeName(spec.instanceId, spec.volumeGeneration);
+      const [volume] = await db
+        .select()
+        .from(simulatedVolumes)
+        .where(and(eq(simulatedVolumes.namespace, namespace), eq(simulatedVolumes.name, source)));
+      if (!volume) {
+        throw new ClusterError("invalid", `volume ${namespace}/${source} does not exist`, {
+          status: 422,
+        });
+      }
+      await db
+        .insert(simulatedSnapshots)
+        .values({
+          namespace,
+          name: spec.name,
+          instanceId: spec.instanceId,
+          customerId: spec.customerId,
+          sourceVolume: source,
+          sizeBytes: bytes(volume.storage),
+          createdAt: now(),
+        })
+        .onConflictDoNothing();
+    },
+
+    async readSnapshot(ref): Promise<SnapshotStatus> {
+      const namespace = namespaceName(config, ref.customerId);
+      const [row] = await db
+        .select()
+        .from(simulatedSnapshots)
+        .where(
+          and(eq(simulatedSnapshots.namespace, namespace), eq(simulatedSnapshots.name, ref.name)),
+        );
+      if (!row) {
+        return {
+          name: ref.name,
+          phase: "missing",
+          sizeBytes: null,
+          reason: "not found in the cluster",
+        };
+      }
+      // Ready after the three steps a rollout takes, like the CSI driver cutting it.
+      const ready = now().getTime() >= row.createdAt.getTime() + 3 * delayMs;
+      return ready
+        ? { name: ref.name, phase: "ready", sizeBytes: row.sizeBytes, reason: "ready" }
+        : { name: ref.name, phase: "pending", sizeBytes: null, reason: "being taken" };
+    },
+
+    async deleteSnapshot(ref) {
+      await db
+        .delete(simulatedSnapshots)
+        .where(
+          and(
+            eq(simulatedSnapshots.namespace, namespaceName(config, ref.customerId)),
+            eq(simulatedSnapshots.name, ref.name),
+          ),
+        );
+    },
+
+    async deleteVolume(ref, generation) {
+      await db
+        .delete(simulatedVolumes)
+        .where(
+          and(
+            eq(simulatedVolumes.namespace, namespaceName(config, ref.customerId)),
+            eq(simulatedVolumes.name, volumeName(ref.instanceId, generation)),
+          ),
+        );
+    },
+
+    async deleteNamespaceIfEmpty(customerId) {
+      const namespace = namespaceName(config, customerId);
+      return db.transaction(async (tx) => {
+        const [left] = await tx
+          .select({ n: count() })
+          .from(simulatedWorkloads)
+          .where(eq(simulatedWorkloads.namespace, namespace));
+        const [kept] = await tx
+          .select({ n: count() })
+          .from(simulatedSnapshots)
+          .where(eq(simulatedSnapshots.namespace, namespace));
+        if ((left?.n ?? 0) > 0 || (kept?.n ?? 0) > 0) return { namespaceDeleted: false };
+        const gone = await tx
+          .delete(simulatedNamespaces)
+          .where(eq(simulatedNamespaces.name, namespace))
+          .returning({ name: simulatedNamespaces.name });
+        return { namespaceDeleted: gone.length > 0 };
+      });
     },
 
     async setFault(ref, fault) {

@@ -13,6 +13,12 @@ export {
   type ProxiedRequest,
   startFaultProxy,
 } from "./fault-proxy";
+export {
+  installSnapshotApi,
+  LAB_SNAPSHOT_CLASS,
+  LAB_VOLUME_DRIVER,
+  startSnapshotController,
+} from "./snapshots";
 
 export const labKubeconfigPath = (): string | undefined =>
   process.env.MINISPOD_TEST_KUBECONFIG || undefined;
@@ -67,24 +73,5 @@ export function tokenKubeConfig(base: KubeConfig, token: string): KubeConfig {
 /** A fresh customer id per test, so tests never share a namespace (deletion takes 16-35 s). */
 export const uniqueId = () => randomUUID();
 
-/** Polls until check returns a value (not undefined/false) or the time is up. */
-export async function waitFor<T>(
-  what: string,
-  check: () => Promise<T | undefined | false>,
-  { timeoutMs = 30_000, intervalMs = 100 } = {},
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const value = await check();
-      if (value !== undefined && value !== false) return value;
-    } catch (error) {
-      last = error;
-    }
-    await new Promise((resolve) => setTimeout(resolve, intervalMs));
-  }
-  throw new Error(`timed out waiting for ${what}${last ? ` (last error: ${String(last)})` : ""}`);
-}
-
 export { installLabCrds } from "./crds";
+export { waitFor } from "./wait";

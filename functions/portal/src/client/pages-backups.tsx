@@ -1,0 +1,175 @@
+/** @jsxRuntime automatic @jsxImportSource hono/jsx/dom */
+import { useState } from "hono/jsx/dom";
+import { api } from "./api";
+import { explain } from "./problems";
+import { Alert, formatDate, Show, useLoad } from "./ui";
+
+/** "1.5 GiB", "320 MiB". */
+const formatSize = (bytes: number | null) => {
+  if (bytes === null) return "—";
+  const units = ["bytes", "KiB", "MiB", "GiB", "TiB"];
+  let n = bytes;
+  let unit = 0;
+  while (n >= 1024 && unit < units.length - 1) {
+    n /= 1024;
+    unit++;
+  }
+  return unit === 0 ? `${n} bytes` : `${n.toFixed(n < 10 ? 1 : 0)} ${units[unit]}`;
+};
+
+const words = (status: string) => status.toLowerCase().replace("_", " ");
+
+/**
+ * The instance page's Backups section: the list with size and state, back up
+ * now, restore into this instance, or into another instance of the same app
+ * (a new subscription's). Reloaded when the instance's status changes.
+ */
+export function Backups(props: { id: string; status: string; serviceId: string }) {
+  const { id } = props;
+  const [list, reload] = useLoad(
+    () => api.GET("/api/v1/instances/{id}/backups", { params: { path: { id }, query: {} } }),
+    [id, props.status],
+  );
+  // Other instances of the same app the customer holds: targets for "restore into a new one".
+  const [mine] = useLoad(() => api.GET("/api/v1/instances", { params: { query: {} } }), [id]);
+  const [target, setTarget] = useState("");
+  const [message, setMessage] = useState<{ text: string; ok: boolean } | undefined>();
+
+  const backUp = async () => {
+    const { error, response } = await api.POST("/api/v1/instances/{id}/backups", {
+      params: { path: { id } },
+    });
+    setMessage(
+      response.ok
+        ? { text: "Backing up: the backup shows as ready in a moment.", ok: true }
+        : { text: explain(error, response), ok: false },
+    );
+    if (response.ok) reload();
+  };
+  const restore = async (backupId: string, into?: string) => {
+    const { error, response } = await api.POST(
+      "/api/v1/instances/{id}/backups/{backupId}/restore",
+      {
+        params: { path: { id, backupId } },
+        body: into ? { targetInstanceId: into } : {},
+      },
+    );
+    setMessage(
+      response.ok
+        ? {
+            text: into
+              ? "Restoring into the other instance: it restarts with this backup's data."
+              : "Restoring: the app stops, restarts on the backup's data, and keeps its current data until that worked.",
+            ok: true,
+          }
+        : { text: explain(error, response), ok: false },
+    );
+  };
+  const remove = async (backupId: string) => {
+    const { error, response } = await api.DELETE("/api/v1/instances/{id}/backups/{backupId}", {
+      params: { path: { id, backupId } },
+    });
+    setMessage(
+      response.ok
+        ? { text: "Deleting the backup.", ok: true }
+        : { text: explain(error, response), ok: false },
+    );
+    if (response.ok) reload();
+  };
+
+  const targets =
+    mine.state === "ok"
+      ? mine.data.items.filter(
+          (i) => i.id !== id && i.service.id === props.serviceId && i.status !== "DELETED",
+        )
+      : [];
+
+  return (
+    <section aria-labelledby="backups-h">
+      <h2 id="backups-h">Backups</h2>
+      <Alert message={message?.text} kind={message?.ok ? "ok" : "error"} />
+      <p class="actions">
+        <button type="button" onClick={backUp}>
+          Back up now
+        </button>
+        <button type="button" class="secondary" onClick={reload}>
+          Refresh backups
+        </button>
+      </p>
+      {targets.length > 0 ? (
+        <p>
+          <label for="restore-target">Restore into another instance of this app: </label>
+          <select
+            id="restore-target"
+            value={target}
+            onChange={(e: Event) => setTarget((e.target as HTMLSelectElement).value)}
+          >
+            <option value="">this instance</option>
+            {targets.map((i) => (
+              <option value={i.id}>
+                {i.service.name} created {formatDate(i.createdAt)}
+              </option>
+            ))}
+          </select>
+        </p>
+      ) : (
+        <p class="muted">
+          To restore a backup into a new instance, subscribe to this app again; the new instance
+          then appears here as a target.
+        </p>
+      )}
+      <Show value={list}>
+        {(page) =>
+          page.items.length === 0 ? (
+            <p>No backups yet.</p>
+          ) : (
+            <table>
+              <caption class="muted">Newest first</caption>
+              <thead>
+                <tr>
+                  <th scope="col">Taken</th>
+                  <th scope="col">Kind</th>
+                  <th scope="col">State</th>
+                  <th scope="col">Size</th>
+                  <th scope="col">Actions</th>
+                </tr>
+              </thead>
+              <tbody>
+                {page.items.map((b) => (
+                  <tr>
+                    <td>{formatDate(b.createdAt)}</td>
+                    <td>{b.kind === "SCHEDULED" ? "scheduled" : "on demand"}</td>
+                    <td>
+                      {words(b.status)}
+                      {b.error ? <span class="muted"> — {b.error}</span> : null}
+                      {b.retainUntil ? (
+                        <span class="muted"> (kept until {formatDate(b.retainUntil)})</span>
+                      ) : null}
+                    </td>
+                    <td>{formatSize(b.sizeBytes)}</td>
+                    <td>
+                      {b.status === "READY" ? (
+                        <>
+                          <button
+                            type="button"
+                            class="secondary"
+                            onClick={() => restore(b.id, target || undefined)}
+                          >
+                            Restore{target ? " into the other instance" : ""}
+                          </button>{" "}
+                          <button type="button" class="secondary" onClick={() => remove(b.id)}>
+                            Delete
+                          </button>
+                        </>
+                      ) : null}
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          )
+        }
+      </Show>
+    </section>
+  );
+}

@@ -1,0 +1,291 @@
+import { randomUUID } from "node:crypto";
+import { AppsV1Api, CoreV1Api, CustomObjectsApi, type KubeConfig } from "@kubernetes/client-node";
+import { defaultClusterConfig, instanceObjects } from "@minispod/cluster";
+import { createKubernetesCluster } from "@minispod/cluster/kubernetes";
+import {
+  LAB_VOLUME_DRIVER as DRIVER,
+  describeCluster,
+  installSnapshotApi,
+  labKubeConfig,
+  LAB_SNAPSHOT_CLASS as SNAPSHOT_CLASS,
+  startSnapshotController,
+  waitFor,
+} from "@minispod/cluster/testing";
+import { backupRestores, backups } from "@minispod/db";
+import { fullType } from "@minispod/shared";
+import { eq } from "drizzle-orm";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { createApp } from "../src/app";
+import {
+  activeSubscription,
+  type Catalog,
+  deliver,
+  instanceRow,
+  type ProvisionerTest,
+  type Subscribed,
+  seedService,
+  setupProvisioner,
+  subscriptionEvent,
+} from "./helpers";
+
+// Backups on a real kube-apiserver with the CSI snapshot CRDs (external-snapshotter
+// v8.7.0 from the module proxy). Nothing in the lab takes snapshots, so a small
+// controller (startSnapshotController) plays the CSI snapshotter: for every
+// VolumeSnapshot it creates the VolumeSnapshotContent and marks it readyToUse with a restoreSize.
+// Instance volumes use the lab's StorageClass kwok-volume (KWOK binds its claims).
+const config = {
+  ...defaultClusterConfig,
+  namespacePrefix: "bkp-",
+  clusterDomain: "apps.lab.test",
+  storageClassName: "kwok-volume",
+};
+const GROUP = { group: "snapshot.storage.k8s.io", version: "v1" };
+
+interface Snapshot {
+  metadata: { name: string; namespace: string; uid: string };
+  spec: { source: { persistentVolumeClaimName?: string }; volumeSnapshotClassName?: string };
+  status?: { readyToUse?: boolean };
+}
+
+describeCluster("backups against the lab's API server (CSI VolumeSnapshots)", () => {
+  let t: ProvisionerTest;
+  let kc: KubeConfig;
+  let core: CoreV1Api;
+  let apps: AppsV1Api;
+  let custom: CustomObjectsApi;
+  let app: ReturnType<typeof createApp>;
+  let service: Catalog;
+  let stopController: (() => Promise<void>) | undefined;
+  const namespaces = new Set<string>();
+
+  beforeAll(async () => {
+    t = await setupProvisioner();
+    kc = labKubeConfig();
+    core = kc.makeApiClient(CoreV1Api);
+    apps = kc.makeApiClient(AppsV1Api);
+    custom = kc.makeApiClient(CustomObjectsApi);
+    await installSnapshotApi(kc);
+    app = createApp({ ...t.deps, cluster: createKubernetesCluster({ config, kubeConfig: kc }) });
+    service = await seedService(t.h.database.db, {
+      image: "traefik/whoami",
+      imageTag: "v1.10",
+      port: 8080,
+      storage: "1Gi",
+      storageMountPath: "/data",
+      workload: { backups: { schedule: "daily", keep: 3 } },
+    });
+    stopController = startSnapshotController(kc);
+  }, 120_000);
+
+  afterAll(async () => {
+    await stopController?.();
+    await Promise.all(
+      [...namespaces].map((name) => core.deleteNamespace({ name }).catch(() => undefined)),
+    );
+    await t.h.close();
+  });
+
+  const db = () => t.h.database.db;
+  const objectsOf = (s: Subscribed) => {
+    const objects = instanceObjects(config, { customerId: s.user.id, instanceId: s.instanceId });
+    namespaces.add(objects.namespace);
+    return objects;
+  };
+
+  async function runningInstance(user?: Subscribed["user"]) {
+    const s = await activeSubscription(t.h, { service, ...(user ? { user } : {}) });
+    objectsOf(s);
+    expect((await deliver(app, subscriptionEvent("subscription.activated", s))).status).toBe(200);
+    await waitFor("instance RUNNING", async () => {
+      await app.request("/cron/reconcile", { method: "POST" });
+      return (await instanceRow(db(), s.instanceId)).status === "RUNNING";
+    });
+    return s;
+  }
+
+  const backupRow = async (id: string) =>
+    (await db().select().from(backups).where(eq(backups.id, id)))[0]!;
+
+  async function untilReady(id: string) {
+    return waitFor(`backup ${id} READY`, async () => {
+      await app.request("/cron/backups", { method: "POST" });
+      const row = await backupRow(id);
+      expect(row.status).not.toBe("FAILED");
+      return row.status === "READY" ? row : undefined;
+    });
+  }
+
+  const claim = (namespace: string, name: string) =>
+    core.readNamespacedPersistentVolumeClaim({ namespace, name }).catch(() => undefined);
+
+  async function restore(s: Subscribed, backupId: string, target: Subscribed) {
+    const [row] = await db()
+      .insert(backupRestores)
+      .values({
+        backupId,
+        targetInstanceId: target.instanceId,
+        target: target === s ? "SAME_INSTANCE" : "NEW_INSTANCE",
+      })
+      .returning();
+    const response = await deliver(app, {
+      id: randomUUID(),
+      type: fullType("backup.restore_requested"),
+      source: "instances",
+      subject: row!.id,
+      time: new Date().toISOString(),
+      data: {
+        userId: s.user.id,
+        restoreId: row!.id,
+        backupId,
+        instanceId: s.instanceId,
+        targetInstanceId: target.instanceId,
+        target: row!.target,
+      },
+    });
+    expect(response.status).toBe(200);
+    return (await response.json()) as { outcome: string };
+  }
+
+  it("walks one instance through a scheduled backup, an on-demand one, and restores into it and into a new one", async () => {
+    const s = await runningInstance();
+    const { namespace, name } = objectsOf(s);
+
+    // Scheduled: the sweep finds it due and creates the VolumeSnapshot of its claim.
+    const swept = (await (await app.request("/cron/backups", { method: "POST" })).json()) as {
+      scheduled: number;
+    };
+    expect(swept.scheduled).toBeGreaterThanOrEqual(1);
+    const [scheduled] = await db()
+      .select()
+      .from(backups)
+      .where(eq(backups.instanceId, s.instanceId));
+    expect(scheduled?.kind).toBe("SCHEDULED");
+    const snap = (await custom.getNamespacedCustomObject({
+      ...GROUP,
+      namespace,
+      plural: "volumesnapshots",
+      name: scheduled!.snapshotName,
+    })) as Snapshot;
+    expect(snap.spec.source.persistentVolumeClaimName).toBe(name);
+    expect(snap.spec.volumeSnapshotClassName).toBe(SNAPSHOT_CLASS);
+    const ready = await untilReady(scheduled!.id);
+    expect(ready.sizeBytes).toBe(2 ** 30);
+
+    // On demand: backup.requested, as the instances API emits it.
+    const id = randomUUID();
+    await db()
+      .insert(backups)
+      .values({
+        id,
+        instanceId: s.instanceId,
+        userId: s.user.id,
+        kind: "ON_DEMAND",
+        snapshotName: `b-${id}`,
+      });
+    const requested = await deliver(app, {
+      id: randomUUID(),
+      type: fullType("backup.requested"),
+      source: "instances",
+      subject: id,
+      time: new Date().toISOString(),
+      data: {
+        userId: s.user.id,
+        backupId: id,
+        instanceId: s.instanceId,
+        kind: "ON_DEMAND",
+        status: "PENDING",
+      },
+    });
+    expect(requested.status).toBe(200);
+    await untilReady(id);
+
+    // Restore into the same instance: a new claim from the snapshot, the Deployment switched.
+    expect(await restore(s, id, s)).toMatchObject({ outcome: "restored" });
+    const restored = await claim(namespace, `${name}-g1`);
+    expect(restored?.spec?.dataSource).toEqual({
+      apiGroup: "snapshot.storage.k8s.io",
+      kind: "VolumeSnapshot",
+      name: `b-${id}`,
+    });
+    const deployment = await apps.readNamespacedDeployment({ namespace, name });
+    expect(
+      deployment.spec?.template.spec?.volumes?.find((v) => v.name === "data")?.persistentVolumeClaim
+        ?.claimName,
+    ).toBe(`${name}-g1`);
+    // The old claim stays until the instance runs on the new one, then the sweep deletes it.
+    expect(await claim(namespace, name)).toBeDefined();
+    await waitFor("instance RUNNING on the restored volume", async () => {
+      await app.request("/cron/reconcile", { method: "POST" });
+      return (await instanceRow(db(), s.instanceId)).status === "RUNNING";
+    });
+    await app.request("/cron/backups", { method: "POST" });
+    await waitFor("previous claim deleted", async () => {
+      const old = await claim(namespace, name);
+      return old === undefined || old.metadata?.deletionTimestamp !== undefined;
+    });
+
+    // Restore into a new instance of the same app (another subscription, same namespace).
+    const fresh = await runningInstance(s.user);
+    expect(await restore(s, id, fresh)).toMatchObject({ outcome: "restored" });
+    const freshClaim = await claim(namespace, `${objectsOf(fresh).name}-g1`);
+    expect(freshClaim?.spec?.dataSource?.name).toBe(`b-${id}`);
+  });
+
+  it("preflight: refuses a storage class without a VolumeSnapshotClass for its driver", async () => {
+    const localPath = createKubernetesCluster({
+      config: { ...config, storageClassName: "local-path" },
+      kubeConfig: kc,
+    });
+    const support = await localPath.snapshotSupport();
+    expect(support).toMatchObject({
+      supported: false,
+      storageClass: "local-path",
+      provisioner: "rancher.io/local-path",
+      snapshotClass: null,
+    });
+    expect(support.reason).toMatch(/cannot take snapshots/);
+    const ok = await createKubernetesCluster({ config, kubeConfig: kc }).snapshotSupport();
+    expect(ok).toMatchObject({
+      supported: true,
+      snapshotClass: SNAPSHOT_CLASS,
+      provisioner: DRIVER,
+    });
+
+    // A backup asked for on such storage fails in plain words; nothing is created.
+    const refusing = createApp({ ...t.deps, cluster: localPath });
+    const s = await runningInstance();
+    const id = randomUUID();
+    await db()
+      .insert(backups)
+      .values({
+        id,
+        instanceId: s.instanceId,
+        userId: s.user.id,
+        kind: "ON_DEMAND",
+        snapshotName: `b-${id}`,
+      });
+    await deliver(refusing, {
+      id: randomUUID(),
+      type: fullType("backup.requested"),
+      source: "instances",
+      subject: id,
+      time: new Date().toISOString(),
+      data: {
+        userId: s.user.id,
+        backupId: id,
+        instanceId: s.instanceId,
+        kind: "ON_DEMAND",
+        status: "PENDING",
+      },
+    });
+    const row = await backupRow(id);
+    expect(row.status).toBe("FAILED");
+    expect(row.error).toMatch(/local-path/);
+    const snaps = (await custom.listNamespacedCustomObject({
+      ...GROUP,
+      namespace: objectsOf(s).namespace,
+      plural: "volumesnapshots",
+    })) as { items: unknown[] };
+    expect(snaps.items.filter((x) => (x as Snapshot).metadata.name === `b-${id}`)).toEqual([]);
+  });
+});

@@ -1,0 +1,369 @@
+import { randomUUID } from "node:crypto";
+import { ClusterError, type ClusterPort, defaultClusterConfig } from "@minispod/cluster";
+import { createSimulatedCluster } from "@minispod/cluster/simulated";
+import {
+  backupRestores,
+  backups,
+  instanceVolumes,
+  outboxEvents,
+  simulatedNamespaces,
+  simulatedSnapshots,
+  simulatedVolumes,
+} from "@minispod/db";
+import { type EventType, fullType } from "@minispod/shared";
+import { and, asc, eq } from "drizzle-orm";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  activeSubscription,
+  deliver,
+  instanceRow,
+  type ProvisionerTest,
+  type Subscribed,
+  seedService,
+  setSubscriptionStatus,
+  setupProvisioner,
+  subscriptionEvent,
+  timeline,
+} from "./helpers";
+
+let t: ProvisionerTest;
+beforeAll(async () => {
+  t = await setupProvisioner();
+});
+afterAll(() => t.h.close());
+
+const db = () => t.h.database.db;
+const DAY = 86_400_000;
+const advance = (ms: number) => {
+  t.h.clock.now = new Date(t.h.clock.now.getTime() + ms);
+};
+
+/** A RUNNING instance of an app that keeps data, with a daily schedule keeping `keep`. */
+async function running(keep = 2): Promise<Subscribed> {
+  const service = await seedService(db(), { workload: { backups: { schedule: "daily", keep } } });
+  const s = await activeSubscription(t.h, { service });
+  const response = await deliver(t.app, subscriptionEvent("subscription.activated", s));
+  expect(response.status).toBe(200);
+  expect((await instanceRow(db(), s.instanceId)).status).toBe("RUNNING");
+  return s;
+}
+
+const cron = async (app = t.app) => {
+  const response = await app.request("/cron/backups", { method: "POST" });
+  expect(response.status).toBe(200);
+  return (await response.json()) as Record<string, number | boolean>;
+};
+
+const backupsOf = (instanceId: string) =>
+  db()
+    .select()
+    .from(backups)
+    .where(eq(backups.instanceId, instanceId))
+    .orderBy(asc(backups.createdAt));
+
+const volumesOf = async (instanceId: string) =>
+  (await db().select().from(simulatedVolumes).where(eq(simulatedVolumes.instanceId, instanceId)))
+    .map((v) => [v.name.replace(instanceId, "ID"), v.dataSource])
+    .sort();
+
+const eventTypes = async (subject: string) =>
+  (await db().select().from(outboxEvents).where(eq(outboxEvents.subject, subject))).map((e) =>
+    e.type.replace("dev.minispod.", ""),
+  );
+
+function event(type: EventType, subject: string, data: Record<string, unknown>) {
+  return {
+    id: randomUUID(),
+    type: fullType(type),
+    source: "instances",
+    subject,
+    time: new Date().toISOString(),
+    data,
+  };
+}
+
+async function pendingBackup(s: Subscribed) {
+  const id = randomUUID();
+  await db()
+    .insert(backups)
+    .values({
+      id,
+      instanceId: s.instanceId,
+      userId: s.user.id,
+      kind: "ON_DEMAND",
+      snapshotName: `b-${id}`,
+      createdAt: t.h.clock.now,
+    });
+  return id;
+}
+
+const requested = (s: Subscribed, backupId: string) =>
+  event("backup.requested", backupId, {
+    userId: s.user.id,
+    backupId,
+    instanceId: s.instanceId,
+    kind: "ON_DEMAND",
+    status: "PENDING",
+  });
+
+async function askRestore(s: Subscribed, backupId: string, target = s) {
+  const [restore] = await db()
+    .insert(backupRestores)
+    .values({
+      backupId,
+      targetInstanceId: target.instanceId,
+      target: target === s ? "SAME_INSTANCE" : "NEW_INSTANCE",
+    })
+    .returning();
+  return event("backup.restore_requested", restore!.id, {
+    userId: s.user.id,
+    restoreId: restore!.id,
+    backupId,
+    instanceId: s.instanceId,
+    targetInstanceId: target.instanceId,
+    target: restore!.target,
+  });
+}
+
+describe("scheduled backups", () => {
+  it("takes one per period, ready with its size, and keeps the newest N", async () => {
+    const s = await running(2);
+    const first = await cron();
+    expect(first.scheduled).toBeGreaterThanOrEqual(1);
+    let rows = await backupsOf(s.instanceId);
+    expect(rows.map((b) => [b.kind, b.status, b.sizeBytes])).toEqual([
+      ["SCHEDULED", "READY", 2 ** 30],
+    ]);
+    expect(await eventTypes(rows[0]!.id)).toEqual(["backup.succeeded"]);
+    // Not due again within the day.
+    await cron();
+    expect(await backupsOf(s.instanceId)).toHaveLength(1);
+    advance(DAY);
+    await cron();
+    advance(DAY);
+    await cron();
+    rows = await backupsOf(s.instanceId);
+    expect(rows.map((b) => b.status)).toEqual(["DELETED", "READY", "READY"]);
+    // The rotated one's snapshot is gone from the cluster.
+    const snaps = await db()
+      .select()
+      .from(simulatedSnapshots)
+      .where(eq(simulatedSnapshots.instanceId, s.instanceId));
+    expect(snaps.map((x) => x.name).sort()).toEqual(
+      [rows[1]!.snapshotName, rows[2]!.snapshotName].sort(),
+    );
+  });
+
+  it("follows a snapshot being taken until it is ready", async () => {
+    const s = await running();
+    const slow = createSimulatedCluster({
+      db: db(),
+      config: defaultClusterConfig,
+      delayMs: 1000,
+      now: () => t.h.clock.now,
+    });
+    const app = t.appWith(slow);
+    const id = await pendingBackup(s);
+    const response = await deliver(app, requested(s, id));
+    expect(await response.json()).toMatchObject({ outcome: "in-progress", status: "IN_PROGRESS" });
+    advance(3000);
+    await cron(app);
+    const [row] = await db().select().from(backups).where(eq(backups.id, id));
+    expect(row).toMatchObject({ status: "READY", sizeBytes: 2 ** 30 });
+  });
+});
+
+describe("on-demand backups", () => {
+  it("takes the snapshot for backup.requested; a redelivery finds nothing to do", async () => {
+    const s = await running();
+    const id = await pendingBackup(s);
+    const e = requested(s, id);
+    const response = await deliver(t.app, e);
+    expect(response.status).toBe(200);
+    expect(await response.json()).toMatchObject({ outcome: "ready", status: "READY" });
+    const again = await deliver(t.app, { ...e, id: randomUUID() });
+    expect(await again.json()).toMatchObject({ outcome: "nothing-to-do", status: "READY" });
+    expect(await eventTypes(id)).toEqual(["backup.succeeded"]);
+  });
+
+  it("preflight: storage that cannot snapshot fails the backup in plain words, and skips the schedule", async () => {
+    const s = await running();
+    const localPath = createSimulatedCluster({
+      db: db(),
+      config: defaultClusterConfig,
+      delayMs: 0,
+      snapshots: false,
+    });
+    const app = t.appWith(localPath);
+    const id = await pendingBackup(s);
+    await deliver(app, requested(s, id));
+    const [row] = await db().select().from(backups).where(eq(backups.id, id));
+    expect(row?.status).toBe("FAILED");
+    expect(row?.error).toMatch(/cannot take snapshots/);
+    expect(await eventTypes(id)).toEqual(["backup.failed"]);
+    const result = await cron(app);
+    expect(result.refused).toBe(true);
+    expect(result.scheduled).toBe(0);
+    const metrics = await (await app.request("/metrics")).text();
+    expect(metrics).toMatch(/minispod_backup_preflight_refusals_total\{storage_class="local-path"/);
+  });
+
+  it("deletes a backup the customer asked to go", async () => {
+    const s = await running();
+    const id = await pendingBackup(s);
+    await deliver(t.app, requested(s, id));
+    await db().update(backups).set({ status: "DELETING" }).where(eq(backups.id, id));
+    const response = await deliver(
+      t.app,
+      event("backup.deletion_requested", id, {
+        userId: s.user.id,
+        backupId: id,
+        instanceId: s.instanceId,
+        kind: "ON_DEMAND",
+        status: "DELETING",
+      }),
+    );
+    expect(await response.json()).toMatchObject({ outcome: "deleted" });
+    const [row] = await db().select().from(backups).where(eq(backups.id, id));
+    expect(row?.status).toBe("DELETED");
+    const snaps = await db()
+      .select()
+      .from(simulatedSnapshots)
+      .where(eq(simulatedSnapshots.name, `b-${id}`));
+    expect(snaps).toEqual([]);
+  });
+});
+
+describe("restore", () => {
+  it("into the same instance: a new volume generation from the snapshot, the old one kept until it runs", async () => {
+    const s = await running();
+    const id = await pendingBackup(s);
+    await deliver(t.app, requested(s, id));
+    const e = await askRestore(s, id);
+    const response = await deliver(t.app, e);
+    expect(await response.json()).toMatchObject({ outcome: "restored", status: "DONE" });
+    expect(await volumesOf(s.instanceId)).toEqual([
+      ["i-ID", null],
+      ["i-ID-g1", `b-${id}`],
+    ]);
+    const [volume] = await db()
+      .select()
+      .from(instanceVolumes)
+      .where(eq(instanceVolumes.instanceId, s.instanceId));
+    expect(volume).toMatchObject({
+      generation: 1,
+      previousGeneration: 0,
+      sourceSnapshot: `b-${id}`,
+    });
+    expect(await eventTypes(e.subject)).toEqual(["backup.restored"]);
+    expect((await timeline(db(), s.instanceId)).at(-1)).toMatch(
+      /^PROVISIONING Restored from the backup/,
+    );
+    // The instance runs again (the reconcile sweep sees it), then the old volume goes.
+    await t.app.request("/cron/reconcile", { method: "POST" });
+    expect((await instanceRow(db(), s.instanceId)).status).toBe("RUNNING");
+    const swept = await cron();
+    expect(swept.volumesDeleted).toBeGreaterThanOrEqual(1);
+    expect(await volumesOf(s.instanceId)).toEqual([["i-ID-g1", `b-${id}`]]);
+    // A redelivery finds the restore done.
+    const again = await deliver(t.app, { ...e, id: randomUUID() });
+    expect(await again.json()).toMatchObject({ outcome: "nothing-to-do", status: "DONE" });
+    // A later apply (any converge) keeps the restored volume.
+    await deliver(t.app, subscriptionEvent("subscription.renewed", s));
+    expect(await volumesOf(s.instanceId)).toEqual([["i-ID-g1", `b-${id}`]]);
+  });
+
+  it("into a new instance of the same app (another subscription of the customer's)", async () => {
+    const s = await running();
+    const id = await pendingBackup(s);
+    await deliver(t.app, requested(s, id));
+    const fresh = await activeSubscription(t.h, { user: s.user, service: s.service });
+    await deliver(t.app, subscriptionEvent("subscription.activated", fresh));
+    const response = await deliver(t.app, await askRestore(s, id, fresh));
+    expect(await response.json()).toMatchObject({ outcome: "restored" });
+    expect(await volumesOf(fresh.instanceId)).toEqual([
+      ["i-ID", null],
+      ["i-ID-g1", `b-${id}`],
+    ]);
+  });
+
+  it("loses nothing when the restored volume is refused: the instance stays on its volume", async () => {
+    const s = await running();
+    const id = await pendingBackup(s);
+    await deliver(t.app, requested(s, id));
+    const refusing: ClusterPort = {
+      ...t.cluster,
+      applyInstance: async (spec) => {
+        if ((spec.volume?.generation ?? 0) > 0) {
+          await t.cluster.applyInstance(spec); // the claim was created, then admission refused
+          throw new ClusterError("invalid", "exceeded quota: requests.storage", { status: 403 });
+        }
+        return t.cluster.applyInstance(spec);
+      },
+    };
+    const e = await askRestore(s, id);
+    const response = await deliver(t.appWith(refusing), e);
+    expect(await response.json()).toMatchObject({ outcome: "failed", status: "FAILED" });
+    expect(await volumesOf(s.instanceId)).toEqual([["i-ID", null]]);
+    expect(
+      await db().select().from(instanceVolumes).where(eq(instanceVolumes.instanceId, s.instanceId)),
+    ).toEqual([]);
+    expect(await eventTypes(e.subject)).toEqual(["backup.restore_failed"]);
+    expect((await instanceRow(db(), s.instanceId)).status).toBe("RUNNING");
+  });
+});
+
+describe("purge keeps the newest backup for the grace period", () => {
+  it("keeps the namespace and the newest ready backup, then purges both and announces it", async () => {
+    const s = await running(5);
+    const older = await pendingBackup(s);
+    await deliver(t.app, requested(s, older));
+    advance(1000);
+    const newer = await pendingBackup(s);
+    await deliver(t.app, requested(s, newer));
+    await setSubscriptionStatus(db(), s.subscriptionId, "EXPIRED");
+    await deliver(t.app, subscriptionEvent("subscription.purged", s));
+    expect((await instanceRow(db(), s.instanceId)).status).toBe("DELETED");
+    const namespace = `customer-${s.user.id}`;
+    const ns = () =>
+      db().select().from(simulatedNamespaces).where(eq(simulatedNamespaces.name, namespace));
+    expect(await ns()).toHaveLength(1);
+    await cron();
+    const kept = await db().select().from(backups).where(eq(backups.id, newer));
+    expect(kept[0]?.status).toBe("READY");
+    expect(kept[0]?.retainUntil?.getTime()).toBeGreaterThan(t.h.clock.now.getTime() + 29 * DAY);
+    const gone = await db().select().from(backups).where(eq(backups.id, older));
+    expect(gone[0]?.status).toBe("DELETED");
+    advance(31 * DAY);
+    const swept = await cron();
+    expect(swept.purged).toBeGreaterThanOrEqual(1);
+    expect(
+      (
+        await db()
+          .select()
+          .from(backups)
+          .where(and(eq(backups.id, newer)))
+      )[0]?.status,
+    ).toBe("DELETED");
+    expect(await ns()).toEqual([]);
+    expect(await eventTypes(s.instanceId)).toContain("backup.purged");
+  });
+
+  it("keeps nothing after an immediate cancellation: the customer asked for the data to go", async () => {
+    const s = await running(5);
+    const id = await pendingBackup(s);
+    await deliver(t.app, requested(s, id));
+    await setSubscriptionStatus(db(), s.subscriptionId, "CANCELLED");
+    await deliver(t.app, subscriptionEvent("subscription.cancelled", s));
+    expect((await instanceRow(db(), s.instanceId)).status).toBe("DELETED");
+    await cron();
+    const [row] = await db().select().from(backups).where(eq(backups.id, id));
+    expect(row).toMatchObject({ status: "DELETED", retainUntil: null });
+    expect(await eventTypes(s.instanceId)).toContain("backup.purged");
+    const ns = await db()
+      .select()
+      .from(simulatedNamespaces)
+      .where(eq(simulatedNamespaces.name, `customer-${s.user.id}`));
+    expect(ns).toEqual([]);
+  });
+});
