@@ -10,7 +10,8 @@ import { hasChromium, type PortalSite, startPortalSite } from "./support/portal-
  * stop shows a visible focus indicator, Tab follows the order the page is
  * drawn in and comes back out (no trap), Shift+Tab retraces it. Then the
  * layout shift an instance's PROVISIONING -> RUNNING causes on the dashboard
- * and the instance page, at 360 and 1280 px.
+ * and the instance page, at 360 and 1280 px, and the one a problem appearing
+ * and clearing (FAILED, then RUNNING again) causes on the instance page.
  */
 const PASSWORD = "a long enough password";
 
@@ -363,5 +364,78 @@ describe.skipIf(!hasChromium)("the portal with the keyboard only", () => {
     }
     // The check can fail: every page did record its layout (a shift of 0 is a measurement, not a blank).
     expect(results).toHaveLength(4);
+  }, 180_000);
+
+  it("an instance failing with its problem in words, then recovering, moves nothing on the instance page (360 and 1280 px)", async () => {
+    // The status answers are played in the browser (the page renders what the API says):
+    // the real answer, turned FAILED with a long problem, then the real RUNNING one again.
+    const problem =
+      "crash looping: the app exits right after it starts; its last lines are in the logs below";
+    const apiPath = `/api/v1${instancePath}`;
+    const measured: { view: string; total: number; shifts: Shift[]; sawProblem: boolean }[] = [];
+    for (const width of [1280, 360]) {
+      const p = await context.newPage();
+      await p.setViewportSize({ width, height: 800 });
+      let failing = false;
+      await p.route(
+        (url) => url.pathname === apiPath,
+        async (route) => {
+          // Never a 304: the page must get a body to render, failing or not.
+          const headers = { ...route.request().headers() };
+          delete headers["if-none-match"];
+          const real = await route.fetch({ headers });
+          const body = (await real.json()) as Record<string, unknown>;
+          if (failing) Object.assign(body, { status: "FAILED", lastError: problem });
+          const { etag: _etag, ...rest } = real.headers();
+          await route.fulfill({ status: real.status(), headers: rest, json: body });
+        },
+      );
+      await p.goto(`${site.url}${instancePath}`);
+      await p.waitForFunction(
+        () =>
+          document.querySelector(".status-line .badge")?.textContent === "RUNNING" &&
+          !!document.querySelector(".logs-box pre.logs"),
+        undefined,
+        { timeout: 60_000 },
+      );
+      await loaded(p);
+      await p.evaluate(() => {
+        (window as unknown as ShiftWindow).__from = performance.now();
+      });
+      failing = true;
+      await p.waitForFunction(
+        () => document.querySelector(".status-problem")?.textContent?.includes("crash looping"),
+        undefined,
+        { timeout: 30_000 },
+      );
+      const sawProblem = (await p.locator(".status-line .badge").textContent()) === "FAILED";
+      failing = false;
+      await p.waitForFunction(
+        () =>
+          document.querySelector(".status-line .badge")?.textContent === "RUNNING" &&
+          document.querySelector(".status-problem")?.textContent === "",
+        undefined,
+        { timeout: 30_000 },
+      );
+      const shifts = await p.evaluate(async () => {
+        const frame = () => new Promise((r) => requestAnimationFrame(() => r(undefined)));
+        await frame();
+        await frame();
+        const w = window as unknown as ShiftWindow;
+        w.__takeShifts();
+        return w.__shifts.filter((s) => s.at >= (w.__from ?? 0) && !s.input);
+      });
+      await p.close();
+      measured.push({
+        view: `instance at ${width} px`,
+        total: shifts.reduce((sum, s) => sum + s.value, 0),
+        shifts,
+        sawProblem,
+      });
+    }
+    for (const m of measured) {
+      expect(m.sawProblem, m.view).toBe(true);
+      expect(m.total, `${m.view}: ${JSON.stringify(m.shifts)}`).toBeLessThan(0.01);
+    }
   }, 180_000);
 });

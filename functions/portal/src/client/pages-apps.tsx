@@ -280,6 +280,11 @@ function InstancePage(props: PageProps) {
         Status: <StatusBadge status={i.status} />
         <span class="muted"> since {formatDate(i.statusChangedAt)}</span>
       </p>
+      {/* Always there, with room for two lines: a problem appearing or clearing as the
+          status changes moves nothing below it (and is announced). */}
+      <p class="status-problem" role="status" title={i.lastError ?? undefined}>
+        {i.lastError ? `Last problem: ${i.lastError}` : ""}
+      </p>
       <p>
         Address:{" "}
         {i.url ? (
@@ -290,7 +295,6 @@ function InstancePage(props: PageProps) {
           <span class="muted">assigned once it is placed</span>
         )}
       </p>
-      {i.lastError ? <Alert message={`Last problem: ${i.lastError}`} /> : null}
       <Alert message={message?.text} kind={message?.ok ? "ok" : "error"} />
       <div class="actions">
         <ConfirmButton
