@@ -10,7 +10,6 @@ import {
 } from "@minispod/shared";
 import { Hono } from "hono";
 import * as v from "valibot";
-import { idempotent } from "../idempotent";
 import type { InstancesContext } from "../services/context";
 import {
   addDomain,
@@ -20,6 +19,7 @@ import {
   verifyDomain,
 } from "../services/domains";
 import { addDomainBody, domainNotes as notes } from "./domains-openapi";
+import { idempotent } from "./idempotent";
 
 const domainParams = v.object({ id: fields.uuid(), domainId: fields.uuid() });
 
@@ -40,10 +40,9 @@ export function domainRoutes(ctx: InstancesContext, verifier: TokenVerifier) {
         const id = c.req.valid("param").id;
         const { domain } = c.req.valid("json");
         const request = { id, domain };
-        return idempotent(c, ctx, { scope: "instances.domains.add", request }, async () => ({
-          status: 201,
-          body: await addDomain({ ctx, input: { actor: actorOf(c), id, domain } }),
-        }));
+        return idempotent(c, ctx, { scope: "instances.domains.add", request, status: 201 }, () =>
+          addDomain({ ctx, input: { actor: actorOf(c), id, domain } }),
+        );
       })
       .get("/:id/domains/:domainId", notes.get, pathParams(domainParams), async (c) => {
         const { id, domainId } = c.req.valid("param");
