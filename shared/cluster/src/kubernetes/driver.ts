@@ -430,10 +430,14 @@ export function createKubernetesCluster(options: KubernetesClusterOptions): Kube
         return ref ? [{ ref, d }] : [];
       });
       // Pods only for instances that are not plainly running: one request per page.
+      // A rollout still under way counts too (more pods than available ones: a surge
+      // pod stuck while the old one serves, e.g. waiting for a deleted Secret), so the
+      // sweep can see why; a settled page still costs one request.
       const unsettled = deployments.filter(
         ({ d }) =>
           (d.spec?.replicas ?? 1) > 0 &&
-          (d.status?.availableReplicas ?? 0) < (d.spec?.replicas ?? 1),
+          ((d.status?.availableReplicas ?? 0) < (d.spec?.replicas ?? 1) ||
+            (d.status?.replicas ?? 0) > (d.status?.availableReplicas ?? 0)),
       );
       const podsByInstance = new Map<string, V1Pod[]>();
       if (unsettled.length > 0) {
