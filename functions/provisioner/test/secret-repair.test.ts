@@ -29,12 +29,23 @@ let app: ProvisionerTest["app"];
 /** Every recreateSecret call; `answer` overrides the cluster's (a 409 played as created: false). */
 const recreated: InstanceSpec[] = [];
 let answer: { created: boolean } | null = null;
+/** An instance whose old pod still serves while a surge pod waits for the Secret. */
+let surging: string | null = null;
 
 beforeAll(async () => {
   t = await setupProvisioner({ delayMs: DELAY, env: { PROVISION_TIMEOUT: "60s" } });
   t.h.clock.now = new Date("2026-03-01T12:00:00Z");
   const recording: ClusterPort = {
     ...t.cluster,
+    listStatuses: async (options) => {
+      const page = await t.cluster.listStatuses(options);
+      const items = page.items.map((item) =>
+        item.instanceId === surging && item.secretMissing
+          ? { ...item, phase: "running" as const, reason: "running" }
+          : item,
+      );
+      return { ...page, items };
+    },
     recreateSecret: async (spec) => {
       recreated.push(spec);
       return answer ?? t.cluster.recreateSecret(spec);
@@ -46,6 +57,7 @@ afterAll(() => t.h.close());
 beforeEach(() => {
   recreated.length = 0;
   answer = null;
+  surging = null;
 });
 
 const db = () => t.h.database.db;
@@ -131,6 +143,17 @@ describe("a Secret deleted behind our back", () => {
       status: "RUNNING",
       lastError: null,
     });
+  });
+
+  it("keeps a serving instance RUNNING when only a surge pod waited for it, with the line on its timeline", async () => {
+    const s = await lostSecret();
+    surging = s.instanceId;
+    expect(await sweep()).toMatchObject({ secretsRecreated: 1, errors: 0 });
+    expect(await instanceRow(db(), s.instanceId)).toMatchObject({ status: "RUNNING" });
+    expect((await timeline(db(), s.instanceId)).at(-1)).toBe(
+      REPAIRED.replace("PROVISIONING", "RUNNING"),
+    );
+    expect(await emitted(db(), s.instanceId)).not.toContain("instance.failed");
   });
 
   it("is left alone for an expired subscription: the sweep suspends it, no pod waits for the Secret", async () => {

@@ -1,4 +1,4 @@
-import { isClusterError } from "@minispod/cluster";
+import { type InstanceStatus, isClusterError } from "@minispod/cluster";
 import {
   appSpecOf,
   credentialsOf,
@@ -68,6 +68,7 @@ export interface SecretRepair {
 export async function recreateLostSecret(
   ctx: ProvisionerContext,
   record: InstanceRecord,
+  live: Pick<InstanceStatus, "phase">,
 ): Promise<SecretRepair> {
   const ref = refOf(record);
   const secretValues = await ensureCredentials(
@@ -87,14 +88,20 @@ export async function recreateLostSecret(
     "reconcile: the instance's Secret was re-created",
   );
   // A timeline line, no event: the pods start on their own now (the kubelet retries),
-  // and the provision deadline counts again from here; RUNNING follows as usual.
+  // and the provision deadline counts again from here; RUNNING follows as usual. When
+  // an old pod still serves (only a surge pod was stuck), the status stays what it is.
   await ctx.db.transaction(async (tx) => {
     const locked = await loadRecord(tx, { instanceId: ref.instanceId }, { lock: true });
     if (!locked || !UP.includes(locked.instance.status)) return;
+    const serving = live.phase === "running" && locked.instance.status === "RUNNING";
     await recordTransition(
       tx,
       locked,
-      { status: "PROVISIONING", message: SECRET_RECREATED_MESSAGE, lastError: null },
+      {
+        status: serving ? "RUNNING" : "PROVISIONING",
+        message: SECRET_RECREATED_MESSAGE,
+        ...(serving ? {} : { lastError: null }),
+      },
       { source: ctx.source, now: ctx.now() },
     );
   });

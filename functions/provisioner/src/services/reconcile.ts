@@ -149,7 +149,7 @@ export async function reconcile(
         } else if (
           status?.secretMissing &&
           desiredOf(record) === "running" &&
-          (await recreateLostSecret(ctx, record)).outcome === "recreated"
+          (await recreateLostSecret(ctx, record, status)).outcome === "recreated"
         ) {
           // Before a catalog re-apply (whose new pods would wait for the Secret too) and
           // instead of recording "failed": the pods start on their own now. Only for
