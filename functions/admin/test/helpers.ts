@@ -16,7 +16,8 @@ import {
 } from "@minispod/shared/testing";
 import type { Hono } from "hono";
 import { expect, it } from "vitest";
-import { type AdminDeps, createApp } from "../src/app";
+import { createApp } from "../src/app";
+import type { AdminDeps } from "../src/deps";
 import { adminFunction } from "../src/function";
 
 export interface AdminTest {

@@ -7,7 +7,8 @@ import { createHarness, type Harness, type TestUser } from "@minispod/shared/tes
 import { asc, eq, inArray } from "drizzle-orm";
 import type { Hono } from "hono";
 import { expect } from "vitest";
-import { type BillingSweeperDeps, createApp } from "../src/app";
+import { createApp } from "../src/app";
+import type { BillingSweeperDeps } from "../src/deps";
 import { billingSweeperFunction } from "../src/function";
 
 export interface SweeperTest {

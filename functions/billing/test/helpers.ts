@@ -20,7 +20,8 @@ import { createHarness, type Harness, json, type TestUser } from "@minispod/shar
 import { asc, eq } from "drizzle-orm";
 import type { Hono } from "hono";
 import { expect } from "vitest";
-import { type BillingDeps, createApp } from "../src/app";
+import { createApp } from "../src/app";
+import type { BillingDeps } from "../src/deps";
 import { billingFunction } from "../src/function";
 
 export const WEBHOOK_SECRET = "whsec_test_0123456789abcdef";

@@ -21,7 +21,8 @@ import {
   type TestUser,
 } from "@minispod/shared/testing";
 import type { Hono } from "hono";
-import { createApp, type InstancesDeps } from "../src/app";
+import { createApp } from "../src/app";
+import type { InstancesDeps } from "../src/deps";
 import { instancesFunction } from "../src/function";
 
 export interface InstancesTest {

@@ -25,7 +25,8 @@ import {
 } from "@minispod/shared/testing";
 import { asc, eq } from "drizzle-orm";
 import type { Hono } from "hono";
-import { createApp, type ProvisionerDeps } from "../src/app";
+import { createApp } from "../src/app";
+import type { ProvisionerDeps } from "../src/deps";
 import { provisionerFunction } from "../src/function";
 
 export interface ProvisionerTest {

@@ -11,7 +11,8 @@ import { createKubernetesCluster } from "@minispod/cluster/kubernetes";
 import { describeCluster, labKubeConfig, waitFor } from "@minispod/cluster/testing";
 import type { SubscriptionStatus } from "@minispod/db";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { createApp, type ProvisionerDeps } from "../src/app";
+import { createApp } from "../src/app";
+import type { ProvisionerDeps } from "../src/deps";
 import {
   activeSubscription,
   type Catalog,

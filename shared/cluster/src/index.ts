@@ -27,6 +27,7 @@ export {
   type InstanceStatus,
   isClusterError,
   type NamespaceSpec,
+  SECRET_MISSING_REASON,
   type SnapshotPhase,
   type SnapshotRef,
   type SnapshotStatus,

@@ -157,7 +157,17 @@ export interface InstanceStatus extends InstanceRef {
   specHash: string | null;
   /** Newest first; empty from listStatuses (events are read per instance). */
   events: ClusterEvent[];
+  /**
+   * True when a pod of the instance cannot start because the instance's
+   * Secret is gone (deleted behind our back): `recreateSecret` repairs it.
+   * Read from pod status, never from the Secret, which the provisioner may
+   * not read. Absent otherwise.
+   */
+  secretMissing?: boolean | undefined;
 }
+
+/** The plain words of an instance whose pods wait for its deleted Secret. */
+export const SECRET_MISSING_REASON = "the app's Secret is missing";
 
 export interface ListStatusesOptions {
   /** Only this customer's instances. */
@@ -245,6 +255,15 @@ export interface ClusterPort {
    * others kept; the pods see them after a `restart`. Never reads the Secret.
    */
   setSecretValues(ref: InstanceRef, values: Readonly<Record<string, string>>): Promise<void>;
+  /**
+   * Creates the instance's Secret again after it was lost (its status said
+   * `secretMissing`): `secretValues` as given, the other generated secrets
+   * new random values. An existing Secret is kept as it is (`created:
+   * false`), never read or overwritten. Only for that case: `applyInstance`
+   * never re-creates the Secret of an existing workload, since every create
+   * is charged by the quota admission even when the object exists.
+   */
+  recreateSecret(spec: InstanceSpec): Promise<{ created: boolean }>;
   /**
    * The backups preflight: instance volumes can be snapshotted only when a
    * VolumeSnapshotClass's driver is their StorageClass's provisioner.

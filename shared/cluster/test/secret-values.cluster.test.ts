@@ -59,7 +59,7 @@ const status = (promise: Promise<unknown>) =>
     (e: unknown) => (e instanceof ApiException ? e.code : -1),
   );
 
-describeCluster("setSecretValues: a rotated credential reaches the instance's Secret", () => {
+describeCluster("setSecretValues and recreateSecret: what reaches the instance's Secret", () => {
   let admin: KubeConfig;
   let core: CoreV1Api;
   let apps: AppsV1Api;
@@ -195,6 +195,34 @@ describeCluster("setSecretValues: a rotated credential reaches the instance's Se
     expect(await status(own.readNamespacedSecret({ name, namespace }))).toBe(403);
     expect(await status(own.listNamespacedSecret({ namespace }))).toBe(403);
     expect(await status(own.listSecretForAllNamespaces())).toBe(403);
+  });
+
+  it("recreateSecret with the provisioner's own token: creates a deleted Secret, keeps an existing one", async () => {
+    const provisioner = createKubernetesCluster({ config, kubeConfig: asProvisioner });
+    const { spec, namespace, name } = await applied(provisioner, { ADMIN_TOKEN: "the-customers" });
+    const first = decode((await core.readNamespacedSecret({ name, namespace })).data);
+    // It exists: a 409, nothing overwritten (nor read).
+    expect(
+      await provisioner.recreateSecret({ ...spec, secretValues: { ADMIN_TOKEN: "other" } }),
+    ).toEqual({ created: false });
+    expect(decode((await core.readNamespacedSecret({ name, namespace })).data)).toEqual(first);
+
+    await core.deleteNamespacedSecret({ name, namespace });
+    // applyInstance does not bring it back (the Deployment exists): that is the bug it repairs.
+    await provisioner.applyInstance(spec);
+    expect(await status(core.readNamespacedSecret({ name, namespace }))).toBe(404);
+    expect(await provisioner.recreateSecret(spec)).toEqual({ created: true });
+    const again = decode((await core.readNamespacedSecret({ name, namespace })).data);
+    expect(again.ADMIN_TOKEN).toBe("the-customers");
+    expect(again.SECRET_KEY).toMatch(/.{16,}/);
+    expect(again.SECRET_KEY).not.toBe(first.SECRET_KEY);
+    const labels = (await core.readNamespacedSecret({ name, namespace })).metadata?.labels;
+    expect(labels?.["minispod.dev/instance"]).toBe(spec.instanceId);
+
+    const nowhere = await provisioner
+      .recreateSecret({ ...spec, customerId: uniqueId() })
+      .catch((e: unknown) => e);
+    expect(nowhere).toMatchObject({ code: "not_found" });
   });
 
   it("with the provisioner's own token: no patch (which would answer with the data) outside customer namespaces", async () => {

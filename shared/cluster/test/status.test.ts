@@ -1,6 +1,6 @@
 import type { CoreV1Event, V1Deployment, V1Pod } from "@kubernetes/client-node";
 import { describe, expect, it } from "vitest";
-import { describeInstance, toClusterEvent } from "../src/kubernetes/status";
+import { describeInstance, secretIsMissing, toClusterEvent } from "../src/kubernetes/status";
 
 const ref = { customerId: "c1", instanceId: "i1" };
 
@@ -13,7 +13,7 @@ const deployment = (
     status: { observedGeneration: 1, ...over.status },
   }) as V1Deployment;
 
-const waitingPod = (reason: string, lastTerminated?: string): V1Pod => ({
+const waitingPod = (reason: string, lastTerminated?: string, message?: string): V1Pod => ({
   status: {
     phase: "Pending",
     containerStatuses: [
@@ -23,7 +23,7 @@ const waitingPod = (reason: string, lastTerminated?: string): V1Pod => ({
         imageID: "",
         ready: false,
         restartCount: 3,
-        state: { waiting: { reason } },
+        state: { waiting: { reason, ...(message ? { message } : {}) } },
         ...(lastTerminated
           ? { lastState: { terminated: { reason: lastTerminated, exitCode: 137 } } }
           : {}),
@@ -72,6 +72,58 @@ describe("status in plain words", () => {
     expect(
       describeInstance(ref, deployment(), [waitingPod("CrashLoopBackOff", "OOMKilled")]).reason,
     ).toBe("crash looping: out of memory");
+  });
+
+  describe("a Secret deleted behind our back", () => {
+    // The kubelet's words when envFrom names a Secret that does not exist.
+    const missing = (name: string) =>
+      waitingPod("CreateContainerConfigError", undefined, `secret "${name}" not found`);
+
+    it("is told apart from other configuration errors by the pod's message naming our Secret", () => {
+      const status = describeInstance(ref, deployment(), [missing("i-i1")]);
+      expect(status).toMatchObject({
+        phase: "failed",
+        reason: "the app's Secret is missing",
+        secretMissing: true,
+      });
+      expect(secretIsMissing(missing("i-i1"), "i-i1")).toBe(true);
+    });
+
+    it("is not claimed for another Secret, a missing key, or another waiting reason", () => {
+      const other = describeInstance(ref, deployment(), [missing("someone-elses")]);
+      expect(other).toMatchObject({
+        phase: "failed",
+        reason: "configuration could not be applied",
+      });
+      expect(other.secretMissing).toBeUndefined();
+      const key = waitingPod(
+        "CreateContainerConfigError",
+        undefined,
+        "couldn't find key ADMIN_TOKEN in Secret customer-c1/i-i1",
+      );
+      expect(describeInstance(ref, deployment(), [key]).secretMissing).toBeUndefined();
+      const pulled = waitingPod("ErrImagePull", undefined, 'secret "i-i1" not found');
+      expect(describeInstance(ref, deployment(), [pulled]).secretMissing).toBeUndefined();
+      expect(describeInstance(ref, deployment(), []).secretMissing).toBeUndefined();
+    });
+
+    it("is reported even while an old pod still serves (a surge pod stuck on it), not when suspended", () => {
+      const serving = deployment({
+        status: {
+          availableReplicas: 1,
+          updatedReplicas: 1,
+          readyReplicas: 1,
+          observedGeneration: 1,
+        },
+      });
+      expect(describeInstance(ref, serving, [missing("i-i1")])).toMatchObject({
+        phase: "running",
+        secretMissing: true,
+      });
+      expect(
+        describeInstance(ref, deployment({ replicas: 0 }), [missing("i-i1")]).secretMissing,
+      ).toBeUndefined();
+    });
   });
 
   it("says volume pending when the pod waits for its claim", () => {

@@ -1,5 +1,14 @@
-import { isClusterError } from "@minispod/cluster";
-import { loadRecord, readCredential, refOf } from "@minispod/instances";
+import { type InstanceStatus, isClusterError } from "@minispod/cluster";
+import {
+  appSpecOf,
+  credentialsOf,
+  ensureCredentials,
+  type InstanceRecord,
+  loadRecord,
+  readCredential,
+  recordTransition,
+  refOf,
+} from "@minispod/instances";
 import type { ProvisionerContext } from "./context";
 
 export interface RotationResult {
@@ -33,4 +42,68 @@ export async function applyRotatedCredential(
     throw error;
   }
   return { outcome: "applied" };
+}
+
+/** The timeline line of a repaired Secret, in words the customer can act on. */
+export const SECRET_RECREATED_MESSAGE =
+  "The app's Secret was missing and has been re-created; generated values other than your credentials were regenerated.";
+
+/** Statuses of an instance meant to be up, the only ones whose pods can wait for a Secret. */
+const UP: readonly string[] = ["PROVISIONING", "RUNNING", "FAILED"];
+
+export interface SecretRepair {
+  outcome: "recreated" | "exists";
+}
+
+/**
+ * Creates again the Secret of an instance whose pods report it missing
+ * (deleted behind our back; `applyInstance` never re-creates it for an
+ * existing workload). The customer-facing credentials get their current
+ * values, unsealed from the database as at provision time, so what the
+ * customer reads on the credentials page keeps working; the other generated
+ * secrets were lost with the Secret and get new random values, which the
+ * timeline says. The Secret is created, never read: a 409 (it exists again,
+ * a concurrent sweep or an operator restored it) keeps it and writes nothing.
+ */
+export async function recreateLostSecret(
+  ctx: ProvisionerContext,
+  record: InstanceRecord,
+  live: Pick<InstanceStatus, "phase">,
+): Promise<SecretRepair> {
+  const ref = refOf(record);
+  const secretValues = await ensureCredentials(
+    ctx.db,
+    ctx.keyring,
+    ref.instanceId,
+    credentialsOf(record.service).map((c) => c.secret),
+  );
+  const { created } = await ctx.cluster.recreateSecret({
+    ...ref,
+    app: appSpecOf(record.service),
+    secretValues,
+  });
+  if (!created) return { outcome: "exists" };
+  ctx.logger.warn(
+    { instanceId: ref.instanceId },
+    "reconcile: the instance's Secret was re-created",
+  );
+  // A timeline line, no event: the pods start on their own now (the kubelet retries),
+  // and the provision deadline counts again from here; RUNNING follows as usual. When
+  // an old pod still serves (only a surge pod was stuck), the status stays what it is.
+  await ctx.db.transaction(async (tx) => {
+    const locked = await loadRecord(tx, { instanceId: ref.instanceId }, { lock: true });
+    if (!locked || !UP.includes(locked.instance.status)) return;
+    const serving = live.phase === "running" && locked.instance.status === "RUNNING";
+    await recordTransition(
+      tx,
+      locked,
+      {
+        status: serving ? "RUNNING" : "PROVISIONING",
+        message: SECRET_RECREATED_MESSAGE,
+        ...(serving ? {} : { lastError: null }),
+      },
+      { source: ctx.source, now: ctx.now() },
+    );
+  });
+  return { outcome: "recreated" };
 }

@@ -10,6 +10,7 @@ import {
 import { and, asc, eq, gt, inArray, ne } from "drizzle-orm";
 import type { ProvisionerContext } from "./context";
 import { convergeInstance } from "./converge";
+import { recreateLostSecret } from "./credentials";
 import { desiredOf } from "./desired";
 
 export interface ReconcileResult {
@@ -32,6 +33,11 @@ export interface ReconcileResult {
   respecified: number;
   /** Instances behind their catalog entry left for the next sweep (over `rolloutBatch`). */
   respecDeferred: number;
+  /**
+   * Instances whose Secret was deleted behind our back (their pods said so)
+   * and has been created again, credentials with their current values.
+   */
+  secretsRecreated: number;
   /** Workloads of instances that are DELETED here, deleted (again). */
   orphansDeleted: number;
   /**
@@ -113,6 +119,7 @@ export async function reconcile(
     converged: 0,
     respecified: 0,
     respecDeferred: 0,
+    secretsRecreated: 0,
     orphansDeleted: 0,
     unknownWorkloads: 0,
     errors: 0,
@@ -139,6 +146,17 @@ export async function reconcile(
         if (needsConverge(record, status)) {
           const done = await convergeInstance(ctx, { instanceId: id });
           if (done.outcome === "converged") result.converged++;
+        } else if (
+          status?.secretMissing &&
+          desiredOf(record) === "running" &&
+          (await recreateLostSecret(ctx, record, status)).outcome === "recreated"
+        ) {
+          // Before a catalog re-apply (whose new pods would wait for the Secret too) and
+          // instead of recording "failed": the pods start on their own now. Only for
+          // instances whose pods say so, never a create per instance per sweep: the quota
+          // admission charges every create, even of a Secret that exists. When it exists
+          // already (409), this falls through: what the cluster reports is recorded as usual.
+          result.secretsRecreated++;
         } else if (behindCatalog(record, status)) {
           // A catalog change rolls out a few instances per sweep, not all at once.
           if (result.respecified >= options.rolloutBatch) {

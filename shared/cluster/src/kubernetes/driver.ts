@@ -14,6 +14,7 @@ import {
   StorageV1Api,
   type V1Deployment,
   type V1Pod,
+  type V1Secret,
 } from "@kubernetes/client-node";
 import type { ClusterConfig } from "../config";
 import {
@@ -233,6 +234,24 @@ export function createKubernetesCluster(options: KubernetesClusterOptions): Kube
     return customerId && instanceId ? { customerId, instanceId } : null;
   };
 
+  /** Creates a Secret; false when it exists already (its values are kept, and not read). */
+  const createSecret = async (secret: V1Secret): Promise<boolean> => {
+    const { namespace, name } = secret.metadata as { namespace: string; name: string };
+    let created = true;
+    await call(`create Secret ${namespace}/${name}`, async () => {
+      try {
+        await core.createNamespacedSecret({ namespace, body: secret, fieldManager: FIELD_MANAGER });
+      } catch (error) {
+        if (error instanceof ApiException && error.code === 409) {
+          created = false; // already there: keep its values
+          return;
+        }
+        throw error;
+      }
+    });
+    return created;
+  };
+
   const domains = kubernetesDomains({ config, objects, call, apply: (o) => apply(o), orNull });
 
   return {
@@ -271,22 +290,19 @@ export function createKubernetesCluster(options: KubernetesClusterOptions): Kube
       // create, even of an object that exists, until the quota controller recounts, so a
       // burst of replayed events failed with "exceeded quota: secrets". The Deployment is
       // applied after the Secret, so when it exists the Secret does too.
+      // (A Secret deleted later behind our back is therefore not re-created here: the
+      // sweep sees the pods waiting for it and calls recreateSecret.)
       const created = (await readDeployment(spec)) !== null;
-      if (!created)
-        await call(`create Secret ${names.namespace}/${names.name}`, async () => {
-          try {
-            await core.createNamespacedSecret({
-              namespace: names.namespace,
-              body: secret,
-              fieldManager: FIELD_MANAGER,
-            });
-          } catch (error) {
-            if (error instanceof ApiException && error.code === 409) return; // already there: keep its values
-            throw error;
-          }
-        });
+      if (!created) await createSecret(secret);
       await Promise.all(instanceManifests(config, spec).map((o) => apply(o)));
       return names;
+    },
+
+    async recreateSecret(spec: InstanceSpec) {
+      // A create, not an apply or a patch: it never overwrites values that exist (a
+      // 409 keeps them) and never answers with a stored Secret, so the provisioner
+      // still needs no read access to Secrets to repair a lost one.
+      return { created: await createSecret(secretManifest(config, spec)) };
     },
 
     async scaleInstance(ref, replicas) {
@@ -414,10 +430,14 @@ export function createKubernetesCluster(options: KubernetesClusterOptions): Kube
         return ref ? [{ ref, d }] : [];
       });
       // Pods only for instances that are not plainly running: one request per page.
+      // A rollout still under way counts too (more pods than available ones: a surge
+      // pod stuck while the old one serves, e.g. waiting for a deleted Secret), so the
+      // sweep can see why; a settled page still costs one request.
       const unsettled = deployments.filter(
         ({ d }) =>
           (d.spec?.replicas ?? 1) > 0 &&
-          (d.status?.availableReplicas ?? 0) < (d.spec?.replicas ?? 1),
+          ((d.status?.availableReplicas ?? 0) < (d.spec?.replicas ?? 1) ||
+            (d.status?.replicas ?? 0) > (d.status?.availableReplicas ?? 0)),
       );
       const podsByInstance = new Map<string, V1Pod[]>();
       if (unsettled.length > 0) {

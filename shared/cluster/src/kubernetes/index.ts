@@ -18,5 +18,6 @@ export {
 export { describeSnapshot, SNAPSHOT_GROUP, SNAPSHOT_VERSION } from "./snapshots";
 export {
   describeInstance,
+  secretIsMissing,
   toClusterEvent,
 } from "./status";

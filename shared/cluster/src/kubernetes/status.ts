@@ -1,6 +1,12 @@
 import type { CoreV1Event, V1Deployment, V1Pod } from "@kubernetes/client-node";
-import { SPEC_HASH_ANNOTATION } from "../names";
-import type { ClusterEvent, InstancePhase, InstanceRef, InstanceStatus } from "../port";
+import { instanceName, SPEC_HASH_ANNOTATION } from "../names";
+import {
+  type ClusterEvent,
+  type InstancePhase,
+  type InstanceRef,
+  type InstanceStatus,
+  SECRET_MISSING_REASON,
+} from "../port";
 
 interface Verdict {
   phase: InstancePhase;
@@ -19,7 +25,28 @@ const WAITING: Record<string, Verdict> = {
   RunContainerError: { phase: "failed", reason: "container could not be started" },
 };
 
-function podVerdict(pod: V1Pod): Verdict | null {
+/**
+ * Whether a pod cannot start its container because the instance's own
+ * Secret does not exist: the kubelet reports the container waiting with
+ * `CreateContainerConfigError` and the message `secret "<name>" not found`
+ * (the Deployment takes the generated values by `envFrom`, not optional).
+ *
+ * This is how the provisioner learns that the Secret was deleted behind its
+ * back without being allowed to read Secrets: the pod status it already
+ * reads says so. A Secret of another name (not ours) or a missing key is
+ * not this case and is left to the generic words.
+ */
+export function secretIsMissing(pod: V1Pod, secretName: string): boolean {
+  return (pod.status?.containerStatuses ?? []).some((c) => {
+    const waiting = c.state?.waiting;
+    if (waiting?.reason !== "CreateContainerConfigError") return false;
+    const named = /secrets? "([^"]+)" not found/i.exec(waiting.message ?? "");
+    return named?.[1] === secretName;
+  });
+}
+
+function podVerdict(pod: V1Pod, secretName: string): Verdict | null {
+  if (secretIsMissing(pod, secretName)) return { phase: "failed", reason: SECRET_MISSING_REASON };
   for (const c of pod.status?.containerStatuses ?? []) {
     const waiting = c.state?.waiting?.reason;
     if (waiting && WAITING[waiting]) {
@@ -66,6 +93,11 @@ export function describeInstance(
   }
   const desired = deployment.spec?.replicas ?? 1;
   const ready = deployment.status?.readyReplicas ?? 0;
+  // The Secret is named like the Deployment (and every other object of the instance).
+  const secretName = deployment.metadata?.name ?? instanceName(ref.instanceId);
+  // Looked for in every pod given, whatever the phase: a surge pod stuck on it while
+  // the old pod still serves is worth repairing before the old one goes too.
+  const secretMissing = desired > 0 && pods.some((pod) => secretIsMissing(pod, secretName));
   const replicas = { desired, ready };
   const verdict = ((): Verdict => {
     if (desired === 0) return { phase: "suspended", reason: "suspended" };
@@ -89,7 +121,7 @@ export function describeInstance(
     if (available >= desired && updated >= desired && current)
       return { phase: "running", reason: "running" };
     for (const pod of pods) {
-      const v = podVerdict(pod);
+      const v = podVerdict(pod, secretName);
       if (v) return v;
     }
     const progressing = conditions.find((c) => c.type === "Progressing");
@@ -101,7 +133,7 @@ export function describeInstance(
     return { phase: "starting", reason: "starting" };
   })();
   const specHash = deployment.metadata?.annotations?.[SPEC_HASH_ANNOTATION] ?? null;
-  return { ...base, ...verdict, replicas, specHash };
+  return { ...base, ...verdict, replicas, specHash, ...(secretMissing ? { secretMissing } : {}) };
 }
 
 /** Event reasons Kubernetes uses -> plain words; other messages pass through. */

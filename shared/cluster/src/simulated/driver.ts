@@ -93,7 +93,11 @@ const storedApp = (app: AppSpec): AppSpec => JSON.parse(JSON.stringify(app)) as 
 function stateOf(row: Workload): WorkloadState {
   const app = row.app as AppSpec;
   const marker = app.env?.[FAULT_ENV];
-  const fault = isSimulatedFault(row.fault) ? row.fault : isSimulatedFault(marker) ? marker : null;
+  const fault = isSimulatedFault(row.fault)
+    ? row.fault
+    : isSimulatedFault(marker) && marker !== "secret-missing"
+      ? marker
+      : null;
   return {
     name: row.name,
     image: `${app.image}:${app.imageTag}${app.imageDigest ? `@${app.imageDigest}` : ""}`,
@@ -149,6 +153,10 @@ export function createSimulatedCluster(options: SimulatedClusterOptions): Simula
       replicas: { desired: row.replicas, ready: verdict.ready },
       specHash: specHash(row.app as AppSpec),
       events: withEvents ? eventsOf(state, at, delayMs) : [],
+      // As the kubernetes driver reads it from the pod: once the pod tried to start.
+      ...(state.fault === "secret-missing" && verdict.phase === "failed"
+        ? { secretMissing: true }
+        : {}),
     };
   };
 
@@ -366,6 +374,26 @@ export function createSimulatedCluster(options: SimulatedClusterOptions): Simula
       // Secret values are never kept here (nor in a real cluster's readable state):
       // the workload only has to exist, as the Secret lives and dies with it.
       if (!(await load(ref))) throw notFound(ref);
+    },
+
+    async recreateSecret(spec) {
+      const row = await load(spec);
+      if (!row) throw notFound(spec);
+      // Values are not kept here (see setSecretValues); only whether the Secret exists,
+      // which is the "secret-missing" fault. Re-created, the kubelet's next try starts
+      // the container: a new rollout from now.
+      if (row.fault !== "secret-missing") return { created: false };
+      const healed = await db
+        .update(simulatedWorkloads)
+        .set({ fault: null, rolloutStartedAt: now() })
+        .where(
+          and(
+            eq(simulatedWorkloads.instanceId, spec.instanceId),
+            eq(simulatedWorkloads.fault, "secret-missing"),
+          ),
+        )
+        .returning({ id: simulatedWorkloads.instanceId });
+      return { created: healed.length > 0 };
     },
 
     async snapshotSupport() {

@@ -1,4 +1,10 @@
-import type { ClusterEvent, InstanceLogs, InstancePhase, LogOptions } from "../port";
+import {
+  type ClusterEvent,
+  type InstanceLogs,
+  type InstancePhase,
+  type LogOptions,
+  SECRET_MISSING_REASON,
+} from "../port";
 import type { SimulatedFault } from "./faults";
 
 /** What the simulation needs of one stored workload. */
@@ -37,6 +43,11 @@ export function verdictOf(state: WorkloadState, now: Date, delayMs: number): Ver
     case "image-pull":
       return reached(1)
         ? { phase: "failed", reason: "image could not be pulled", ready: 0 }
+        : { phase: "starting", reason: "starting", ready: 0 };
+    case "secret-missing":
+      // Scheduled and pulled, then the kubelet cannot build the container's environment.
+      return reached(1)
+        ? { phase: "failed", reason: SECRET_MISSING_REASON, ready: 0 }
         : { phase: "starting", reason: "starting", ready: 0 };
     case "crash-loop":
       return reached(2)
@@ -93,6 +104,10 @@ export function eventsOf(state: WorkloadState, now: Date, delayMs: number): Clus
     return events.reverse();
   }
   add(1, "Normal", "Pulled", `Pulled image "${state.image}"`, pod);
+  if (state.fault === "secret-missing") {
+    add(1, "Warning", "Failed", `Error: secret "${state.name}" not found`, pod);
+    return events.reverse();
+  }
   add(1, "Normal", "Created", "Created container app", pod);
   add(2, "Normal", "Started", "Started container app", pod);
   if (state.fault === "crash-loop") {
@@ -120,7 +135,12 @@ export function logsOf(
   if (state.replicas === 0 || state.fault === "quota") return { pod: null, lines: [] };
   const pod = podName(state);
   const started = step(state, delayMs, 2);
-  if (state.fault === "image-pull" || state.fault === "volume-pending" || now < started) {
+  if (
+    state.fault === "image-pull" ||
+    state.fault === "volume-pending" ||
+    state.fault === "secret-missing" ||
+    now < started
+  ) {
     return { pod, lines: [] };
   }
   const entries: Array<[Date, string]> = [[started, `starting ${state.image}`]];

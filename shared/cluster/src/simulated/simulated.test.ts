@@ -200,6 +200,39 @@ describe("simulated cluster: failures", () => {
     });
   });
 
+  it("plays a Secret deleted behind our back: failed until recreateSecret creates it again", async () => {
+    const { ref } = await provisioned();
+    await cluster.setFault(ref, "secret-missing");
+    advance(DELAY);
+    const lost = await cluster.readStatus(ref);
+    expect(lost).toMatchObject({
+      phase: "failed",
+      reason: "the app's Secret is missing",
+      secretMissing: true,
+    });
+    expect(lost.events[0]?.message).toBe(`Error: secret "i-${ref.instanceId}" not found`);
+    const [listed] = (await cluster.listStatuses({ customerId: ref.customerId })).items;
+    expect(listed?.secretMissing).toBe(true);
+    // Applying again does not bring it back (the Deployment exists), as on a real cluster.
+    await cluster.applyInstance({ ...ref, app: app() });
+    expect((await cluster.readStatus(ref)).secretMissing).toBe(true);
+
+    expect(await cluster.recreateSecret({ ...ref, app: app() })).toEqual({ created: true });
+    // Created once: a second call finds it there (a 409 on a real cluster).
+    expect(await cluster.recreateSecret({ ...ref, app: app() })).toEqual({ created: false });
+    advance(3 * DELAY);
+    const healed = await cluster.readStatus(ref);
+    expect(healed.phase).toBe("running");
+    expect(healed.secretMissing).toBeUndefined();
+  });
+
+  it("does not take secret-missing from the catalog marker (the repair could never heal it)", async () => {
+    const { ref } = await provisioned({ env: { [FAULT_ENV]: "secret-missing" } });
+    advance(3 * DELAY);
+    expect(await cluster.readStatus(ref)).toMatchObject({ phase: "running" });
+    expect(await cluster.recreateSecret({ ...ref, app: app() })).toEqual({ created: false });
+  });
+
   it("heals when the fault is cleared", async () => {
     const { ref } = await provisioned({ env: { [FAULT_ENV]: "quota" } });
     await cluster.setFault(ref, null);
