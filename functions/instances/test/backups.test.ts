@@ -277,6 +277,18 @@ describe("DELETE /api/v1/instances/:id/backups/:backupId", () => {
     expect(admin.status).toBe(403);
   });
 
+  it("refuses to delete a backup while a restore from it runs (409)", async () => {
+    const made = await makeInstance(t, t.customer, "RUNNING", withStorage);
+    const id = await readyBackup(made);
+    expect((await restore(made, id)).status).toBe(202);
+    const response = await t.app.request(`${base(made)}/${id}`, {
+      method: "DELETE",
+      headers: t.h.bearer(t.customer),
+    });
+    expect(response.status).toBe(409);
+    expect(((await response.json()) as { detail: string }).detail).toMatch(/being restored/);
+  });
+
   runRouteSecurityTests(() => ({ app: t.app, harness: t.h }), {
     method: "DELETE",
     path: () => `${base(mine)}/${randomUUID()}`,

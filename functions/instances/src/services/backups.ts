@@ -203,6 +203,18 @@ export async function deleteBackup({
     });
   }
   if (backup.status === "DELETING") return backupDto(backup);
+  // A new instance subscribed from it is created from its snapshot: deleting it now would
+  // leave that instance's claim waiting for a snapshot that is gone.
+  const [restoring] = await ctx.db
+    .select({ id: backupRestores.id })
+    .from(backupRestores)
+    .where(and(eq(backupRestores.backupId, backup.id), eq(backupRestores.status, "PENDING")))
+    .limit(1);
+  if (restoring) {
+    throw new AppError("CONFLICT", {
+      detail: "This backup is being restored; delete it once the restore has finished.",
+    });
+  }
   return ctx.db.transaction(async (tx) => {
     const [updated] = await tx
       .update(backups)
