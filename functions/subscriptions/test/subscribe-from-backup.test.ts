@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { SANDBOX_PAYMENT_METHODS } from "@minispod/billing/payments";
 import {
   auditLog,
   backupRestores,
@@ -146,6 +147,48 @@ describe("POST /api/v1/subscriptions with restoreFromBackupId", () => {
       .from(backupRestores)
       .where(eq(backupRestores.backupId, backup.id));
     expect(restores).toHaveLength(0);
+  });
+});
+
+describe("POST /api/v1/subscriptions with restoreFromBackupId: a settlement after the backup went", () => {
+  it("fails the restore at once, in plain words, and the paid instance starts empty", async () => {
+    const backup = await backupOf(t.customer);
+    const key = { "idempotency-key": `restore-late-${randomUUID()}` };
+    const request = {
+      serviceSlug: app.slug,
+      restoreFromBackupId: backup.id,
+      paymentMethod: SANDBOX_PAYMENT_METHODS.timeoutAfterCharge,
+    };
+    // Charged, but the answer was lost: nothing settled yet.
+    const lost = await subscribeRequest(t, t.customer, request, key);
+    expect(lost.status).toBe(503);
+    // Meanwhile the backup is deleted (no restore row exists yet to refuse it).
+    await db().update(backups).set({ status: "DELETING" }).where(eq(backups.id, backup.id));
+    // The retry finishes that payment: the subscription is paid and live.
+    const settled = await subscribeRequest(t, t.customer, request, key);
+    expect(settled.status).toBe(201);
+    const body = (await settled.json()) as SubscriptionBody;
+    expect(body.status).toBe("ACTIVE");
+    const instanceId = body.instance!.id;
+    const [restore] = await restoresInto(instanceId);
+    expect(restore).toMatchObject({
+      backupId: backup.id,
+      target: "NEW_INSTANCE",
+      status: "FAILED",
+    });
+    expect(restore?.error).toMatch(/deleted before the new instance was created/);
+    expect(restore?.finishedAt).not.toBeNull();
+    const volumes = await db()
+      .select()
+      .from(instanceVolumes)
+      .where(eq(instanceVolumes.instanceId, instanceId));
+    expect(volumes).toEqual([]);
+    const events = await db()
+      .select()
+      .from(outboxEvents)
+      .where(eq(outboxEvents.subject, restore!.id));
+    expect(events.map((e) => e.type)).toEqual(["dev.minispod.backup.restore_failed"]);
+    expect(events[0]?.data).toMatchObject({ targetInstanceId: instanceId, reason: restore!.error });
   });
 });
 
