@@ -137,30 +137,6 @@ export function Backups(props: {
           the backup's data.
         </p>
       )}
-      {restores.state === "ok" && restores.data.items.length > 0 ? (
-        <table>
-          <caption class="muted">Restores into this instance, newest first</caption>
-          <thead>
-            <tr>
-              <th scope="col">Asked</th>
-              <th scope="col">State</th>
-              <th scope="col">Finished</th>
-            </tr>
-          </thead>
-          <tbody>
-            {restores.data.items.map((r) => (
-              <tr>
-                <td>{formatDate(r.createdAt)}</td>
-                <td>
-                  {r.status === "DONE" ? "restored" : words(r.status)}
-                  {r.error ? <span class="muted"> — {r.error}</span> : null}
-                </td>
-                <td>{r.finishedAt ? formatDate(r.finishedAt) : "—"}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      ) : null}
       <Show value={list}>
         {(page) =>
           page.items.length === 0 ? (
@@ -219,6 +195,30 @@ export function Backups(props: {
           )
         }
       </Show>
+      {restores.state === "ok" && restores.data.items.length > 0 ? (
+        <table>
+          <caption class="muted">Restores into this instance, newest first</caption>
+          <thead>
+            <tr>
+              <th scope="col">Asked</th>
+              <th scope="col">State</th>
+              <th scope="col">Finished</th>
+            </tr>
+          </thead>
+          <tbody>
+            {restores.data.items.map((r) => (
+              <tr>
+                <td>{formatDate(r.createdAt)}</td>
+                <td>
+                  {r.status === "DONE" ? "restored" : words(r.status)}
+                  {r.error ? <span class="muted"> — {r.error}</span> : null}
+                </td>
+                <td>{r.finishedAt ? formatDate(r.finishedAt) : "—"}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      ) : null}
     </section>
   );
 }
