@@ -292,7 +292,11 @@ describe.each(["pglite", "postgres"] as const)("local mode on %s", (database) =>
       expect(again.status).toBe(201);
       const fresh = ((await again.json()) as { instance: { id: string } }).instance.id;
       await runner.settle();
-      expect((await show(fresh, auth)).status).toBe("RUNNING");
+      const freshShown = await show(fresh, auth);
+      expect(freshShown.status).toBe("RUNNING");
+      expect(freshShown.timeline.map((e) => e.message)).toContain(
+        "Creating the workload, its volume restored from your backup.",
+      );
       const claims = await db
         .select()
         .from(simulatedVolumes)

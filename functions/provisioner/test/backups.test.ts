@@ -341,6 +341,9 @@ describe("a new subscription restored from a backup (restoreFromBackupId)", () =
     // One volume, never an empty one: generation 0's claim names the snapshot as its dataSource.
     expect(await volumesOf(fresh.instanceId)).toEqual([["i-ID", `b-${id}`]]);
     expect((await instanceRow(db(), fresh.instanceId)).status).toBe("RUNNING");
+    expect(await timeline(db(), fresh.instanceId)).toContain(
+      "PROVISIONING Creating the workload, its volume restored from your backup.",
+    );
     expect(await restoreRow(restoreId)).toMatchObject({ status: "DONE", error: null });
     expect((await restoreRow(restoreId))?.finishedAt).not.toBeNull();
     expect(await eventTypes(restoreId)).toEqual(["backup.restored"]);
