@@ -1,3 +1,5 @@
+import { serviceCatalog } from "@minispod/db";
+import { eq } from "drizzle-orm";
 import type { BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -11,7 +13,8 @@ import {
 /**
  * The instance page's Backups section in Debian's headless Chromium against
  * the local runner (simulated cluster, snapshots ready at once): back up now,
- * see it ready with its size, restore it into the instance; axe-core finds no
+ * see it ready with its size, restore it into the instance, then into a new
+ * instance in one step (subscribe with the backup); axe-core finds no
  * serious or critical violation on the way.
  */
 if (!hasChromium) console.warn(`${CHROMIUM} is missing: the portal backups check is skipped.`);
@@ -79,6 +82,44 @@ describe.skipIf(!hasChromium)("the portal's backups in headless Chromium", () =>
       return (
         (await page.locator(".timeline").textContent())?.includes("Restored from the backup") ??
         false
+      );
+    });
+    expect(await seriousViolations(page)).toEqual([]);
+
+    // Into a new instance in one step: the subscribe page with the backup; the new instance
+    // starts with its data, and its Backups section shows the restore done. (The demo
+    // catalog allows one gitea per customer; the operator allows more here.)
+    await site.runner.hosted
+      .get("subscriptions")!
+      .ctx.db.update(serviceCatalog)
+      .set({ allowMultiple: true })
+      .where(eq(serviceCatalog.slug, "gitea"));
+    const source = page.url();
+    await section
+      .locator("tbody tr")
+      .first()
+      .getByRole("link", { name: "Restore into a new instance" })
+      .click();
+    await page.waitForURL(/\/apps\/gitea\/subscribe\?restoreFrom=/);
+    await page.getByText("starts with the data of the backup you chose").waitFor();
+    await page.getByRole("button", { name: /and subscribe$/ }).click();
+    await page.waitForURL(
+      (url) => /\/instances\/[0-9a-f-]+$/.test(url.pathname) && url.href !== source,
+    );
+    await eventually("new instance RUNNING", async () => {
+      await site.runner.settle();
+      return (await page.locator(".status-line .badge").textContent()) === "RUNNING";
+    });
+    const fresh = page.locator("section:has(#backups-h)");
+    await eventually("restore shown as done", async () => {
+      await site.runner.settle();
+      await fresh.getByRole("button", { name: "Refresh backups" }).click();
+      return (
+        (await fresh.getByText("Restores into this instance").count()) > 0 &&
+        ((
+          await fresh.locator("table", { hasText: "Restores into this instance" }).textContent()
+        )?.includes("restored") ??
+          false)
       );
     });
     expect(await seriousViolations(page)).toEqual([]);

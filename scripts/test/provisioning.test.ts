@@ -1,7 +1,7 @@
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { serviceCatalog, simulatedDomains, subscriptions } from "@minispod/db";
+import { serviceCatalog, simulatedDomains, simulatedVolumes, subscriptions } from "@minispod/db";
 import { enqueueEvent } from "@minispod/shared";
 import {
   createHarness,
@@ -263,35 +263,54 @@ describe.each(["pglite", "postgres"] as const)("local mode on %s", (database) =>
         "SCHEDULED READY",
       ]);
 
-      // Restore into the same instance: it starts again on the restored volume.
+      // Restore into the same instance: it starts again on the restored volume; Location
+      // is where the client follows the restore to DONE.
       const restore = await api(`/instances/${id}/backups/${backup.id}/restore`, json({}, auth));
       expect(restore.status).toBe(202);
+      const followAt = restore.headers.get("location")!;
+      expect(followAt).toMatch(new RegExp(`^/api/v1/instances/${id}/restores/`));
       await runner.settle();
       const shown = await show(id, auth);
       expect(shown.timeline.map((e) => e.message).join("\n")).toMatch(/Restored from the backup/);
       expect(shown.status).toBe("RUNNING");
+      const followed = await runner.app.request(followAt, { headers: auth });
+      expect(await followed.json()).toMatchObject({ target: "SAME_INSTANCE", status: "DONE" });
 
-      // Into a new instance of the same app: a second subscription (the demo catalog allows
-      // one gitea per customer; the operator allows more here, as an admin could).
-      await runner.hosted
-        .get("subscriptions")!
-        .ctx.db.update(serviceCatalog)
+      // Into a new instance of the same app, in one step: subscribe with the backup, and the
+      // new instance is provisioned on a volume created from its snapshot (it never starts
+      // empty). The demo catalog allows one gitea per customer; the operator allows more
+      // here, as an admin could.
+      const db = runner.hosted.get("subscriptions")!.ctx.db;
+      await db
+        .update(serviceCatalog)
         .set({ allowMultiple: true })
         .where(eq(serviceCatalog.slug, "gitea"));
-      const again = await api("/subscriptions", json({ serviceSlug: "gitea" }, auth));
+      const again = await api(
+        "/subscriptions",
+        json({ serviceSlug: "gitea", restoreFromBackupId: backup.id }, auth),
+      );
       expect(again.status).toBe(201);
       const fresh = ((await again.json()) as { instance: { id: string } }).instance.id;
       await runner.settle();
-      const into = await api(
-        `/instances/${id}/backups/${backup.id}/restore`,
-        json({ targetInstanceId: fresh }, auth),
+      const freshShown = await show(fresh, auth);
+      expect(freshShown.status).toBe("RUNNING");
+      expect(freshShown.timeline.map((e) => e.message)).toContain(
+        "Creating the workload, its volume restored from your backup.",
       );
-      expect(into.status).toBe(202);
-      expect(await into.json()).toMatchObject({ target: "NEW_INSTANCE", targetInstanceId: fresh });
-      await runner.settle();
-      expect((await show(fresh, auth)).timeline.map((e) => e.message).join("\n")).toMatch(
-        /Restored from the backup/,
-      );
+      const claims = await db
+        .select()
+        .from(simulatedVolumes)
+        .where(eq(simulatedVolumes.instanceId, fresh));
+      expect(claims.map((v) => [v.name, v.dataSource])).toEqual([[`i-${fresh}`, `b-${backup.id}`]]);
+      const restores = (await (
+        await api(`/instances/${fresh}/restores`, { headers: auth })
+      ).json()) as {
+        items: { backupId: string; target: string; status: string; finishedAt: string | null }[];
+      };
+      expect(restores.items).toEqual([
+        expect.objectContaining({ backupId: backup.id, target: "NEW_INSTANCE", status: "DONE" }),
+      ]);
+      expect(restores.items[0]?.finishedAt).not.toBeNull();
       const mailbox = await (await runner.app.request("/_dev/notifier/mailbox")).json();
       const subjects = (mailbox.items ?? mailbox)
         .filter((m: { to: string }) => m.to.includes("bea@example.com"))

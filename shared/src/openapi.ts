@@ -36,7 +36,13 @@ export interface RouteNote {
 
 /** The answer of an operation: a JSON body described by a valibot schema, or none (204). */
 export type ResponseNote =
-  | { status?: 200 | 202; schema: v.GenericSchema; description?: string }
+  | {
+      status?: 200 | 202;
+      schema: v.GenericSchema;
+      description?: string;
+      /** For a 202: where the accepted work can be followed (as for 201, a template). */
+      location?: string;
+    }
   | {
       status: 201;
       schema: v.GenericSchema;
@@ -90,9 +96,10 @@ export function describeRoute(operation: OperationNote): MiddlewareHandler {
   const location = "location" in operation.response ? operation.response.location : undefined;
   const middleware: MiddlewareHandler = async (c, next) => {
     await next();
-    if (location && c.res.status === 201 && !c.res.headers.has("location")) {
-      const created = (await c.res.clone().json()) as Record<string, unknown>;
-      c.res.headers.set("location", fillTemplate(location, created));
+    const created = c.res.status === 201 || c.res.status === 202;
+    if (location && created && c.res.status === expected && !c.res.headers.has("location")) {
+      const answer = (await c.res.clone().json()) as Record<string, unknown>;
+      c.res.headers.set("location", fillTemplate(location, answer));
     }
     if (!responseChecks.enabled || c.res.status !== expected) return;
     if (!schema) {

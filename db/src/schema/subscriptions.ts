@@ -1,4 +1,5 @@
 import { sql } from "drizzle-orm";
+import type { AnyPgColumn } from "drizzle-orm/pg-core";
 import {
   boolean,
   index,
@@ -11,6 +12,7 @@ import {
   uuid,
 } from "drizzle-orm/pg-core";
 import { createdAt, id, ts, updatedAt } from "./_common";
+import { backups } from "./backups";
 import { serviceCatalog } from "./catalog";
 import { users } from "./users";
 
@@ -80,6 +82,13 @@ export const subscriptions = pgTable(
     expiredAt: ts("expired_at"),
     /** Set when an EXPIRED subscription passed its retention window: workload and data deleted. */
     purgedAt: ts("purged_at"),
+    /**
+     * Subscribed with `restoreFromBackupId`: the new instance's first volume is
+     * created from this backup's snapshot (a NEW_INSTANCE restore), never empty.
+     */
+    restoreFromBackupId: uuid("restore_from_backup_id").references((): AnyPgColumn => backups.id, {
+      onDelete: "set null",
+    }),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },

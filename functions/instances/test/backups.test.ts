@@ -1,7 +1,14 @@
 import { randomUUID } from "node:crypto";
 import { defaultClusterConfig } from "@minispod/cluster";
 import { createSimulatedCluster } from "@minispod/cluster/simulated";
-import { auditLog, backups, outboxEvents, serviceInstances, subscriptions } from "@minispod/db";
+import {
+  auditLog,
+  backupRestores,
+  backups,
+  outboxEvents,
+  serviceInstances,
+  subscriptions,
+} from "@minispod/db";
 import { runRouteSecurityTests } from "@minispod/shared/testing";
 import { and, eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -270,6 +277,18 @@ describe("DELETE /api/v1/instances/:id/backups/:backupId", () => {
     expect(admin.status).toBe(403);
   });
 
+  it("refuses to delete a backup while a restore from it runs (409)", async () => {
+    const made = await makeInstance(t, t.customer, "RUNNING", withStorage);
+    const id = await readyBackup(made);
+    expect((await restore(made, id)).status).toBe(202);
+    const response = await t.app.request(`${base(made)}/${id}`, {
+      method: "DELETE",
+      headers: t.h.bearer(t.customer),
+    });
+    expect(response.status).toBe(409);
+    expect(((await response.json()) as { detail: string }).detail).toMatch(/being restored/);
+  });
+
   runRouteSecurityTests(() => ({ app: t.app, harness: t.h }), {
     method: "DELETE",
     path: () => `${base(mine)}/${randomUUID()}`,
@@ -284,6 +303,10 @@ describe("POST /api/v1/instances/:id/backups/:backupId/restore", () => {
     const response = await restore(made, id);
     expect(response.status).toBe(202);
     const body = (await response.json()) as { id: string; target: string; status: string };
+    // Where to follow it.
+    expect(response.headers.get("location")).toBe(
+      `/api/v1/instances/${made.id}/restores/${body.id}`,
+    );
     expect(body).toMatchObject({
       target: "SAME_INSTANCE",
       status: "PENDING",
@@ -357,6 +380,108 @@ describe("POST /api/v1/instances/:id/backups/:backupId/restore", () => {
     method: "POST",
     path: () => `${base(mine)}/${randomUUID()}/restore`,
     body: {},
+    roles: ["CUSTOMER"],
+  });
+});
+
+describe("GET /api/v1/instances/:id/restores[/:restoreId]", () => {
+  const restores = (made: Made, user = t.customer, suffix = "") =>
+    t.app.request(`/api/v1/instances/${made.id}/restores${suffix}`, { headers: t.h.bearer(user) });
+
+  it("follows a restore from PENDING to FAILED with the reason in plain words", async () => {
+    const made = await makeInstance(t, t.customer, "RUNNING", withStorage);
+    const id = await readyBackup(made);
+    const accepted = await restore(made, id);
+    const location = accepted.headers.get("location")!;
+    const created = (await accepted.json()) as { id: string };
+    const pending = await t.app.request(location, { headers: t.h.bearer(t.customer) });
+    expect(pending.status).toBe(200);
+    expect(await pending.json()).toMatchObject({
+      id: created.id,
+      backupId: id,
+      targetInstanceId: made.id,
+      target: "SAME_INSTANCE",
+      status: "PENDING",
+      error: null,
+      finishedAt: null,
+    });
+    // As the provisioner finishes it.
+    await t.h.database.db
+      .update(backupRestores)
+      .set({
+        status: "FAILED",
+        error: "The cluster refused the restored volume.",
+        finishedAt: new Date(),
+      })
+      .where(eq(backupRestores.id, created.id));
+    const failed = (await (await restores(made, t.customer, `/${created.id}`)).json()) as {
+      status: string;
+      error: string;
+      finishedAt: string | null;
+    };
+    expect(failed.status).toBe("FAILED");
+    expect(failed.error).toBe("The cluster refused the restored volume.");
+    expect(failed.finishedAt).not.toBeNull();
+  });
+
+  it("lists the restores into the instance, newest first, in pages", async () => {
+    const made = await makeInstance(t, t.customer, "RUNNING", withStorage);
+    const id = await readyBackup(made);
+    const first = (await (await restore(made, id)).json()) as { id: string };
+    await t.h.database.db
+      .update(backupRestores)
+      .set({ status: "DONE", finishedAt: new Date() })
+      .where(eq(backupRestores.id, first.id));
+    const second = (await (await restore(made, id)).json()) as { id: string };
+    const page = (await (await restores(made, t.customer, "?limit=1")).json()) as {
+      items: { id: string; status: string }[];
+      nextCursor: string | null;
+    };
+    expect(page.items.map((r) => r.id)).toEqual([second.id]);
+    expect(page.nextCursor).not.toBeNull();
+    const next = (await (
+      await restores(made, t.customer, `?limit=1&cursor=${page.nextCursor}`)
+    ).json()) as { items: { id: string; status: string }[] };
+    expect(next.items).toEqual([expect.objectContaining({ id: first.id, status: "DONE" })]);
+  });
+
+  it("404 for an unknown restore and for one into another instance", async () => {
+    const made = await makeInstance(t, t.customer, "RUNNING", withStorage);
+    const elsewhere = await makeInstance(t, t.customer, "RUNNING", withStorage);
+    const id = await readyBackup(made);
+    const created = (await (await restore(made, id)).json()) as { id: string };
+    expect((await restores(made, t.customer, `/${randomUUID()}`)).status).toBe(404);
+    expect((await restores(elsewhere, t.customer, `/${created.id}`)).status).toBe(404);
+    expect((await restores(made, t.customer, "/not-a-uuid")).status).toBe(400);
+  });
+
+  it("another customer's instance answers 404, an admin 403 (the data is the customer's)", async () => {
+    const id = await readyBackup(theirs);
+    const [row] = await t.h.database.db
+      .insert(backupRestores)
+      .values({
+        backupId: id,
+        targetInstanceId: theirs.id,
+        target: "SAME_INSTANCE",
+        status: "DONE",
+      })
+      .returning();
+    expect((await restores(theirs)).status).toBe(404);
+    expect((await restores(theirs, t.customer, `/${row!.id}`)).status).toBe(404);
+    expect((await restores(theirs, t.admin)).status).toBe(403);
+    expect((await restores(theirs, t.admin, `/${row!.id}`)).status).toBe(403);
+    // The owner reads it.
+    expect((await restores(theirs, t.other, `/${row!.id}`)).status).toBe(200);
+  });
+
+  runRouteSecurityTests(() => ({ app: t.app, harness: t.h }), {
+    method: "GET",
+    path: () => `/api/v1/instances/${mine.id}/restores`,
+    roles: ["CUSTOMER"],
+  });
+  runRouteSecurityTests(() => ({ app: t.app, harness: t.h }), {
+    method: "GET",
+    path: () => `/api/v1/instances/${mine.id}/restores/${randomUUID()}`,
     roles: ["CUSTOMER"],
   });
 });

@@ -278,6 +278,8 @@ describe("API description", () => {
       "/api/v1/instances/{id}/domains/{domainId}/verify",
       "/api/v1/instances/{id}/logs",
       "/api/v1/instances/{id}/restart",
+      "/api/v1/instances/{id}/restores",
+      "/api/v1/instances/{id}/restores/{restoreId}",
     ]);
     const logs = doc.paths["/api/v1/instances/{id}/logs"]!.get!;
     expect(logs.parameters?.map((p) => p.name).sort()).toEqual(["id", "since", "tail"]);
@@ -290,6 +292,11 @@ describe("API description", () => {
       expect.arrayContaining(["202", "401", "403", "404", "409", "422"]),
     );
     expect(backUp.parameters?.map((p) => p.name)).toContain("Idempotency-Key");
+    // The restore answers where to follow it.
+    const restore = doc.paths["/api/v1/instances/{id}/backups/{backupId}/restore"]!.post! as {
+      responses: Record<string, { headers?: Record<string, unknown> }>;
+    };
+    expect(Object.keys(restore.responses["202"]?.headers ?? {})).toContain("Location");
   });
 });
 

@@ -47,6 +47,22 @@ describe("backup emails", () => {
     expect(email.text).toContain("refused the restored volume");
   });
 
+  it("does not promise untouched data for a restore into a new instance that failed", () => {
+    const data = {
+      ...sampleData["backup.restore_failed"]!(USER_ID),
+      target: "NEW_INSTANCE" as const,
+      targetInstanceId: "7d6c0d59-0b1c-4c59-9d5e-0f3a3b8f6a11",
+      reason: "The new instance did not start: quota exceeded.",
+    };
+    const email = renderEmail(
+      templates["backup.restore_failed"]!.render({ data, user, link }),
+      user,
+    );
+    expect(email.text).not.toMatch(/Nothing was changed/);
+    expect(email.text).toMatch(/The backup itself is kept/);
+    expect(email.text).toContain("quota exceeded");
+  });
+
   it("prints sizes in binary units", () => {
     expect(formatSize(512)).toBe("512 bytes");
     expect(formatSize(320 * 1024 * 1024)).toBe("320 MiB");

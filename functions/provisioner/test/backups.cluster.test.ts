@@ -11,7 +11,7 @@ import {
   startSnapshotController,
   waitFor,
 } from "@minispod/cluster/testing";
-import { backupRestores, backups } from "@minispod/db";
+import { backupRestores, backups, instanceVolumes } from "@minispod/db";
 import { fullType } from "@minispod/shared";
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, expect, it } from "vitest";
@@ -229,6 +229,67 @@ describeCluster("backups against the lab's API server (CSI VolumeSnapshots)", ()
     expect(await restore(s, id, fresh)).toMatchObject({ outcome: "restored" });
     const freshClaim = await claim(namespace, `${objectsOf(fresh).name}-g1`);
     expect(freshClaim?.spec?.dataSource?.name).toBe(`b-${id}`);
+  });
+
+  it("provisions a new subscription's instance from a snapshot: its first claim's dataSource is the VolumeSnapshot", async () => {
+    const s = await runningInstance();
+    const id = randomUUID();
+    await db()
+      .insert(backups)
+      .values({
+        id,
+        instanceId: s.instanceId,
+        userId: s.user.id,
+        kind: "ON_DEMAND",
+        snapshotName: `b-${id}`,
+      });
+    await deliver(app, {
+      id: randomUUID(),
+      type: fullType("backup.requested"),
+      source: "instances",
+      subject: id,
+      time: new Date().toISOString(),
+      data: {
+        userId: s.user.id,
+        backupId: id,
+        instanceId: s.instanceId,
+        kind: "ON_DEMAND",
+        status: "PENDING",
+      },
+    });
+    await untilReady(id);
+
+    // What billing's settlement leaves for `restoreFromBackupId`: generation 0 from the
+    // snapshot and a PENDING NEW_INSTANCE restore; then subscription.activated as usual.
+    const fresh = await activeSubscription(t.h, { service, user: s.user });
+    const { namespace, name } = objectsOf(fresh);
+    await db()
+      .insert(instanceVolumes)
+      .values({ instanceId: fresh.instanceId, generation: 0, sourceSnapshot: `b-${id}` });
+    const [restoreRow] = await db()
+      .insert(backupRestores)
+      .values({ backupId: id, targetInstanceId: fresh.instanceId, target: "NEW_INSTANCE" })
+      .returning();
+    expect((await deliver(app, subscriptionEvent("subscription.activated", fresh))).status).toBe(
+      200,
+    );
+    // As the API server stores it: one claim, created from the snapshot, never empty.
+    const first = await claim(namespace, name);
+    expect(first?.spec?.dataSource).toEqual({
+      apiGroup: "snapshot.storage.k8s.io",
+      kind: "VolumeSnapshot",
+      name: `b-${id}`,
+    });
+    expect(await claim(namespace, `${name}-g1`)).toBeUndefined();
+    await waitFor("the new instance RUNNING", async () => {
+      await app.request("/cron/reconcile", { method: "POST" });
+      return (await instanceRow(db(), fresh.instanceId)).status === "RUNNING";
+    });
+    const [done] = await db()
+      .select()
+      .from(backupRestores)
+      .where(eq(backupRestores.id, restoreRow!.id));
+    expect(done).toMatchObject({ status: "DONE", error: null });
   });
 
   it("preflight: refuses a storage class without a VolumeSnapshotClass for its driver", async () => {

@@ -6,6 +6,7 @@ import {
   backups,
   instanceVolumes,
   outboxEvents,
+  serviceCatalog,
   simulatedNamespaces,
   simulatedSnapshots,
   simulatedVolumes,
@@ -310,6 +311,97 @@ describe("restore", () => {
     ).toEqual([]);
     expect(await eventTypes(e.subject)).toEqual(["backup.restore_failed"]);
     expect((await instanceRow(db(), s.instanceId)).status).toBe("RUNNING");
+  });
+});
+
+describe("a new subscription restored from a backup (restoreFromBackupId)", () => {
+  /** What billing's settlement leaves for such a subscription: generation 0 from the snapshot, a PENDING restore. */
+  async function subscribedFrom(s: Subscribed, backupId: string, service = s.service) {
+    const fresh = await activeSubscription(t.h, { user: s.user, service });
+    await db()
+      .insert(instanceVolumes)
+      .values({ instanceId: fresh.instanceId, generation: 0, sourceSnapshot: `b-${backupId}` });
+    const [restore] = await db()
+      .insert(backupRestores)
+      .values({ backupId, targetInstanceId: fresh.instanceId, target: "NEW_INSTANCE" })
+      .returning();
+    return { fresh, restoreId: restore!.id };
+  }
+  const restoreRow = async (id: string) =>
+    (await db().select().from(backupRestores).where(eq(backupRestores.id, id)))[0];
+
+  it("provisions the instance with its first volume created from the snapshot, then the restore is DONE", async () => {
+    const s = await running();
+    const id = await pendingBackup(s);
+    await deliver(t.app, requested(s, id));
+    expect((await backupsOf(s.instanceId))[0]?.status).toBe("READY");
+    const { fresh, restoreId } = await subscribedFrom(s, id);
+    const response = await deliver(t.app, subscriptionEvent("subscription.activated", fresh));
+    expect(response.status).toBe(200);
+    // One volume, never an empty one: generation 0's claim names the snapshot as its dataSource.
+    expect(await volumesOf(fresh.instanceId)).toEqual([["i-ID", `b-${id}`]]);
+    expect((await instanceRow(db(), fresh.instanceId)).status).toBe("RUNNING");
+    expect(await timeline(db(), fresh.instanceId)).toContain(
+      "PROVISIONING Creating the workload, its volume restored from your backup.",
+    );
+    expect(await restoreRow(restoreId)).toMatchObject({ status: "DONE", error: null });
+    expect((await restoreRow(restoreId))?.finishedAt).not.toBeNull();
+    expect(await eventTypes(restoreId)).toEqual(["backup.restored"]);
+    const [restored] = await db()
+      .select()
+      .from(outboxEvents)
+      .where(eq(outboxEvents.subject, restoreId));
+    expect(restored?.data).toMatchObject({
+      backupId: id,
+      instanceId: s.instanceId,
+      targetInstanceId: fresh.instanceId,
+      target: "NEW_INSTANCE",
+      reason: null,
+    });
+    // A later converge keeps the same claim; the source instance keeps its own.
+    await deliver(t.app, subscriptionEvent("subscription.renewed", fresh));
+    expect(await volumesOf(fresh.instanceId)).toEqual([["i-ID", `b-${id}`]]);
+    expect(await volumesOf(s.instanceId)).toEqual([["i-ID", null]]);
+    expect(await eventTypes(restoreId)).toEqual(["backup.restored"]);
+  });
+
+  it("a later restore into that instance is the provisioner's usual one (a new generation)", async () => {
+    const s = await running();
+    const id = await pendingBackup(s);
+    await deliver(t.app, requested(s, id));
+    const { fresh } = await subscribedFrom(s, id);
+    await deliver(t.app, subscriptionEvent("subscription.activated", fresh));
+    const e = await askRestore(s, id, fresh);
+    expect(await (await deliver(t.app, e)).json()).toMatchObject({ outcome: "restored" });
+    expect(await volumesOf(fresh.instanceId)).toEqual([
+      ["i-ID", `b-${id}`],
+      ["i-ID-g1", `b-${id}`],
+    ]);
+  });
+
+  it("an instance that fails to start fails the restore, in plain words", async () => {
+    const s = await running();
+    const id = await pendingBackup(s);
+    await deliver(t.app, requested(s, id));
+    // Same app, so the backup fits; the catalog marker makes the cluster refuse it.
+    await db()
+      .update(serviceCatalog)
+      .set({ defaultEnv: { MINISPOD_SIMULATE_FAULT: "quota" } })
+      .where(eq(serviceCatalog.id, s.service.id));
+    try {
+      const { fresh, restoreId } = await subscribedFrom(s, id);
+      await deliver(t.app, subscriptionEvent("subscription.activated", fresh));
+      expect((await instanceRow(db(), fresh.instanceId)).status).toBe("FAILED");
+      const row = await restoreRow(restoreId);
+      expect(row?.status).toBe("FAILED");
+      expect(row?.error).toMatch(/^The new instance did not start: .*quota/i);
+      expect(await eventTypes(restoreId)).toEqual(["backup.restore_failed"]);
+    } finally {
+      await db()
+        .update(serviceCatalog)
+        .set({ defaultEnv: {} })
+        .where(eq(serviceCatalog.id, s.service.id));
+    }
   });
 });
 

@@ -2,8 +2,11 @@ import { randomUUID } from "node:crypto";
 import type { ChargeResult } from "@minispod/billing/payments";
 import { instanceObjects, placementOf } from "@minispod/cluster";
 import {
+  backupRestores,
+  backups,
   type Db,
   instanceStatusEvents,
+  instanceVolumes,
   invoices,
   payments,
   serviceInstances,
@@ -77,6 +80,8 @@ export async function applySuccess(
   const events: string[] = [];
   if (first) {
     const instance = await createInstance(tx, ctx, active!);
+    const restoreEvent = await restoreIntoNewInstance(tx, ctx, active!, instance.id, service.name);
+    if (restoreEvent) events.push(restoreEvent);
     events.push(
       await enqueueEvent(tx, {
         type: "subscription.activated",
@@ -147,6 +152,64 @@ async function createInstance(tx: Db, ctx: BillingContext, subscription: Subscri
     .insert(instanceStatusEvents)
     .values({ instanceId: instance!.id, status: "PENDING", message: "Waiting to be provisioned." });
   return instance!;
+}
+
+/**
+ * Subscribed with `restoreFromBackupId`: the instance's first volume (generation 0) is
+ * to be created from the backup's snapshot, recorded as a NEW_INSTANCE restore that the
+ * provisioner finishes when the instance runs (`backup.restored`). A backup deleted
+ * between the subscribe and the settlement cannot be restored: the restore is FAILED at
+ * once (`backup.restore_failed`) and the paid instance starts empty. Returns the outbox id
+ * of that event, if any.
+ */
+async function restoreIntoNewInstance(
+  tx: Db,
+  ctx: BillingContext,
+  subscription: Subscription,
+  instanceId: string,
+  serviceName: string,
+): Promise<string | undefined> {
+  if (!subscription.restoreFromBackupId) return undefined;
+  const [backup] = await tx
+    .select()
+    .from(backups)
+    .where(eq(backups.id, subscription.restoreFromBackupId));
+  if (!backup) return undefined;
+  const ready = backup.status === "READY";
+  const reason = ready
+    ? null
+    : "The backup was deleted before the new instance was created; it starts empty.";
+  const [restore] = await tx
+    .insert(backupRestores)
+    .values({
+      backupId: backup.id,
+      targetInstanceId: instanceId,
+      target: "NEW_INSTANCE",
+      ...(ready ? {} : { status: "FAILED" as const, error: reason, finishedAt: ctx.now() }),
+      createdAt: ctx.now(),
+    })
+    .returning();
+  if (ready) {
+    await tx
+      .insert(instanceVolumes)
+      .values({ instanceId, generation: 0, sourceSnapshot: backup.snapshotName });
+    return undefined;
+  }
+  return enqueueEvent(tx, {
+    type: "backup.restore_failed",
+    source: ctx.source,
+    subject: restore!.id,
+    data: {
+      userId: backup.userId,
+      restoreId: restore!.id,
+      backupId: backup.id,
+      instanceId: backup.instanceId,
+      targetInstanceId: instanceId,
+      target: "NEW_INSTANCE",
+      serviceName,
+      reason,
+    },
+  });
 }
 
 /** A declined charge: fails the payment (and a first-charge subscription); returns outbox ids. */

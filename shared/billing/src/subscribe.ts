@@ -1,4 +1,10 @@
-import { isUniqueViolation, serviceCatalog, subscriptions } from "@minispod/db";
+import {
+  backups,
+  isUniqueViolation,
+  serviceCatalog,
+  serviceInstances,
+  subscriptions,
+} from "@minispod/db";
 import { AppError, recordAudit } from "@minispod/shared";
 import { and, eq, inArray } from "drizzle-orm";
 import { unsettledConflict } from "./charge";
@@ -21,6 +27,8 @@ export interface SubscribeInput {
   /** Provider payment method; the sandbox reads its test methods from it. */
   paymentMethod?: string | undefined;
   autoRenew?: boolean | undefined;
+  /** The customer's own READY backup of an instance of this app: the new instance starts with its data. */
+  restoreFromBackupId?: string | undefined;
   actor: Actor;
   /**
    * The provider key for the charge, derived from the request's Idempotency-Key
@@ -69,6 +77,10 @@ export async function subscribe({
     });
   }
 
+  if (input.restoreFromBackupId) {
+    await checkRestorableBackup(ctx.db, input.userId, service, input.restoreFromBackupId);
+  }
+
   const now = ctx.now();
   const periodEnd = addMonths(now, 1);
   const description = describePeriod(service.name, now, periodEnd);
@@ -87,6 +99,7 @@ export async function subscribe({
           currentPeriodEnd: periodEnd,
           autoRenew: input.autoRenew ?? true,
           exclusive: !service.allowMultiple,
+          restoreFromBackupId: input.restoreFromBackupId ?? null,
         })
         .returning();
       const invoice = await insertInvoice(tx, {
@@ -110,7 +123,12 @@ export async function subscribe({
         resourceType: "subscription",
         resourceId: subscription!.id,
         ownerId: subscription!.userId,
-        metadata: { serviceSlug: service.slug, invoiceId: invoice.id, paymentId: payment.id },
+        metadata: {
+          serviceSlug: service.slug,
+          invoiceId: invoice.id,
+          paymentId: payment.id,
+          ...(input.restoreFromBackupId ? { restoreFromBackupId: input.restoreFromBackupId } : {}),
+        },
       });
       return { subscription: subscription!, invoice, payment };
     })
@@ -129,6 +147,42 @@ export async function subscribe({
   };
   await chargeAndSettle(ctx, pending.payment, description, input.actor, ids);
   return (await loadSubscriptionDetail(ctx.db, pending.subscription.id))!;
+}
+
+/**
+ * A backup to start a new instance from: the customer's own (another customer's or an
+ * unknown one answers 404, like a missing one), READY (409 otherwise, as for a restore),
+ * of an instance of the same app (422). A READY backup proves the storage snapshots.
+ */
+async function checkRestorableBackup(
+  db: BillingContext["db"],
+  userId: string,
+  service: typeof serviceCatalog.$inferSelect,
+  backupId: string,
+) {
+  const [found] = await db
+    .select({ backup: backups, serviceId: subscriptions.serviceId })
+    .from(backups)
+    .innerJoin(serviceInstances, eq(serviceInstances.id, backups.instanceId))
+    .innerJoin(subscriptions, eq(subscriptions.id, serviceInstances.subscriptionId))
+    .where(and(eq(backups.id, backupId), eq(backups.userId, userId)));
+  if (!found || found.backup.status === "DELETED") {
+    throw new AppError("NOT_FOUND", {
+      detail: "No backup with this id.",
+      fields: [{ field: "restoreFromBackupId", message: "is not one of your backups" }],
+    });
+  }
+  if (found.serviceId !== service.id) {
+    throw new AppError("UNPROCESSABLE", {
+      detail: `This backup is of another app; it can only be restored into an instance of that app, not ${service.name}.`,
+      fields: [{ field: "restoreFromBackupId", message: "is a backup of another app" }],
+    });
+  }
+  if (found.backup.status !== "READY") {
+    throw new AppError("CONFLICT", {
+      detail: `Only a ready backup can be restored; this one is ${found.backup.status.toLowerCase().replace("_", " ")}.`,
+    });
+  }
 }
 
 async function refuseSecondLive(tx: BillingContext["db"], userId: string, serviceId: string) {

@@ -1,6 +1,15 @@
 import type { SnapshotSupport } from "@minispod/cluster";
-import { backupKind, backupStatus, backups, type Db } from "@minispod/db";
 import {
+  backupKind,
+  backupRestores,
+  backupStatus,
+  backups,
+  type Db,
+  type InstanceStatus,
+  instanceVolumes,
+} from "@minispod/db";
+import {
+  enqueueEvent,
   keyset,
   type Metrics,
   named,
@@ -8,7 +17,7 @@ import {
   type PageQuery,
   perRegistry,
 } from "@minispod/shared";
-import { and, eq, ne } from "drizzle-orm";
+import { and, eq, ne, sql } from "drizzle-orm";
 import { Counter, type Registry } from "prom-client";
 import * as v from "valibot";
 
@@ -123,4 +132,84 @@ export function countBackupFailures(metrics: Metrics, n = 1) {
 export function declareBackupMetrics(metrics: Metrics) {
   refusalCounter(metrics.registry);
   failedCounter(metrics.registry);
+}
+
+/**
+ * Finishes the restore a subscription with `restoreFromBackupId` started: its
+ * instance was provisioned with generation 0 created from the backup's snapshot
+ * (instance_volumes.source_snapshot), so the restore is DONE (`backup.restored`)
+ * once the instance runs, and FAILED (`backup.restore_failed`) if it failed to
+ * start or went before it ran. Only the first restore into the instance, whose
+ * snapshot is that of generation 0, is one: a later restore moves the instance to a
+ * new generation and is finished by the provisioner's `restoreIntoInstance`.
+ * Runs in the caller's transaction, from every place that records a transition.
+ */
+export async function finishNewInstanceRestore(
+  tx: Db,
+  input: {
+    instanceId: string;
+    status: InstanceStatus;
+    message: string;
+    serviceName: string;
+    source: string;
+    now: Date;
+  },
+) {
+  const outcome =
+    input.status === "RUNNING"
+      ? { status: "DONE" as const, error: null }
+      : input.status === "FAILED"
+        ? { status: "FAILED" as const, error: `The new instance did not start: ${input.message}` }
+        : input.status === "DELETING" || input.status === "DELETED"
+          ? {
+              status: "FAILED" as const,
+              error: "The new instance was deleted before it started with the backup's data.",
+            }
+          : undefined;
+  if (!outcome) return;
+  const [pending] = await tx
+    .select({ restore: backupRestores, backup: backups })
+    .from(backupRestores)
+    .innerJoin(backups, eq(backups.id, backupRestores.backupId))
+    .innerJoin(
+      instanceVolumes,
+      and(
+        eq(instanceVolumes.instanceId, backupRestores.targetInstanceId),
+        eq(instanceVolumes.generation, 0),
+        eq(instanceVolumes.sourceSnapshot, backups.snapshotName),
+      ),
+    )
+    .where(
+      and(
+        eq(backupRestores.targetInstanceId, input.instanceId),
+        eq(backupRestores.target, "NEW_INSTANCE"),
+        eq(backupRestores.status, "PENDING"),
+        sql`not exists (select 1 from backup_restores earlier
+          where earlier.target_instance_id = ${backupRestores.targetInstanceId}
+            and earlier.created_at < ${backupRestores.createdAt})`,
+      ),
+    )
+    .limit(1);
+  if (!pending) return;
+  const [done] = await tx
+    .update(backupRestores)
+    .set({ ...outcome, finishedAt: input.now })
+    .where(and(eq(backupRestores.id, pending.restore.id), eq(backupRestores.status, "PENDING")))
+    .returning();
+  if (!done) return;
+  await enqueueEvent(tx, {
+    type: outcome.status === "DONE" ? "backup.restored" : "backup.restore_failed",
+    source: input.source,
+    subject: done.id,
+    data: {
+      userId: pending.backup.userId,
+      restoreId: done.id,
+      backupId: pending.backup.id,
+      instanceId: pending.backup.instanceId,
+      targetInstanceId: input.instanceId,
+      target: done.target,
+      serviceName: input.serviceName,
+      reason: outcome.error,
+    },
+  });
 }

@@ -2,6 +2,7 @@ import type { InstancePhase } from "@minispod/cluster";
 import { type Db, type InstanceStatus, instanceStatusEvents, serviceInstances } from "@minispod/db";
 import { enqueueEvent, type Metrics } from "@minispod/shared";
 import { eq } from "drizzle-orm";
+import { finishNewInstanceRestore } from "./backups";
 import { countFailures } from "./metrics";
 import { type InstanceRecord, loadRecord } from "./spec";
 
@@ -81,6 +82,16 @@ export async function recordTransition(
         serviceName: record.service.name,
         credentials: (record.service.workload.credentials ?? []).map((c) => c.label),
       },
+    });
+  }
+  if (changed) {
+    await finishNewInstanceRestore(tx, {
+      instanceId: record.instance.id,
+      status: transition.status,
+      message: transition.message,
+      serviceName: record.service.name,
+      source: options.source,
+      now: options.now,
     });
   }
   return { ...record, instance: instance! };

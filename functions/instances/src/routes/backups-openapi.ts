@@ -14,10 +14,19 @@ const restoreSchema = named(
     backupId: uuid,
     targetInstanceId: uuid,
     target: v.picklist(restoreTarget.enumValues),
-    status: v.picklist(restoreStatus.enumValues),
-    error: v.nullable(v.string()),
+    status: v.pipe(
+      v.picklist(restoreStatus.enumValues),
+      v.description(
+        "PENDING until the target runs on the backup's data (DONE) or it failed (FAILED).",
+      ),
+    ),
+    error: v.pipe(
+      v.nullable(v.string()),
+      v.description("Why it failed, in plain words; null unless FAILED."),
+    ),
     createdAt: timestamp,
-    finishedAt: v.nullable(timestamp),
+    updatedAt: timestamp,
+    finishedAt: v.pipe(v.nullable(timestamp), v.description("When it became DONE or FAILED.")),
   }),
 );
 
@@ -56,9 +65,27 @@ export const backupNotes = {
     summary:
       "Restore a ready backup into this instance, or into another instance of the same app (owner only, audited)",
     description:
-      "The target is suspended, a new volume is created from the backup and the app resumes on it; its current volume is deleted only once that worked, so a failed restore loses nothing. To restore into a new instance, subscribe to the same app and pass its instance as `targetInstanceId` (also for backups of a purged instance). Ends with `backup.restored` or `backup.restore_failed`.",
-    response: { status: 202, schema: restoreSchema },
+      "The target is suspended, a new volume is created from the backup and the app resumes on it; its current volume is deleted only once that worked, so a failed restore loses nothing. To restore into a new instance in one step, subscribe with `restoreFromBackupId` (also for backups of a purged instance); an existing instance of the same app is named as `targetInstanceId`. Ends with `backup.restored` or `backup.restore_failed`; `Location` is where to follow it.",
+    response: {
+      status: 202,
+      schema: restoreSchema,
+      location: "/api/v1/instances/{targetInstanceId}/restores/{id}",
+    },
     errors: ["FORBIDDEN", "CONFLICT", "UNPROCESSABLE", "SERVICE_UNAVAILABLE"],
     idempotent: true,
+  }),
+  restores: describeRoute({
+    id: "instances.restores.list",
+    summary: "List the restores into this instance, newest first (owner only)",
+    description:
+      "Includes the restore a subscription with `restoreFromBackupId` started for its new instance.",
+    response: { schema: listOf(restoreSchema) },
+    errors: ["FORBIDDEN"],
+  }),
+  restoreGet: describeRoute({
+    id: "instances.restores.get",
+    summary: "Follow one restore into this instance (owner only)",
+    response: { schema: restoreSchema },
+    errors: ["FORBIDDEN"],
   }),
 };

@@ -15,15 +15,18 @@ import * as v from "valibot";
 import {
   deleteBackup,
   listBackups,
+  listRestores,
   requestBackup,
   restoreBackup,
   showBackup,
+  showRestore,
 } from "../services/backups";
 import type { InstancesContext } from "../services/context";
 import { backupNotes as notes } from "./backups-openapi";
 import { idempotent } from "./idempotent";
 
 const backupParams = v.object({ ...idParam.entries, backupId: fields.uuid() });
+const restoreParams = v.object({ ...idParam.entries, restoreId: fields.uuid() });
 
 const restoreBody = v.object({
   /** Another instance of the same app (a new subscription's); absent: this instance. */
@@ -77,5 +80,20 @@ export function backupRoutes(ctx: InstancesContext, verifier: TokenVerifier) {
           () => restoreBackup({ ctx, input }),
         );
       },
-    );
+    )
+    .get(
+      "/:id/restores",
+      notes.restores,
+      pathParams(idParam),
+      queryParams(pageQuery),
+      async (c) => {
+        const id = c.req.valid("param").id;
+        const page = c.req.valid("query");
+        return c.json(await listRestores({ ctx, input: { actor: actorOf(c), id, page } }));
+      },
+    )
+    .get("/:id/restores/:restoreId", notes.restoreGet, pathParams(restoreParams), async (c) => {
+      const { id, restoreId } = c.req.valid("param");
+      return c.json(await showRestore({ ctx, input: { actor: actorOf(c), id, restoreId } }));
+    });
 }

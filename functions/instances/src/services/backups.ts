@@ -8,7 +8,7 @@ import {
   listBackupRows,
   loadRecord,
 } from "@minispod/instances";
-import { AppError, enqueueEvent, type PageQuery, recordAudit } from "@minispod/shared";
+import { AppError, enqueueEvent, keyset, type PageQuery, recordAudit } from "@minispod/shared";
 import { and, eq, inArray } from "drizzle-orm";
 import type { Actor, InstancesContext } from "./context";
 import { instanceNotFound, reachableInstance } from "./read";
@@ -203,6 +203,18 @@ export async function deleteBackup({
     });
   }
   if (backup.status === "DELETING") return backupDto(backup);
+  // A new instance subscribed from it is created from its snapshot: deleting it now would
+  // leave that instance's claim waiting for a snapshot that is gone.
+  const [restoring] = await ctx.db
+    .select({ id: backupRestores.id })
+    .from(backupRestores)
+    .where(and(eq(backupRestores.backupId, backup.id), eq(backupRestores.status, "PENDING")))
+    .limit(1);
+  if (restoring) {
+    throw new AppError("CONFLICT", {
+      detail: "This backup is being restored; delete it once the restore has finished.",
+    });
+  }
   return ctx.db.transaction(async (tx) => {
     const [updated] = await tx
       .update(backups)
@@ -248,6 +260,7 @@ export function restoreDto(row: typeof backupRestores.$inferSelect) {
     status: row.status,
     error: row.error,
     createdAt: row.createdAt.toISOString(),
+    updatedAt: row.updatedAt.toISOString(),
     finishedAt: row.finishedAt?.toISOString() ?? null,
   };
 }
@@ -342,4 +355,51 @@ export async function restoreBackup({
     }
     throw error;
   }
+}
+
+const restoreNotFound = () => new AppError("NOT_FOUND", { detail: "No restore with this id." });
+
+/**
+ * Restores into an instance (the one named in the path is the target: for a
+ * restore into a new instance, the new one), newest first: how a client follows
+ * one to DONE or FAILED. The owner's alone, as restoring is.
+ */
+export async function listRestores({
+  ctx,
+  input,
+}: {
+  ctx: InstancesContext;
+  input: { actor: Actor; id: string; page: PageQuery };
+}) {
+  const record = await ownedRecord(ctx, input.actor, input.id);
+  const p = keyset(backupRestores.createdAt, backupRestores.id, input.page);
+  const rows = await ctx.db
+    .select()
+    .from(backupRestores)
+    .where(and(eq(backupRestores.targetInstanceId, record.instance.id), p.where))
+    .orderBy(...p.orderBy)
+    .limit(p.fetch);
+  return p.page(rows, restoreDto);
+}
+
+/** One restore into the instance: PENDING, DONE or FAILED with the reason in plain words. */
+export async function showRestore({
+  ctx,
+  input,
+}: {
+  ctx: InstancesContext;
+  input: { actor: Actor; id: string; restoreId: string };
+}) {
+  const record = await ownedRecord(ctx, input.actor, input.id);
+  const [row] = await ctx.db
+    .select()
+    .from(backupRestores)
+    .where(
+      and(
+        eq(backupRestores.id, input.restoreId),
+        eq(backupRestores.targetInstanceId, record.instance.id),
+      ),
+    );
+  if (!row) throw restoreNotFound();
+  return restoreDto(row);
 }

@@ -77,7 +77,10 @@ export const backupTemplates = {
       subject: `Restoring your ${appOf(data)} backup failed`,
       blocks: [
         paragraph(
-          `The backup could not be restored. Nothing was changed: your ${appOf(data)} instance kept its data.`,
+          data.target === "SAME_INSTANCE"
+            ? `The backup could not be restored. Nothing was changed: your ${appOf(data)} instance kept its data.`
+            : // A new instance may have had no data of its own to keep (a subscription from a backup).
+              `The backup could not be restored into your other ${appOf(data)} instance; the reason is below. The backup itself is kept, so you can try again.`,
         ),
         ...(data.reason ? [facts(["Reason", data.reason])] : []),
         action(

@@ -705,7 +705,7 @@ export interface paths {
         put?: never;
         /**
          * Restore a ready backup into this instance, or into another instance of the same app (owner only, audited)
-         * @description The target is suspended, a new volume is created from the backup and the app resumes on it; its current volume is deleted only once that worked, so a failed restore loses nothing. To restore into a new instance, subscribe to the same app and pass its instance as `targetInstanceId` (also for backups of a purged instance). Ends with `backup.restored` or `backup.restore_failed`.
+         * @description The target is suspended, a new volume is created from the backup and the app resumes on it; its current volume is deleted only once that worked, so a failed restore loses nothing. To restore into a new instance in one step, subscribe with `restoreFromBackupId` (also for backups of a purged instance); an existing instance of the same app is named as `targetInstanceId`. Ends with `backup.restored` or `backup.restore_failed`; `Location` is where to follow it.
          *
          *     Needs a bearer access token.
          *
@@ -874,6 +874,48 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/instances/{id}/restores": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List the restores into this instance, newest first (owner only)
+         * @description Includes the restore a subscription with `restoreFromBackupId` started for its new instance.
+         *
+         *     Needs a bearer access token.
+         */
+        get: operations["instances.restores.list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/instances/{id}/restores/{restoreId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Follow one restore into this instance (owner only)
+         * @description Needs a bearer access token.
+         */
+        get: operations["instances.restores.get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/invoices": {
         parameters: {
             query?: never;
@@ -1031,7 +1073,7 @@ export interface paths {
         put?: never;
         /**
          * Subscribe to a catalog service (charges the first period)
-         * @description A declined first charge creates nothing billable and answers 402. An unknown payment outcome answers 502/503; retry with the same Idempotency-Key.
+         * @description A declined first charge creates nothing billable and answers 402. An unknown payment outcome answers 502/503; retry with the same Idempotency-Key. With `restoreFromBackupId` (one of your READY backups of an instance of the same app; 404 for an unknown one, 409 while it is not ready, 422 for another app's) the new instance starts with that backup's data: follow it at `GET /api/v1/instances/{instanceId}/restores`.
          *
          *     Needs a bearer access token.
          *
@@ -2250,11 +2292,18 @@ export interface components {
             targetInstanceId: string;
             /** @enum {string} */
             target: "SAME_INSTANCE" | "NEW_INSTANCE";
-            /** @enum {string} */
+            /**
+             * @description PENDING until the target runs on the backup's data (DONE) or it failed (FAILED).
+             * @enum {string}
+             */
             status: "PENDING" | "DONE" | "FAILED";
+            /** @description Why it failed, in plain words; null unless FAILED. */
             error: string | null;
             /** Format: date-time */
             createdAt: string;
+            /** Format: date-time */
+            updatedAt: string;
+            /** @description When it became DONE or FAILED. */
             finishedAt: string | null;
         };
         /** @description The `backup.restore_failed` event. */
@@ -2278,6 +2327,11 @@ export interface components {
             target: "SAME_INSTANCE" | "NEW_INSTANCE";
             serviceName?: string;
             reason?: string | null;
+        };
+        /** BackupRestorePage */
+        BackupRestorePage: {
+            items: components["schemas"]["BackupRestore"][];
+            nextCursor: string | null;
         };
         /** @description The `backup.restore_requested` event. */
         BackupRestoreRequestedEvent: {
@@ -6702,6 +6756,7 @@ export interface operations {
             202: {
                 headers: {
                     "X-Request-Id": components["headers"]["RequestId"];
+                    Location: components["headers"]["Location"];
                     "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     [name: string]: unknown;
                 };
@@ -7738,6 +7793,180 @@ export interface operations {
             };
         };
     };
+    "instances.restores.list": {
+        parameters: {
+            query?: {
+                limit?: number;
+                cursor?: string;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BackupRestorePage"];
+                };
+            };
+            /** @description VALIDATION_FAILED */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ValidationFailedProblem"];
+                };
+            };
+            /** @description UNAUTHORIZED, INVALID_TOKEN, TOKEN_EXPIRED */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    "WWW-Authenticate": components["headers"]["WwwAuthenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["UnauthorizedProblem"] | components["schemas"]["InvalidTokenProblem"] | components["schemas"]["TokenExpiredProblem"];
+                };
+            };
+            /** @description FORBIDDEN */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ForbiddenProblem"];
+                };
+            };
+            /** @description NOT_FOUND */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["NotFoundProblem"];
+                };
+            };
+            /** @description RATE_LIMITED */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["RateLimitedProblem"];
+                };
+            };
+            /** @description INTERNAL */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["InternalProblem"];
+                };
+            };
+        };
+    };
+    "instances.restores.get": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+                restoreId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BackupRestore"];
+                };
+            };
+            /** @description VALIDATION_FAILED */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ValidationFailedProblem"];
+                };
+            };
+            /** @description UNAUTHORIZED, INVALID_TOKEN, TOKEN_EXPIRED */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    "WWW-Authenticate": components["headers"]["WwwAuthenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["UnauthorizedProblem"] | components["schemas"]["InvalidTokenProblem"] | components["schemas"]["TokenExpiredProblem"];
+                };
+            };
+            /** @description FORBIDDEN */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ForbiddenProblem"];
+                };
+            };
+            /** @description NOT_FOUND */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["NotFoundProblem"];
+                };
+            };
+            /** @description RATE_LIMITED */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["RateLimitedProblem"];
+                };
+            };
+            /** @description INTERNAL */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["InternalProblem"];
+                };
+            };
+        };
+    };
     "invoices.list": {
         parameters: {
             query?: {
@@ -8698,6 +8927,8 @@ export interface operations {
                     serviceSlug: string;
                     paymentMethod?: string;
                     autoRenew?: boolean;
+                    /** Format: uuid */
+                    restoreFromBackupId?: string;
                 };
             };
         };

@@ -98,11 +98,19 @@ function Subscribe(props: PageProps) {
   // is not charged twice. A definite answer ends the attempt: after a decline, the next
   // submit (another payment method, another body) is a new attempt with a new key.
   const key = useRef(crypto.randomUUID());
+  // From an instance's Backups section: the new instance is created with that backup's data.
+  const restoreFrom = props.query.get("restoreFrom") ?? undefined;
   return (
     <Show value={service}>
       {(s) => (
         <>
           <h1>Subscribe to {s.name}</h1>
+          {restoreFrom ? (
+            <p>
+              The new instance starts with the data of the backup you chose, not empty. Its restore
+              shows on the new instance's page.
+            </p>
+          ) : null}
           <p>
             You pay {formatMoney(s.price.amountMinor, s.price.currency)} now for the first month. At
             the end of each month the subscription renews and charges the same payment method,
@@ -118,6 +126,7 @@ function Subscribe(props: PageProps) {
                   serviceSlug: s.slug,
                   paymentMethod: text(form, "paymentMethod") || undefined,
                   autoRenew: form.get("autoRenew") === "on",
+                  restoreFromBackupId: restoreFrom,
                 },
               });
               if (!data) {
@@ -318,7 +327,7 @@ function InstancePage(props: PageProps) {
         <h2 id="timeline-h">Timeline</h2>
         <Timeline steps={i.timeline} />
       </section>
-      <Backups id={id} status={i.status} serviceId={i.service.id} />
+      <Backups id={id} status={i.status} serviceId={i.service.id} serviceSlug={i.service.slug} />
       <Logs id={id} status={i.status} />
       {i.status === "DELETING" || i.status === "DELETED" ? null : <Domains id={id} />}
     </>

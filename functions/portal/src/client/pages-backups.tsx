@@ -21,13 +21,24 @@ const words = (status: string) => status.toLowerCase().replace("_", " ");
 
 /**
  * The instance page's Backups section: the list with size and state, back up
- * now, restore into this instance, or into another instance of the same app
- * (a new subscription's). Reloaded when the instance's status changes.
+ * now, restore into this instance, into another instance of the same app, or
+ * into a new one: the subscribe page with the backup, in one step (the new
+ * instance starts with its data). Reloaded when the instance's status changes.
  */
-export function Backups(props: { id: string; status: string; serviceId: string }) {
+export function Backups(props: {
+  id: string;
+  status: string;
+  serviceId: string;
+  serviceSlug: string;
+}) {
   const { id } = props;
   const [list, reload] = useLoad(
     () => api.GET("/api/v1/instances/{id}/backups", { params: { path: { id }, query: {} } }),
+    [id, props.status],
+  );
+  // Restores into this instance (also the one a subscription from a backup started).
+  const [restores, reloadRestores] = useLoad(
+    () => api.GET("/api/v1/instances/{id}/restores", { params: { path: { id }, query: {} } }),
     [id, props.status],
   );
   // Other instances of the same app the customer holds: targets for "restore into a new one".
@@ -64,6 +75,7 @@ export function Backups(props: { id: string; status: string; serviceId: string }
           }
         : { text: explain(error, response), ok: false },
     );
+    if (response.ok && !into) reloadRestores();
   };
   const remove = async (backupId: string) => {
     const { error, response } = await api.DELETE("/api/v1/instances/{id}/backups/{backupId}", {
@@ -92,7 +104,14 @@ export function Backups(props: { id: string; status: string; serviceId: string }
         <button type="button" onClick={backUp}>
           Back up now
         </button>
-        <button type="button" class="secondary" onClick={reload}>
+        <button
+          type="button"
+          class="secondary"
+          onClick={() => {
+            reload();
+            reloadRestores();
+          }}
+        >
           Refresh backups
         </button>
       </p>
@@ -114,8 +133,8 @@ export function Backups(props: { id: string; status: string; serviceId: string }
         </p>
       ) : (
         <p class="muted">
-          To restore a backup into a new instance, subscribe to this app again; the new instance
-          then appears here as a target.
+          "Restore into a new instance" subscribes to this app again; the new instance starts with
+          the backup's data.
         </p>
       )}
       <Show value={list}>
@@ -157,6 +176,12 @@ export function Backups(props: { id: string; status: string; serviceId: string }
                           >
                             Restore{target ? " into the other instance" : ""}
                           </button>{" "}
+                          <a
+                            class="button secondary"
+                            href={`/apps/${props.serviceSlug}/subscribe?restoreFrom=${b.id}`}
+                          >
+                            Restore into a new instance
+                          </a>{" "}
                           <button type="button" class="secondary" onClick={() => remove(b.id)}>
                             Delete
                           </button>
@@ -170,6 +195,30 @@ export function Backups(props: { id: string; status: string; serviceId: string }
           )
         }
       </Show>
+      {restores.state === "ok" && restores.data.items.length > 0 ? (
+        <table>
+          <caption class="muted">Restores into this instance, newest first</caption>
+          <thead>
+            <tr>
+              <th scope="col">Asked</th>
+              <th scope="col">State</th>
+              <th scope="col">Finished</th>
+            </tr>
+          </thead>
+          <tbody>
+            {restores.data.items.map((r) => (
+              <tr>
+                <td>{formatDate(r.createdAt)}</td>
+                <td>
+                  {r.status === "DONE" ? "restored" : words(r.status)}
+                  {r.error ? <span class="muted"> — {r.error}</span> : null}
+                </td>
+                <td>{r.finishedAt ? formatDate(r.finishedAt) : "—"}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      ) : null}
     </section>
   );
 }

@@ -23,7 +23,13 @@ import { type Desired, desiredOf } from "./desired";
 
 /** What the cluster answered while acting on one desired state. */
 type Acted =
-  | { desired: "running"; applied: AppliedInstance; live: InstanceStatus }
+  | {
+      desired: "running";
+      applied: AppliedInstance;
+      live: InstanceStatus;
+      /** The first volume is created from a backup's snapshot (a subscription from a backup). */
+      fromBackup: boolean;
+    }
   | { desired: "suspended" }
   | { desired: "deleted"; namespaceDeleted: boolean };
 
@@ -50,14 +56,18 @@ async function act(ctx: ProvisionerContext, record: InstanceRecord, desired: Des
         ref.instanceId,
         credentialsOf(record.service).map((c) => c.secret),
       );
+      // The volume generation a restore switched it to, or generation 0 from a backup's
+      // snapshot for a subscription from a backup (backups.ts).
+      const volume = await volumeOf(ctx.db, ref.instanceId);
       const applied = await ctx.cluster.applyInstance({
         ...ref,
         app: appSpecOf(record.service),
         secretValues,
-        // The volume generation a restore switched it to (backups.ts).
-        volume: await volumeOf(ctx.db, ref.instanceId),
+        volume,
       });
-      return { desired, applied, live: await ctx.cluster.readStatus(ref) } satisfies Acted;
+      const live = await ctx.cluster.readStatus(ref);
+      const fromBackup = volume.generation === 0 && Boolean(volume.dataSource);
+      return { desired, applied, live, fromBackup } satisfies Acted;
     }
     case "suspended":
       try {
@@ -91,7 +101,9 @@ function plan(ctx: ProvisionerContext, record: InstanceRecord, acted: Acted): Tr
       if (status === "PENDING") {
         start({
           status: "PROVISIONING",
-          message: "Creating the workload.",
+          message: acted.fromBackup
+            ? "Creating the workload, its volume restored from your backup."
+            : "Creating the workload.",
           event: "instance.provisioning",
           lastError: null,
           placement,

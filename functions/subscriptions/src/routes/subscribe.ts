@@ -1,6 +1,13 @@
 import type { BillingContext } from "@minispod/billing";
 import { subscribe, subscriptionSchema } from "@minispod/billing";
-import { type AppEnv, actorOf, describeRoute, jsonBody, requireAuth } from "@minispod/shared";
+import {
+  type AppEnv,
+  actorOf,
+  describeRoute,
+  fields,
+  jsonBody,
+  requireAuth,
+} from "@minispod/shared";
 import { Hono } from "hono";
 import * as v from "valibot";
 import type { SubscriptionsDeps } from "../deps";
@@ -21,6 +28,11 @@ export const subscribeBody = v.object({
     ),
   ),
   autoRenew: v.optional(v.boolean("must be true or false")),
+  /**
+   * One of the customer's READY backups of an instance of this app: the new instance is
+   * provisioned with its volume created from that snapshot instead of empty.
+   */
+  restoreFromBackupId: v.optional(fields.uuid()),
 });
 
 export function subscribeRoutes(deps: SubscriptionsDeps, ctx: BillingContext) {
@@ -30,7 +42,7 @@ export function subscribeRoutes(deps: SubscriptionsDeps, ctx: BillingContext) {
       id: "subscriptions.create",
       summary: "Subscribe to a catalog service (charges the first period)",
       description:
-        "A declined first charge creates nothing billable and answers 402. An unknown payment outcome answers 502/503; retry with the same Idempotency-Key.",
+        "A declined first charge creates nothing billable and answers 402. An unknown payment outcome answers 502/503; retry with the same Idempotency-Key. With `restoreFromBackupId` (one of your READY backups of an instance of the same app; 404 for an unknown one, 409 while it is not ready, 422 for another app's) the new instance starts with that backup's data: follow it at `GET /api/v1/instances/{instanceId}/restores`.",
       response: {
         status: 201,
         schema: subscriptionSchema,

@@ -1,0 +1,2 @@
+ALTER TABLE "subscriptions" ADD COLUMN "restore_from_backup_id" uuid;--> statement-breakpoint
+ALTER TABLE "subscriptions" ADD CONSTRAINT "subscriptions_restore_from_backup_id_backups_id_fk" FOREIGN KEY ("restore_from_backup_id") REFERENCES "public"."backups"("id") ON DELETE set null ON UPDATE no action;
