@@ -62,7 +62,7 @@ export const backupTemplates = {
         paragraph(
           data.target === "SAME_INSTANCE"
             ? `Your ${appOf(data)} instance now runs on the data of the backup you chose; it is starting again.`
-            : `The backup you chose was restored into your new ${appOf(data)} instance; it is starting with that data.`,
+            : `The backup you chose was restored into your new ${appOf(data)} instance, which now runs with that data.`,
         ),
         action(
           "Open the instance",
