@@ -12,7 +12,8 @@ import {
 } from "@minispod/shared/testing";
 import { asc, eq } from "drizzle-orm";
 import type { Hono } from "hono";
-import { createApp, type SubscriptionsDeps } from "../src/app";
+import { createApp } from "../src/app";
+import type { SubscriptionsDeps } from "../src/deps";
 import { subscriptionsFunction } from "../src/function";
 
 export type Service = typeof serviceCatalog.$inferSelect;
