@@ -5,6 +5,7 @@ import { createKubernetesCluster } from "@minispod/cluster/kubernetes";
 import {
   LAB_VOLUME_DRIVER as DRIVER,
   describeCluster,
+  installLabCrds,
   installSnapshotApi,
   labKubeConfig,
   LAB_SNAPSHOT_CLASS as SNAPSHOT_CLASS,
@@ -13,9 +14,11 @@ import {
 } from "@minispod/cluster/testing";
 import { backupRestores, backups, instanceVolumes } from "@minispod/db";
 import { fullType } from "@minispod/shared";
+import { startTestDnsServer, type TestDnsServer } from "@minispod/shared/testing";
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { createApp } from "../src/app";
+import { walkCustomDomain } from "./domain-walk";
 import {
   activeSubscription,
   type Catalog,
@@ -38,6 +41,7 @@ const config = {
   namespacePrefix: "bkp-",
   clusterDomain: "apps.lab.test",
   storageClassName: "kwok-volume",
+  tlsIssuer: "letsencrypt-lab",
 };
 const GROUP = { group: "snapshot.storage.k8s.io", version: "v1" };
 
@@ -56,11 +60,15 @@ describeCluster("backups against the lab's API server (CSI VolumeSnapshots)", ()
   let app: ReturnType<typeof createApp>;
   let service: Catalog;
   let stopController: (() => Promise<void>) | undefined;
+  let dns: TestDnsServer;
   const namespaces = new Set<string>();
 
   beforeAll(async () => {
-    t = await setupProvisioner();
+    // The same instance also gets a custom domain (cert-manager's CRDs, a DNS server on loopback).
+    dns = await startTestDnsServer();
+    t = await setupProvisioner({ env: { DNS_RESOLVERS: dns.address, DNS_TIMEOUT_MS: "500" } });
     kc = labKubeConfig();
+    expect(await installLabCrds(kc, "cert-manager-")).toContain("certificates.cert-manager.io");
     core = kc.makeApiClient(CoreV1Api);
     apps = kc.makeApiClient(AppsV1Api);
     custom = kc.makeApiClient(CustomObjectsApi);
@@ -79,6 +87,7 @@ describeCluster("backups against the lab's API server (CSI VolumeSnapshots)", ()
 
   afterAll(async () => {
     await stopController?.();
+    await dns?.close();
     await Promise.all(
       [...namespaces].map((name) => core.deleteNamespace({ name }).catch(() => undefined)),
     );
@@ -146,7 +155,7 @@ describeCluster("backups against the lab's API server (CSI VolumeSnapshots)", ()
     return (await response.json()) as { outcome: string };
   }
 
-  it("walks one instance through a scheduled backup, an on-demand one, and restores into it and into a new one", async () => {
+  it("walks one instance through a scheduled backup, an on-demand one, restores into it and into a new one, and a custom domain", async () => {
     const s = await runningInstance();
     const { namespace, name } = objectsOf(s);
 
@@ -229,7 +238,22 @@ describeCluster("backups against the lab's API server (CSI VolumeSnapshots)", ()
     expect(await restore(s, id, fresh)).toMatchObject({ outcome: "restored" });
     const freshClaim = await claim(namespace, `${objectsOf(fresh).name}-g1`);
     expect(freshClaim?.spec?.dataSource?.name).toBe(`b-${id}`);
-  });
+
+    // The same instance, restored and running: a custom domain verified at the DNS server,
+    // its Ingress rule and Certificate, ACTIVE once Ready, then removed.
+    await walkCustomDomain({
+      app,
+      db: db(),
+      dns,
+      admin: kc,
+      s,
+      ref: { customerId: s.user.id, instanceId: s.instanceId },
+      namespace,
+      name,
+      host: `${name}.apps.lab.test`,
+      issuer: config.tlsIssuer,
+    });
+  }, 120_000);
 
   it("provisions a new subscription's instance from a snapshot: its first claim's dataSource is the VolumeSnapshot", async () => {
     const s = await runningInstance();

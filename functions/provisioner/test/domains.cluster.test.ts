@@ -1,4 +1,3 @@
-import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import {
@@ -12,23 +11,16 @@ import {
 import { defaultClusterConfig, instanceObjects } from "@minispod/cluster";
 import { createKubernetesCluster } from "@minispod/cluster/kubernetes";
 import {
-  certificateName,
-  certificateSecretName,
-  domainsIngressName,
-} from "@minispod/cluster/manifests";
-import {
   describeCluster,
   installLabCrds,
   labKubeConfig,
   tokenKubeConfig,
 } from "@minispod/cluster/testing";
-import { instanceDomains, outboxEvents } from "@minispod/db";
-import { fullType } from "@minispod/shared";
 import { startTestDnsServer, type TestDnsServer } from "@minispod/shared/testing";
-import { and, eq } from "drizzle-orm";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { parseAllDocuments } from "yaml";
 import { createApp } from "../src/app";
+import { CERTS, status, walkCustomDomain } from "./domain-walk";
 import {
   activeSubscription,
   type Catalog,
@@ -53,13 +45,6 @@ const config = {
 const rbacFile = fileURLToPath(
   new URL("../../../knative/base/provisioner-rbac.yaml", import.meta.url),
 );
-const CERTS = { group: "cert-manager.io", version: "v1", plural: "certificates" } as const;
-
-const status = (promise: Promise<unknown>) =>
-  promise.then(
-    () => 200,
-    (e: unknown) => (e instanceof ApiException ? e.code : -1),
-  );
 
 describeCluster("custom domains against the lab's API server (cert-manager CRDs)", () => {
   let t: ProvisionerTest;
@@ -68,7 +53,6 @@ describeCluster("custom domains against the lab's API server (cert-manager CRDs)
   let asProvisioner: KubeConfig;
   let core: CoreV1Api;
   let net: NetworkingV1Api;
-  let custom: CustomObjectsApi;
   let stateless: Catalog;
   const namespaces = new Set<string>();
 
@@ -85,7 +69,6 @@ describeCluster("custom domains against the lab's API server (cert-manager CRDs)
     );
     core = admin.makeApiClient(CoreV1Api);
     net = admin.makeApiClient(NetworkingV1Api);
-    custom = admin.makeApiClient(CustomObjectsApi);
     const token = await core.createNamespacedServiceAccountToken({
       name: "provisioner",
       namespace: "minispod",
@@ -127,138 +110,24 @@ describeCluster("custom domains against the lab's API server (cert-manager CRDs)
     return s;
   };
   const refOf = (s: Subscribed) => ({ customerId: s.user.id, instanceId: s.instanceId });
-  const sweep = async (app: ReturnType<typeof createApp>) => {
-    const response = await app.request("/cron/domains", { method: "POST" });
-    expect(response.status).toBe(200);
-    return (await response.json()) as Record<string, number>;
-  };
-  const domainRow = async (id: string) =>
-    (await t.h.database.db.select().from(instanceDomains).where(eq(instanceDomains.id, id)))[0];
 
   it("verifies a domain by its TXT record, routes it, requests its Certificate, goes ACTIVE once Ready, and removes it all", async () => {
     const app = appFor(ISSUER);
     const s = await provisioned(app);
     const ref = refOf(s);
     const { namespace, name } = instanceObjects(config, ref);
-    const domain = `shop-${randomUUID().slice(0, 8)}.example.com`;
-    const token = `minispod-verify-${randomUUID()}`;
-    const [claim] = await t.h.database.db
-      .insert(instanceDomains)
-      .values({ instanceId: s.instanceId, userId: s.user.id, domain, token })
-      .returning();
-
-    // Not verified while the TXT record is missing: nothing in the cluster.
-    await sweep(app);
-    expect((await domainRow(claim!.id))?.state).toBe("PENDING_VERIFICATION");
-    expect(
-      await status(net.readNamespacedIngress({ name: domainsIngressName(ref), namespace })),
-    ).toBe(404);
-
-    // The customer creates the record at the local DNS server: the sweep verifies and routes.
-    dns.set(`_minispod-challenge.${domain}`, "TXT", [token]);
-    await sweep(app);
-    expect(await domainRow(claim!.id)).toMatchObject({ state: "ISSUING" });
-
-    const ingress = await net.readNamespacedIngress({ name: domainsIngressName(ref), namespace });
-    expect(ingress.spec?.rules?.map((r) => r.host)).toEqual([domain]);
-    expect(ingress.spec?.rules?.[0]?.http?.paths[0]?.backend.service?.name).toBe(name);
-    expect(ingress.spec?.tls).toBeUndefined(); // no secret yet, so none named
-    const cert = (await custom.getNamespacedCustomObject({
-      ...CERTS,
+    await walkCustomDomain({
+      app,
+      db: t.h.database.db,
+      dns,
+      admin,
+      s,
+      ref,
       namespace,
-      name: certificateName(ref, domain),
-    })) as KubernetesObject & {
-      spec: { dnsNames: string[]; secretName: string; issuerRef: { kind: string; name: string } };
-    };
-    expect(cert.spec.dnsNames).toEqual([domain]);
-    expect(cert.spec.secretName).toBe(certificateSecretName(ref, domain));
-    expect(cert.spec.issuerRef).toMatchObject({ kind: "ClusterIssuer", name: ISSUER });
-    expect(cert.metadata?.labels?.["minispod.dev/instance"]).toBe(s.instanceId);
-
-    // What cert-manager does once the HTTP-01 challenge passed: the Secret, then Ready.
-    await core.createNamespacedSecret({
-      namespace,
-      body: {
-        metadata: { name: certificateSecretName(ref, domain) },
-        type: "kubernetes.io/tls",
-        data: { "tls.crt": "", "tls.key": "" },
-      },
+      name,
+      host: `${name}.apps.lab.test`,
+      issuer: ISSUER,
     });
-    await custom.replaceNamespacedCustomObjectStatus({
-      ...CERTS,
-      namespace,
-      name: certificateName(ref, domain),
-      body: {
-        ...cert,
-        status: {
-          conditions: [
-            {
-              type: "Ready",
-              status: "True",
-              reason: "Ready",
-              message: "Certificate is up to date and has not expired",
-              lastTransitionTime: new Date().toISOString(),
-            },
-          ],
-        },
-      },
-    });
-    await sweep(app);
-    expect(await domainRow(claim!.id)).toMatchObject({
-      state: "ACTIVE",
-      reason: "serving with its certificate",
-    });
-    const served = await net.readNamespacedIngress({ name: domainsIngressName(ref), namespace });
-    expect(served.spec?.tls).toEqual([
-      { hosts: [domain], secretName: certificateSecretName(ref, domain) },
-    ]);
-    const active = await t.h.database.db
-      .select()
-      .from(outboxEvents)
-      .where(
-        and(eq(outboxEvents.subject, claim!.id), eq(outboxEvents.type, fullType("domain.active"))),
-      );
-    expect(active).toHaveLength(1);
-
-    // Removal (what DELETE /domains/:id leaves for the provisioner): rule, Certificate, Secret go.
-    await t.h.database.db.delete(instanceDomains).where(eq(instanceDomains.id, claim!.id));
-    const removed = await deliver(app, {
-      id: randomUUID(),
-      type: fullType("domain.removed"),
-      source: "instances",
-      subject: claim!.id,
-      time: new Date().toISOString(),
-      data: {
-        userId: s.user.id,
-        domainId: claim!.id,
-        instanceId: s.instanceId,
-        domain,
-        state: "ACTIVE",
-        reason: "removed by its owner",
-      },
-    });
-    expect(removed.status).toBe(200);
-    expect(
-      await status(net.readNamespacedIngress({ name: domainsIngressName(ref), namespace })),
-    ).toBe(404);
-    expect(
-      await status(
-        custom.getNamespacedCustomObject({
-          ...CERTS,
-          namespace,
-          name: certificateName(ref, domain),
-        }),
-      ),
-    ).toBe(404);
-    expect(
-      await status(
-        core.readNamespacedSecret({ name: certificateSecretName(ref, domain), namespace }),
-      ),
-    ).toBe(404);
-    // The instance's own Ingress is untouched.
-    expect((await net.readNamespacedIngress({ name, namespace })).spec?.rules?.[0]?.host).toBe(
-      `${name}.apps.lab.test`,
-    );
   }, 120_000);
 
   it("gives the default host a certificate with an issuer and no TLS section without one", async () => {
