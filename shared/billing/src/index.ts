@@ -72,6 +72,11 @@ export {
   purgeIdempotencyKeys,
   releaseIdempotencyKey,
 } from "./idempotency";
+export {
+  type IdempotentRequestOptions,
+  type IdempotentResult,
+  idempotentRequest,
+} from "./idempotent-request";
 export { type InvoiceDetail, type ListInvoicesInput, listInvoices, loadInvoice } from "./invoices";
 export { type ListSubscriptionsInput, listSubscriptions } from "./list";
 export {
