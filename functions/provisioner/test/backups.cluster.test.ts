@@ -124,6 +124,35 @@ describeCluster("backups against the lab's API server (CSI VolumeSnapshots)", ()
     });
   }
 
+  /** An on-demand backup as the instances API asks for it: its row, then backup.requested. */
+  async function requestBackup(s: Subscribed, to: ReturnType<typeof createApp>) {
+    const id = randomUUID();
+    await db()
+      .insert(backups)
+      .values({
+        id,
+        instanceId: s.instanceId,
+        userId: s.user.id,
+        kind: "ON_DEMAND",
+        snapshotName: `b-${id}`,
+      });
+    const response = await deliver(to, {
+      id: randomUUID(),
+      type: fullType("backup.requested"),
+      source: "instances",
+      subject: id,
+      time: new Date().toISOString(),
+      data: {
+        userId: s.user.id,
+        backupId: id,
+        instanceId: s.instanceId,
+        kind: "ON_DEMAND",
+        status: "PENDING",
+      },
+    });
+    return { id, response };
+  }
+
   const claim = (namespace: string, name: string) =>
     core.readNamespacedPersistentVolumeClaim({ namespace, name }).catch(() => undefined);
 
@@ -181,30 +210,7 @@ describeCluster("backups against the lab's API server (CSI VolumeSnapshots)", ()
     expect(ready.sizeBytes).toBe(2 ** 30);
 
     // On demand: backup.requested, as the instances API emits it.
-    const id = randomUUID();
-    await db()
-      .insert(backups)
-      .values({
-        id,
-        instanceId: s.instanceId,
-        userId: s.user.id,
-        kind: "ON_DEMAND",
-        snapshotName: `b-${id}`,
-      });
-    const requested = await deliver(app, {
-      id: randomUUID(),
-      type: fullType("backup.requested"),
-      source: "instances",
-      subject: id,
-      time: new Date().toISOString(),
-      data: {
-        userId: s.user.id,
-        backupId: id,
-        instanceId: s.instanceId,
-        kind: "ON_DEMAND",
-        status: "PENDING",
-      },
-    });
+    const { id, response: requested } = await requestBackup(s, app);
     expect(requested.status).toBe(200);
     await untilReady(id);
 
@@ -257,30 +263,7 @@ describeCluster("backups against the lab's API server (CSI VolumeSnapshots)", ()
 
   it("provisions a new subscription's instance from a snapshot: its first claim's dataSource is the VolumeSnapshot", async () => {
     const s = await runningInstance();
-    const id = randomUUID();
-    await db()
-      .insert(backups)
-      .values({
-        id,
-        instanceId: s.instanceId,
-        userId: s.user.id,
-        kind: "ON_DEMAND",
-        snapshotName: `b-${id}`,
-      });
-    await deliver(app, {
-      id: randomUUID(),
-      type: fullType("backup.requested"),
-      source: "instances",
-      subject: id,
-      time: new Date().toISOString(),
-      data: {
-        userId: s.user.id,
-        backupId: id,
-        instanceId: s.instanceId,
-        kind: "ON_DEMAND",
-        status: "PENDING",
-      },
-    });
+    const { id } = await requestBackup(s, app);
     await untilReady(id);
 
     // What billing's settlement leaves for `restoreFromBackupId`: generation 0 from the
@@ -339,30 +322,7 @@ describeCluster("backups against the lab's API server (CSI VolumeSnapshots)", ()
     // A backup asked for on such storage fails in plain words; nothing is created.
     const refusing = createApp({ ...t.deps, cluster: localPath });
     const s = await runningInstance();
-    const id = randomUUID();
-    await db()
-      .insert(backups)
-      .values({
-        id,
-        instanceId: s.instanceId,
-        userId: s.user.id,
-        kind: "ON_DEMAND",
-        snapshotName: `b-${id}`,
-      });
-    await deliver(refusing, {
-      id: randomUUID(),
-      type: fullType("backup.requested"),
-      source: "instances",
-      subject: id,
-      time: new Date().toISOString(),
-      data: {
-        userId: s.user.id,
-        backupId: id,
-        instanceId: s.instanceId,
-        kind: "ON_DEMAND",
-        status: "PENDING",
-      },
-    });
+    const { id } = await requestBackup(s, refusing);
     const row = await backupRow(id);
     expect(row.status).toBe("FAILED");
     expect(row.error).toMatch(/local-path/);
