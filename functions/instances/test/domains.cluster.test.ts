@@ -1,4 +1,3 @@
-import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import {
   CoreV1Api,
@@ -10,15 +9,14 @@ import { defaultClusterConfig, instanceObjects, placementOf } from "@minispod/cl
 import { createKubernetesCluster } from "@minispod/cluster/kubernetes";
 import { certificateName } from "@minispod/cluster/manifests";
 import {
+  asServiceAccount,
   describeCluster,
   installLabCrds,
   labKubeConfig,
-  tokenKubeConfig,
 } from "@minispod/cluster/testing";
 import { instanceDomains, serviceInstances } from "@minispod/db";
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { parseAllDocuments } from "yaml";
 import { createApp } from "../src/app";
 import { type InstancesTest, makeInstance, setupInstances } from "./helpers";
 
@@ -41,25 +39,7 @@ describeCluster("custom domains' check now with the instances API's own token", 
   beforeAll(async () => {
     admin = labKubeConfig();
     await installLabCrds(admin, "cert-manager-");
-    const adminCluster = createKubernetesCluster({ config, kubeConfig: admin });
-    const objects = parseAllDocuments(readFileSync(manifest, "utf8"))
-      .map((d) => d.toJSON() as KubernetesObject)
-      .filter((o) => o.apiVersion !== "serving.knative.dev/v1")
-      .map((o) =>
-        o.kind === "ServiceAccount"
-          ? { ...o, metadata: { ...o.metadata, namespace: "minispod" } }
-          : o,
-      );
-    await adminCluster.applyObjects([
-      { apiVersion: "v1", kind: "Namespace", metadata: { name: "minispod" } },
-      ...objects,
-    ]);
-    const token = await admin.makeApiClient(CoreV1Api).createNamespacedServiceAccountToken({
-      name: "instances",
-      namespace: "minispod",
-      body: { spec: { audiences: [], expirationSeconds: 600 } },
-    });
-    asInstances = tokenKubeConfig(admin, token.status?.token ?? "");
+    asInstances = await asServiceAccount(admin, manifest, "instances");
     t = await setupInstances();
   }, 180_000);
   afterAll(async () => {

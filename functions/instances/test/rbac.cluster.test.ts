@@ -1,13 +1,6 @@
 import { randomUUID } from "node:crypto";
-import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import {
-  ApiException,
-  AppsV1Api,
-  CoreV1Api,
-  type KubeConfig,
-  type KubernetesObject,
-} from "@kubernetes/client-node";
+import { ApiException, AppsV1Api, CoreV1Api, type KubeConfig } from "@kubernetes/client-node";
 import {
   type AppSpec,
   defaultClusterConfig,
@@ -16,15 +9,14 @@ import {
 } from "@minispod/cluster";
 import { createKubernetesCluster } from "@minispod/cluster/kubernetes";
 import {
+  asServiceAccount,
   describeCluster,
   installSnapshotApi,
   LAB_SNAPSHOT_CLASS,
   labKubeConfig,
-  tokenKubeConfig,
   waitFor,
 } from "@minispod/cluster/testing";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { parseAllDocuments } from "yaml";
 
 // The instances API's own ServiceAccount (knative/base/functions/instances.yaml),
 // used with its own token against the lab: what the API does is allowed, and
@@ -54,25 +46,7 @@ describeCluster("the instances API's RBAC with its own token", () => {
   beforeAll(async () => {
     admin = labKubeConfig();
     const adminCluster = createKubernetesCluster({ config, kubeConfig: admin });
-    // Only the RBAC objects: the Knative Service needs Knative's CRDs.
-    const objects = parseAllDocuments(readFileSync(manifest, "utf8"))
-      .map((d) => d.toJSON() as KubernetesObject)
-      .filter((o) => o.apiVersion !== "serving.knative.dev/v1")
-      .map((o) =>
-        o.kind === "ServiceAccount"
-          ? { ...o, metadata: { ...o.metadata, namespace: "minispod" } }
-          : o,
-      );
-    await adminCluster.applyObjects([
-      { apiVersion: "v1", kind: "Namespace", metadata: { name: "minispod" } },
-      ...objects,
-    ]);
-    const token = await admin.makeApiClient(CoreV1Api).createNamespacedServiceAccountToken({
-      name: "instances",
-      namespace: "minispod",
-      body: { spec: { audiences: [], expirationSeconds: 600 } },
-    });
-    asInstances = tokenKubeConfig(admin, token.status?.token ?? "");
+    asInstances = await asServiceAccount(admin, manifest, "instances");
     await adminCluster.ensureNamespace({ customerId: ref.customerId, plans: [app.resources] });
     await adminCluster.applyInstance({ ...ref, app });
   });

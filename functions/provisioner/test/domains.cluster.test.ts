@@ -1,24 +1,21 @@
-import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import {
   ApiException,
   CoreV1Api,
   CustomObjectsApi,
   type KubeConfig,
-  type KubernetesObject,
   NetworkingV1Api,
 } from "@kubernetes/client-node";
 import { defaultClusterConfig, instanceObjects } from "@minispod/cluster";
 import { createKubernetesCluster } from "@minispod/cluster/kubernetes";
 import {
+  asServiceAccount,
   describeCluster,
   installLabCrds,
   labKubeConfig,
-  tokenKubeConfig,
 } from "@minispod/cluster/testing";
 import { startTestDnsServer, type TestDnsServer } from "@minispod/shared/testing";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { parseAllDocuments } from "yaml";
 import { createApp } from "../src/app";
 import { CERTS, status, walkCustomDomain } from "./domain-walk";
 import {
@@ -60,21 +57,9 @@ describeCluster("custom domains against the lab's API server (cert-manager CRDs)
     admin = labKubeConfig();
     const crds = await installLabCrds(admin, "cert-manager-");
     expect(crds).toContain("certificates.cert-manager.io");
-    const adminCluster = createKubernetesCluster({ config, kubeConfig: admin });
-    await adminCluster.applyObjects([
-      { apiVersion: "v1", kind: "Namespace", metadata: { name: "minispod" } },
-    ]);
-    await adminCluster.applyObjects(
-      parseAllDocuments(readFileSync(rbacFile, "utf8")).map((d) => d.toJSON() as KubernetesObject),
-    );
     core = admin.makeApiClient(CoreV1Api);
     net = admin.makeApiClient(NetworkingV1Api);
-    const token = await core.createNamespacedServiceAccountToken({
-      name: "provisioner",
-      namespace: "minispod",
-      body: { spec: { audiences: [], expirationSeconds: 600 } },
-    });
-    asProvisioner = tokenKubeConfig(admin, token.status?.token ?? "");
+    asProvisioner = await asServiceAccount(admin, rbacFile, "provisioner");
     dns = await startTestDnsServer();
     t = await setupProvisioner({ env: { DNS_RESOLVERS: dns.address, DNS_TIMEOUT_MS: "500" } });
     stateless = await seedService(t.h.database.db, {

@@ -1,25 +1,22 @@
-import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import {
   ApiException,
   AppsV1Api,
   CoreV1Api,
   type KubeConfig,
-  type KubernetesObject,
   type V1Pod,
 } from "@kubernetes/client-node";
 import { defaultClusterConfig, instanceObjects } from "@minispod/cluster";
 import { createKubernetesCluster, type KubernetesCluster } from "@minispod/cluster/kubernetes";
 import {
+  asServiceAccount,
   describeCluster,
   labKubeConfig,
-  tokenKubeConfig,
   waitFor,
 } from "@minispod/cluster/testing";
 import { appSpecOf, readCredential } from "@minispod/instances";
 import { developmentKeyring } from "@minispod/shared";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { parseAllDocuments } from "yaml";
 import { createApp } from "../src/app";
 import {
   activeSubscription,
@@ -70,19 +67,7 @@ describeCluster("provisioner: a Secret deleted behind its back, repaired by the 
     admin = labKubeConfig();
     core = admin.makeApiClient(CoreV1Api);
     apps = admin.makeApiClient(AppsV1Api);
-    const asAdmin = createKubernetesCluster({ config, kubeConfig: admin });
-    await asAdmin.applyObjects([
-      { apiVersion: "v1", kind: "Namespace", metadata: { name: "minispod" } },
-    ]);
-    await asAdmin.applyObjects(
-      parseAllDocuments(readFileSync(rbacFile, "utf8")).map((d) => d.toJSON() as KubernetesObject),
-    );
-    const token = await core.createNamespacedServiceAccountToken({
-      name: "provisioner",
-      namespace: "minispod",
-      body: { spec: { audiences: [], expirationSeconds: 600 } },
-    });
-    asProvisioner = tokenKubeConfig(admin, token.status?.token ?? "");
+    asProvisioner = await asServiceAccount(admin, rbacFile, "provisioner");
     provisioner = createKubernetesCluster({ config, kubeConfig: asProvisioner });
     app = createApp({ ...t.deps, cluster: provisioner });
   });

@@ -1,19 +1,23 @@
-import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import {
   ApiException,
   CoreV1Api,
   type KubeConfig,
-  type KubernetesObject,
   RbacAuthorizationV1Api,
 } from "@kubernetes/client-node";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { parseAllDocuments } from "yaml";
 import { defaultClusterConfig } from "../src/config";
 import { createKubernetesCluster } from "../src/kubernetes";
 import { instanceObjects, namespaceName } from "../src/names";
 import { ClusterError } from "../src/port";
-import { describeCluster, labKubeConfig, tokenKubeConfig, uniqueId, waitFor } from "../src/testing";
+import {
+  asServiceAccount,
+  describeCluster,
+  labKubeConfig,
+  tokenKubeConfig,
+  uniqueId,
+  waitFor,
+} from "../src/testing";
 import { statelessApp } from "./fixtures";
 
 const rbacFile = fileURLToPath(
@@ -36,21 +40,7 @@ describeCluster(
 
     beforeAll(async () => {
       admin = labKubeConfig();
-      const core = admin.makeApiClient(CoreV1Api);
-      const adminCluster = createKubernetesCluster({ config, kubeConfig: admin });
-      const objects = parseAllDocuments(readFileSync(rbacFile, "utf8")).map(
-        (d) => d.toJSON() as KubernetesObject,
-      );
-      await adminCluster.applyObjects([
-        { apiVersion: "v1", kind: "Namespace", metadata: { name: "minispod" } },
-      ]);
-      await adminCluster.applyObjects(objects);
-      const token = await core.createNamespacedServiceAccountToken({
-        name: "provisioner",
-        namespace: "minispod",
-        body: { spec: { audiences: [], expirationSeconds: 600 } },
-      });
-      asProvisioner = tokenKubeConfig(admin, token.status?.token ?? "");
+      asProvisioner = await asServiceAccount(admin, rbacFile, "provisioner");
     });
 
     afterAll(async () => {

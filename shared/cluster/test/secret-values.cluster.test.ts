@@ -1,4 +1,3 @@
-import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import {
   ApiException,
@@ -10,12 +9,17 @@ import {
   PatchStrategy,
 } from "@kubernetes/client-node";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { parseAllDocuments } from "yaml";
 import { defaultClusterConfig } from "../src/config";
 import { createKubernetesCluster, type KubernetesCluster } from "../src/kubernetes";
 import { instanceObjects, namespaceName } from "../src/names";
 import { type AppSpec, ClusterError, type InstanceSpec } from "../src/port";
-import { describeCluster, labKubeConfig, tokenKubeConfig, uniqueId, waitFor } from "../src/testing";
+import {
+  asServiceAccount,
+  describeCluster,
+  labKubeConfig,
+  uniqueId,
+  waitFor,
+} from "../src/testing";
 import { statelessApp } from "./fixtures";
 
 const rbacFile = fileURLToPath(
@@ -87,19 +91,7 @@ describeCluster("setSecretValues and recreateSecret: what reaches the instance's
     core = admin.makeApiClient(CoreV1Api);
     apps = admin.makeApiClient(AppsV1Api);
     cluster = createKubernetesCluster({ config, kubeConfig: admin });
-    const objects = parseAllDocuments(readFileSync(rbacFile, "utf8")).map(
-      (d) => d.toJSON() as KubernetesObject,
-    );
-    await cluster.applyObjects([
-      { apiVersion: "v1", kind: "Namespace", metadata: { name: "minispod" } },
-    ]);
-    await cluster.applyObjects(objects);
-    const token = await core.createNamespacedServiceAccountToken({
-      name: "provisioner",
-      namespace: "minispod",
-      body: { spec: { audiences: [], expirationSeconds: 600 } },
-    });
-    asProvisioner = tokenKubeConfig(admin, token.status?.token ?? "");
+    asProvisioner = await asServiceAccount(admin, rbacFile, "provisioner");
     // A Secret outside any customer namespace, for the provisioner to be refused.
     await core
       .createNamespacedSecret({

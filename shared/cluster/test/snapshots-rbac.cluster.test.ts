@@ -1,25 +1,22 @@
-import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import {
   ApiException,
   CoreV1Api,
   CustomObjectsApi,
   type KubeConfig,
-  type KubernetesObject,
 } from "@kubernetes/client-node";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { parseAllDocuments } from "yaml";
 import { defaultClusterConfig } from "../src/config";
 import { createKubernetesCluster } from "../src/kubernetes";
 import { namespaceName, volumeName } from "../src/names";
 import type { AppSpec } from "../src/port";
 import {
+  asServiceAccount,
   describeCluster,
   installSnapshotApi,
   LAB_SNAPSHOT_CLASS,
   labKubeConfig,
   startSnapshotController,
-  tokenKubeConfig,
   uniqueId,
   waitFor,
 } from "../src/testing";
@@ -53,20 +50,7 @@ describeCluster("backups with the provisioner's RBAC (VolumeSnapshots, volume ge
   beforeAll(async () => {
     admin = labKubeConfig();
     await installSnapshotApi(admin);
-    const adminCluster = createKubernetesCluster({ config, kubeConfig: admin });
-    const objects = parseAllDocuments(readFileSync(rbacFile, "utf8")).map(
-      (d) => d.toJSON() as KubernetesObject,
-    );
-    await adminCluster.applyObjects([
-      { apiVersion: "v1", kind: "Namespace", metadata: { name: "minispod" } },
-    ]);
-    await adminCluster.applyObjects(objects);
-    const token = await admin.makeApiClient(CoreV1Api).createNamespacedServiceAccountToken({
-      name: "provisioner",
-      namespace: "minispod",
-      body: { spec: { audiences: [], expirationSeconds: 600 } },
-    });
-    asProvisioner = tokenKubeConfig(admin, token.status?.token ?? "");
+    asProvisioner = await asServiceAccount(admin, rbacFile, "provisioner");
     stopController = startSnapshotController(admin);
   }, 120_000);
 

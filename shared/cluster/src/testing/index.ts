@@ -56,22 +56,10 @@ export function labKubeConfig(): KubeConfig {
   return kc;
 }
 
-/** Same API server, authenticated by a bearer token (a ServiceAccount's, for RBAC tests). */
-export function tokenKubeConfig(base: KubeConfig, token: string): KubeConfig {
-  const cluster = base.getCurrentCluster();
-  if (!cluster) throw new Error("kubeconfig names no cluster");
-  const kc = new KubeConfig();
-  kc.loadFromOptions({
-    clusters: [cluster],
-    users: [{ name: "token", token }],
-    contexts: [{ name: "token", cluster: cluster.name, user: "token" }],
-    currentContext: "token",
-  });
-  return kc;
-}
-
 /** A fresh customer id per test, so tests never share a namespace (deletion takes 16-35 s). */
 export const uniqueId = () => randomUUID();
 
 export { installLabCrds } from "./crds";
+export { asServiceAccount } from "./service-account";
+export { tokenKubeConfig } from "./token";
 export { waitFor } from "./wait";
