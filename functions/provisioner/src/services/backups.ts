@@ -29,6 +29,7 @@ import { type EventData, enqueueEvent } from "@minispod/shared";
 import { and, asc, desc, eq, inArray, isNotNull, isNull, lte, ne, sql } from "drizzle-orm";
 import type { ProvisionerContext } from "./context";
 import { desiredOf } from "./desired";
+import { createPoller } from "./follow";
 
 type BackupRow = typeof backups.$inferSelect;
 
@@ -180,34 +181,20 @@ export function createBackupFollower(
   intervalMs: number,
   afterChange: () => void,
 ) {
-  const following = new Map<string, NodeJS.Timeout>();
-  let closed = false;
-  const check = async (backupId: string) => {
-    following.delete(backupId);
-    const [row] = await ctx.db.select().from(backups).where(eq(backups.id, backupId));
-    if (row?.status !== "IN_PROGRESS") return;
-    const result = await followBackup(ctx, row);
-    if (result.status === "IN_PROGRESS") follow(backupId);
-    else afterChange();
-  };
-  function follow(backupId: string) {
-    if (closed || intervalMs <= 0 || following.has(backupId)) return;
-    const timer = setTimeout(() => {
-      check(backupId).catch((error: unknown) => {
-        ctx.logger.warn({ err: error, backupId }, "following a backup failed; the sweep will");
-      });
-    }, intervalMs);
-    timer.unref();
-    following.set(backupId, timer);
-  }
-  return {
-    follow,
-    close() {
-      closed = true;
-      for (const timer of following.values()) clearTimeout(timer);
-      following.clear();
+  return createPoller({
+    intervalMs,
+    logger: ctx.logger,
+    idField: "backupId",
+    what: "a backup",
+    check: async (backupId) => {
+      const [row] = await ctx.db.select().from(backups).where(eq(backups.id, backupId));
+      if (row?.status !== "IN_PROGRESS") return false;
+      const result = await followBackup(ctx, row);
+      if (result.status === "IN_PROGRESS") return true;
+      afterChange();
+      return false;
     },
-  };
+  });
 }
 
 /** Reads an IN_PROGRESS backup's snapshot: READY with its size, FAILED, or still being taken. */
