@@ -69,13 +69,7 @@ const backupData = (row: BackupRow, serviceName?: string): EventData<"backup.suc
 });
 
 async function serviceNameOf(db: Db, instanceId: string) {
-  const [row] = await db
-    .select({ name: serviceCatalog.name })
-    .from(serviceInstances)
-    .innerJoin(subscriptions, eq(subscriptions.id, serviceInstances.subscriptionId))
-    .innerJoin(serviceCatalog, eq(serviceCatalog.id, subscriptions.serviceId))
-    .where(eq(serviceInstances.id, instanceId));
-  return row?.name;
+  return (await loadRecord(db, { instanceId }))?.service.name;
 }
 
 /**
