@@ -1,15 +1,12 @@
 import { randomUUID } from "node:crypto";
-import { createDb, type Database } from "@minispod/db";
-import { cloneDatabase } from "@minispod/db/testing";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { defaultClusterConfig } from "../config";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { isClusterError } from "../port";
-import { createSimulatedCluster, type SimulatedCluster, simulatedIssueMs } from "./index";
+import { type SimulatedCluster, simulatedIssueMs } from "./index";
+import { openSimulatedCluster } from "./test-setup";
 
 // Custom domains on the simulated cluster (local mode), against real PostgreSQL with an
 // injected clock: routed at once, certificates ready after the simulated delay.
-let database: Database;
-let drop: () => Promise<void>;
+let close: () => Promise<void>;
 const clock = { now: new Date("2026-01-01T00:00:00Z") };
 const DELAY = 1000;
 let cluster: SimulatedCluster;
@@ -34,20 +31,12 @@ async function provisioned() {
 }
 
 beforeAll(async () => {
-  const cloned = await cloneDatabase(inject("databaseServerUrl"), inject("templateDatabase"));
-  database = createDb(cloned.url, { max: 3 });
-  drop = cloned.drop;
-  cluster = createSimulatedCluster({
-    db: database.db,
-    config: defaultClusterConfig,
+  ({ cluster, close } = await openSimulatedCluster({
     delayMs: DELAY,
     now: () => clock.now,
-  });
+  }));
 });
-afterAll(async () => {
-  await database.close();
-  await drop();
-});
+afterAll(() => close());
 
 describe("simulated custom domains", () => {
   it("routes domains at once and issues their certificates after the simulated delay", async () => {

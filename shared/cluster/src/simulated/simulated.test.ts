@@ -1,16 +1,16 @@
 import { randomUUID } from "node:crypto";
-import { createDb, type Database } from "@minispod/db";
-import { cloneDatabase } from "@minispod/db/testing";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import type { Database } from "@minispod/db";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { defaultClusterConfig } from "../config";
 import { specHash } from "../names";
 import { type AppSpec, isClusterError } from "../port";
 import { createSimulatedCluster, FAULT_ENV, type SimulatedCluster } from "./index";
+import { openSimulatedCluster } from "./test-setup";
 
 // The simulated driver is local mode's cluster: tested as the feature it is,
 // against real PostgreSQL, with an injected clock instead of sleeping.
 let database: Database;
-let drop: () => Promise<void>;
+let close: () => Promise<void>;
 const clock = { now: new Date("2026-01-01T00:00:00Z") };
 const DELAY = 1000;
 let cluster: SimulatedCluster;
@@ -37,21 +37,12 @@ async function provisioned(spec: Partial<AppSpec> = {}) {
 }
 
 beforeAll(async () => {
-  const cloned = await cloneDatabase(inject("databaseServerUrl"), inject("templateDatabase"));
-  database = createDb(cloned.url, { max: 3 });
-  drop = cloned.drop;
-  cluster = createSimulatedCluster({
-    db: database.db,
-    config: defaultClusterConfig,
+  ({ cluster, database, close } = await openSimulatedCluster({
     delayMs: DELAY,
     now: () => clock.now,
-  });
+  }));
 });
-
-afterAll(async () => {
-  await database.close();
-  await drop();
-});
+afterAll(() => close());
 
 describe("simulated cluster: a healthy rollout", () => {
   it("walks starting -> running in three delay steps, with the events a pod would produce", async () => {

@@ -1,16 +1,16 @@
 import { randomUUID } from "node:crypto";
-import { createDb, type Database, simulatedVolumes } from "@minispod/db";
-import { cloneDatabase } from "@minispod/db/testing";
+import { type Database, simulatedVolumes } from "@minispod/db";
 import { eq } from "drizzle-orm";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { defaultClusterConfig } from "../config";
 import { type AppSpec, isClusterError } from "../port";
 import { createSimulatedCluster, type SimulatedCluster } from "./index";
+import { openSimulatedCluster } from "./test-setup";
 
 // Backups on local mode's cluster: snapshots ready after a simulated delay,
 // restores into a new volume generation, retained snapshots keep the namespace.
 let database: Database;
-let drop: () => Promise<void>;
+let close: () => Promise<void>;
 const clock = { now: new Date("2026-01-01T00:00:00Z") };
 const DELAY = 1000;
 let cluster: SimulatedCluster;
@@ -38,21 +38,12 @@ const volumesOf = (instanceId: string) =>
   database.db.select().from(simulatedVolumes).where(eq(simulatedVolumes.instanceId, instanceId));
 
 beforeAll(async () => {
-  const cloned = await cloneDatabase(inject("databaseServerUrl"), inject("templateDatabase"));
-  database = createDb(cloned.url, { max: 3 });
-  drop = cloned.drop;
-  cluster = createSimulatedCluster({
-    db: database.db,
-    config: defaultClusterConfig,
+  ({ cluster, database, close } = await openSimulatedCluster({
     delayMs: DELAY,
     now: () => clock.now,
-  });
+  }));
 });
-
-afterAll(async () => {
-  await database.close();
-  await drop();
-});
+afterAll(() => close());
 
 describe("simulated cluster: snapshots", () => {
   it("supports snapshots by default, and plays local-path (refused) when told to", async () => {
