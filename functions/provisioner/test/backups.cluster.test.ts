@@ -1,5 +1,12 @@
 import { randomUUID } from "node:crypto";
-import { AppsV1Api, CoreV1Api, CustomObjectsApi, type KubeConfig } from "@kubernetes/client-node";
+import {
+  AppsV1Api,
+  CoreV1Api,
+  CustomObjectsApi,
+  type KubeConfig,
+  PatchStrategy,
+  setHeaderOptions,
+} from "@kubernetes/client-node";
 import { defaultClusterConfig, instanceObjects } from "@minispod/cluster";
 import { createKubernetesCluster } from "@minispod/cluster/kubernetes";
 import {
@@ -44,6 +51,7 @@ const config = {
   tlsIssuer: "letsencrypt-lab",
 };
 const GROUP = { group: "snapshot.storage.k8s.io", version: "v1" };
+const HOLD = "test.minispod.dev/hold";
 
 interface Snapshot {
   metadata: { name: string; namespace: string; uid: string };
@@ -62,6 +70,7 @@ describeCluster("backups against the lab's API server (CSI VolumeSnapshots)", ()
   let stopController: (() => Promise<void>) | undefined;
   let dns: TestDnsServer;
   const namespaces = new Set<string>();
+  const held: [namespace: string, name: string][] = [];
 
   beforeAll(async () => {
     // The same instance also gets a custom domain (cert-manager's CRDs, a DNS server on loopback).
@@ -86,6 +95,7 @@ describeCluster("backups against the lab's API server (CSI VolumeSnapshots)", ()
   }, 120_000);
 
   afterAll(async () => {
+    for (const [namespace, name] of held) await release(namespace, name).catch(() => undefined);
     await stopController?.();
     await dns?.close();
     await Promise.all(
@@ -155,6 +165,34 @@ describeCluster("backups against the lab's API server (CSI VolumeSnapshots)", ()
 
   const claim = (namespace: string, name: string) =>
     core.readNamespacedPersistentVolumeClaim({ namespace, name }).catch(() => undefined);
+
+  const previousGeneration = async (s: Subscribed) =>
+    (
+      await db().select().from(instanceVolumes).where(eq(instanceVolumes.instanceId, s.instanceId))
+    )[0]?.previousGeneration;
+
+  const quotaClaims = async (namespace: string) =>
+    (await core.readNamespacedResourceQuota({ namespace, name: "plans" })).spec?.hard
+      ?.persistentvolumeclaims;
+
+  /** Takes the test's finalizer off a claim (the others, pvc-protection, stay). */
+  async function release(namespace: string, name: string) {
+    const held = await claim(namespace, name);
+    const finalizers = held?.metadata?.finalizers ?? [];
+    const at = finalizers.indexOf(HOLD);
+    if (at < 0) return;
+    await core.patchNamespacedPersistentVolumeClaim(
+      {
+        namespace,
+        name,
+        body: [
+          { op: "test", path: `/metadata/finalizers/${at}`, value: HOLD },
+          { op: "remove", path: `/metadata/finalizers/${at}` },
+        ],
+      },
+      setHeaderOptions("Content-Type", PatchStrategy.JsonPatch),
+    );
+  }
 
   async function restore(s: Subscribed, backupId: string, target: Subscribed) {
     const [row] = await db()
@@ -233,14 +271,36 @@ describeCluster("backups against the lab's API server (CSI VolumeSnapshots)", ()
       await app.request("/cron/reconcile", { method: "POST" });
       return (await instanceRow(db(), s.instanceId)).status === "RUNNING";
     });
+    // A claim stays while something holds it (pvc-protection, while its old pod goes) and the
+    // quota counts it meanwhile: a finalizer of the test's own holds it here for as long as needed.
+    const finalizers = (await claim(namespace, name))?.metadata?.finalizers;
+    await core.patchNamespacedPersistentVolumeClaim(
+      {
+        namespace,
+        name,
+        body: finalizers
+          ? [{ op: "add", path: "/metadata/finalizers/-", value: HOLD }]
+          : [{ op: "add", path: "/metadata/finalizers", value: [HOLD] }],
+      },
+      setHeaderOptions("Content-Type", PatchStrategy.JsonPatch),
+    );
+    held.push([namespace, name]);
     await app.request("/cron/backups", { method: "POST" });
-    await waitFor("previous claim deleted", async () => {
-      const old = await claim(namespace, name);
-      return old === undefined || old.metadata?.deletionTimestamp !== undefined;
-    });
+    const old = await claim(namespace, name);
+    expect(old?.metadata?.deletionTimestamp).toBeDefined();
+    expect(await previousGeneration(s)).toBe(0);
+    expect(await quotaClaims(namespace)).toBe("2");
 
-    // Restore into a new instance of the same app (another subscription, same namespace).
+    // Restore into a new instance of the same app (another subscription, same namespace),
+    // subscribed while the old claim is still there: the quota has room for all three.
     const fresh = await runningInstance(s.user);
+    expect(await quotaClaims(namespace)).toBe("3");
+    await release(namespace, name);
+    await waitFor("previous claim gone, the quota back to one claim per instance", async () => {
+      await app.request("/cron/backups", { method: "POST" });
+      return (await previousGeneration(s)) === null && (await quotaClaims(namespace)) === "2";
+    });
+    expect(await claim(namespace, name)).toBeUndefined();
     expect(await restore(s, id, fresh)).toMatchObject({ outcome: "restored" });
     const freshClaim = await claim(namespace, `${objectsOf(fresh).name}-g1`);
     expect(freshClaim?.spec?.dataSource?.name).toBe(`b-${id}`);

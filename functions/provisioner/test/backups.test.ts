@@ -1,5 +1,10 @@
 import { randomUUID } from "node:crypto";
-import { ClusterError, type ClusterPort, defaultClusterConfig } from "@minispod/cluster";
+import {
+  ClusterError,
+  type ClusterPort,
+  defaultClusterConfig,
+  type NamespaceSpec,
+} from "@minispod/cluster";
 import { createSimulatedCluster } from "@minispod/cluster/simulated";
 import {
   backupRestores,
@@ -271,6 +276,61 @@ describe("restore", () => {
     expect(await again.json()).toMatchObject({ outcome: "nothing-to-do", status: "DONE" });
     // A later apply (any converge) keeps the restored volume.
     await deliver(t.app, subscriptionEvent("subscription.renewed", s));
+    expect(await volumesOf(s.instanceId)).toEqual([["i-ID-g1", `b-${id}`]]);
+  });
+
+  it("keeps room in the quota for both claims until the previous one is gone from the cluster", async () => {
+    const s = await running();
+    const id = await pendingBackup(s);
+    await deliver(t.app, requested(s, id));
+    // A claim a pod still mounts stays (pvc-protection) and counts in the quota: the first
+    // delete leaves it terminating, the next one finds it gone.
+    const namespaces: NamespaceSpec[] = [];
+    let terminating = true;
+    const cluster: ClusterPort = {
+      ...t.cluster,
+      ensureNamespace: async (spec) => {
+        namespaces.push(spec);
+        return t.cluster.ensureNamespace(spec);
+      },
+      deleteVolume: async (ref, generation) => {
+        if (ref.instanceId !== s.instanceId) return t.cluster.deleteVolume(ref, generation);
+        if (terminating) return { gone: false };
+        return t.cluster.deleteVolume(ref, generation);
+      },
+    };
+    const app = t.appWith(cluster);
+    expect(await (await deliver(app, await askRestore(s, id))).json()).toMatchObject({
+      outcome: "restored",
+    });
+    // The restore sized the namespace for the instance's two claims before creating the second.
+    expect(namespaces.at(-1)).toMatchObject({ customerId: s.user.id, extraVolumes: ["1Gi"] });
+    await app.request("/cron/reconcile", { method: "POST" });
+    expect((await instanceRow(db(), s.instanceId)).status).toBe("RUNNING");
+
+    namespaces.length = 0;
+    expect((await cron(app)).volumesDeleted).toBe(0);
+    const volume = async () =>
+      (
+        await db()
+          .select()
+          .from(instanceVolumes)
+          .where(eq(instanceVolumes.instanceId, s.instanceId))
+      )[0];
+    expect(await volume()).toMatchObject({ generation: 1, previousGeneration: 0 });
+    // Another instance of the customer's provisioned meanwhile keeps the room too.
+    const other = await activeSubscription(t.h, { user: s.user, service: s.service });
+    await deliver(app, subscriptionEvent("subscription.activated", other));
+    expect((await instanceRow(db(), other.instanceId)).status).toBe("RUNNING");
+    expect(namespaces.at(-1)?.plans).toHaveLength(2);
+    expect(namespaces.at(-1)?.extraVolumes).toEqual(["1Gi"]);
+
+    terminating = false;
+    namespaces.length = 0;
+    expect((await cron(app)).volumesDeleted).toBe(1);
+    expect(await volume()).toMatchObject({ generation: 1, previousGeneration: null });
+    expect(namespaces).toHaveLength(1);
+    expect(namespaces[0]?.extraVolumes).toBeUndefined();
     expect(await volumesOf(s.instanceId)).toEqual([["i-ID-g1", `b-${id}`]]);
   });
 

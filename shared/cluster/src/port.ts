@@ -91,6 +91,12 @@ export interface NamespaceSpec {
    * their sum, the LimitRange's maximum the largest of them.
    */
   plans: readonly AppResources[];
+  /**
+   * Sizes of volumes held beyond one per plan: while a restore moves an
+   * instance to a new volume, both claims exist until the old one is gone.
+   * The quota's claim count and storage make room for them.
+   */
+  extraVolumes?: readonly string[] | undefined;
   /** "baseline" when any of the customer's apps needs it; default "restricted". */
   podSecurity?: PodSecurityLevel | undefined;
 }
@@ -275,8 +281,12 @@ export interface ClusterPort {
   readSnapshot(ref: SnapshotRef): Promise<SnapshotStatus>;
   /** Deleting what is gone is not an error. */
   deleteSnapshot(ref: SnapshotRef): Promise<void>;
-  /** Deletes one volume generation's PVC (after a restore switched away from it, or undoing one). */
-  deleteVolume(ref: InstanceRef, generation: number): Promise<void>;
+  /**
+   * Deletes one volume generation's PVC (after a restore switched away from it,
+   * or undoing one). `gone` is false while the claim still exists, being deleted
+   * (a pod still mounts it): call again later; it still counts in the quota.
+   */
+  deleteVolume(ref: InstanceRef, generation: number): Promise<{ gone: boolean }>;
   /**
    * Deletes the customer's namespace when it holds neither an instance nor a
    * snapshot: `deleteInstance` keeps it while snapshots are retained, since

@@ -70,6 +70,14 @@ describe("namespace manifests", () => {
     expect(hard["services.loadbalancers"]).toBe("0");
   });
 
+  it("counts a restore's overlapping volume in claims and storage, not in compute", () => {
+    const hard = resourceQuotaManifest(config, { ...spec, extraVolumes: ["5Gi"] }).spec?.hard ?? {};
+    expect(hard["requests.storage"]).toBe("11Gi");
+    expect(hard.persistentvolumeclaims).toBe("3");
+    expect(hard["requests.cpu"]).toBe("1250m");
+    expect(hard["count/deployments.apps"]).toBe("2");
+  });
+
   it("leaves room for custom domains: their Ingress, certificate Secrets and HTTP-01 solvers", () => {
     // Two instances, five domains each by default.
     const hard = resourceQuotaManifest(config, spec).spec?.hard ?? {};

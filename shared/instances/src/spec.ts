@@ -1,6 +1,13 @@
 import type { AppSpec, InstanceRef, NamespaceSpec } from "@minispod/cluster";
-import { type Db, serviceCatalog, serviceInstances, subscriptions } from "@minispod/db";
-import { and, eq, inArray, ne } from "drizzle-orm";
+import {
+  backupRestores,
+  type Db,
+  instanceVolumes,
+  serviceCatalog,
+  serviceInstances,
+  subscriptions,
+} from "@minispod/db";
+import { and, eq, exists, inArray, isNotNull, ne, sql } from "drizzle-orm";
 
 export type InstanceRow = typeof serviceInstances.$inferSelect;
 type CatalogRow = typeof serviceCatalog.$inferSelect;
@@ -83,11 +90,34 @@ export function appSpecOf(service: CatalogRow): AppSpec {
 
 /**
  * The customer's namespace sized for every instance that holds cluster
- * resources (running, starting, failed or suspended with its volume).
+ * resources (running, starting, failed or suspended with its volume), plus a
+ * second volume for each instance a restore is moving to a new claim: from
+ * the restore's start until the previous claim is gone from the cluster.
  */
 export async function namespaceSpecOf(db: Db, customerId: string): Promise<NamespaceSpec> {
+  const restoring = sql<boolean>`(${exists(
+    db
+      .select({ one: instanceVolumes.instanceId })
+      .from(instanceVolumes)
+      .where(
+        and(
+          eq(instanceVolumes.instanceId, serviceInstances.id),
+          isNotNull(instanceVolumes.previousGeneration),
+        ),
+      ),
+  )} or ${exists(
+    db
+      .select({ one: backupRestores.id })
+      .from(backupRestores)
+      .where(
+        and(
+          eq(backupRestores.targetInstanceId, serviceInstances.id),
+          eq(backupRestores.status, "PENDING"),
+        ),
+      ),
+  )})`;
   const rows = await db
-    .select({ service: serviceCatalog })
+    .select({ service: serviceCatalog, restoring })
     .from(serviceInstances)
     .innerJoin(subscriptions, eq(subscriptions.id, serviceInstances.subscriptionId))
     .innerJoin(serviceCatalog, eq(serviceCatalog.id, subscriptions.serviceId))
@@ -99,9 +129,13 @@ export async function namespaceSpecOf(db: Db, customerId: string): Promise<Names
       ),
     );
   const apps = rows.map((r) => appSpecOf(r.service));
+  const extraVolumes = rows.flatMap((r) =>
+    r.restoring && r.service.storage ? [r.service.storage] : [],
+  );
   return {
     customerId,
     plans: apps.map((a) => a.resources),
+    ...(extraVolumes.length > 0 ? { extraVolumes } : {}),
     // One app that needs "baseline" sets the level of the whole namespace.
     podSecurity: apps.some((a) => a.podSecurity === "baseline") ? "baseline" : "restricted",
   };

@@ -476,7 +476,9 @@ export async function sweepBackups(ctx: ProvisionerContext): Promise<BackupSweep
     .limit(BATCH);
   for (const { volume, userId } of superseded) {
     const ref = { customerId: userId, instanceId: volume.instanceId };
-    await ctx.cluster.deleteVolume(ref, volume.previousGeneration as number);
+    const { gone } = await ctx.cluster.deleteVolume(ref, volume.previousGeneration as number);
+    // Still terminating (its pod is going): it counts in the quota until the next sweep sees it gone.
+    if (!gone) continue;
     await ctx.db
       .update(instanceVolumes)
       .set({ previousGeneration: null })
@@ -619,10 +621,9 @@ export async function restoreIntoInstance(ctx: ProvisionerContext, restoreId: st
     ref.instanceId,
     credentialsOf(target.service).map((c) => c.secret),
   );
-  const normal = await namespaceSpecOf(ctx.db, ref.customerId);
   try {
-    // Room for both volumes while they overlap.
-    await ctx.cluster.ensureNamespace({ ...normal, plans: [...normal.plans, app.resources] });
+    // The restore is PENDING, so the quota has room for both volumes while they overlap.
+    await ctx.cluster.ensureNamespace(await namespaceSpecOf(ctx.db, ref.customerId));
     await ctx.cluster.applyInstance({ ...ref, app, secretValues, suspended: true, volume: next });
   } catch (error) {
     ctx.logger.error({ err: error, restoreId }, "restore failed; the instance keeps its volume");
@@ -634,12 +635,12 @@ export async function restoreIntoInstance(ctx: ProvisionerContext, restoreId: st
       suspended: !live,
       volume: current,
     });
-    await ctx.cluster.ensureNamespace(normal);
     if (isClusterError(error) && error.retryable) throw error;
     await finishRestore(ctx, restore, backup, target, {
       ok: false,
       reason: "The cluster refused the restored volume; the instance kept its data.",
     });
+    await ctx.cluster.ensureNamespace(await namespaceSpecOf(ctx.db, ref.customerId));
     return { outcome: "failed", status: "FAILED" };
   }
   await finishRestore(ctx, restore, backup, target, {

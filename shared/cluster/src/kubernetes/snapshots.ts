@@ -223,11 +223,20 @@ export function snapshotMethods(deps: SnapshotDriverDeps): SnapshotMethods & {
     async deleteVolume(ref: InstanceRef, generation: number) {
       const namespace = namespaceName(config, ref.customerId);
       const name = volumeName(ref.instanceId, generation);
-      await orNull(
+      const deleted = await orNull(
         call(`delete PersistentVolumeClaim ${namespace}/${name}`, () =>
           core.deleteNamespacedPersistentVolumeClaim({ name, namespace }),
         ),
       );
+      if (deleted === null) return { gone: true };
+      // A claim a pod still mounts waits on its pvc-protection finalizer, and the
+      // quota counts it until then.
+      const left = await orNull(
+        call(`read PersistentVolumeClaim ${namespace}/${name}`, () =>
+          core.readNamespacedPersistentVolumeClaim({ name, namespace }),
+        ),
+      );
+      return { gone: left === null };
     },
 
     async deleteNamespaceIfEmpty(customerId: string) {

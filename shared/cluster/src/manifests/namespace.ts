@@ -65,7 +65,7 @@ interface Totals {
   maxStorage: number;
 }
 
-function totals(plans: readonly AppResources[]): Totals {
+function totals(plans: readonly AppResources[], extraVolumes: readonly string[] = []): Totals {
   const t: Totals = {
     cpu: 0,
     memory: 0,
@@ -89,16 +89,20 @@ function totals(plans: readonly AppResources[]): Totals {
       t.maxStorage = Math.max(t.maxStorage, storage);
     }
   }
+  for (const size of extraVolumes) {
+    t.storage += bytes(size);
+    t.volumes += 1;
+  }
   return t;
 }
 
 /**
  * Quota = the sum of the customer's plans, plus room for one more pod of
  * the largest plan so a rolling update or restart of a stateless app can
- * surge. Object counts are capped so a bug cannot fill the cluster.
+ * surge, plus the volumes a restore keeps side by side (`extraVolumes`). Object counts are capped so a bug cannot fill the cluster.
  */
 export function resourceQuotaManifest(config: ClusterConfig, spec: NamespaceSpec): V1ResourceQuota {
-  const t = totals(spec.plans);
+  const t = totals(spec.plans, spec.extraVolumes);
   const n = spec.plans.length;
   // Per instance, custom domains add their Ingress, a TLS Secret and cert-manager's
   // next-private-key Secret per domain, and an HTTP-01 solver (pod, Service, Ingress) per

@@ -471,6 +471,7 @@ export function createSimulatedCluster(options: SimulatedClusterOptions): Simula
             eq(simulatedVolumes.name, volumeName(ref.instanceId, generation)),
           ),
         );
+      return { gone: true };
     },
 
     async deleteNamespaceIfEmpty(customerId) {
