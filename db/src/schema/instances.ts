@@ -41,6 +41,11 @@ export const serviceInstances = pgTable(
     lastError: text("last_error"),
     /** When `status` last changed: a provision still starting past its deadline becomes FAILED. */
     statusChangedAt: ts("status_changed_at").notNull().defaultNow(),
+    /**
+     * Custom domains the cluster was last told to route for it: the domain sweep
+     * visits it while this is not 0, so a lost `domain.removed` still takes the route down.
+     */
+    routedDomains: integer("routed_domains").notNull().default(0),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },

@@ -145,6 +145,22 @@ describe("domain.verified and domain.removed", () => {
     ]);
   });
 
+  it("takes down the route of an instance's last domain even when its domain.removed was lost", async () => {
+    const s = await running();
+    const row = await claim(s, fresh(), true);
+    await deliver(t.app, domainEvent("domain.verified", row));
+    const routed = async () =>
+      (await db().select().from(serviceInstances).where(eq(serviceInstances.id, s.instanceId)))[0]
+        ?.routedDomains;
+    expect(await routed()).toBe(1);
+    // The owner removes it; the event never reaches the provisioner (dead-lettered).
+    await db().delete(instanceDomains).where(eq(instanceDomains.id, row.id));
+    expect(await t.cluster.readDomainStatus(refOf(s))).toHaveLength(1);
+    await sweep();
+    expect(await t.cluster.readDomainStatus(refOf(s))).toEqual([]);
+    expect(await routed()).toBe(0);
+  });
+
   it("records FAILED with the certificate authority's reason, and domain.failed", async () => {
     const s = await running();
     const row = await claim(s, `cert-fails.${fresh()}`, true);

@@ -255,7 +255,13 @@ export async function convergeDomains(
       const r = held.get(d);
       return !r?.routed || r.certificate === "missing" || (r.certificate === "ready" && !r.tls);
     });
-  if (stale && !options.readOnly) routes = await cluster.setInstanceDomains(ref, wanted);
+  if (stale && !options.readOnly) {
+    routes = await cluster.setInstanceDomains(ref, wanted);
+    await db
+      .update(serviceInstances)
+      .set({ routedDomains: wanted.length })
+      .where(eq(serviceInstances.id, instanceId));
+  }
   const byDomain = new Map(routes.map((r) => [r.domain, r]));
   let changed = 0;
   for (const row of rows) {

@@ -9,7 +9,7 @@ import {
   setDomainState,
 } from "@minispod/instances";
 import { enqueueEvent, mapLimit } from "@minispod/shared";
-import { and, asc, eq, inArray, isNotNull, sql } from "drizzle-orm";
+import { and, asc, eq, gt, inArray, isNotNull, or, sql } from "drizzle-orm";
 import type { ProvisionerContext } from "./context";
 
 /** Unverified claims re-checked per sweep (oldest check first). */
@@ -35,7 +35,8 @@ export async function applyInstanceDomains(ctx: ProvisionerContext, instanceId: 
  * 1. unverified claims: their TXT record looked up again; past
  *    DOMAIN_VERIFY_WINDOW they are FAILED (a "check now" may still verify them);
  * 2. domains of deleted instances are released (rows gone, `domain.removed`);
- * 3. every instance with verified domains: routes and certificates converged,
+ * 3. every instance with verified domains, or with routes left although it has
+ *    none (`routed_domains`): routes and certificates converged,
  *    ISSUING -> ACTIVE | FAILED recorded (with cert-manager's reason).
  */
 export async function sweepDomains(ctx: ProvisionerContext) {
@@ -101,12 +102,23 @@ export async function sweepDomains(ctx: ProvisionerContext) {
     result.released++;
   }
 
+  // Instances with verified domains, and those the cluster still routes domains for although
+  // none is left (their last `domain.removed` was lost): the converge takes those routes down.
   const instances = await ctx.db
-    .selectDistinct({ id: instanceDomains.instanceId })
-    .from(instanceDomains)
-    .innerJoin(serviceInstances, eq(serviceInstances.id, instanceDomains.instanceId))
+    .selectDistinct({ id: serviceInstances.id })
+    .from(serviceInstances)
+    .leftJoin(
+      instanceDomains,
+      and(
+        eq(instanceDomains.instanceId, serviceInstances.id),
+        isNotNull(instanceDomains.verifiedAt),
+      ),
+    )
     .where(
-      and(isNotNull(instanceDomains.verifiedAt), inArray(serviceInstances.status, [...ROUTABLE])),
+      and(
+        inArray(serviceInstances.status, [...ROUTABLE]),
+        or(isNotNull(instanceDomains.id), gt(serviceInstances.routedDomains, 0)),
+      ),
     );
   await mapLimit(instances, 4, async ({ id }) => {
     try {
