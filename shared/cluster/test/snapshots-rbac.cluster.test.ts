@@ -95,7 +95,16 @@ describeCluster("backups with the provisioner's RBAC (VolumeSnapshots, volume ge
       suspended: true,
       volume: { generation: 1, dataSource: snap.name },
     });
-    await cluster.deleteVolume(ref, 0);
+    // pvc-protection holds the claim a moment; deleting again reports it gone, without a read.
+    await waitFor("generation 0 gone", async () => (await cluster.deleteVolume(ref, 0)).gone);
+    const left = await admin
+      .makeApiClient(CoreV1Api)
+      .readNamespacedPersistentVolumeClaim({
+        namespace: namespaceName(config, customerId),
+        name: volumeName(ref.instanceId, 0),
+      })
+      .catch(() => undefined);
+    expect(left).toBeUndefined();
     // The instance goes, every generation with it; the snapshot keeps the namespace.
     await expect(cluster.deleteInstance(ref)).resolves.toEqual({ namespaceDeleted: false });
     const core = admin.makeApiClient(CoreV1Api);

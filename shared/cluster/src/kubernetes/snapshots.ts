@@ -228,15 +228,9 @@ export function snapshotMethods(deps: SnapshotDriverDeps): SnapshotMethods & {
           core.deleteNamespacedPersistentVolumeClaim({ name, namespace }),
         ),
       );
-      if (deleted === null) return { gone: true };
-      // A claim a pod still mounts waits on its pvc-protection finalizer, and the
-      // quota counts it until then.
-      const left = await orNull(
-        call(`read PersistentVolumeClaim ${namespace}/${name}`, () =>
-          core.readNamespacedPersistentVolumeClaim({ name, namespace }),
-        ),
-      );
-      return { gone: left === null };
+      // The answer is the claim as the delete left it: still holding finalizers (pvc-protection
+      // while a pod mounts it) means it stays, and counts in the quota, until they are done.
+      return { gone: deleted === null || !deleted.metadata?.finalizers?.length };
     },
 
     async deleteNamespaceIfEmpty(customerId: string) {
