@@ -334,6 +334,34 @@ describe("restore", () => {
     expect(await volumesOf(s.instanceId)).toEqual([["i-ID-g1", `b-${id}`]]);
   });
 
+  it("a converge that applied the old volume while a restore switched it puts the restored one back", async () => {
+    const s = await running();
+    const id = await pendingBackup(s);
+    await deliver(t.app, requested(s, id));
+    const restore = await askRestore(s, id);
+    // Every apply of this instance, in the order the cluster got them.
+    const applied: number[] = [];
+    let interleave = true;
+    let app: ReturnType<typeof t.appWith>;
+    const cluster: ClusterPort = {
+      ...t.cluster,
+      applyInstance: async (spec) => {
+        if (spec.instanceId === s.instanceId && interleave && !spec.suspended) {
+          // The converge read generation 0 and is about to apply it: the whole restore
+          // happens in between, then the stale apply lands last.
+          interleave = false;
+          expect(await (await deliver(app, restore)).json()).toMatchObject({ outcome: "restored" });
+        }
+        if (spec.instanceId === s.instanceId) applied.push(spec.volume?.generation ?? 0);
+        return t.cluster.applyInstance(spec);
+      },
+    };
+    app = t.appWith(cluster);
+    expect((await deliver(app, subscriptionEvent("subscription.renewed", s))).status).toBe(200);
+    expect(interleave).toBe(false);
+    expect(applied).toEqual([1, 1, 0, 1]); // restore: suspended, then live; the stale one; put back
+  });
+
   it("into a new instance of the same app (another subscription of the customer's)", async () => {
     const s = await running();
     const id = await pendingBackup(s);

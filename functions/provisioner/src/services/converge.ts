@@ -58,13 +58,17 @@ async function act(ctx: ProvisionerContext, record: InstanceRecord, desired: Des
       );
       // The volume generation a restore switched it to, or generation 0 from a backup's
       // snapshot for a subscription from a backup (backups.ts).
-      const volume = await volumeOf(ctx.db, ref.instanceId);
-      const applied = await ctx.cluster.applyInstance({
-        ...ref,
-        app: appSpecOf(record.service),
-        secretValues,
-        volume,
-      });
+      const spec = { ...ref, app: appSpecOf(record.service), secretValues };
+      let volume = await volumeOf(ctx.db, ref.instanceId);
+      let applied = await ctx.cluster.applyInstance({ ...spec, volume });
+      // A restore records its new generation, then applies it: when it did so while this
+      // applied the generation read before, reading again tells, and the restored one is put back.
+      for (let round = 0; round < MAX_ROUNDS; round++) {
+        const now = await volumeOf(ctx.db, ref.instanceId);
+        if (now.generation === volume.generation) break;
+        volume = now;
+        applied = await ctx.cluster.applyInstance({ ...spec, volume });
+      }
       const live = await ctx.cluster.readStatus(ref);
       const fromBackup = volume.generation === 0 && Boolean(volume.dataSource);
       return { desired, applied, live, fromBackup } satisfies Acted;
