@@ -438,4 +438,46 @@ describe.skipIf(!hasChromium)("the portal with the keyboard only", () => {
       expect(m.total, `${m.view}: ${JSON.stringify(m.shifts)}`).toBeLessThan(0.01);
     }
   }, 180_000);
+
+  it("a hidden tab asks the API nothing, and asks at once when shown again", async () => {
+    // Headless Chromium keeps every tab visible, so the page is told it is hidden the way the
+    // browser tells it: document.hidden and a visibilitychange event. The polling is the real one.
+    const p = await context.newPage();
+    const polls: number[] = [];
+    p.on("request", (r) => {
+      if (new URL(r.url()).pathname === "/api/v1/instances") polls.push(Date.now());
+    });
+    await p.goto(`${site.url}/dashboard`);
+    await p.waitForFunction(
+      () => document.querySelector(".cards .badge")?.textContent === "RUNNING",
+      undefined,
+      { timeout: 60_000 },
+    );
+    const setHidden = (hidden: boolean) =>
+      p.evaluate((h) => {
+        Object.defineProperty(document, "hidden", { configurable: true, get: () => h });
+        Object.defineProperty(document, "visibilityState", {
+          configurable: true,
+          get: () => (h ? "hidden" : "visible"),
+        });
+        document.dispatchEvent(new Event("visibilitychange"));
+      }, hidden);
+    // Visible: the dashboard polls every 3 s.
+    await p.waitForTimeout(7_000);
+    expect(polls.length).toBeGreaterThanOrEqual(2);
+    await setHidden(true);
+    await p.waitForTimeout(1_000); // a request already on its way when it was hidden
+    const hiddenFrom = polls.length;
+    await p.waitForTimeout(10_000);
+    expect(polls.length - hiddenFrom).toBe(0);
+    // At once: well before the next 3 s tick would have come.
+    const asked = p.waitForRequest((r) => new URL(r.url()).pathname === "/api/v1/instances", {
+      timeout: 1_500,
+    });
+    const shown = Date.now();
+    await setHidden(false);
+    await asked;
+    expect(polls.at(-1)).toBeGreaterThanOrEqual(shown);
+    await p.close();
+  }, 60_000);
 });
