@@ -4,8 +4,9 @@
 # stack with podman-compose (or COMPOSE="docker compose"), registers, logs in,
 # makes the account admin as docs/deploy.md's "First admin" does, adds a
 # catalog entry, subscribes, waits for the instance to be RUNNING on the
-# simulated cluster, checks the welcome email reached the mail catcher, then
-# tears everything down (volumes included).
+# simulated cluster, checks the welcome email reached the mail catcher; then a
+# customer subscribes, takes a backup, restores it into the instance, adds and
+# removes a custom domain; then it tears everything down (volumes included).
 #
 #   scripts/deploy/compose-journey.sh [--no-build]
 set -euo pipefail
@@ -125,4 +126,58 @@ log "instance RUNNING"
 caught() { curl -fsS "$mail/messages" | grep -q "$email"; }
 wait_for 60 caught || fail "no email to $email in the mail catcher: $(curl -sS "$mail/messages")"
 log "email to $email caught: $(curl -fsS "$mail/messages" | json 'messages.map(m=>m.Subject).join(" | ")')"
+
+# A customer's data and name, in the containers: backups are the owner's alone (an admin
+# gets 403), so a second account, a customer, subscribes, backs up, restores, adds a domain.
+customer="grace-$(date +%s)@example.com"
+log "register the customer $customer"
+curl -fsS "$api/auth/register" -H 'content-type: application/json' \
+  -d "{\"email\":\"$customer\",\"password\":\"$password\",\"name\":\"Grace\"}" >/dev/null || fail "register the customer"
+c exec -T postgres psql -U minispod -d minispod -qc \
+  "update users set email_verified_at = now() where lower(email) = lower('$customer')" \
+  >/dev/null || fail "verify the customer's email"
+ctoken=$(curl -fsS "$api/auth/login" -H 'content-type: application/json' \
+  -d "{\"email\":\"$customer\",\"password\":\"$password\"}" | json accessToken) || fail "customer login"
+cauth=(-H "authorization: Bearer $ctoken" -H 'content-type: application/json')
+id=$(curl -fsS "$api/subscriptions" "${cauth[@]}" -H 'Idempotency-Key: compose-journey-2' \
+  -d '{"serviceSlug":"uptime-kuma"}' | json id) || fail "the customer's subscription"
+token=$ctoken
+wait_for 240 running || fail "the customer's instance not RUNNING"
+instance=$(curl -fsS "$api/subscriptions/$id" -H "authorization: Bearer $ctoken" | json 'instance.id')
+log "instance $instance RUNNING; an on-demand backup"
+backup=$(curl -fsS "$api/instances/$instance/backups" "${cauth[@]}" -H 'Idempotency-Key: compose-backup' \
+  -d '{}' | json id) || fail "ask for a backup"
+backup_ready() {
+  curl -fsS "$api/instances/$instance/backups/$backup" -H "authorization: Bearer $ctoken" | json status | grep -qx READY
+}
+wait_for 120 backup_ready ||
+  fail "backup not READY: $(curl -sS "$api/instances/$instance/backups/$backup" -H "authorization: Bearer $ctoken")"
+log "backup READY: $(curl -fsS "$api/instances/$instance/backups" -H "authorization: Bearer $ctoken" |
+  json 'items.map(b => b.kind + " " + b.status + " " + b.sizeBytes + " bytes").join(", ")')"
+restore=$(curl -fsS "$api/instances/$instance/backups/$backup/restore" "${cauth[@]}" \
+  -H 'Idempotency-Key: compose-restore' -d '{}' | json id) || fail "ask for a restore"
+restored() {
+  curl -fsS "$api/instances/$instance/restores/$restore" -H "authorization: Bearer $ctoken" | json status | grep -qx DONE
+}
+wait_for 120 restored ||
+  fail "restore not DONE: $(curl -sS "$api/instances/$instance/restores/$restore" -H "authorization: Bearer $ctoken")"
+# Its timeline: restored (PROVISIONING on the new volume), then RUNNING after it.
+back_running() {
+  curl -fsS "$api/instances/$instance" -H "authorization: Bearer $ctoken" |
+    json 'timeline.map(t => t.status + ": " + t.message).join("\n")' |
+    sed -n '/Restored from the backup/,$p' | grep -q '^RUNNING'
+}
+wait_for 240 back_running || fail "instance not RUNNING on the restored volume: $(curl -sS "$api/instances/$instance" -H "authorization: Bearer $ctoken")"
+log "restored into the same instance, RUNNING on it"
+domain=$(curl -fsS "$api/instances/$instance/domains" "${cauth[@]}" -d '{"domain":"shop.example.com"}') ||
+  fail "add a custom domain"
+[ "$(printf '%s' "$domain" | json state)" = PENDING_VERIFICATION ] || fail "domain: $domain"
+log "domain shop.example.com PENDING_VERIFICATION, TXT record $(printf '%s' "$domain" | json 'dnsRecords[0].name')"
+curl -fsS -X DELETE "$api/instances/$instance/domains/$(printf '%s' "$domain" | json id)" \
+  -H "authorization: Bearer $ctoken" >/dev/null || fail "remove the domain"
+# The restore's own email ("… restored") among the customer's.
+to_customer="messages.filter(m => JSON.stringify(m).includes('$customer')).map(m => m.Subject)"
+restore_mail() { curl -fsS "$mail/messages" | json "$to_customer.join(' | ')" | grep -qi restored; }
+wait_for 60 restore_mail || fail "no restore email to $customer: $(curl -sS "$mail/messages" | json "$to_customer")"
+log "emails to $customer: $(curl -fsS "$mail/messages" | json "$to_customer.join(' | ')")"
 log "journey passed"
