@@ -115,10 +115,17 @@ describeCluster("backups against the lab's API server (CSI VolumeSnapshots)", ()
     const s = await activeSubscription(t.h, { service, ...(user ? { user } : {}) });
     objectsOf(s);
     expect((await deliver(app, subscriptionEvent("subscription.activated", s))).status).toBe(200);
-    await waitFor("instance RUNNING", async () => {
-      await app.request("/cron/reconcile", { method: "POST" });
-      return (await instanceRow(db(), s.instanceId)).status === "RUNNING";
-    });
+    await waitFor(
+      "instance RUNNING",
+      async () => {
+        await app.request("/cron/reconcile", { method: "POST" });
+        const row = await instanceRow(db(), s.instanceId);
+        // When time is up, the timeout's message carries why it FAILED.
+        if (row.status === "FAILED") throw new Error(`instance FAILED: ${row.lastError}`);
+        return row.status === "RUNNING";
+      },
+      { timeoutMs: 60_000 },
+    );
     return s;
   }
 
@@ -296,10 +303,15 @@ describeCluster("backups against the lab's API server (CSI VolumeSnapshots)", ()
     const fresh = await runningInstance(s.user);
     expect(await quotaClaims(namespace)).toBe("3");
     await release(namespace, name);
-    await waitFor("previous claim gone, the quota back to one claim per instance", async () => {
-      await app.request("/cron/backups", { method: "POST" });
-      return (await previousGeneration(s)) === null && (await quotaClaims(namespace)) === "2";
-    });
+    // pvc-protection lets it go once the old pod is gone (slow when the machine is busy).
+    await waitFor(
+      "previous claim gone, the quota back to one claim per instance",
+      async () => {
+        await app.request("/cron/backups", { method: "POST" });
+        return (await previousGeneration(s)) === null && (await quotaClaims(namespace)) === "2";
+      },
+      { timeoutMs: 90_000, intervalMs: 250 },
+    );
     expect(await claim(namespace, name)).toBeUndefined();
     expect(await restore(s, id, fresh)).toMatchObject({ outcome: "restored" });
     const freshClaim = await claim(namespace, `${objectsOf(fresh).name}-g1`);
@@ -319,7 +331,7 @@ describeCluster("backups against the lab's API server (CSI VolumeSnapshots)", ()
       host: `${name}.apps.lab.test`,
       issuer: config.tlsIssuer,
     });
-  }, 120_000);
+  }, 240_000);
 
   it("provisions a new subscription's instance from a snapshot: its first claim's dataSource is the VolumeSnapshot", async () => {
     const s = await runningInstance();
