@@ -14,7 +14,12 @@ import { createdAt, id, ts, updatedAt } from "./_common";
 import { serviceInstances } from "./instances";
 import { users } from "./users";
 
-export const backupKind = pgEnum("backup_kind", ["SCHEDULED", "ON_DEMAND"]);
+/**
+ * SCHEDULED (the catalog entry's schedule), ON_DEMAND (the customer asked),
+ * PRE_RESTORE (the volume a restore replaced, kept as a backup so a restore of
+ * the wrong backup can be undone; the newest one per instance is kept).
+ */
+export const backupKind = pgEnum("backup_kind", ["SCHEDULED", "ON_DEMAND", "PRE_RESTORE"]);
 export type BackupKind = (typeof backupKind.enumValues)[number];
 
 /**

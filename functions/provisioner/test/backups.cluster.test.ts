@@ -22,7 +22,7 @@ import {
 import { backupRestores, backups, instanceVolumes } from "@minispod/db";
 import { fullType } from "@minispod/shared";
 import { startTestDnsServer, type TestDnsServer } from "@minispod/shared/testing";
-import { eq } from "drizzle-orm";
+import { and, eq } from "drizzle-orm";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { createApp } from "../src/app";
 import { walkCustomDomain } from "./domain-walk";
@@ -292,9 +292,24 @@ describeCluster("backups against the lab's API server (CSI VolumeSnapshots)", ()
       setHeaderOptions("Content-Type", PatchStrategy.JsonPatch),
     );
     held.push([namespace, name]);
-    await app.request("/cron/backups", { method: "POST" });
-    const old = await claim(namespace, name);
-    expect(old?.metadata?.deletionTimestamp).toBeDefined();
+    // First the sweep keeps the replaced data as a PRE_RESTORE backup (a VolumeSnapshot of the
+    // old claim), then, once that is ready, deletes the claim.
+    await waitFor("the replaced volume copied, then its claim deleted", async () => {
+      await app.request("/cron/backups", { method: "POST" });
+      return (await claim(namespace, name))?.metadata?.deletionTimestamp !== undefined;
+    });
+    const [copy] = await db()
+      .select()
+      .from(backups)
+      .where(and(eq(backups.instanceId, s.instanceId), eq(backups.kind, "PRE_RESTORE")));
+    expect(copy).toMatchObject({ status: "READY", volumeGeneration: 0 });
+    const copied = (await custom.getNamespacedCustomObject({
+      ...GROUP,
+      namespace,
+      plural: "volumesnapshots",
+      name: copy!.snapshotName,
+    })) as Snapshot;
+    expect(copied.spec.source.persistentVolumeClaimName).toBe(name);
     expect(await previousGeneration(s)).toBe(0);
     expect(await quotaClaims(namespace)).toBe("2");
 

@@ -279,6 +279,88 @@ describe("restore", () => {
     expect(await volumesOf(s.instanceId)).toEqual([["i-ID-g1", `b-${id}`]]);
   });
 
+  it("keeps the data a restore replaced as a PRE_RESTORE backup before its volume goes, restorable; the newest such copy per instance", async () => {
+    const s = await running();
+    const id = await pendingBackup(s);
+    await deliver(t.app, requested(s, id));
+    await deliver(t.app, await askRestore(s, id));
+    await t.app.request("/cron/reconcile", { method: "POST" });
+    expect((await instanceRow(db(), s.instanceId)).status).toBe("RUNNING");
+    expect((await cron()).volumesDeleted).toBe(1);
+    const copies = async () =>
+      (await backupsOf(s.instanceId))
+        .filter((b) => b.kind === "PRE_RESTORE")
+        .map((b) => [b.volumeGeneration, b.status])
+        .sort((a, b) => Number(a[0]) - Number(b[0]));
+    // A snapshot of generation 0 (the data before the restore), ready, then the claim gone.
+    expect(await copies()).toEqual([[0, "READY"]]);
+    const [first] = (await backupsOf(s.instanceId)).filter((b) => b.kind === "PRE_RESTORE");
+    const [snapshot] = await db()
+      .select()
+      .from(simulatedSnapshots)
+      .where(eq(simulatedSnapshots.name, first!.snapshotName));
+    expect(snapshot?.sourceVolume).toBe(`i-${s.instanceId}`);
+    expect(await volumesOf(s.instanceId)).toEqual([["i-ID-g1", `b-${id}`]]);
+    // No email for it (the restore's says the data is kept), but the event for webhooks.
+    expect(await eventTypes(first!.id)).toEqual(["backup.succeeded"]);
+
+    // Undoing the restore is restoring that copy: generation 2 from it.
+    const undo = await askRestore(s, first!.id);
+    expect(await (await deliver(t.app, undo)).json()).toMatchObject({ outcome: "restored" });
+    expect(await volumesOf(s.instanceId)).toContainEqual(["i-ID-g2", first!.snapshotName]);
+    await t.app.request("/cron/reconcile", { method: "POST" });
+    await cron();
+    // Generation 1 kept in its turn; the older copy goes once the newer one is ready.
+    expect(await copies()).toEqual([
+      [0, "READY"],
+      [1, "READY"],
+    ]);
+    await cron();
+    expect(await copies()).toEqual([
+      [0, "DELETED"],
+      [1, "READY"],
+    ]);
+    expect(await volumesOf(s.instanceId)).toEqual([["i-ID-g2", first!.snapshotName]]);
+  });
+
+  it("keeps the replaced volume while its copy cannot be taken, and lets it go once the customer deletes that copy", async () => {
+    const s = await running();
+    const id = await pendingBackup(s);
+    await deliver(t.app, requested(s, id));
+    await deliver(t.app, await askRestore(s, id));
+    await t.app.request("/cron/reconcile", { method: "POST" });
+    const refusing: ClusterPort = {
+      ...t.cluster,
+      createSnapshot: async (spec) => {
+        if (spec.instanceId === s.instanceId) {
+          throw new ClusterError("invalid", "the CSI driver refused the snapshot", { status: 422 });
+        }
+        return t.cluster.createSnapshot(spec);
+      },
+    };
+    const app = t.appWith(refusing);
+    expect((await cron(app)).volumesDeleted).toBe(0);
+    expect((await cron(app)).volumesDeleted).toBe(0);
+    const copies = (await backupsOf(s.instanceId)).filter((b) => b.kind === "PRE_RESTORE");
+    expect(copies.map((b) => b.status)).toEqual(["FAILED"]); // tried once, not every sweep
+    expect(await volumesOf(s.instanceId)).toHaveLength(2);
+    expect(await eventTypes(copies[0]!.id)).toEqual(["backup.failed"]);
+    // The customer deletes the failed copy (the instances API: DELETING, then this event).
+    await db().update(backups).set({ status: "DELETING" }).where(eq(backups.id, copies[0]!.id));
+    await deliver(
+      app,
+      event("backup.deletion_requested", copies[0]!.id, {
+        userId: s.user.id,
+        backupId: copies[0]!.id,
+        instanceId: s.instanceId,
+        kind: "PRE_RESTORE",
+        status: "DELETING",
+      }),
+    );
+    expect((await cron(app)).volumesDeleted).toBe(1);
+    expect(await volumesOf(s.instanceId)).toEqual([["i-ID-g1", `b-${id}`]]);
+  });
+
   it("keeps room in the quota for both claims until the previous one is gone from the cluster", async () => {
     const s = await running();
     const id = await pendingBackup(s);

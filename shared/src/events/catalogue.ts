@@ -62,7 +62,7 @@ const backup = v.looseObject({
   ...owned,
   backupId: id,
   instanceId: id,
-  /** "SCHEDULED" or "ON_DEMAND". */
+  /** "SCHEDULED", "ON_DEMAND" or "PRE_RESTORE" (the data a restore replaced). */
   kind: v.string(),
   status: v.string(),
   serviceName: v.optional(v.string()),

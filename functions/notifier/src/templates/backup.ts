@@ -46,10 +46,16 @@ export const backupTemplates = {
       subject: `A backup of your ${appOf(data)} instance failed`,
       blocks: [
         paragraph(
-          `A ${data.kind === "SCHEDULED" ? "scheduled" : "requested"} backup of your ${appOf(data)} instance could not be taken.`,
+          data.kind === "PRE_RESTORE"
+            ? `The copy of your ${appOf(data)} instance's data from before your restore could not be taken.`
+            : `A ${data.kind === "SCHEDULED" ? "scheduled" : "requested"} backup of your ${appOf(data)} instance could not be taken.`,
         ),
         ...(data.reason ? [facts(["Reason", data.reason])] : []),
-        paragraph("Your app and its data are untouched, and earlier backups are kept."),
+        paragraph(
+          data.kind === "PRE_RESTORE"
+            ? "That data stays on its own volume meanwhile, and earlier backups are kept; delete the failed copy from the backups list to let that volume go."
+            : "Your app and its data are untouched, and earlier backups are kept.",
+        ),
         backupsPage(data.instanceId, link),
       ],
     }),
@@ -61,7 +67,7 @@ export const backupTemplates = {
       blocks: [
         paragraph(
           data.target === "SAME_INSTANCE"
-            ? `Your ${appOf(data)} instance now runs on the data of the backup you chose; it is starting again.`
+            ? `Your ${appOf(data)} instance now runs on the data of the backup you chose; it is starting again. The data it had before is kept as a backup ("before a restore") once it runs, so you can go back to it.`
             : `The backup you chose was restored into your new ${appOf(data)} instance, which now runs with that data.`,
         ),
         action(

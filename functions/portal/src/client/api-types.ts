@@ -2192,7 +2192,7 @@ export interface components {
             /** Format: uuid */
             userId: string;
             /** @enum {string} */
-            kind: "SCHEDULED" | "ON_DEMAND";
+            kind: "SCHEDULED" | "ON_DEMAND" | "PRE_RESTORE";
             /** @enum {string} */
             status: "PENDING" | "IN_PROGRESS" | "READY" | "FAILED" | "DELETING" | "DELETED";
             /** @description What the snapshot holds, in bytes; null until it is ready. */

@@ -19,6 +19,13 @@ const formatSize = (bytes: number | null) => {
 
 const words = (status: string) => status.toLowerCase().replace("_", " ");
 
+/** How a backup came to be, in words (PRE_RESTORE: the data a restore replaced). */
+const KIND_WORDS: Record<string, string> = {
+  SCHEDULED: "scheduled",
+  ON_DEMAND: "on demand",
+  PRE_RESTORE: "before a restore",
+};
+
 /**
  * The instance page's Backups section: the list with size and state, back up
  * now, restore into this instance, into another instance of the same app, or
@@ -157,7 +164,7 @@ export function Backups(props: {
                 {page.items.map((b) => (
                   <tr>
                     <td>{formatDate(b.createdAt)}</td>
-                    <td>{b.kind === "SCHEDULED" ? "scheduled" : "on demand"}</td>
+                    <td>{KIND_WORDS[b.kind]}</td>
                     <td>
                       {words(b.status)}
                       {b.error ? <span class="muted"> — {b.error}</span> : null}

@@ -409,6 +409,26 @@ export async function sweepBackups(ctx: ProvisionerContext): Promise<BackupSweep
     }
   }
 
+  // 3b. Of the copies of volumes restores replaced, the newest ready one per instance is kept
+  // (newest: of the latest generation, as generations only grow).
+  const olderCopies = await ctx.db
+    .select()
+    .from(backups)
+    .where(
+      and(
+        eq(backups.kind, "PRE_RESTORE"),
+        inArray(backups.status, ["READY", "FAILED"]),
+        sql`exists (select 1 from backups n where n.instance_id = ${backups.instanceId}
+          and n.kind = 'PRE_RESTORE' and n.status = 'READY'
+          and n.volume_generation > ${backups.volumeGeneration})`,
+      ),
+    )
+    .limit(BATCH);
+  for (const row of olderCopies) {
+    await removeBackup(ctx, row, ["READY", "FAILED"]);
+    result.rotated++;
+  }
+
   // 4. Purged instances: the newest ready backup is kept for the grace period, the rest go.
   // Not after an immediate cancellation: the customer asked for the data to go with the app.
   const graceMs = backupSettings(ctx).purgeGraceDays * DAY_MS;
@@ -464,7 +484,8 @@ export async function sweepBackups(ctx: ProvisionerContext): Promise<BackupSweep
     result.purged++;
   }
 
-  // 5. Volumes a restore switched away from, once the instance runs on the restored one.
+  // 5. Volumes a restore switched away from, once the instance runs on the restored one: first
+  // kept as a PRE_RESTORE backup (nothing writes to that claim any more), then deleted.
   const superseded = await ctx.db
     .select({ volume: instanceVolumes, userId: subscriptions.userId })
     .from(instanceVolumes)
@@ -476,7 +497,18 @@ export async function sweepBackups(ctx: ProvisionerContext): Promise<BackupSweep
     .limit(BATCH);
   for (const { volume, userId } of superseded) {
     const ref = { customerId: userId, instanceId: volume.instanceId };
-    const { gone } = await ctx.cluster.deleteVolume(ref, volume.previousGeneration as number);
+    const previous = volume.previousGeneration as number;
+    const copy = await keepReplacedVolume(ctx, ref, previous);
+    if (copy === "taking") continue;
+    if (copy === "failed") {
+      // The claim stays (and its room in the quota) until the customer deletes the failed copy.
+      ctx.logger.error(
+        { instanceId: volume.instanceId, generation: previous },
+        "the copy of a volume a restore replaced failed; the volume is kept",
+      );
+      continue;
+    }
+    const { gone } = await ctx.cluster.deleteVolume(ref, previous);
     // Still terminating (its pod is going): it counts in the quota until the next sweep sees it gone.
     if (!gone) continue;
     await ctx.db
@@ -487,6 +519,65 @@ export async function sweepBackups(ctx: ProvisionerContext): Promise<BackupSweep
     result.volumesDeleted++;
   }
   return result;
+}
+
+/**
+ * The PRE_RESTORE backup of a volume generation a restore replaced: asked for
+ * (and its snapshot started) on the first call, then followed like any
+ * backup by the sweep. "kept" once it is READY, or once the customer deleted it.
+ */
+async function keepReplacedVolume(
+  ctx: ProvisionerContext,
+  ref: { customerId: string; instanceId: string },
+  generation: number,
+): Promise<"kept" | "taking" | "failed"> {
+  const [copy] = await ctx.db
+    .select()
+    .from(backups)
+    .where(
+      and(
+        eq(backups.instanceId, ref.instanceId),
+        eq(backups.kind, "PRE_RESTORE"),
+        eq(backups.volumeGeneration, generation),
+      ),
+    )
+    .orderBy(desc(backups.createdAt))
+    .limit(1);
+  if (!copy) {
+    const id = crypto.randomUUID();
+    await ctx.db.insert(backups).values({
+      id,
+      instanceId: ref.instanceId,
+      userId: ref.customerId,
+      kind: "PRE_RESTORE",
+      snapshotName: snapshotName(id),
+      volumeGeneration: generation,
+      createdAt: ctx.now(),
+    });
+    const taken = await takeBackup(ctx, id).catch((error: unknown) => {
+      ctx.logger.warn({ err: error, backupId: id }, "copy of a replaced volume not taken yet");
+      return undefined;
+    });
+    return taken?.status === "READY" ? "kept" : taken?.status === "FAILED" ? "failed" : "taking";
+  }
+  switch (copy.status) {
+    case "READY":
+    case "DELETING":
+    case "DELETED":
+      return "kept";
+    case "FAILED":
+      return "failed";
+    case "PENDING":
+      await takeBackup(ctx, copy.id).catch((error: unknown) =>
+        ctx.logger.warn(
+          { err: error, backupId: copy.id },
+          "copy of a replaced volume not taken yet",
+        ),
+      );
+      return "taking";
+    default:
+      return "taking";
+  }
 }
 
 /** A PENDING scheduled backup of the instance, unless one is already being taken. */

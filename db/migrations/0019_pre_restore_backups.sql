@@ -1,0 +1,1 @@
+ALTER TYPE "public"."backup_kind" ADD VALUE 'PRE_RESTORE';
