@@ -5,6 +5,7 @@ import {
   auditLog,
   backupRestores,
   backups,
+  instanceVolumes,
   outboxEvents,
   serviceInstances,
   subscriptions,
@@ -316,6 +317,32 @@ describe("POST /api/v1/instances/:id/backups/:backupId/restore", () => {
     expect(event?.data).toMatchObject({ backupId: id, targetInstanceId: made.id });
     // One restore into an instance at a time.
     expect((await restore(made, id)).status).toBe(409);
+  });
+
+  it("409 while the volume the last restore replaced is still being kept (one replaced volume at a time)", async () => {
+    const made = await makeInstance(t, t.customer, "RUNNING", withStorage);
+    const id = await readyBackup(made);
+    // What the provisioner leaves after a restore, until the sweep keeps the old volume.
+    await t.h.database.db
+      .insert(instanceVolumes)
+      .values({ instanceId: made.id, generation: 1, previousGeneration: 0, sourceSnapshot: "b-x" });
+    const response = await restore(made, id);
+    expect(response.status).toBe(409);
+    expect(((await response.json()) as { detail: string }).detail).toMatch(
+      /still being settled.*Try again in a few minutes/,
+    );
+    expect(
+      await t.h.database.db
+        .select()
+        .from(backupRestores)
+        .where(eq(backupRestores.targetInstanceId, made.id)),
+    ).toEqual([]);
+    // Settled (the old volume kept as a backup and gone): restores are accepted again.
+    await t.h.database.db
+      .update(instanceVolumes)
+      .set({ previousGeneration: null })
+      .where(eq(instanceVolumes.instanceId, made.id));
+    expect((await restore(made, id)).status).toBe(202);
   });
 
   it("restores into another instance of the same app (a new subscription's)", async () => {

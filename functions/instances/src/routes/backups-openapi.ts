@@ -65,7 +65,7 @@ export const backupNotes = {
     summary:
       "Restore a ready backup into this instance, or into another instance of the same app (owner only, audited)",
     description:
-      "The target is suspended, a new volume is created from the backup and the app resumes on it; its current volume is deleted only once that worked, so a failed restore loses nothing. To restore into a new instance in one step, subscribe with `restoreFromBackupId` (also for backups of a purged instance); an existing instance of the same app is named as `targetInstanceId`. Ends with `backup.restored` or `backup.restore_failed`; `Location` is where to follow it.",
+      "The target is suspended, a new volume is created from the backup and the app resumes on it; its current volume is kept as a backup of kind PRE_RESTORE and deleted only once the app runs on the restored one, so a failed restore loses nothing and a restore can be undone. 409 while a restore into the target runs, or while the volume the last one replaced is still being kept (a few minutes after the instance runs). To restore into a new instance in one step, subscribe with `restoreFromBackupId` (also for backups of a purged instance); an existing instance of the same app is named as `targetInstanceId`. Ends with `backup.restored` or `backup.restore_failed`; `Location` is where to follow it.",
     response: {
       status: 202,
       schema: restoreSchema,

@@ -309,6 +309,20 @@ export async function restoreBackup({
       detail: `An instance that is ${target.instance.status.toLowerCase()} cannot be restored into; wait until it runs.`,
     });
   }
+  // The volume the last restore replaced is still there until it is kept as a backup (the
+  // sweep, within minutes of the instance running): one replaced volume at a time.
+  const [volume] = await ctx.db
+    .select({ previous: instanceVolumes.previousGeneration })
+    .from(instanceVolumes)
+    .where(eq(instanceVolumes.instanceId, target.instance.id));
+  if (volume && volume.previous !== null) {
+    throw new AppError("CONFLICT", {
+      detail:
+        target.instance.status === "RUNNING"
+          ? "The last restore into this instance is still being settled: the data it replaced is being kept as a backup. Try again in a few minutes."
+          : "The last restore into this instance has not settled: the data it replaced is kept until the instance runs on the restored data. Start the instance, or contact support.",
+    });
+  }
   await preflight(ctx, target.instance.id);
   try {
     return await ctx.db.transaction(async (tx) => {
