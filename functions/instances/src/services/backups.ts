@@ -320,7 +320,7 @@ export async function restoreBackup({
       detail:
         target.instance.status === "RUNNING"
           ? "The last restore into this instance is still being settled: the data it replaced is being kept as a backup. Try again in a few minutes."
-          : "The last restore into this instance has not settled: the data it replaced is kept until the instance runs on the restored data. Start the instance, or contact support.",
+          : "The last restore into this instance has not settled: the data it replaced is kept until the instance runs on the restored data. Restart the instance; if it cannot start on the restored data, contact support: the data it had before is kept.",
     });
   }
   await preflight(ctx, target.instance.id);
