@@ -531,31 +531,40 @@ async function keepReplacedVolume(
   ref: { customerId: string; instanceId: string },
   generation: number,
 ): Promise<"kept" | "taking" | "failed"> {
-  const [copy] = await ctx.db
-    .select()
-    .from(backups)
-    .where(
-      and(
-        eq(backups.instanceId, ref.instanceId),
-        eq(backups.kind, "PRE_RESTORE"),
-        eq(backups.volumeGeneration, generation),
-      ),
-    )
-    .orderBy(desc(backups.createdAt))
-    .limit(1);
-  if (!copy) {
+  // Under the instance's lock: two sweeps at once ask for one copy, not two.
+  const { copy, created } = await ctx.db.transaction(async (tx) => {
+    await loadRecord(tx, { instanceId: ref.instanceId }, { lock: true });
+    const [found] = await tx
+      .select()
+      .from(backups)
+      .where(
+        and(
+          eq(backups.instanceId, ref.instanceId),
+          eq(backups.kind, "PRE_RESTORE"),
+          eq(backups.volumeGeneration, generation),
+        ),
+      )
+      .orderBy(desc(backups.createdAt))
+      .limit(1);
+    if (found) return { copy: found, created: false };
     const id = crypto.randomUUID();
-    await ctx.db.insert(backups).values({
-      id,
-      instanceId: ref.instanceId,
-      userId: ref.customerId,
-      kind: "PRE_RESTORE",
-      snapshotName: snapshotName(id),
-      volumeGeneration: generation,
-      createdAt: ctx.now(),
-    });
-    const taken = await takeBackup(ctx, id).catch((error: unknown) => {
-      ctx.logger.warn({ err: error, backupId: id }, "copy of a replaced volume not taken yet");
+    const [row] = await tx
+      .insert(backups)
+      .values({
+        id,
+        instanceId: ref.instanceId,
+        userId: ref.customerId,
+        kind: "PRE_RESTORE",
+        snapshotName: snapshotName(id),
+        volumeGeneration: generation,
+        createdAt: ctx.now(),
+      })
+      .returning();
+    return { copy: row as BackupRow, created: true };
+  });
+  if (created || copy.status === "PENDING") {
+    const taken = await takeBackup(ctx, copy.id).catch((error: unknown) => {
+      ctx.logger.warn({ err: error, backupId: copy.id }, "copy of a replaced volume not taken yet");
       return undefined;
     });
     return taken?.status === "READY" ? "kept" : taken?.status === "FAILED" ? "failed" : "taking";
@@ -567,14 +576,6 @@ async function keepReplacedVolume(
       return "kept";
     case "FAILED":
       return "failed";
-    case "PENDING":
-      await takeBackup(ctx, copy.id).catch((error: unknown) =>
-        ctx.logger.warn(
-          { err: error, backupId: copy.id },
-          "copy of a replaced volume not taken yet",
-        ),
-      );
-      return "taking";
     default:
       return "taking";
   }
