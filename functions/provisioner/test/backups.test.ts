@@ -323,6 +323,37 @@ describe("restore", () => {
     expect(await volumesOf(s.instanceId)).toEqual([["i-ID-g2", first!.snapshotName]]);
   });
 
+  it("refuses a restore while the volume the last one replaced is still there (nothing left behind)", async () => {
+    const s = await running();
+    const id = await pendingBackup(s);
+    await deliver(t.app, requested(s, id));
+    await deliver(t.app, await askRestore(s, id));
+    // No sweep yet: generation 0 is still kept. A second restore (past the API's 409) fails.
+    const second = await askRestore(s, id);
+    expect(await (await deliver(t.app, second)).json()).toMatchObject({
+      outcome: "refused",
+      status: "FAILED",
+    });
+    const [row] = await db()
+      .select()
+      .from(backupRestores)
+      .where(eq(backupRestores.id, second.subject));
+    expect(row?.error).toMatch(/has not settled yet/);
+    expect(await volumesOf(s.instanceId)).toEqual([
+      ["i-ID", null],
+      ["i-ID-g1", `b-${id}`],
+    ]);
+    // Settled (running on g1, g0 kept as a backup and gone): the next restore goes through.
+    await t.app.request("/cron/reconcile", { method: "POST" });
+    await cron();
+    expect(await (await deliver(t.app, await askRestore(s, id))).json()).toMatchObject({
+      outcome: "restored",
+    });
+    await t.app.request("/cron/reconcile", { method: "POST" });
+    await cron();
+    expect(await volumesOf(s.instanceId)).toEqual([["i-ID-g2", `b-${id}`]]);
+  });
+
   it("keeps the replaced volume while its copy cannot be taken, and lets it go once the customer deletes that copy", async () => {
     const s = await running();
     const id = await pendingBackup(s);

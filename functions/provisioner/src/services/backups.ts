@@ -692,14 +692,21 @@ export async function restoreIntoInstance(ctx: ProvisionerContext, restoreId: st
   const [backup] = await ctx.db.select().from(backups).where(eq(backups.id, restore.backupId));
   const target = await loadRecord(ctx.db, { instanceId: restore.targetInstanceId });
   if (!backup || !target) return { outcome: "nothing-to-do" };
-  if (backup.status !== "READY" || desiredOf(target) === "deleted") {
-    await finishRestore(ctx, restore, backup, target, {
-      ok: false,
-      reason:
-        backup.status !== "READY"
-          ? "The backup is no longer available."
-          : "The instance is being deleted.",
-    });
+  // One replaced volume at a time (the API refuses it too): a second one would be left behind.
+  const [settling] = await ctx.db
+    .select({ previous: instanceVolumes.previousGeneration })
+    .from(instanceVolumes)
+    .where(eq(instanceVolumes.instanceId, target.instance.id));
+  const refusal =
+    backup.status !== "READY"
+      ? "The backup is no longer available."
+      : desiredOf(target) === "deleted"
+        ? "The instance is being deleted."
+        : settling && settling.previous !== null
+          ? "The last restore into this instance has not settled yet; try again once it runs."
+          : undefined;
+  if (refusal) {
+    await finishRestore(ctx, restore, backup, target, { ok: false, reason: refusal });
     return { outcome: "refused", status: "FAILED" };
   }
   const ref = refOf(target);
