@@ -240,6 +240,17 @@ describe("on-demand backups", () => {
   });
 });
 
+/** A running instance restored from its own backup (the provisioner's part), not yet swept. */
+async function restoredOnce() {
+  const s = await running();
+  const id = await pendingBackup(s);
+  await deliver(t.app, requested(s, id));
+  expect(await (await deliver(t.app, await askRestore(s, id))).json()).toMatchObject({
+    outcome: "restored",
+  });
+  return { s, id };
+}
+
 describe("restore", () => {
   it("into the same instance: a new volume generation from the snapshot, the old one kept until it runs", async () => {
     const s = await running();
@@ -280,10 +291,7 @@ describe("restore", () => {
   });
 
   it("keeps the data a restore replaced as a PRE_RESTORE backup before its volume goes, restorable; the newest such copy per instance", async () => {
-    const s = await running();
-    const id = await pendingBackup(s);
-    await deliver(t.app, requested(s, id));
-    await deliver(t.app, await askRestore(s, id));
+    const { s, id } = await restoredOnce();
     await t.app.request("/cron/reconcile", { method: "POST" });
     expect((await instanceRow(db(), s.instanceId)).status).toBe("RUNNING");
     expect((await cron()).volumesDeleted).toBe(1);
@@ -324,10 +332,7 @@ describe("restore", () => {
   });
 
   it("refuses a restore while the volume the last one replaced is still there (nothing left behind)", async () => {
-    const s = await running();
-    const id = await pendingBackup(s);
-    await deliver(t.app, requested(s, id));
-    await deliver(t.app, await askRestore(s, id));
+    const { s, id } = await restoredOnce();
     // No sweep yet: generation 0 is still kept. A second restore (past the API's 409) fails.
     const second = await askRestore(s, id);
     expect(await (await deliver(t.app, second)).json()).toMatchObject({
@@ -355,10 +360,7 @@ describe("restore", () => {
   });
 
   it("keeps the replaced volume while its copy cannot be taken, and lets it go once the customer deletes that copy", async () => {
-    const s = await running();
-    const id = await pendingBackup(s);
-    await deliver(t.app, requested(s, id));
-    await deliver(t.app, await askRestore(s, id));
+    const { s, id } = await restoredOnce();
     await t.app.request("/cron/reconcile", { method: "POST" });
     const refusing: ClusterPort = {
       ...t.cluster,
