@@ -1,4 +1,4 @@
-import type { SnapshotSupport } from "@minispod/cluster";
+import type { SnapshotSupport, VolumeSpec } from "@minispod/cluster";
 import {
   backupKind,
   backupRestores,
@@ -22,6 +22,26 @@ import { Counter, type Registry } from "prom-client";
 import * as v from "valibot";
 
 type BackupRow = typeof backups.$inferSelect;
+
+/**
+ * The volume an instance mounts now (generation 0 unless a restore moved it,
+ * with the snapshot it was created from), and the generation a restore
+ * replaced that is still in the cluster (null once it was kept as a backup and
+ * deleted): a restore into the instance waits until that one is gone.
+ */
+export async function instanceVolumeOf(
+  db: Db,
+  instanceId: string,
+): Promise<{ volume: VolumeSpec; replaced: number | null }> {
+  const [row] = await db
+    .select()
+    .from(instanceVolumes)
+    .where(eq(instanceVolumes.instanceId, instanceId));
+  return {
+    volume: { generation: row?.generation ?? 0, dataSource: row?.sourceSnapshot ?? null },
+    replaced: row?.previousGeneration ?? null,
+  };
+}
 
 /** A backup as the API (customer and admin) shows it. */
 export function backupDto(row: BackupRow) {

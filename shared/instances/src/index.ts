@@ -5,6 +5,7 @@ export {
   countBackupFailures,
   countPreflightRefusal,
   declareBackupMetrics,
+  instanceVolumeOf,
   listBackupRows,
 } from "./backups";
 export { clusterFromEnv } from "./cluster";
@@ -38,7 +39,6 @@ export {
   domainDto,
   eventData as domainEventData,
   loadDomainInstance,
-  ROUTABLE,
   recordOwnershipCheck,
   setDomainState,
   TAKEN_REASON,

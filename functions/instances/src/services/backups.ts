@@ -5,6 +5,7 @@ import {
   backupDto,
   backupsUnsupportedDetail,
   countPreflightRefusal,
+  instanceVolumeOf,
   listBackupRows,
   loadRecord,
 } from "@minispod/instances";
@@ -311,11 +312,7 @@ export async function restoreBackup({
   }
   // The volume the last restore replaced is still there until it is kept as a backup (the
   // sweep, within minutes of the instance running): one replaced volume at a time.
-  const [volume] = await ctx.db
-    .select({ previous: instanceVolumes.previousGeneration })
-    .from(instanceVolumes)
-    .where(eq(instanceVolumes.instanceId, target.instance.id));
-  if (volume && volume.previous !== null) {
+  if ((await instanceVolumeOf(ctx.db, target.instance.id)).replaced !== null) {
     throw new AppError("CONFLICT", {
       detail:
         target.instance.status === "RUNNING"

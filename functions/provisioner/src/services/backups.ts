@@ -20,6 +20,7 @@ import {
   credentialsOf,
   ensureCredentials,
   type InstanceRecord,
+  instanceVolumeOf,
   loadRecord,
   namespaceSpecOf,
   recordTransition,
@@ -50,11 +51,7 @@ const BATCH = 100;
 
 /** The volume an instance mounts now (generation 0 unless a restore moved it). */
 export async function volumeOf(db: Db, instanceId: string): Promise<VolumeSpec> {
-  const [row] = await db
-    .select()
-    .from(instanceVolumes)
-    .where(eq(instanceVolumes.instanceId, instanceId));
-  return { generation: row?.generation ?? 0, dataSource: row?.sourceSnapshot ?? null };
+  return (await instanceVolumeOf(db, instanceId)).volume;
 }
 
 const backupData = (row: BackupRow, serviceName?: string): EventData<"backup.succeeded"> => ({
@@ -692,17 +689,14 @@ export async function restoreIntoInstance(ctx: ProvisionerContext, restoreId: st
   const [backup] = await ctx.db.select().from(backups).where(eq(backups.id, restore.backupId));
   const target = await loadRecord(ctx.db, { instanceId: restore.targetInstanceId });
   if (!backup || !target) return { outcome: "nothing-to-do" };
+  const { volume: current, replaced } = await instanceVolumeOf(ctx.db, target.instance.id);
   // One replaced volume at a time (the API refuses it too): a second one would be left behind.
-  const [settling] = await ctx.db
-    .select({ previous: instanceVolumes.previousGeneration })
-    .from(instanceVolumes)
-    .where(eq(instanceVolumes.instanceId, target.instance.id));
   const refusal =
     backup.status !== "READY"
       ? "The backup is no longer available."
       : desiredOf(target) === "deleted"
         ? "The instance is being deleted."
-        : settling && settling.previous !== null
+        : replaced !== null
           ? "The last restore into this instance has not settled yet; try again once it runs."
           : undefined;
   if (refusal) {
@@ -712,7 +706,6 @@ export async function restoreIntoInstance(ctx: ProvisionerContext, restoreId: st
   const ref = refOf(target);
   const app = appSpecOf(target.service);
   const live = desiredOf(target) === "running";
-  const current = await volumeOf(ctx.db, target.instance.id);
   const next = { generation: current.generation + 1, dataSource: backup.snapshotName };
   const secretValues = await ensureCredentials(
     ctx.db,
