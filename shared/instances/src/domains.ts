@@ -2,24 +2,17 @@ import type { ClusterPort, DomainRoute } from "@minispod/cluster";
 import {
   type Db,
   type DomainState,
-  type InstanceStatus,
   instanceDomains,
+  isUniqueViolation,
   serviceInstances,
   subscriptions,
 } from "@minispod/db";
 import { enqueueEvent } from "@minispod/shared";
 import { and, eq, isNotNull } from "drizzle-orm";
 import { challengeName, type OwnershipCheck } from "./domain-names";
+import { IN_CLUSTER } from "./spec";
 
 export type DomainRow = typeof instanceDomains.$inferSelect;
-
-/** Instance statuses whose objects are in the cluster, so their domains can be routed. */
-export const ROUTABLE: readonly InstanceStatus[] = [
-  "PROVISIONING",
-  "RUNNING",
-  "FAILED",
-  "SUSPENDED",
-];
 
 /**
  * The wire form of a domain: its state in plain words and the two DNS
@@ -110,14 +103,6 @@ export const eventData = (row: DomainRow) => ({
   state: row.state,
   reason: row.reason,
 });
-
-const isUniqueViolation = (error: unknown) => {
-  for (let e: unknown = error, depth = 0; e && depth < 4; depth++) {
-    if ((e as { code?: unknown }).code === "23505") return true;
-    e = (e as { cause?: unknown }).cause;
-  }
-  return false;
-};
 
 export const TAKEN_REASON = "another account has already verified this domain";
 
@@ -237,7 +222,7 @@ export async function convergeDomains(
 ): Promise<{ applied: boolean; changed: number; skipped?: string }> {
   const instance = await loadDomainInstance(db, instanceId);
   if (!instance) return { applied: false, changed: 0, skipped: "no-instance" };
-  if (!ROUTABLE.includes(instance.status)) {
+  if (!IN_CLUSTER.includes(instance.status)) {
     return { applied: false, changed: 0, skipped: "not-in-cluster" };
   }
   const ref = { customerId: instance.userId, instanceId };

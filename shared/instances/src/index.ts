@@ -55,6 +55,7 @@ export {
 } from "./metrics";
 export {
   appSpecOf,
+  IN_CLUSTER,
   type InstanceRecord,
   loadRecord,
   namespaceSpecOf,

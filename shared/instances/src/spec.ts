@@ -2,6 +2,7 @@ import type { AppSpec, InstanceRef, NamespaceSpec } from "@minispod/cluster";
 import {
   backupRestores,
   type Db,
+  type InstanceStatus,
   instanceVolumes,
   serviceCatalog,
   serviceInstances,
@@ -10,6 +11,14 @@ import {
 import { and, eq, exists, inArray, isNotNull, ne, sql } from "drizzle-orm";
 
 export type InstanceRow = typeof serviceInstances.$inferSelect;
+
+/** Statuses in which the cluster holds the instance's objects (pods to read, domains to route). */
+export const IN_CLUSTER: readonly InstanceStatus[] = [
+  "PROVISIONING",
+  "RUNNING",
+  "FAILED",
+  "SUSPENDED",
+];
 type CatalogRow = typeof serviceCatalog.$inferSelect;
 
 /** An instance with what decides its fate: its subscription and its catalog entry. */

@@ -1,6 +1,6 @@
 import { isClusterError } from "@minispod/cluster";
 import { type InstanceStatus, serviceInstances, subscriptions } from "@minispod/db";
-import { syncObserved } from "@minispod/instances";
+import { IN_CLUSTER, syncObserved } from "@minispod/instances";
 import { AppError, keyset, listOwner, type Page, type PageQuery } from "@minispod/shared";
 import { and, eq } from "drizzle-orm";
 import { type Actor, canReach, type InstancesContext } from "./context";
@@ -14,14 +14,6 @@ import {
 
 export const instanceNotFound = () =>
   new AppError("NOT_FOUND", { detail: "No instance with this id." });
-
-/** Statuses in which the cluster holds the instance's objects. */
-export const IN_CLUSTER: readonly InstanceStatus[] = [
-  "PROVISIONING",
-  "RUNNING",
-  "FAILED",
-  "SUSPENDED",
-];
 
 /** The instance, if `actor` may see it; another customer's answers 404 like a missing one. */
 export async function reachableInstance(ctx: InstancesContext, actor: Actor, id: string) {

@@ -4,7 +4,7 @@ import {
   checkOwnership,
   convergeDomains,
   domainEventData,
-  ROUTABLE,
+  IN_CLUSTER,
   recordOwnershipCheck,
   setDomainState,
 } from "@minispod/instances";
@@ -116,7 +116,7 @@ export async function sweepDomains(ctx: ProvisionerContext) {
     )
     .where(
       and(
-        inArray(serviceInstances.status, [...ROUTABLE]),
+        inArray(serviceInstances.status, [...IN_CLUSTER]),
         or(isNotNull(instanceDomains.id), gt(serviceInstances.routedDomains, 0)),
       ),
     );

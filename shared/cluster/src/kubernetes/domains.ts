@@ -202,8 +202,3 @@ export function kubernetesDomains(parts: DomainDriverParts): ClusterDomains {
     },
   };
 }
-
-/** What deleteInstance removes besides the instance's own objects. */
-export async function deleteInstanceDomains(parts: DomainDriverParts, ref: InstanceRef) {
-  await kubernetesDomains(parts).setInstanceDomains(ref, []);
-}
