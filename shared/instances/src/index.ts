@@ -63,6 +63,7 @@ export {
   selectRecords,
 } from "./spec";
 export {
+  MEANT_TO_RUN,
   observedTransition,
   recordTransition,
   syncObserved,

@@ -98,7 +98,7 @@ export async function recordTransition(
 }
 
 /** Statuses in which the instance is meant to be up, so the cluster's word decides. */
-const MEANT_TO_RUN: readonly InstanceStatus[] = ["PROVISIONING", "RUNNING", "FAILED"];
+export const MEANT_TO_RUN: readonly InstanceStatus[] = ["PROVISIONING", "RUNNING", "FAILED"];
 
 export interface ObserveOptions {
   now: Date;

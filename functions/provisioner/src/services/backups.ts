@@ -17,8 +17,6 @@ import {
   appSpecOf,
   countBackupFailures,
   countPreflightRefusal,
-  credentialsOf,
-  ensureCredentials,
   type InstanceRecord,
   instanceVolumeOf,
   loadRecord,
@@ -29,6 +27,7 @@ import {
 import { type EventData, enqueueEvent } from "@minispod/shared";
 import { and, asc, desc, eq, inArray, isNotNull, isNull, lte, ne, sql } from "drizzle-orm";
 import type { ProvisionerContext } from "./context";
+import { secretValuesOf } from "./credentials";
 import { desiredOf } from "./desired";
 import { createPoller } from "./follow";
 
@@ -707,12 +706,7 @@ export async function restoreIntoInstance(ctx: ProvisionerContext, restoreId: st
   const app = appSpecOf(target.service);
   const live = desiredOf(target) === "running";
   const next = { generation: current.generation + 1, dataSource: backup.snapshotName };
-  const secretValues = await ensureCredentials(
-    ctx.db,
-    ctx.keyring,
-    ref.instanceId,
-    credentialsOf(target.service).map((c) => c.secret),
-  );
+  const secretValues = await secretValuesOf(ctx, target);
   try {
     // The restore is PENDING, so the quota has room for both volumes while they overlap.
     await ctx.cluster.ensureNamespace(await namespaceSpecOf(ctx.db, ref.customerId));

@@ -7,8 +7,6 @@ import {
 import {
   appSpecOf,
   countFailures,
-  credentialsOf,
-  ensureCredentials,
   type InstanceRecord,
   loadRecord,
   namespaceSpecOf,
@@ -19,6 +17,7 @@ import {
 } from "@minispod/instances";
 import { volumeOf } from "./backups";
 import type { ProvisionerContext } from "./context";
+import { secretValuesOf } from "./credentials";
 import { type Desired, desiredOf } from "./desired";
 
 /** What the cluster answered while acting on one desired state. */
@@ -50,12 +49,7 @@ async function act(ctx: ProvisionerContext, record: InstanceRecord, desired: Des
       await ctx.cluster.ensureNamespace(await namespaceSpecOf(ctx.db, ref.customerId));
       // The customer-facing credentials are generated here, kept sealed in the database
       // (the provisioner can never read a Secret back), and written into the Secret.
-      const secretValues = await ensureCredentials(
-        ctx.db,
-        ctx.keyring,
-        ref.instanceId,
-        credentialsOf(record.service).map((c) => c.secret),
-      );
+      const secretValues = await secretValuesOf(ctx, record);
       // The volume generation a restore switched it to, or generation 0 from a backup's
       // snapshot for a subscription from a backup (backups.ts).
       const spec = { ...ref, app: appSpecOf(record.service), secretValues };

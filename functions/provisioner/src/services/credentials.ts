@@ -5,11 +5,26 @@ import {
   ensureCredentials,
   type InstanceRecord,
   loadRecord,
+  MEANT_TO_RUN,
   readCredential,
   recordTransition,
   refOf,
 } from "@minispod/instances";
 import type { ProvisionerContext } from "./context";
+
+/**
+ * The values the instance's Secret is written with: its customer-facing
+ * credentials, generated once and kept sealed in the database (the
+ * provisioner never reads a Secret back).
+ */
+export function secretValuesOf(ctx: ProvisionerContext, record: InstanceRecord) {
+  return ensureCredentials(
+    ctx.db,
+    ctx.keyring,
+    record.instance.id,
+    credentialsOf(record.service).map((c) => c.secret),
+  );
+}
 
 export interface RotationResult {
   outcome: "no-instance" | "nothing-to-do" | "applied";
@@ -48,9 +63,6 @@ export async function applyRotatedCredential(
 export const SECRET_RECREATED_MESSAGE =
   "The app's Secret was missing and has been re-created; generated values other than your credentials were regenerated.";
 
-/** Statuses of an instance meant to be up, the only ones whose pods can wait for a Secret. */
-const UP: readonly string[] = ["PROVISIONING", "RUNNING", "FAILED"];
-
 export interface SecretRepair {
   outcome: "recreated" | "exists";
 }
@@ -71,12 +83,7 @@ export async function recreateLostSecret(
   live: Pick<InstanceStatus, "phase">,
 ): Promise<SecretRepair> {
   const ref = refOf(record);
-  const secretValues = await ensureCredentials(
-    ctx.db,
-    ctx.keyring,
-    ref.instanceId,
-    credentialsOf(record.service).map((c) => c.secret),
-  );
+  const secretValues = await secretValuesOf(ctx, record);
   const { created } = await ctx.cluster.recreateSecret({
     ...ref,
     app: appSpecOf(record.service),
@@ -92,7 +99,7 @@ export async function recreateLostSecret(
   // an old pod still serves (only a surge pod was stuck), the status stays what it is.
   await ctx.db.transaction(async (tx) => {
     const locked = await loadRecord(tx, { instanceId: ref.instanceId }, { lock: true });
-    if (!locked || !UP.includes(locked.instance.status)) return;
+    if (!locked || !MEANT_TO_RUN.includes(locked.instance.status)) return;
     const serving = live.phase === "running" && locked.instance.status === "RUNNING";
     await recordTransition(
       tx,
