@@ -16,10 +16,12 @@ export type ProblemCode = components["schemas"]["Problem"]["code"];
 /** What a customer reads when nothing better is known. */
 export const FALLBACK = "Something went wrong on our side. Please try again in a moment.";
 export const UNREACHABLE = "The server could not be reached. Check your connection.";
+const SESSION_ENDED = "Your session has ended. Please sign in again.";
 
 function wait(retryAfter: string | null | undefined): string {
   const seconds = Number(retryAfter);
-  if (!retryAfter || !Number.isFinite(seconds) || seconds <= 0) return "a moment";
+  // Absent (NaN) or empty (0) reads as no wait given.
+  if (!Number.isFinite(seconds) || seconds <= 0) return "a moment";
   if (seconds < 90) return `${Math.ceil(seconds)} seconds`;
   return `${Math.ceil(seconds / 60)} minutes`;
 }
@@ -43,10 +45,10 @@ export const plainWords: Record<ProblemCode, (p: Problem, wait: string) => strin
   BAD_REQUEST: () => PAGE_FAULT,
   VALIDATION_FAILED: (p) => detailOr(p, "Some of what you entered is not valid. Please check it."),
   MALFORMED_JSON: () => PAGE_FAULT,
-  UNAUTHORIZED: () => "Your session has ended. Please sign in again.",
+  UNAUTHORIZED: () => SESSION_ENDED,
   INVALID_CREDENTIALS: () => "The email or the password is wrong.",
-  TOKEN_EXPIRED: () => "Your session has ended. Please sign in again.",
-  INVALID_TOKEN: () => "Your session has ended. Please sign in again.",
+  TOKEN_EXPIRED: () => SESSION_ENDED,
+  INVALID_TOKEN: () => SESSION_ENDED,
   INVALID_SIGNATURE: () => PAGE_FAULT,
   PAYMENT_REQUIRED: () => "A payment method is needed for this. Please add one and try again.",
   PAYMENT_DECLINED: (p) =>

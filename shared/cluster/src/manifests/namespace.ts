@@ -99,7 +99,8 @@ function totals(plans: readonly AppResources[], extraVolumes: readonly string[] 
 /**
  * Quota = the sum of the customer's plans, plus room for one more pod of
  * the largest plan so a rolling update or restart of a stateless app can
- * surge, plus the volumes a restore keeps side by side (`extraVolumes`). Object counts are capped so a bug cannot fill the cluster.
+ * surge, plus the volumes a restore keeps side by side (`extraVolumes`).
+ * Object counts are capped so a bug cannot fill the cluster.
  */
 export function resourceQuotaManifest(config: ClusterConfig, spec: NamespaceSpec): V1ResourceQuota {
   const t = totals(spec.plans, spec.extraVolumes);
