@@ -1,5 +1,5 @@
 import { type Db, simulatedDomains, simulatedWorkloads } from "@minispod/db";
-import { and, eq, inArray, notInArray } from "drizzle-orm";
+import { and, eq, notInArray } from "drizzle-orm";
 import { type ClusterDomains, ClusterError, type DomainRoute, type InstanceRef } from "../port";
 
 /**
@@ -105,19 +105,8 @@ export function simulatedDomainMethods(options: {
             .onConflictDoNothing();
         }
       });
-      const rows = domains.length
-        ? await db
-            .select()
-            .from(simulatedDomains)
-            .where(
-              and(
-                eq(simulatedDomains.instanceId, ref.instanceId),
-                inArray(simulatedDomains.domain, domains),
-              ),
-            )
-            .orderBy(simulatedDomains.domain)
-        : [];
-      return rows.map(route);
+      // What the instance holds now is exactly `domains`.
+      return (await rowsOf(ref)).map(route);
     },
 
     async readDomainStatus(ref) {
