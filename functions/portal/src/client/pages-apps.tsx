@@ -15,6 +15,7 @@ import {
   Form,
   formatDate,
   formatMoney,
+  outcomeOf,
   Show,
   StatusBadge,
   text,
@@ -276,11 +277,7 @@ function InstancePage(props: PageProps) {
     const { error, response } = await api.POST("/api/v1/instances/{id}/restart", {
       params: { path: { id } },
     });
-    setMessage(
-      response.ok
-        ? { text: "Restarting: the status updates here.", ok: true }
-        : { text: explain(error, response), ok: false },
-    );
+    setMessage(outcomeOf(response, error, "Restarting: the status updates here."));
   };
   return (
     <>
@@ -454,9 +451,11 @@ function CredentialsPage(props: PageProps) {
       body: { name },
     });
     setMessage(
-      response.ok
-        ? { text: "Replaced: the old value stops working once the app has restarted.", ok: true }
-        : { text: explain(error, response), ok: false },
+      outcomeOf(
+        response,
+        error,
+        "Replaced: the old value stops working once the app has restarted.",
+      ),
     );
     if (response.ok) reload();
   };

@@ -1,8 +1,7 @@
 /** @jsxRuntime automatic @jsxImportSource hono/jsx/dom */
 import { useState } from "hono/jsx/dom";
 import { api } from "./api";
-import { explain } from "./problems";
-import { Alert, formatDate, Show, useLoad } from "./ui";
+import { Alert, formatDate, outcomeOf, Show, useLoad } from "./ui";
 
 /** "1.5 GiB", "320 MiB". */
 const formatSize = (bytes: number | null) => {
@@ -57,11 +56,7 @@ export function Backups(props: {
     const { error, response } = await api.POST("/api/v1/instances/{id}/backups", {
       params: { path: { id } },
     });
-    setMessage(
-      response.ok
-        ? { text: "Backing up: the backup shows as ready in a moment.", ok: true }
-        : { text: explain(error, response), ok: false },
-    );
+    setMessage(outcomeOf(response, error, "Backing up: the backup shows as ready in a moment."));
     if (response.ok) reload();
   };
   const restore = async (backupId: string, into?: string) => {
@@ -73,14 +68,13 @@ export function Backups(props: {
       },
     );
     setMessage(
-      response.ok
-        ? {
-            text: into
-              ? "Restoring into the other instance: it restarts with this backup's data."
-              : "Restoring: the app stops, restarts on the backup's data, and keeps its current data until that worked.",
-            ok: true,
-          }
-        : { text: explain(error, response), ok: false },
+      outcomeOf(
+        response,
+        error,
+        into
+          ? "Restoring into the other instance: it restarts with this backup's data."
+          : "Restoring: the app stops, restarts on the backup's data, and keeps its current data until that worked.",
+      ),
     );
     if (response.ok && !into) reloadRestores();
   };
@@ -88,11 +82,7 @@ export function Backups(props: {
     const { error, response } = await api.DELETE("/api/v1/instances/{id}/backups/{backupId}", {
       params: { path: { id, backupId } },
     });
-    setMessage(
-      response.ok
-        ? { text: "Deleting the backup.", ok: true }
-        : { text: explain(error, response), ok: false },
-    );
+    setMessage(outcomeOf(response, error, "Deleting the backup."));
     if (response.ok) reload();
   };
 

@@ -2,7 +2,7 @@
 import { useState } from "hono/jsx/dom";
 import { api } from "./api";
 import { explain } from "./problems";
-import { Alert, Field, Form, formatDate, Show, StatusBadge, text, useLoad } from "./ui";
+import { Alert, Field, Form, formatDate, outcomeOf, Show, StatusBadge, text, useLoad } from "./ui";
 
 /** What each state means, for people. */
 const MEANS: Record<string, string> = {
@@ -43,9 +43,7 @@ export function Domains(props: { id: string }) {
       params: { path: { id, domainId } },
     });
     setMessage(
-      response.ok
-        ? { text: `${name} removed: it stops serving your app in a moment.`, ok: true }
-        : { text: explain(error, response), ok: false },
+      outcomeOf(response, error, `${name} removed: it stops serving your app in a moment.`),
     );
     reload();
   };

@@ -6,6 +6,14 @@ import { explain } from "./problems";
 export const formatDate = (iso: string | null | undefined) =>
   iso ? new Date(iso).toLocaleString("en-GB", { dateStyle: "medium", timeStyle: "short" }) : "—";
 
+/** The line a page shows after an action: `done` when the API agreed, else its problem in plain words. */
+export const outcomeOf = (
+  response: Response,
+  error: unknown,
+  done: string,
+): { text: string; ok: boolean } =>
+  response.ok ? { text: done, ok: true } : { text: explain(error, response), ok: false };
+
 export const formatMoney = (minor: number, currency: string) =>
   new Intl.NumberFormat("en", { style: "currency", currency }).format(minor / 100);
 
